@@ -1,0 +1,78 @@
+/* results.h — the outcome of a run, as the runner collects it and the
+ * report writers print it. */
+#ifndef RESULTS_H
+#define RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum res_status { RES_PASS = 0, RES_FAIL, RES_SKIP, RES_ERROR } res_status_t;
+
+typedef struct res_expect {
+	char *file;  /* scenario-relative source file of the expect */
+	int line;
+	int ok;
+	char *what;  /* e.g. "sw == 9000" */
+	char *msg;   /* on failure: "got 6982, want 9000"; NULL when ok */
+} res_expect_t;
+
+typedef struct res_scenario {
+	char *id;        /* e.g. "CARD-01" */
+	char *file;      /* path as given to the runner */
+	char *title;
+	char **tags;
+	size_t ntags;
+	res_status_t status;
+	char *reason;    /* skip reason, or the error (file:line: message) */
+	res_expect_t *expects;
+	size_t nexpects;
+	uint64_t apdus;  /* commands exchanged */
+	char *log;       /* what the scenario printed; may be NULL */
+	/* volatile: reported outside the comparable part of results.json */
+	double ms;
+} res_scenario_t;
+
+typedef struct res_run {
+	uint64_t seed;
+	char *target;        /* e.g. "card=sim:card" */
+	res_scenario_t *sc;  /* in stable order (sorted by file) */
+	size_t n;
+	double ms;           /* volatile */
+} res_run_t;
+
+void res_scenario_clear(res_scenario_t *s);
+void res_run_clear(res_run_t *r);
+/* Append an expect; strings are copied.  Returns 0 or -1 on ENOMEM. */
+int res_add_expect(res_scenario_t *s, const char *file, int line, int ok,
+		   const char *what, const char *msg);
+const char *res_status_name(res_status_t st); /* "pass", "fail", "skip", "error" */
+
+/* One scenario as a JSON document (used between the scenario process and
+ * the runner) and back.  to_json returns a malloc'd string. */
+char *res_scenario_to_json(const res_scenario_t *s);
+int res_scenario_from_json(res_scenario_t *s, const char *json, size_t len);
+
+/* Report writers: one vtable per format. */
+typedef struct report_writer {
+	const char *name;     /* "junit", "tap", "json" */
+	const char *filename; /* default file name in --out DIR */
+	int (*write)(FILE *f, const res_run_t *run);
+} report_writer_t;
+
+extern const report_writer_t report_junit;
+extern const report_writer_t report_tap;
+extern const report_writer_t report_json;
+
+/* Write run with w to dir/w->filename; returns 0 or -1 with errno set. */
+int report_write_file(const report_writer_t *w, const res_run_t *run, const char *dir);
+
+/* Terminal view while the run goes on: TAP lines when not a tty, a
+ * one-line progress view on a tty; the summary line at the end. */
+typedef struct report_progress report_progress_t;
+report_progress_t *report_progress_new(FILE *f, size_t total, int tty);
+void report_progress_one(report_progress_t *p, const res_scenario_t *s);
+/* Prints e.g. "12 passed, 0 failed, 1 skipped" and frees p. */
+void report_progress_end(report_progress_t *p, const res_run_t *run);
+
+#endif

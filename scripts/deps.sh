@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages mynahil needs, and only those that are missing.
+# Idempotent: a second run with everything present does nothing and needs no root.
+set -eu
+
+PKGS="build-essential cmake pkg-config git
+liblua5.4-dev lua5.4 libssl-dev openssl libsqlite3-dev
+libpcsclite-dev pcscd vsmartcard-vpcd libnfc-dev libnfc-bin
+libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
+opensc pcsc-tools socat tshark"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: missing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: not root; install them with:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,72 @@
+/* card.h — the simulated My Number card: an ISO 7816-4 card OS carrying
+ * the JPKI AP and the 券面事項入力補助AP (text AP), as ../shared/JPKI.md
+ * documents them.  A pure state machine: APDU in, APDU out. */
+#ifndef CARD_H
+#define CARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../core/sim.h"
+
+typedef struct card_blob {
+	const uint8_t *p;
+	size_t n;
+} card_blob_t;
+
+/* ATR per card generation (JPKI.md §1.1). */
+enum card_gen {
+	CARD_GEN_2015 = 0, /* 3B E0 00 FF 81 31 FE 45 14 */
+	CARD_GEN_2020,     /* 3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B */
+	CARD_GEN_2021,     /* 3B C5 FF 81 31 FB 45 80 73 C6 01 00 00 */
+	CARD_GEN_2024,     /* 3B F5 91 00 FF 91 81 71 FE 40 00 42 00 01 00 D1 D6 */
+	CARD_GEN_COUNT
+};
+
+/* What the card is personalised with.  Strings are NUL-terminated UTF-8
+ * and only read during sim_card_new(); the card copies what it keeps into
+ * its NVM. */
+typedef struct card_profile {
+	enum card_gen gen;
+	const char *token;           /* EF 0006 name; NULL = "JPKIAPICCTOKEN2" */
+	struct {
+		const char *name;         /* family and given name, U+3000 between */
+		const char *address;
+		const char *birth;        /* YYYYMMDD, Gregorian */
+		const char *sex;          /* "1" male, "2" female, "9" n/a */
+		const char *number;       /* individual number, 12 digits */
+		int expiry_year;          /* card expiry year, for 照合番号B */
+		const char *security_code; /* 4 digits printed on the card */
+	} holder;
+	struct {
+		const char *auth;  /* 4 digits */
+		const char *sign;  /* 6-16 of A-Z0-9; NULL if no sign certificate */
+		const char *text;  /* 4 digits */
+	} pins;
+	card_blob_t auth_cert, auth_ca; /* DER */
+	card_blob_t sign_cert, sign_ca; /* DER; sign_cert.n == 0: no sign cert (minor) */
+	card_blob_t auth_key, sign_key; /* PKCS#8 DER private keys */
+	card_blob_t text_key;           /* text AP key for 80 2A 00 00; may be empty */
+} card_profile_t;
+
+typedef struct sim_card sim_card_t;
+
+/* Build a card on ctx.  If ctx->nvm already holds a personalised card (a
+ * loaded image) its contents win and the profile only supplies the ATR;
+ * otherwise the card is personalised from the profile in one transaction.
+ * Returns SIM_OK or a negative SIM_ERR_*. */
+int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx);
+void sim_card_free(sim_card_t *c);
+
+/* OFF: the card goes mute.  COLD/WARM: NVM recovery (a torn transaction
+ * is rolled back), security status and current selection cleared. */
+int sim_card_power(sim_card_t *c, enum sim_power how);
+/* Copies the ATR of the current generation; returns its length. */
+size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap);
+
+/* One command APDU in, one response APDU out (data + SW1 SW2).
+ * Returns SIM_OK, or SIM_ERR_MUTE when the card is off or lost power
+ * during the command (a tear): then there is no response at all. */
+int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
+		      uint8_t *rsp, size_t cap, size_t *rsplen);
+
+#endif

@@ -1,0 +1,29 @@
+/* sim.h — what every simulator receives from the harness.
+ *
+ * Simulators are pure state machines: randomness, time and persistent
+ * storage come in through this context, which the harness owns.  No
+ * simulator calls time(), rand(), opens a file or a socket. */
+#ifndef SIM_H
+#define SIM_H
+
+#include "rng.h"
+#include "vclock.h"
+#include "nvm.h"
+
+typedef struct sim_ctx {
+	rng_t *rng;       /* every random byte of the run */
+	vclock_t *clock;  /* virtual time */
+	nvm_t *nvm;       /* the card's persistent memory */
+} sim_ctx_t;
+
+/* Power transitions, shared by every simulated chip and by the links. */
+enum sim_power { SIM_POWER_OFF = 0, SIM_POWER_COLD = 1, SIM_POWER_WARM = 2 };
+
+/* Simulator-level errors (negative); status words are not errors. */
+#define SIM_OK 0
+#define SIM_ERR_MUTE -1    /* no answer: powered off or power lost (tear) */
+#define SIM_ERR_ARG -2     /* caller passed something impossible */
+#define SIM_ERR_NOMEM -3
+#define SIM_ERR_PROFILE -4 /* profile inconsistent or incomplete */
+
+#endif
