@@ -1,0 +1,129 @@
+/* tap.c — TAP version 13, for prove(1) and the many TAP consumers.
+ *
+ * Failures and errors carry a YAML diagnostic block with the failed
+ * expects, so a TAP consumer shows the same facts as the JUnit report. */
+#include "reports/results.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Private to reports/ (see text.c). */
+size_t res_utf8_next(const char *s, size_t n, long *cp);
+void res_fput_oneline(FILE *f, const char *s, int tap);
+
+/* A YAML double-quoted scalar.  YAML streams must be printable Unicode, so
+ * control characters are escaped and undecodable bytes become \uFFFD. */
+static void yaml_str(FILE *f, const char *s)
+{
+	size_t n, i = 0, k;
+	long cp;
+
+	if (!s) {
+		fputs("~", f);
+		return;
+	}
+	n = strlen(s);
+	fputc('"', f);
+	while (i < n) {
+		k = res_utf8_next(s + i, n - i, &cp);
+		if (cp < 0)
+			fputs("\\uFFFD", f);
+		else if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (cp == '\r')
+			fputs("\\r", f);
+		else if (cp == '\t')
+			fputs("\\t", f);
+		else if (cp < 0x20 || cp == 0x7F)
+			fprintf(f, "\\x%02lX", cp);
+		else if ((cp >= 0x80 && cp <= 0x9F) || cp == 0xFEFF ||
+			 cp == 0xFFFE || cp == 0xFFFF)
+			fprintf(f, "\\u%04lX", cp);
+		else
+			fwrite(s + i, 1, k, f);
+		i += k;
+	}
+	fputc('"', f);
+}
+
+static void put_diagnostics(FILE *f, const res_scenario_t *s)
+{
+	size_t i;
+	int listed = 0;
+
+	fputs("  ---\n  severity: ", f);
+	fputs(s->status == RES_FAIL ? "fail" : "error", f);
+	fputs("\n  file: ", f);
+	yaml_str(f, s->file);
+	if (s->reason) {
+		fputs("\n  reason: ", f);
+		yaml_str(f, s->reason);
+	}
+	fputc('\n', f);
+	for (i = 0; i < s->nexpects; i++) {
+		const res_expect_t *e = &s->expects[i];
+
+		if (e->ok)
+			continue;
+		if (!listed++)
+			fputs("  failed:\n", f);
+		fputs("    - file: ", f);
+		yaml_str(f, e->file);
+		fprintf(f, "\n      line: %d\n      what: ", e->line);
+		yaml_str(f, e->what);
+		fputs("\n      message: ", f);
+		yaml_str(f, e->msg);
+		fputc('\n', f);
+	}
+	fputs("  ...\n", f);
+}
+
+static void put_test(FILE *f, size_t num, const res_scenario_t *s)
+{
+	int ok = s->status == RES_PASS || s->status == RES_SKIP;
+
+	fprintf(f, "%s %zu - ", ok ? "ok" : "not ok", num);
+	res_fput_oneline(f, s->id, 1);
+	if (s->id && s->title)
+		fputc(' ', f);
+	res_fput_oneline(f, s->title, 1);
+	if (s->status == RES_SKIP) {
+		fputs(" # SKIP", f);
+		if (s->reason) {
+			fputc(' ', f);
+			res_fput_oneline(f, s->reason, 0);
+		}
+	}
+	fputc('\n', f);
+	if (!ok)
+		put_diagnostics(f, s);
+}
+
+static int tap_write(FILE *f, const res_run_t *run)
+{
+	size_t i;
+
+	fprintf(f, "TAP version 13\n1..%zu\n", run->n);
+	fprintf(f, "# seed: %llu\n", (unsigned long long)run->seed);
+	if (run->target) {
+		fputs("# target: ", f);
+		res_fput_oneline(f, run->target, 0);
+		fputc('\n', f);
+	}
+	for (i = 0; i < run->n; i++)
+		put_test(f, i + 1, &run->sc[i]);
+	if (ferror(f)) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+const report_writer_t report_tap = {
+	.name = "tap",
+	.filename = "results.tap",
+	.write = tap_write,
+};
