@@ -1,0 +1,182 @@
+/* link_sim.c — the in-process simulators behind "sim:card".
+ *
+ * URI: sim:card[?profile=FILE][&state=FILE].  The link owns the
+ * simulator's context: its random stream (derived from the run's seed
+ * and the caller's label), its virtual clock and its NVM, loaded from
+ * and saved to the state file when one is named. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hil/link.h"
+#include "hil/profile.h"
+#include "hil/util.h"
+#include "sim/card/card.h"
+
+/* Virtual time starts inside the fixtures' validity: 2026-04-01T00:00Z. */
+#define SIM_EPOCH 1775001600
+
+typedef struct sim_link {
+	rng_t rng;
+	vclock_t clock;
+	sim_ctx_t ctx;
+	profile_t *profile;
+	sim_card_t *card;
+	char *state;  /* NVM image path, or NULL */
+} sim_link_t;
+
+/* Copies the value of ?key=... from query into out; 1 if found. */
+static int query_get(const char *query, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, klen) || p[klen] != '=')
+			continue;
+		const char *v = p + klen + 1, *end = strchr(v, '&');
+		size_t n = end ? (size_t)(end - v) : strlen(v);
+		if (n >= cap)
+			return 0;
+		memcpy(out, v, n);
+		out[n] = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int load_state(link_t *l, sim_link_t *s)
+{
+	uint8_t *img;
+	size_t n;
+	int rc;
+
+	if (util_read_file(s->state, &img, &n) < 0)
+		return errno == ENOENT ? 0 : link_fail(l, LINK_ERR_OPEN, "state %s: %s", s->state, strerror(errno));
+	rc = nvm_load(s->ctx.nvm, img, n);
+	free(img);
+	if (rc < 0)
+		return link_fail(l, LINK_ERR_OPEN, "state %s: %s", s->state, nvm_strerror(rc));
+	return 0;
+}
+
+static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
+{
+	char query_profile[1024] = "", query_state[1024] = "", err[512];
+	const char *q = strchr(rest, '?');
+	size_t kind = q ? (size_t)(q - rest) : strlen(rest);
+	const char *profile, *state;
+	sim_link_t *s;
+	int rc;
+
+	if (kind != 4 || memcmp(rest, "card", 4))
+		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card)");
+	if (q) {
+		query_get(q + 1, "profile", query_profile, sizeof query_profile);
+		query_get(q + 1, "state", query_state, sizeof query_state);
+	}
+	profile = o->profile ? o->profile : query_profile[0] ? query_profile : profile_default_path();
+	state = o->state ? o->state : query_state[0] ? query_state : NULL;
+
+	if (!(s = calloc(1, sizeof *s)))
+		return link_fail(l, LINK_ERR_IO, "out of memory");
+	l->priv = s;
+	{
+		rng_t root;
+		char label[256];
+		rng_seed(&root, o->seed);
+		snprintf(label, sizeof label, "sim:card/%s", o->label ? o->label : "");
+		rng_derive(&s->rng, &root, label);
+	}
+	vclock_set(&s->clock, SIM_EPOCH);
+	s->ctx.rng = &s->rng;
+	s->ctx.clock = &s->clock;
+	if (!(s->ctx.nvm = nvm_new())) {
+		rc = link_fail(l, LINK_ERR_IO, "out of memory");
+		goto fail;
+	}
+	if (state && (!(s->state = strdup(state)) || (rc = load_state(l, s)) < 0)) {
+		rc = s->state ? rc : link_fail(l, LINK_ERR_IO, "out of memory");
+		goto fail;
+	}
+	if (!(s->profile = profile_load(profile, err, sizeof err))) {
+		rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
+		goto fail;
+	}
+	if ((rc = sim_card_new(&s->card, profile_card(s->profile), &s->ctx)) < 0) {
+		rc = link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the card (error %d)", profile, rc);
+		goto fail;
+	}
+	return LINK_OK;
+fail:
+	l->ops->close(l);
+	l->priv = NULL;
+	return rc;
+}
+
+static void sim_close(link_t *l)
+{
+	sim_link_t *s = l->priv;
+	uint8_t *img;
+	size_t n;
+
+	if (!s)
+		return;
+	if (s->state && nvm_save(s->ctx.nvm, &img, &n) == 0) {
+		if (util_write_file(s->state, img, n) < 0)
+			fprintf(stderr, "mynahil: %s: cannot save state %s: %s\n", l->uri, s->state, strerror(errno));
+		free(img);
+	}
+	sim_card_free(s->card);
+	profile_free(s->profile);
+	nvm_free(s->ctx.nvm);
+	free(s->state);
+	free(s);
+}
+
+static int sim_power(link_t *l, enum sim_power how)
+{
+	sim_link_t *s = l->priv;
+	return sim_card_power(s->card, how) < 0 ? link_fail(l, LINK_ERR_IO, "power change refused") : 0;
+}
+
+static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
+			uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms)
+{
+	sim_link_t *s = l->priv;
+	(void)timeout_ms; /* in process: an answer is immediate or never */
+
+	if (sim_card_transmit(s->card, cmd, len, rsp, cap, rsplen) < 0) {
+		*rsplen = 0;
+		return link_fail(l, LINK_ERR_MUTE, "card is mute (powered off or power lost)");
+	}
+	return LINK_OK;
+}
+
+static size_t sim_atr(link_t *l, uint8_t *atr, size_t cap)
+{
+	sim_link_t *s = l->priv;
+	return sim_card_atr(s->card, atr, cap);
+}
+
+static int sim_wait(link_t *l, int present, int timeout_ms)
+{
+	(void)timeout_ms;
+	/* The simulated card is always in the field. */
+	return present ? LINK_OK : link_fail(l, LINK_ERR_TIMEOUT, "card is never removed from a sim: link");
+}
+
+const link_ops_t link_sim_ops = {
+	.scheme = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.power = sim_power,
+	.transmit = sim_transmit,
+	.atr = sim_atr,
+	.wait = sim_wait,
+};
+
+sim_ctx_t *link_sim_ctx(link_t *l)
+{
+	return l && l->ops == &link_sim_ops ? &((sim_link_t *)l->priv)->ctx : NULL;
+}

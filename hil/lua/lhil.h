@@ -1,0 +1,50 @@
+/* lhil.h — the Lua side of the harness: a sandboxed state with the
+ * mynahil bindings (links, bytes, crypto, expect), in which a scenario
+ * file is loaded and run. */
+#ifndef LHIL_H
+#define LHIL_H
+
+#include <stdint.h>
+#include <lua.h>
+#include "reports/results.h"
+
+typedef struct lhil_opts {
+	const char *rundir;    /* the only directory io.open may reach; NULL: none */
+	const char *libdir;    /* the built-in scenarios/lib */
+	const char *userlib;   /* <scenario root>/lib, searched first; may be NULL */
+	uint64_t seed;
+	long long budget;      /* instruction budget; 0 = unlimited */
+	int64_t deadline_ms;   /* util_now_ms() deadline; 0 = none */
+	res_scenario_t *res;   /* where expects and the log go; may be NULL */
+} lhil_opts_t;
+
+/* A fresh sandboxed state: no os.execute, io.popen, os.exit, no C
+ * modules, load() of text only, io.open only inside rundir, print and
+ * io.write into the scenario log, math.random seeded from the seed.
+ * The prelude (scenario, expect) is loaded.  NULL and a message in err
+ * on failure. */
+lua_State *lhil_new(const lhil_opts_t *o, char *err, size_t errlen);
+void lhil_close(lua_State *L);
+
+/* Load file and call it; it must return a scenario table, left on the
+ * stack.  On failure returns -1 with "file:line: message" in err. */
+int lhil_load_scenario(lua_State *L, const char *file, char *err, size_t errlen);
+
+/* Calls f with the args on the stack under the budget and watchdog, with
+ * a traceback.  Returns LUA_OK or an error, message "file:line: msg" on
+ * the stack; the traceback goes to the log. */
+int lhil_pcall(lua_State *L, int nargs, int nresults);
+
+/* Push a link as a Lua object; Lua owns it (closed by __gc/__close). */
+struct link;
+void lhil_push_link(lua_State *L, struct link *l);
+
+/* The marker t:skip() raises; lhil_pcall reports it as LHIL_SKIP. */
+#define LHIL_SKIP 100
+
+/* Registers the bindings as globals / preloaded modules (lbind.c,
+ * lcrypto.c). */
+void lhil_open_bindings(lua_State *L);
+int luaopen_mynahil_crypto(lua_State *L);
+
+#endif

@@ -1,0 +1,46 @@
+/* scenario.h — one scenario file: what it declares, and running it. */
+#ifndef SCENARIO_H
+#define SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "reports/results.h"
+
+typedef struct binding {
+	const char *role;  /* "card" */
+	const char *uri;   /* "sim:card" */
+} binding_t;
+
+typedef struct scen_env {
+	uint64_t seed;
+	const binding_t *bind;
+	size_t nbind;
+	const char *out;      /* report directory; run dirs go below it */
+	long long budget;     /* Lua instructions per scenario */
+	int timeout_s;        /* default wall-clock limit per scenario */
+} scen_env_t;
+
+typedef struct scen_meta {
+	char *file;
+	char *id, *title;     /* id falls back to the file's base name */
+	char **tags;
+	size_t ntags;
+	char **needs;
+	size_t nneeds;
+	int timeout_s;        /* the scenario's own limit, or the default */
+	char *error;          /* "file:line: message" when it does not load */
+} scen_meta_t;
+
+/* Load the file in a sandbox and read its declarations.  A file that does
+ * not load still gives a meta, with error set. */
+int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m);
+void scen_meta_clear(scen_meta_t *m);
+int scen_has_tag(const scen_meta_t *m, const char *tag);
+
+/* Run it here, in this process, filling res (which the caller zeroed). */
+void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res);
+
+/* The URI bound to role, or NULL. */
+const char *scen_binding(const scen_env_t *env, const char *role);
+
+#endif

@@ -1,0 +1,20 @@
+/* util.h — small helpers of the harness (not of the simulators). */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whole file into a malloc'd buffer (NUL-terminated for convenience);
+ * -1 with errno set on failure. */
+int util_read_file(const char *path, uint8_t **buf, size_t *len);
+/* Write atomically (temp file + rename). */
+int util_write_file(const char *path, const void *buf, size_t len);
+/* Monotonic milliseconds, for watchdogs and deadlines only. */
+int64_t util_now_ms(void);
+/* mkdir -p */
+int util_mkdirs(const char *path);
+/* Parse "123", "0x7b": 0 on success. */
+int util_parse_u64(const char *s, uint64_t *out);
+
+#endif

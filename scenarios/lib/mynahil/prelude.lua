@@ -1,0 +1,121 @@
+-- prelude.lua — loaded into every scenario state before the scenario:
+-- `scenario { ... }`, `expect(value)` and the world handed to `run`.
+-- It receives debug.getinfo, which scenarios themselves do not get.
+local getinfo = ...
+local record, hex = mynahil._record, mynahil.hex
+
+-- The scenario line that called a matcher: level 3 from here is the
+-- caller of the matcher.
+local function where()
+  local i = getinfo(3, "Sl")
+  local src = i.source:sub(1, 1) == "@" and i.source:sub(2) or i.short_src
+  return src, i.currentline
+end
+
+local function show(v)
+  if type(v) == "string" then
+    if v:find("[^\32-\126]") then return "0x" .. hex(v) end
+    return string.format("%q", v)
+  elseif math.type(v) == "integer" and v >= 0x6000 and v <= 0x9FFF then
+    return string.format("%04X", v)   -- reads as a status word
+  elseif type(v) == "table" and v.sw then
+    return string.format("response %s%04X", v.hex or "", v.sw)
+  end
+  return tostring(v)
+end
+
+local function sw_of(v)
+  if type(v) == "table" then return v.sw end
+end
+
+function expect(v, label)
+  local m = {}
+  local name = label and (label .. " ") or ""
+  local function check(ok, what, msg)
+    local file, line = where()
+    record(file, line, ok and true or false, name .. what, msg)
+    return ok and true or false
+  end
+  function m.is(x)
+    return check(v == x, "is " .. show(x), "got " .. show(v) .. ", want " .. show(x))
+  end
+  function m.isnt(x)
+    return check(v ~= x, "isn't " .. show(x), "got " .. show(v))
+  end
+  function m.sw(x)
+    local got = sw_of(v)
+    return check(got == x, string.format("sw %04X", x),
+      got and string.format("got %04X, want %04X", got, x) or "no response: " .. show(v))
+  end
+  function m.ok()
+    local sw = sw_of(v)
+    local ok = (sw == nil and v) or sw == 0x9000
+    return check(ok, "ok", "got " .. show(v))
+  end
+  function m.fails()
+    local sw = sw_of(v)
+    local failed = (sw == nil and not v) or (sw ~= nil and sw ~= 0x9000)
+    return check(failed, "fails", "unexpectedly succeeded: " .. show(v))
+  end
+  function m.matches(p)
+    return check(type(v) == "string" and v:find(p) ~= nil, "matches " .. show(p), "got " .. show(v))
+  end
+  function m.contains(s)
+    return check(type(v) == "string" and v:find(s, 1, true) ~= nil, "contains " .. show(s), "got " .. show(v))
+  end
+  function m.len(n)
+    local got = (type(v) == "string" or type(v) == "table") and #v or nil
+    return check(got == n, "has length " .. n, "length " .. tostring(got))
+  end
+  function m.gt(x) return check(type(v) == type(x) and v > x, "> " .. show(x), "got " .. show(v)) end
+  function m.ge(x) return check(type(v) == type(x) and v >= x, ">= " .. show(x), "got " .. show(v)) end
+  function m.lt(x) return check(type(v) == type(x) and v < x, "< " .. show(x), "got " .. show(v)) end
+  function m.le(x) return check(type(v) == type(x) and v <= x, "<= " .. show(x), "got " .. show(v)) end
+  function m.is_true() return check(v == true, "is true", "got " .. show(v)) end
+  function m.is_false() return check(v == false, "is false", "got " .. show(v)) end
+  return m
+end
+
+local fields = { id = "string", title = "string", run = "function", tags = "table",
+                 needs = "table", case = "number", policy = "table", timeout = "number" }
+
+-- Errors name the scenario's own line: level 2 when Lua still knows it,
+-- else (after `return scenario {...}`, a tail call) the loader adds it.
+local function fail(msg)
+  -- levels: 1 fail, 2 the local error, 3 scenario, 4 its caller
+  local i = getinfo(4, "l")
+  if i and i.currentline > 0 then error(msg, 4) end
+  error(msg, 0)
+end
+
+function scenario(t)
+  local error = function(msg) fail(msg) end
+  if type(t) ~= "table" then error("scenario: takes a table") end
+  for k, v in pairs(t) do
+    if not fields[k] then error("scenario: unknown field '" .. tostring(k) .. "'") end
+    if type(v) ~= fields[k] then
+      error(string.format("scenario: field '%s' must be a %s, not a %s", k, fields[k], type(v)))
+    end
+  end
+  for _, k in ipairs { "id", "title", "run" } do
+    if t[k] == nil then error("scenario: missing field '" .. k .. "'") end
+  end
+  t.tags = t.tags or {}
+  for i, tag in ipairs(t.tags) do
+    if type(tag) ~= "string" then error("scenario: tags[" .. i .. "] must be a string") end
+  end
+  t.needs = t.needs or {}
+  return t
+end
+
+-- The world a scenario's run function receives: its roles' links, the
+-- seed, and skip().
+function mynahil._world(roles, info)
+  -- profile: what is known of the card bound to "card" (holder, PINs).
+  local w = { seed = info.seed, id = info.id, profile = info.profile }
+  for k, v in pairs(roles) do w[k] = v end
+  function w:skip(reason)
+    error({ __mynahil_skip = tostring(reason) }, 0)
+  end
+  return w
+end

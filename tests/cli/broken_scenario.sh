@@ -1,0 +1,39 @@
+#!/bin/sh
+# A broken scenario file is reported as "file:line: what is wrong", fails
+# alone, and the run's exit status says so.
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+cd "$src" || exit 1
+pass=0 fail=0
+check() { # description, command...
+	d=$1; shift
+	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
+}
+has() { grep -q -- "$1" "$2"; }
+
+"$bin" run tests/cli/data --out "$tmp/r" --budget 50000000 >"$tmp/out" 2>&1
+st=$?
+check "exit status 1 when scenarios fail" [ "$st" = 1 ]
+check "syntax error: file:line" has "tests/cli/data/broken_syntax.lua:3:" "$tmp/out"
+check "runtime error: file:line" has "tests/cli/data/broken_runtime.lua:5: attempt to index a nil value" "$tmp/out"
+check "bad field: file:line" has "tests/cli/data/broken_field.lua:1: scenario: field 'id' must be a string" "$tmp/out"
+check "failed expect: file:line" has "tests/cli/data/failing_expect.lua:5" "$tmp/out"
+check "failed expect shows status words" has "got 6982, want 9000" "$tmp/out"
+check "runaway stopped by the budget, at its line" has "tests/cli/data/runaway.lua:4: instruction budget of 50000000 exhausted" "$tmp/out"
+check "escape: absolute path refused at its line" has "tests/cli/data/escape.lua:14: io.open: '/etc/shadow' is outside the run directory" "$tmp/out"
+check "escape: file written inside the run dir" [ -f "$tmp/r/run/ESCAPE/note.txt" ]
+check "results.json carries the line" has "broken_syntax.lua:3:" "$tmp/r/results.json"
+check "junit.xml written" has "<testsuite" "$tmp/r/junit.xml"
+check "summary line" has "^0 passed, 6 failed, 0 skipped$" "$tmp/out"
+
+"$bin" list tests/cli/data >"$tmp/list" 2>&1
+check "list names the broken file's line" has "broken_syntax.lua:3:" "$tmp/list"
+"$bin" run --filter 'NOSUCH' tests/cli/data --out "$tmp/r2" >"$tmp/out2" 2>&1
+check "empty selection passes" [ $? = 0 ]
+"$bin" run tests/cli/data/nonexistent.lua --out "$tmp/r3" >"$tmp/out3" 2>&1
+check "missing path: exit 2" [ $? = 2 ]
+check "missing path named" has "nonexistent.lua" "$tmp/out3"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,3 @@
+return scenario {
+  id = 7, title = "id is a number", run = function() end,
+}

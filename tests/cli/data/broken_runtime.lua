@@ -1,0 +1,7 @@
+return scenario {
+  id = "BROKEN-RUNTIME", title = "indexes nil",
+  run = function(w)
+    local x
+    x.y = 1
+  end,
+}

@@ -1,0 +1,4 @@
+return scenario {
+  id = "BROKEN-SYNTAX",
+  title = "a missing comma" run = function() end,
+}
