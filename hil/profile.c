@@ -1,6 +1,7 @@
 /* profile.c — read a card profile.  Profiles are our own fixtures, not
  * scenario code, so they run in a bare Lua state with no libraries. */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,17 @@ typedef struct loader {
 	size_t errlen;
 } loader_t;
 
-static int fail(loader_t *ld, const char *fmt, const char *what)
+static int fail(loader_t *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(loader_t *ld, const char *fmt, ...)
 {
-	char msg[256];
-	snprintf(msg, sizeof msg, fmt, what);
-	snprintf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+	va_list ap;
+	int n = snprintf(ld->err, ld->errlen, "%s: ", ld->path);
+
+	if (n < 0 || (size_t)n >= ld->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -102,9 +109,7 @@ static int load_file(loader_t *ld, const char *rel, int is_key, card_blob_t *b)
 	else
 		snprintf(path, sizeof path, "%s/%s", ld->dir, rel);
 	if (util_read_file(path, &buf, &n) < 0) {
-		char msg[PATH_MAX * 2 + 64];
-		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		return fail(ld, "%s", msg);
+		return fail(ld, "%s: %s", path, strerror(errno));
 	}
 	if (!is_key || n < 11 || memcmp(buf, "-----BEGIN", 10))
 		return keep_blob(ld, buf, n, b);

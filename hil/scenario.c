@@ -26,7 +26,7 @@ static const char *builtin_libdir(void)
  * own scenario tree can carry its own modules. */
 static void find_userlib(const char *file, char *out, size_t cap)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX - 8];
 	struct stat st;
 
 	out[0] = 0;
@@ -36,7 +36,8 @@ static void find_userlib(const char *file, char *out, size_t cap)
 		if (!slash)
 			break;
 		*slash = 0;
-		snprintf(out, cap, "%s/lib", dir);
+		if ((size_t)snprintf(out, cap, "%s/lib", dir) >= cap)
+			break;
 		if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
 			return;
 	}

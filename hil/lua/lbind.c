@@ -13,6 +13,58 @@
 #define LINK_MT "mynahil.link"
 #define APDU_TIMEOUT_MS 5000
 
+/* The last exchanges of this scenario, whatever the link: a failed
+ * expect is reported with the APDUs that led to it. */
+#define TRAIL 3
+#define TRAIL_HEX 48
+static struct {
+	char cmd[TRAIL_HEX + 4], rsp[TRAIL_HEX + 4];
+} trail[TRAIL];
+static unsigned trail_n;
+
+/* Abbreviated hex: long data is cut, the status word always kept. */
+static void trail_hex(char *out, const uint8_t *p, size_t n, int keep_tail)
+{
+	char full[2 * 300 + 1];
+	size_t show = n > 150 ? 150 : n;
+
+	apdu_hex(p, show, full);
+	if (2 * n <= TRAIL_HEX) {
+		snprintf(out, TRAIL_HEX + 4, "%.*s", TRAIL_HEX, full);
+	} else if (keep_tail) {
+		char sw[5];
+		apdu_hex(p + n - 2, 2, sw);
+		snprintf(out, TRAIL_HEX + 4, "%.*s..%s", TRAIL_HEX - 6, full, sw);
+	} else {
+		snprintf(out, TRAIL_HEX + 4, "%.*s..", TRAIL_HEX - 2, full);
+	}
+}
+
+static void trail_add(const uint8_t *cmd, size_t n, const uint8_t *rsp, size_t rn, int mute)
+{
+	unsigned i = trail_n++ % TRAIL;
+	trail_hex(trail[i].cmd, cmd, n, 0);
+	if (mute)
+		snprintf(trail[i].rsp, sizeof trail[i].rsp, "(mute)");
+	else
+		trail_hex(trail[i].rsp, rsp, rn, 1);
+}
+
+static void push_trail(lua_State *L)
+{
+	luaL_Buffer b;
+	unsigned first = trail_n > TRAIL ? trail_n - TRAIL : 0;
+
+	luaL_buffinit(L, &b);
+	for (unsigned k = first; k < trail_n; k++) {
+		luaL_addstring(&b, k == first ? "; after " : ", ");
+		luaL_addstring(&b, trail[k % TRAIL].cmd);
+		luaL_addstring(&b, " -> ");
+		luaL_addstring(&b, trail[k % TRAIL].rsp);
+	}
+	luaL_pushresult(&b);
+}
+
 typedef struct llink {
 	link_t *l;
 } llink_t;
@@ -80,6 +132,8 @@ static int do_transmit(lua_State *L, const uint8_t *cmd, size_t n)
 	static uint8_t rsp[LINK_RSP_MAX];
 	size_t rn = 0;
 	int rc = link_transmit(l, cmd, n, rsp, sizeof rsp, &rn, APDU_TIMEOUT_MS);
+
+	trail_add(cmd, n, rsp, rn, rc < 0 || rn < 2);
 
 	if (rc < 0 || rn < 2) {
 		lua_pushnil(L);
@@ -222,8 +276,14 @@ static int l_record(lua_State *L)
 	int line = (int)luaL_checkinteger(L, 2);
 	int ok = lua_toboolean(L, 3);
 	const char *what = luaL_optstring(L, 4, "");
-	const char *msg = luaL_optstring(L, 5, NULL);
+	const char *msg = luaL_optstring(L, 5, "");
 
+	if (!ok) {
+		lua_pushstring(L, msg);
+		push_trail(L);
+		lua_concat(L, 2);
+		msg = lua_tostring(L, -1);
+	}
 	if (r && res_add_expect(r, file, line, ok, what, ok ? NULL : msg) < 0)
 		return luaL_error(L, "out of memory");
 	return 0;
@@ -238,6 +298,7 @@ static const luaL_Reg link_methods[] = {
 
 void lhil_open_bindings(lua_State *L)
 {
+	trail_n = 0;
 	if (luaL_newmetatable(L, LINK_MT)) {
 		luaL_newlib(L, link_methods);
 		lua_setfield(L, -2, "__index");

@@ -171,30 +171,41 @@ static int l_verify_cert(lua_State *L)
 	X509 *x = to_x509(L, 1);
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	const char *why = NULL;
 	int ok = 0, n;
 
-	luaL_checktype(L, 2, LUA_TTABLE);
-	n = (int)lua_rawlen(L, 2);
-	for (int i = 1; i <= n; i++) {
+	n = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : -1;
+	if (n < 0)
+		why = "argument #2 must be a list of DER CA certificates";
+	for (int i = 1; i <= n && !why; i++) {
+		size_t len;
+		const unsigned char *p;
+		X509 *ca;
+
 		lua_rawgeti(L, 2, i);
-		X509 *ca = to_x509(L, lua_gettop(L));
-		X509_STORE_add_cert(st, ca);
-		X509_free(ca);
+		p = (const unsigned char *)lua_tolstring(L, -1, &len);
+		ca = p ? d2i_X509(NULL, &p, (long)len) : NULL;
 		lua_pop(L, 1);
+		if (!ca) /* no luaL_error here: x, st and ctx would leak */
+			why = "a CA certificate is not DER";
+		else
+			X509_STORE_add_cert(st, ca);
+		X509_free(ca);
 	}
 	/* The test CAs hang below a private root; trusting an intermediate
 	 * alone is what a JPKI verifier configured with the CA does. */
 	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
-	if (X509_STORE_CTX_init(ctx, st, x, NULL)) {
+	if (!why && X509_STORE_CTX_init(ctx, st, x, NULL)) {
 		X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
 		if (lua_isinteger(L, 3))
 			X509_VERIFY_PARAM_set_time(p, (time_t)lua_tointeger(L, 3));
 		else
 			X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_NO_CHECK_TIME);
 		ok = X509_verify_cert(ctx) == 1;
+		why = ok ? "ok" : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
 	}
 	lua_pushboolean(L, ok);
-	lua_pushstring(L, ok ? "ok" : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	lua_pushstring(L, why ? why : "cannot verify");
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(st);
 	X509_free(x);

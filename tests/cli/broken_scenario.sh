@@ -19,7 +19,8 @@ check "syntax error: file:line" has "tests/cli/data/broken_syntax.lua:3:" "$tmp/
 check "runtime error: file:line" has "tests/cli/data/broken_runtime.lua:5: attempt to index a nil value" "$tmp/out"
 check "bad field: file:line" has "tests/cli/data/broken_field.lua:1: scenario: field 'id' must be a string" "$tmp/out"
 check "failed expect: file:line" has "tests/cli/data/failing_expect.lua:5" "$tmp/out"
-check "failed expect shows status words" has "got 6982, want 9000" "$tmp/out"
+check "failed expect shows status words" has "got 9000, want 6982" "$tmp/out"
+check "failed expect shows the APDUs before it" has "after 00A4040C0AD392F000260100000001 -> 9000" "$tmp/out"
 check "runaway stopped by the budget, at its line" has "tests/cli/data/runaway.lua:4: instruction budget of 50000000 exhausted" "$tmp/out"
 check "escape: absolute path refused at its line" has "tests/cli/data/escape.lua:14: io.open: '/etc/shadow' is outside the run directory" "$tmp/out"
 check "escape: file written inside the run dir" [ -f "$tmp/r/run/ESCAPE/note.txt" ]

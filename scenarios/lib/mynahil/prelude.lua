@@ -30,7 +30,8 @@ end
 
 function expect(v, label)
   local m = {}
-  local name = label and (label .. " ") or ""
+  -- expect(f()) passes f's extra results along: only a string is a label.
+  local name = type(label) == "string" and (label .. " ") or ""
   local function check(ok, what, msg)
     local file, line = where()
     record(file, line, ok and true or false, name .. what, msg)

@@ -1,7 +1,7 @@
 return scenario {
-  id = "FAILING-EXPECT", title = "a failed expect names its line",
+  id = "FAILING-EXPECT", title = "a failed expect names its line and the APDUs before it",
   run = function(w)
     expect(1 + 1).is(2)
-    expect(0x6982).is(0x9000)
+    expect(w.card:transmit("00A4040C0AD392F000260100000001").sw).is(0x6982)
   end,
 }
