@@ -1,0 +1,166 @@
+/* card.c — the simulated My Number card: ATR, power, personalisation, and
+ * the two applications (JPKI AP, text AP) over cardos. */
+#include "card.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "card_int.h"
+#include "cardos_int.h"
+#include "jpki_int.h"
+#include "textap_int.h"
+
+#define PERSONALISED "card/personalised"
+#define PERSO_VERSION 1
+
+struct sim_card {
+	sim_ctx_t *ctx;
+	enum card_gen gen;
+	int powered;
+	jpki_app_t jpki;
+	cardos_t os;
+};
+
+/* JPKI.md §1.1, contact ATRs seen on real cards. */
+static const struct {
+	uint8_t len;
+	uint8_t b[20];
+} atrs[CARD_GEN_COUNT] = {
+	[CARD_GEN_2015] = { 9, { 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14 } },
+	[CARD_GEN_2020] = { 19, { 0x3B, 0xDA, 0x13, 0xFF, 0x81, 0x31, 0xFB, 0x46, 0x80, 0x12,
+				  0x39, 0x2F, 0x31, 0xC1, 0x73, 0xC6, 0x01, 0xC0, 0x3B } },
+	[CARD_GEN_2021] = { 13, { 0x3B, 0xC5, 0xFF, 0x81, 0x31, 0xFB, 0x45, 0x80, 0x73, 0xC6,
+				  0x01, 0x00, 0x00 } },
+	[CARD_GEN_2024] = { 17, { 0x3B, 0xF5, 0x91, 0x00, 0xFF, 0x91, 0x81, 0x71, 0xFE, 0x40,
+				  0x00, 0x42, 0x00, 0x01, 0x00, 0xD1, 0xD6 } },
+};
+
+int card_str_ok(const char *s, size_t min, size_t max, const char *set)
+{
+	size_t n;
+
+	if (!s || (n = strlen(s)) < min || n > max)
+		return 0;
+	return strspn(s, set) == n;
+}
+
+/* Everything in one transaction: a card is either blank or complete. */
+static int personalise(nvm_t *nvm, const card_profile_t *p)
+{
+	static const uint8_t version = PERSO_VERSION;
+	int rc;
+
+	if ((rc = jpki_profile_check(p)) != SIM_OK || (rc = textap_profile_check(p)) != SIM_OK)
+		return rc;
+	if ((rc = nvm_begin(nvm)) != NVM_OK)
+		goto fail;
+	if ((rc = jpki_personalise(nvm, p)) != NVM_OK || (rc = textap_personalise(nvm, p)) != NVM_OK ||
+	    (rc = nvm_put(nvm, PERSONALISED, &version, 1)) != NVM_OK ||
+	    (rc = nvm_commit(nvm)) != NVM_OK) {
+		if (rc != NVM_ERR_POWER)
+			nvm_abort(nvm);
+		goto fail;
+	}
+	return SIM_OK;
+fail:
+	return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : rc == NVM_ERR_NOMEM ? SIM_ERR_NOMEM : SIM_ERR_PROFILE;
+}
+
+int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
+{
+	const cardos_app_def_t *apps[2];
+	jpki_opts_t opts;
+	const uint8_t *tok;
+	sim_card_t *c = NULL;
+	size_t n;
+	int rc;
+
+	if (!out || !p || !ctx || !ctx->nvm || !ctx->rng)
+		return SIM_ERR_ARG;
+	*out = NULL;
+	if ((unsigned)p->gen >= CARD_GEN_COUNT)
+		return SIM_ERR_PROFILE;
+	if (!(c = calloc(1, sizeof *c)))
+		return SIM_ERR_NOMEM;
+	c->ctx = ctx;
+	c->gen = p->gen;
+	/* Building the card is powering it up on its NVM: an image saved in
+	 * the middle of a transaction is rolled back first. */
+	nvm_power_up(ctx->nvm);
+	if (!nvm_get(ctx->nvm, PERSONALISED, &n) && (rc = personalise(ctx->nvm, p)) != SIM_OK)
+		goto fail;
+	/* The phone options follow the token actually stored, so a loaded
+	 * image behaves as it was made. */
+	tok = nvm_get(ctx->nvm, "jpki/ef/0006", &n);
+	jpki_opts_for_token(tok, tok ? n : 0, &opts);
+	jpki_app_init(&c->jpki, &opts);
+	apps[0] = &c->jpki.def;
+	apps[1] = &textap_app;
+	if ((rc = cardos_init(&c->os, ctx, apps, 2)) != SIM_OK)
+		goto fail;
+	c->powered = 1;
+	*out = c;
+	return SIM_OK;
+fail:
+	sim_card_free(c);
+	return rc;
+}
+
+void sim_card_free(sim_card_t *c)
+{
+	if (!c)
+		return;
+	cardos_free(&c->os);
+	free(c);
+}
+
+int sim_card_power(sim_card_t *c, enum sim_power how)
+{
+	if (!c)
+		return SIM_ERR_ARG;
+	switch (how) {
+	case SIM_POWER_OFF:
+		c->powered = 0;
+		break;
+	case SIM_POWER_COLD:
+	case SIM_POWER_WARM:
+		nvm_power_up(c->ctx->nvm);
+		c->powered = 1;
+		break;
+	default:
+		return SIM_ERR_ARG;
+	}
+	cardos_reset(&c->os);
+	return SIM_OK;
+}
+
+size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap)
+{
+	if (!c || !atr || cap < atrs[c->gen].len)
+		return 0;
+	memcpy(atr, atrs[c->gen].b, atrs[c->gen].len);
+	return atrs[c->gen].len;
+}
+
+int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
+		      uint8_t *rsp, size_t cap, size_t *rsplen)
+{
+	apdu_rsp_t r = { .buf = rsp, .cap = cap, .len = 0 };
+	int rc;
+
+	if (!c || !rsp || !rsplen || (!cmd && len))
+		return SIM_ERR_ARG;
+	*rsplen = 0;
+	if (!c->powered)
+		return SIM_ERR_MUTE;
+	rc = cardos_transmit(&c->os, cmd, len, &r);
+	if (rc == SIM_ERR_MUTE) {
+		/* The chip lost power in the middle of a write: it stays mute
+		 * until the next power-up, which recovers the journal. */
+		c->powered = 0;
+		cardos_reset(&c->os);
+	}
+	if (rc == SIM_OK)
+		*rsplen = r.len;
+	return rc;
+}

@@ -1,0 +1,228 @@
+/* jpki.c — the JPKI AP (公的個人認証AP, JPKI.md §1) over cardos.
+ *
+ * Files (JPKI.md §1.2):
+ *   0001 sign certificate     needs the sign password (001B)
+ *   0002 sign CA certificate  free
+ *   0006 token information    free; 160 bytes (SOL [M]): the token name
+ *                             padded with spaces to 32, then 128 x 00
+ *   0008 presence, 3 bytes    free; 8F 8F 00, byte 0 = 00 without a sign
+ *                             certificate (SOL [M])
+ *   000A auth certificate     free on the card; auth PIN on a phone token
+ *   000B auth CA certificate  free
+ *   0017 auth private key     use needs 0018
+ *   0018 auth PIN             4 digits, 3 tries
+ *   001A sign private key     use needs 001B
+ *   001B sign password        6-16 of A-Z0-9, 5 tries
+ * A minor's card (no sign certificate) has no 0001, 001A, 001B.
+ *
+ * Certificate EFs hold the DER at offset 0 followed by FF filler up to
+ * the next multiple of 256 bytes, at least 2048: larger than the object,
+ * as on the card, so clients must read the DER header (JPKI.md §1.2). */
+#include "jpki_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "../core/tlv.h"
+#include "card_int.h"
+
+#define CERT_EF_MIN 2048
+#define CERT_EF_STEP 256
+#define FILLER 0xFF
+
+const uint8_t jpki_aid[10] = { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01 };
+
+enum {
+	EF_SIGN_CERT = 0x0001,
+	EF_SIGN_CA = 0x0002,
+	EF_TOKEN = 0x0006,
+	EF_PRESENCE = 0x0008,
+	EF_AUTH_CERT = 0x000A,
+	EF_AUTH_CA = 0x000B,
+	EF_AUTH_KEY = 0x0017,
+	EF_AUTH_PIN = 0x0018,
+	EF_SIGN_KEY = 0x001A,
+	EF_SIGN_PIN = 0x001B,
+};
+
+static const cardos_ef_def_t jpki_efs[JPKI_N_EFS] = {
+	{ EF_SIGN_CERT, CARDOS_EF_BINARY, 0, { EF_SIGN_PIN }, NULL },
+	{ EF_SIGN_CA, CARDOS_EF_BINARY, 0, { 0 }, NULL },
+	{ EF_TOKEN, CARDOS_EF_BINARY, 0, { 0 }, NULL },
+	{ EF_PRESENCE, CARDOS_EF_BINARY, 0, { 0 }, NULL },
+	{ EF_AUTH_CERT, CARDOS_EF_BINARY, 0, { 0 }, NULL },
+	{ EF_AUTH_CA, CARDOS_EF_BINARY, 0, { 0 }, NULL },
+	{ EF_AUTH_KEY, CARDOS_EF_KEY, 0, { EF_AUTH_PIN }, NULL },
+	{ EF_AUTH_PIN, CARDOS_EF_PIN, 3, { 0 }, NULL },
+	{ EF_SIGN_KEY, CARDOS_EF_KEY, 0, { EF_SIGN_PIN }, NULL },
+	{ EF_SIGN_PIN, CARDOS_EF_PIN, 5, { 0 }, NULL },
+};
+
+/* COMPUTE DIGITAL SIGNATURE, 80 2A 00 P2 (JPKI.md §1.3).  Only P1 = 00
+ * (pad what is given) is implemented; SOL's P1 01..05 schemes rest on a
+ * single source, so they answer 6A86 like any other P1.  P2 = 80 signs
+ * with the key EF selected before (none: 6986, not a key: 6A88); P2 =
+ * 97/9A name the auth/sign key by SFI.  Without the matching PIN: 6982
+ * (JPKI.md §1.4, the ISO-conventional choice).  00 2A answers 6E00 (the
+ * dispatcher: the instruction exists only in class 80). */
+static int jpki_sign(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
+{
+	cardos_ef_t *key;
+	int sw;
+
+	if (a->p1 != 0x00)
+		return SW_WRONG_P1P2;
+	if ((sw = cardos_ref(os, a->p2, CARDOS_EF_KEY, &key)))
+		return sw;
+	return cardos_sign(os, key, a, r);
+}
+
+static const cardos_cmd_t jpki_cmds[] = {
+	{ 0x80, 0x2A, jpki_sign },
+};
+
+void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o)
+{
+	memset(app, 0, sizeof *app);
+	memcpy(app->efs, jpki_efs, sizeof app->efs);
+	for (size_t i = 0; i < JPKI_N_EFS; i++)
+		if (app->efs[i].fid == EF_AUTH_CERT && o->auth_cert_pin)
+			app->efs[i].acl[0] = EF_AUTH_PIN;
+	app->def.ns = "jpki";
+	memcpy(app->def.aid, jpki_aid, sizeof jpki_aid);
+	app->def.aid_len = sizeof jpki_aid;
+	app->def.efs = app->efs;
+	app->def.n_efs = JPKI_N_EFS;
+	app->def.cmds = jpki_cmds;
+	app->def.n_cmds = sizeof jpki_cmds / sizeof jpki_cmds[0];
+}
+
+/* JPKI.md §1.1.  The iPhone token is single-source [M/L]; it is treated
+ * as a phone, like Android. */
+static const struct {
+	const char *name;
+	jpki_opts_t opts;
+} tokens[] = {
+	{ JPKI_TOKEN_CARD, { .auth_cert_pin = 0 } },
+	{ JPKI_TOKEN_JUKI, { .auth_cert_pin = 0 } },
+	{ JPKI_TOKEN_GPSE, { .auth_cert_pin = 1 } },
+	{ JPKI_TOKEN_IOS, { .auth_cert_pin = 1 } },
+};
+
+void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o)
+{
+	memset(o, 0, sizeof *o);
+	if (!ef)
+		return;
+	if (n > JPKI_TOKEN_LEN)
+		n = JPKI_TOKEN_LEN;
+	while (n && (ef[n - 1] == ' ' || ef[n - 1] == 0))
+		n--;
+	for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+		if (strlen(tokens[i].name) == n && memcmp(tokens[i].name, ef, n) == 0)
+			*o = tokens[i].opts;
+}
+
+/* ---- personalisation -------------------------------------------------- */
+
+/* A certificate must start with a definite SEQUENCE header of the 30 82
+ * LL LL form: OpenSC sizes the read from bytes 2-3 (JPKI.md §1.2, §3).
+ * Returns the DER length, 0 if unusable. */
+static size_t cert_len(const card_blob_t *b)
+{
+	tlv_t t;
+
+	if (!b->p || b->n < 4 || b->p[0] != 0x30 || b->p[1] != 0x82)
+		return 0;
+	if (tlv_parse(b->p, b->n, &t) <= 0 || t.size > JPKI_CERT_MAX)
+		return 0;
+	return t.size;
+}
+
+static int key_ok(const card_blob_t *b)
+{
+	EVP_PKEY *k = cardos_key_parse(b->p, b->n, 2048); /* JPKI.md §1.3: RSA-2048 */
+
+	EVP_PKEY_free(k);
+	return k != NULL;
+}
+
+int jpki_profile_check(const card_profile_t *p)
+{
+	int sign = p->sign_cert.n != 0;
+
+	if (p->token && !card_str_ok(p->token, 1, JPKI_TOKEN_LEN,
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"))
+		return SIM_ERR_PROFILE;
+	/* JPKI.md §1.4: auth PIN exactly 4 digits; sign password 6-16 of
+	 * upper-case A-Z and 0-9. */
+	if (!card_str_ok(p->pins.auth, 4, 4, CARD_DIGITS))
+		return SIM_ERR_PROFILE;
+	if (!cert_len(&p->auth_cert) || !cert_len(&p->auth_ca) || !key_ok(&p->auth_key))
+		return SIM_ERR_PROFILE;
+	if (p->sign_ca.n && !cert_len(&p->sign_ca))
+		return SIM_ERR_PROFILE;
+	if (!sign) /* a minor: no sign certificate, key or password */
+		return p->pins.sign || p->sign_key.n ? SIM_ERR_PROFILE : SIM_OK;
+	if (!card_str_ok(p->pins.sign, 6, 16, CARD_UPPER_DIGITS) ||
+	    !cert_len(&p->sign_cert) || !p->sign_ca.n || !key_ok(&p->sign_key))
+		return SIM_ERR_PROFILE;
+	return SIM_OK;
+}
+
+static int put(nvm_t *nvm, uint16_t fid, const void *val, size_t len)
+{
+	const cardos_ef_def_t *d = NULL;
+
+	for (size_t i = 0; i < JPKI_N_EFS && !d; i++)
+		if (jpki_efs[i].fid == fid)
+			d = &jpki_efs[i];
+	return d ? cardos_perso(nvm, "jpki", d, val, len) : NVM_ERR_ARG;
+}
+
+static int put_cert(nvm_t *nvm, uint16_t fid, const card_blob_t *b)
+{
+	size_t der = cert_len(b), size;
+	uint8_t *ef;
+	int rc;
+
+	size = (der + CERT_EF_STEP - 1) / CERT_EF_STEP * CERT_EF_STEP;
+	if (size < CERT_EF_MIN)
+		size = CERT_EF_MIN;
+	if (!(ef = malloc(size)))
+		return NVM_ERR_NOMEM;
+	memcpy(ef, b->p, der);
+	memset(ef + der, FILLER, size - der);
+	rc = put(nvm, fid, ef, size);
+	free(ef);
+	return rc;
+}
+
+int jpki_personalise(nvm_t *nvm, const card_profile_t *p)
+{
+	const char *token = p->token ? p->token : JPKI_TOKEN_CARD;
+	int sign = p->sign_cert.n != 0;
+	uint8_t tok[JPKI_TOKEN_EF] = { 0 };
+	const uint8_t presence[3] = { sign ? 0x8F : 0x00, 0x8F, 0x00 };
+	int rc;
+
+	memset(tok, ' ', JPKI_TOKEN_LEN);
+	memcpy(tok, token, strlen(token));
+	if ((rc = put(nvm, EF_TOKEN, tok, sizeof tok)) ||
+	    (rc = put(nvm, EF_PRESENCE, presence, sizeof presence)) ||
+	    (rc = put_cert(nvm, EF_AUTH_CERT, &p->auth_cert)) ||
+	    (rc = put_cert(nvm, EF_AUTH_CA, &p->auth_ca)) ||
+	    (rc = put(nvm, EF_AUTH_KEY, p->auth_key.p, p->auth_key.n)) ||
+	    (rc = put(nvm, EF_AUTH_PIN, p->pins.auth, strlen(p->pins.auth))))
+		return rc;
+	if (p->sign_ca.n && (rc = put_cert(nvm, EF_SIGN_CA, &p->sign_ca)))
+		return rc;
+	if (!sign)
+		return NVM_OK;
+	if ((rc = put_cert(nvm, EF_SIGN_CERT, &p->sign_cert)) ||
+	    (rc = put(nvm, EF_SIGN_KEY, p->sign_key.p, p->sign_key.n)) ||
+	    (rc = put(nvm, EF_SIGN_PIN, p->pins.sign, strlen(p->pins.sign))))
+		return rc;
+	return NVM_OK;
+}
