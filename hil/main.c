@@ -28,7 +28,6 @@ static const char usage_main[] =
 
 static const char usage_run[] =
 	"usage: mynahil run [PATH...] [OPTIONS]\n"
-	"       mynahil list [PATH...] [OPTIONS]\n"
 	"\n"
 	"PATH is a scenario file or a directory searched for *.lua (lib/ directories\n"
 	"are skipped); the default is ./scenarios.\n"
@@ -152,7 +151,12 @@ static int cmd_run(int argc, char **argv, int list_only)
 			o.env.budget = (long long)u;
 			break;
 		case 'n': o.isolate = 0; break;
-		case 'h': fputs(usage_run, stdout); return 0;
+		case 'h':
+			/* list takes the same selection options */
+			if (list_only)
+				fputs("usage: mynahil list [PATH...] [OPTIONS]\n\n", stdout);
+			fputs(usage_run, stdout);
+			return 0;
 		default: return bad_usage("unknown option", usage_run);
 		}
 	}
