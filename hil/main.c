@@ -8,6 +8,7 @@
 
 #include "hil/link.h"
 #include "hil/runner.h"
+#include "hil/serve.h"
 #include "hil/util.h"
 #include "sim/core/apdu.h"
 
@@ -22,6 +23,7 @@ static const char usage_main[] =
 	"  run [PATH...]     run scenarios (files or directories) and write reports\n"
 	"  list [PATH...]    list the scenarios that would run\n"
 	"  apdu --target URI send hex APDUs, one per line, print the responses\n"
+	"  serve card|se|pn532  serve a simulator to pcscd (vpcd) or libnfc (pty)\n"
 	"\n"
 	"  mynahil COMMAND --help   options of one command\n"
 	"  mynahil --version\n";
@@ -289,6 +291,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1, 1);
 	if (!strcmp(argv[1], "apdu"))
 		return cmd_apdu(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return serve_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n\n%s", argv[1], usage_main);
 	return 2;
 }

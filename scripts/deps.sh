@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config git
 liblua5.4-dev lua5.4 libssl-dev openssl libsqlite3-dev
 libpcsclite-dev pcscd vsmartcard-vpcd libnfc-dev libnfc-bin
 libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-opensc pcsc-tools socat tshark"
+opensc pcsc-tools socat tshark vsmartcard-vpicc python3-pycryptodome"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,117 @@
+/* serve.c — the `mynahil serve` command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hil/serve.h"
+#include "hil/util.h"
+
+volatile sig_atomic_t serve_stop;
+
+static const char usage_serve[] =
+	"usage: mynahil serve card|se --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
+	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
+	"\n"
+	"  --vpcd HOST:PORT  play the card side for pcscd's vpcd driver (Debian's\n"
+	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
+	"  --pty PATH        create a pseudo-terminal, linked at PATH, for libnfc's\n"
+	"                    pn532_uart driver (LIBNFC_DEVICE=pn532_uart:PATH)\n"
+	"  --profile FILE    card (or SE) profile\n"
+	"  --state FILE      NVM image: loaded if present, saved on SIGTERM/SIGINT\n"
+	"  --seed S          seed of the simulator's random values (0)\n";
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+static int split_hostport(const char *arg, char *host, size_t hcap, const char **port)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t n;
+
+	if (!colon || colon == arg || !colon[1])
+		return -1;
+	n = (size_t)(colon - arg);
+	if (n >= hcap)
+		return -1;
+	memcpy(host, arg, n);
+	host[n] = 0;
+	*port = colon + 1;
+	return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vpcd", required_argument, 0, 'V' },	  { "pty", required_argument, 0, 'P' },
+		{ "profile", required_argument, 0, 'p' }, { "state", required_argument, 0, 'S' },
+		{ "se-profile", required_argument, 0, 'E' }, { "seed", required_argument, 0, 's' },
+		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
+	};
+	const char *what, *vpcd = NULL, *pty = NULL, *se_profile = NULL, *port;
+	link_opts_t lo = { .label = "serve" };
+	link_t *l = NULL, *se = NULL;
+	char host[256], err[512], uri[32];
+	struct sigaction sa;
+	int c, rc = 2;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage_serve, stdout);
+		return 0;
+	}
+	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "pn532"))) {
+		fprintf(stderr, "mynahil: serve what? card, se or pn532\n\n%s", usage_serve);
+		return 2;
+	}
+	what = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'V': vpcd = optarg; break;
+		case 'P': pty = optarg; break;
+		case 'p': lo.profile = optarg; break;
+		case 'S': lo.state = optarg; break;
+		case 'E': se_profile = optarg; break;
+		case 's':
+			if (util_parse_u64(optarg, &lo.seed)) {
+				fprintf(stderr, "mynahil: --seed takes a number\n");
+				return 2;
+			}
+			break;
+		case 'h': fputs(usage_serve, stdout); return 0;
+		default: fprintf(stderr, "\n%s", usage_serve); return 2;
+		}
+	}
+	if (!strcmp(what, "pn532") ? !pty : (!vpcd || split_hostport(vpcd, host, sizeof host, &port) < 0)) {
+		fprintf(stderr, "mynahil: serve %s needs %s\n\n%s", what,
+			!strcmp(what, "pn532") ? "--pty PATH" : "--vpcd HOST:PORT", usage_serve);
+		return 2;
+	}
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal; /* no SA_RESTART: blocking calls return EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(uri, sizeof uri, "sim:%s", !strcmp(what, "pn532") ? "card" : what);
+	if (link_open(&l, uri, &lo, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: %s\n", err);
+		return 2;
+	}
+	if (se_profile) {
+		link_opts_t so = { .seed = lo.seed, .label = "serve-se", .profile = se_profile };
+		if (link_open(&se, "sim:se", &so, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: %s\n", err);
+			goto out;
+		}
+	}
+	rc = !strcmp(what, "pn532") ? serve_pn532_run(l, se, pty) : serve_vpcd_run(l, host, port);
+out:
+	link_close(se);
+	link_close(l); /* saves --state */
+	return rc;
+}

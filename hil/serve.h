@@ -1,0 +1,27 @@
+/* serve.h — put simulators where real client software can reach them:
+ * behind pcscd's vpcd driver, or behind a software PN532 on a pty. */
+#ifndef SERVE_H
+#define SERVE_H
+
+#include <signal.h>
+#include "hil/link.h"
+
+/* Set by SIGTERM/SIGINT; every serve loop polls with a timeout and
+ * returns when it is set, so the caller can save state and exit. */
+extern volatile sig_atomic_t serve_stop;
+
+/* `mynahil serve ...` — parses the command line, opens the links, runs
+ * the loop, closes the links (which saves --state).  Exit status. */
+int serve_main(int argc, char **argv);
+
+/* vsmartcard's card side for pcscd's vpcd driver: connect to host:port,
+ * relay frames to l, reconnect when pcscd restarts, until serve_stop. */
+int serve_vpcd_run(link_t *l, const char *host, const char *port);
+
+/* A PN532 behind the pseudo-terminal at pty_path (a symlink to the pty
+ * slave is created there) for libnfc's pn532_uart driver.  card is
+ * offered as an ISO 14443-4 Type B target, se (may be NULL) as FeliCa
+ * and Type A. */
+int serve_pn532_run(link_t *card, link_t *se, const char *pty_path);
+
+#endif
