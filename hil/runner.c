@@ -114,6 +114,22 @@ static int tag_selected(const scen_meta_t *m, const char *tags)
 	return 0;
 }
 
+/* Reports key results by id, so two scenarios with one id would hide
+ * each other: the later file is an error. */
+static void mark_duplicates(scen_meta_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++) {
+			char why[1024];
+			if (strcmp(v[i].id, v[j].id) || v[i].error)
+				continue;
+			snprintf(why, sizeof why, "%.400s:1: duplicate scenario id '%.100s' (also in %.400s)",
+				 v[i].file, v[i].id, v[j].file);
+			v[i].error = strdup(why);
+			break;
+		}
+}
+
 /* Discover, read declarations, filter, shard.  Returns the selection. */
 static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 {
@@ -151,6 +167,7 @@ static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *c
 		}
 		v[kept++] = m;
 	}
+	mark_duplicates(v, kept);
 	*out = v;
 	*count = kept;
 	v = NULL;

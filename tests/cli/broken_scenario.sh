@@ -36,5 +36,9 @@ check "empty selection passes" [ $? = 0 ]
 check "missing path: exit 2" [ $? = 2 ]
 check "missing path named" has "nonexistent.lua" "$tmp/out3"
 
+cp tests/cli/data/failing_expect.lua "$tmp/dup.lua"
+"$bin" run "$tmp/dup.lua" tests/cli/data/failing_expect.lua --out "$tmp/r4" >"$tmp/out4" 2>&1
+check "duplicate ids: the later file is an error" has "failing_expect.lua:1: duplicate scenario id 'FAILING-EXPECT'" "$tmp/out4"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
