@@ -12,6 +12,7 @@
 #include "hil/lua/lhil.h"
 #include "hil/profile.h"
 #include "hil/scenario.h"
+#include "hil/trace.h"
 #include "hil/util.h"
 
 #define MAX_ROLES 8
@@ -63,7 +64,7 @@ const char *scen_binding(const scen_env_t *env, const char *role)
 }
 
 static lua_State *open_state(const char *file, const scen_env_t *env, const char *rundir,
-			     int timeout_s, res_scenario_t *res, char *err, size_t errlen)
+			     int timeout_s, res_scenario_t *res, trace_t *trace, char *err, size_t errlen)
 {
 	char userlib[PATH_MAX];
 	lhil_opts_t o = {
@@ -73,6 +74,7 @@ static lua_State *open_state(const char *file, const scen_env_t *env, const char
 		.budget = env->budget,
 		.deadline_ms = timeout_s > 0 ? util_now_ms() + (int64_t)timeout_s * 1000 : 0,
 		.res = res,
+		.trace = trace,
 	};
 
 	find_userlib(file, userlib, sizeof userlib);
@@ -119,7 +121,7 @@ int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
 	m->file = strdup(file);
 	m->timeout_s = env->timeout_s;
 	base_name(file, name, sizeof name);
-	L = open_state(file, env, NULL, env->timeout_s, NULL, err, sizeof err);
+	L = open_state(file, env, NULL, env->timeout_s, NULL, NULL, err, sizeof err);
 	if (L && lhil_load_scenario(L, file, err, sizeof err) == 0) {
 		m->id = string_field(L, "id");
 		m->title = string_field(L, "title");
@@ -234,7 +236,8 @@ static void push_profile(lua_State *L, const char *uri)
 
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
-	char err[1024], rundir[PATH_MAX];
+	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX];
+	trace_t *trace = NULL;
 	link_t *links[MAX_ROLES];
 	size_t nlinks = 0;
 	lua_State *L = NULL;
@@ -255,7 +258,13 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		set_reason(res, RES_ERROR, err);
 		return;
 	}
-	L = open_state(m->file, env, rundir, m->timeout_s, res, err, sizeof err);
+	/* traces/ID.jsonl: every exchange, for whoever chases a failure */
+	snprintf(tpath, sizeof tpath, "%.2000s/traces", env->out);
+	if (util_mkdirs(tpath) == 0) {
+		snprintf(tpath, sizeof tpath, "%.2000s/traces/%.200s.jsonl", env->out, m->id);
+		trace = trace_open(tpath);
+	}
+	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
 	if (!L || lhil_load_scenario(L, m->file, err, sizeof err) < 0) {
 		set_reason(res, RES_ERROR, err);
 		goto out;
@@ -307,4 +316,5 @@ out:
 	for (size_t i = 0; i < nlinks; i++)
 		res->apdus += links[i]->napdu;
 	lhil_close(L); /* closes the links through their __gc */
+	trace_close(trace);
 }

@@ -1,5 +1,6 @@
 /* lbind.c — the mynahil module: links as Lua objects, hex helpers and
  * the expect recorder used by the prelude. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 
 #include "hil/link.h"
 #include "hil/lua/lhil.h"
+#include "hil/trace.h"
 #include "sim/core/apdu.h"
 #include "sim/core/tlv.h"
 
@@ -134,6 +136,7 @@ static int do_transmit(lua_State *L, const uint8_t *cmd, size_t n)
 	int rc = link_transmit(l, cmd, n, rsp, sizeof rsp, &rn, APDU_TIMEOUT_MS);
 
 	trail_add(cmd, n, rsp, rn, rc < 0 || rn < 2);
+	trace_apdu(lhil_trace(L), l->uri, cmd, n, rc < 0 ? NULL : rsp, rn);
 
 	if (rc < 0 || rn < 2) {
 		lua_pushnil(L);
@@ -172,6 +175,10 @@ static int l_power(lua_State *L)
 	static const enum sim_power how[] = { SIM_POWER_OFF, SIM_POWER_COLD, SIM_POWER_WARM };
 	link_t *l = check_link(L);
 	int i = luaL_checkoption(L, 2, "cold", names);
+	char ev[16];
+
+	snprintf(ev, sizeof ev, "power %s", names[i]);
+	trace_note(lhil_trace(L), l->uri, ev);
 
 	if (link_power(l, how[i]) < 0) {
 		lua_pushnil(L);
@@ -213,6 +220,9 @@ static sim_ctx_t *need_sim(lua_State *L)
 /* link:tear_at(k): the k-th NVM write step from now loses power. */
 static int l_tear_at(lua_State *L)
 {
+	char ev[48];
+	snprintf(ev, sizeof ev, "tear at write %lld", (long long)luaL_checkinteger(L, 2));
+	trace_note(lhil_trace(L), check_link(L)->uri, ev);
 	nvm_tear_at(need_sim(L)->nvm, (long)luaL_checkinteger(L, 2));
 	return 0;
 }

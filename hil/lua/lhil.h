@@ -16,6 +16,7 @@ typedef struct lhil_opts {
 	long long budget;      /* instruction budget; 0 = unlimited */
 	int64_t deadline_ms;   /* util_now_ms() deadline; 0 = none */
 	res_scenario_t *res;   /* where expects and the log go; may be NULL */
+	struct trace *trace;   /* every exchange is recorded here; may be NULL */
 } lhil_opts_t;
 
 /* A fresh sandboxed state: no os.execute, io.popen, os.exit, no C
@@ -38,6 +39,9 @@ int lhil_pcall(lua_State *L, int nargs, int nresults);
 /* Push a link as a Lua object; Lua owns it (closed by __gc/__close). */
 struct link;
 void lhil_push_link(lua_State *L, struct link *l);
+
+/* The state's trace (lhil_opts_t.trace), or NULL. */
+struct trace *lhil_trace(lua_State *L);
 
 /* The marker t:skip() raises; lhil_pcall reports it as LHIL_SKIP. */
 #define LHIL_SKIP 100

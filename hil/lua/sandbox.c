@@ -282,6 +282,11 @@ fail:
 	return NULL;
 }
 
+struct trace *lhil_trace(lua_State *L)
+{
+	return sbx_of(L)->o.trace;
+}
+
 void lhil_close(lua_State *L)
 {
 	sbx_t *s;

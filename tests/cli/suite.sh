@@ -24,6 +24,9 @@ check "results.json has the seed" grep -q '"seed": "42"' "$tmp/a/results.json"
 comparable "$tmp/a/results.json" >"$tmp/a.cmp"
 comparable "$tmp/b/results.json" >"$tmp/b.cmp"
 check "same seed, same results.json (-j 2 and -j 1)" cmp -s "$tmp/a.cmp" "$tmp/b.cmp"
+check "same seed, same APDU traces" diff -r "$tmp/a/traces" "$tmp/b/traces"
+check "a torn command is traced with no response" grep -q '"rsp":null' "$tmp/a/traces/CARD-07.jsonl"
+check "tears are traced" grep -q '"event":"tear at write 1"' "$tmp/a/traces/CARD-07.jsonl"
 
 total=$("$bin" list scenarios | wc -l)
 n1=$("$bin" list scenarios --shard 1/2 | wc -l)
