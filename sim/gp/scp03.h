@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/core/apdu.h"
+#include "../core/apdu.h"
 
 #define SCP03_KEY_MAX 32       /* AES-256 */
 #define SCP03_CHALLENGE_MAX 16 /* S16 mode; 8 in S8 mode */
@@ -128,7 +128,7 @@ typedef struct scp03_session {
 	struct scp03_cx *cx;
 } scp03_session_t;
 
-void scp03_session_init(scp03_session_t *s); /* = zero it */
+void scp03_session_init(scp03_session_t *s); /* = zero it; never on a live session (leaks) */
 /* Free contexts, wipe keys, back to IDLE.  Safe on a zeroed or closed
  * session; the card manager calls it on SELECT, channel close, power off. */
 void scp03_session_close(scp03_session_t *s);
@@ -180,8 +180,11 @@ typedef struct scp03_card_cfg {
 	size_t sd_aid_len;          /* 5..16 */
 	uint32_t seq;               /* counter value for this IU (already from scp03_seq_next
 				     * and persisted); used when i has PSEUDO_RANDOM */
-	const uint8_t *random;      /* card challenge bytes (8 or 16) when i has not
-				     * PSEUDO_RANDOM: from the harness RNG */
+	const uint8_t *random;      /* card challenge bytes (8 or 16): required when i
+				     * has not PSEUDO_RANDOM (from the harness RNG);
+				     * must be NULL in pseudo-random mode except to
+				     * replay a recorded session whose challenge came
+				     * from elsewhere (it then overrides the KDF) */
 } scp03_card_cfg_t;
 
 /* INITIALIZE UPDATE (Amd D §7.1.1): cmd is the parsed command (INS 50).
@@ -251,11 +254,15 @@ int scp03_host_open(scp03_session_t *s, const scp03_keyset_t *keys, const uint8_
  * (state OPEN); anything else closes it and returns SCP03_ERR_SW. */
 int scp03_host_auth_result(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len);
 
+/* For a logical channel, OR the channel number into the CLA of the built
+ * INITIALIZE UPDATE / EXTERNAL AUTHENTICATE: the MAC never covers it. */
+
 /* Wrap a plain command (raw APDU, CLA 80..83 / C0..CF / 00..03 / 40..4F):
  * counter + 1, data encrypted at C-DECRYPTION (pad 80 00.., ICV =
  * E(S-ENC, counter), §6.2.6), C-MAC over CLA' INS P1 P2 Lc' data'
  * (§6.2.4), SM bit set in CLA.  Le kept as given.  Level 00: copied
- * unchanged.  cap: cmd_len + 32 is always enough. */
+ * unchanged.  cap: cmd_len + 36 is always enough; out must not
+ * overlap cmd. */
 int scp03_host_wrap(scp03_session_t *s, const uint8_t *cmd, size_t cmd_len, uint8_t *out,
 		    size_t cap, size_t *out_len);
 
