@@ -7,9 +7,11 @@
 #include "hil/link.h"
 
 extern const link_ops_t link_sim_ops;
+extern const link_ops_t link_nfc_ops;
 
 static const link_ops_t *const kinds[] = {
 	&link_sim_ops,
+	&link_nfc_ops,
 };
 
 int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, size_t errlen)
