@@ -6,9 +6,12 @@
  * it: 16-byte challenges, cryptograms and MACs, same 16-byte chaining.
  *
  * Speed: the OpenSSL algorithms are fetched once per process, and each
- * session keeps its keyed CMAC and AES-CBC contexts (struct scp03_cx) from
- * one command to the next and from one session to the next; a command
- * costs a re-initialisation of a keyed context, never a fetch. */
+ * session keeps its keyed CMAC and AES contexts (struct scp03_cx) from one
+ * command to the next and from one session to the next; a command costs a
+ * re-initialisation of a keyed CMAC context, never a fetch.  CBC is chained
+ * here over an AES-ECB context keyed once per session: OpenSSL 3.0 answers
+ * every IV reset of a CBC context with a parameter lookup that cost more
+ * than the AES itself for these short messages. */
 #include "scp03.h"
 
 #include <pthread.h>
@@ -25,16 +28,18 @@
 /* ---- process-wide algorithms ---- */
 
 static EVP_MAC *g_cmac;
-static EVP_CIPHER *g_cbc[3]; /* AES-128/192/256-CBC */
+static EVP_CIPHER *g_ecb[3]; /* AES-128/192/256-ECB */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/* CMAC's "cipher" parameter names the CBC mode of the block cipher. */
 static const char *const g_cbc_name[3] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
+static const char *const g_ecb_name[3] = { "AES-128-ECB", "AES-192-ECB", "AES-256-ECB" };
 
 static void fetch_algs(void)
 {
 	g_cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
 	for (int k = 0; k < 3; k++)
-		g_cbc[k] = EVP_CIPHER_fetch(NULL, g_cbc_name[k], NULL);
+		g_ecb[k] = EVP_CIPHER_fetch(NULL, g_ecb_name[k], NULL);
 }
 
 static int key_index(size_t key_len)
@@ -45,7 +50,7 @@ static int key_index(size_t key_len)
 static int algs_ready(void)
 {
 	pthread_once(&g_once, fetch_algs);
-	return g_cmac && g_cbc[0] && g_cbc[1] && g_cbc[2];
+	return g_cmac && g_ecb[0] && g_ecb[1] && g_ecb[2];
 }
 
 /* ---- keyed contexts ---- */
@@ -55,7 +60,7 @@ enum { M_SMAC, M_SRMAC, M_KENC, M_KMAC, M_COUNT };
 struct scp03_cx {
 	EVP_MAC_CTX *m[M_COUNT];
 	uint8_t mlen[M_COUNT];      /* key length each CMAC context is set up for */
-	EVP_CIPHER_CTX *enc, *dec;  /* S-ENC, CBC, no padding */
+	EVP_CIPHER_CTX *enc, *dec;  /* S-ENC, ECB, no padding */
 };
 
 /* Key a CMAC context.  The cipher parameter (a fetch inside the provider)
@@ -98,23 +103,61 @@ static int cipher_key(EVP_CIPHER_CTX *c, const uint8_t *key, size_t key_len, int
 
 	if (k < 0)
 		return SCP03_ERR_ARG;
-	if (!EVP_CipherInit_ex2(c, g_cbc[k], key, NULL, enc, NULL) ||
+	if (!EVP_CipherInit_ex2(c, g_ecb[k], key, NULL, enc, NULL) ||
 	    !EVP_CIPHER_CTX_set_padding(c, 0))
 		return SCP03_ERR_CRYPTO;
 	return 0;
 }
 
-/* CBC over n bytes (a multiple of 16) with iv, keeping the context's key. */
-static int cbc(EVP_CIPHER_CTX *c, const uint8_t iv[BLK], const uint8_t *in, size_t n,
-	       uint8_t *out)
+/* AES-CBC encryption (SP 800-38A) of n bytes, a multiple of 16, over an
+ * ECB encryption context; in may equal out. */
+static int cbc_enc(EVP_CIPHER_CTX *c, const uint8_t iv[BLK], const uint8_t *in, size_t n,
+		   uint8_t *out)
 {
-	int ol = 0;
+	const uint8_t *prev = iv;
+	uint8_t x[BLK];
+	int ol;
 
-	if (n > (size_t)INT32_MAX - BLK)
+	for (size_t off = 0; off < n; off += BLK) {
+		for (int j = 0; j < BLK; j++)
+			x[j] = in[off + j] ^ prev[j];
+		if (!EVP_EncryptUpdate(c, out + off, &ol, x, BLK) || ol != BLK)
+			return SCP03_ERR_CRYPTO;
+		prev = out + off;
+	}
+	return 0;
+}
+
+/* AES-CBC decryption over an ECB decryption context; in may equal out
+ * (then block by block from the end, so that each ciphertext block is
+ * still there when the next one needs it). */
+static int cbc_dec(EVP_CIPHER_CTX *c, const uint8_t iv[BLK], const uint8_t *in, size_t n,
+		   uint8_t *out)
+{
+	uint8_t x[BLK];
+	int ol;
+
+	if (n > (size_t)INT32_MAX)
 		return SCP03_ERR_ARG;
-	if (!EVP_CipherInit_ex2(c, NULL, NULL, iv, -1, NULL) ||
-	    (n && !EVP_CipherUpdate(c, out, &ol, in, (int)n)) || (size_t)ol != n)
-		return SCP03_ERR_CRYPTO;
+	if (in != out) {
+		if (n && (!EVP_DecryptUpdate(c, out, &ol, in, (int)n) || (size_t)ol != n))
+			return SCP03_ERR_CRYPTO;
+		for (size_t off = n; off > 0; off -= BLK) {
+			const uint8_t *prev = off == BLK ? iv : in + off - 2 * BLK;
+
+			for (int j = 0; j < BLK; j++)
+				out[off - BLK + j] ^= prev[j];
+		}
+		return 0;
+	}
+	for (size_t off = n; off > 0; off -= BLK) {
+		const uint8_t *prev = off == BLK ? iv : in + off - 2 * BLK;
+
+		if (!EVP_DecryptUpdate(c, x, &ol, in + off - BLK, BLK) || ol != BLK)
+			return SCP03_ERR_CRYPTO;
+		for (int j = 0; j < BLK; j++)
+			out[off - BLK + j] = x[j] ^ prev[j];
+	}
 	return 0;
 }
 
@@ -397,7 +440,7 @@ static int cbc_oneoff(const uint8_t *key, size_t key_len, int enc, const uint8_t
 		return SCP03_ERR_NOMEM;
 	rc = cipher_key(c, key, key_len, enc);
 	if (!rc)
-		rc = cbc(c, zero, in, n, out);
+		rc = enc ? cbc_enc(c, zero, in, n, out) : cbc_dec(c, zero, in, n, out);
 	EVP_CIPHER_CTX_free(c);
 	return rc;
 }
@@ -497,7 +540,7 @@ static int make_icv(scp03_session_t *s, int response, uint8_t icv[BLK])
 	blk[14] = (uint8_t)(s->enc_counter >> 8);
 	blk[15] = (uint8_t)s->enc_counter;
 	/* CBC with a zero IV over one block is ECB. */
-	return cbc(s->cx->enc, zero, blk, BLK, icv);
+	return cbc_enc(s->cx->enc, zero, blk, BLK, icv);
 }
 
 /* pad80 (§4.1.4) then encrypt in place: buf holds n plain bytes and has
@@ -513,7 +556,7 @@ static int enc_pad(scp03_session_t *s, int response, uint8_t *buf, size_t n, siz
 	if ((rc = make_icv(s, response, icv)))
 		return rc;
 	*outn = padded;
-	return cbc(s->cx->enc, icv, buf, padded, buf);
+	return cbc_enc(s->cx->enc, icv, buf, padded, buf);
 }
 
 /* Decrypt n bytes into out and remove pad80; SCP03_ERR_LENGTH when n is
@@ -527,7 +570,7 @@ static int dec_unpad(scp03_session_t *s, int response, const uint8_t *in, size_t
 
 	if (n == 0 || n % BLK)
 		return SCP03_ERR_LENGTH;
-	if ((rc = make_icv(s, response, icv)) || (rc = cbc(s->cx->dec, icv, in, n, out)))
+	if ((rc = make_icv(s, response, icv)) || (rc = cbc_dec(s->cx->dec, icv, in, n, out)))
 		return rc;
 	/* The 80 byte lies in the last block (§4.1.4). */
 	for (k = n - 1; k > n - BLK && out[k] == 0x00; k--)
@@ -1064,9 +1107,8 @@ int scp03_host_unwrap_rsp(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len
 	if (cap < n + 2)
 		return SCP03_ERR_BUFFER;
 	if ((s->level & SCP03_LVL_RENC) && n) {
-		/* Decrypt in place in out (CBC in place is fine with OpenSSL). */
-		memmove(out, rsp, n);
-		if ((rc = dec_unpad(s, 1, out, n, out, &pn)))
+		/* rsp == out is decrypted in place (cbc_dec). */
+		if ((rc = dec_unpad(s, 1, rsp, n, out, &pn)))
 			return rc == SCP03_ERR_LENGTH ? SCP03_ERR_DATA : rc;
 	} else {
 		memmove(out, rsp, n);

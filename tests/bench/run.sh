@@ -17,4 +17,19 @@ awk -v a="$apdu" 'BEGIN { printf "  ratio to the baseline: %.1fx\n", a / 38700 }
 printf '%-44s %12s sign/s\n' "JPKI signature (80 2A, RSA-2048)" "$sign"
 printf '%-44s %12s sign/s\n' "  openssl speed rsa2048 (same machine)" "$ossl"
 awk -v s="$sign" -v o="$ossl" 'BEGIN { if (o > 0) printf "  card / openssl: %.1f%% (target: within 10%%)\n", 100 * s / o }'
+
+echo
+echo "== SCP03 (sim/gp), in process, card and host side together (issue 4) =="
+out=$("$build/bench_scp03" 2)
+s128=$(echo "$out" | awk '/^scp03_sessions_per_s / {print $2}')
+s256=$(echo "$out" | awk '/^scp03_sessions_per_s_aes256 / {print $2}')
+w128=$(echo "$out" | awk '/^scp03_wrapped_per_s / {print $2}')
+w256=$(echo "$out" | awk '/^scp03_wrapped_per_s_aes256 / {print $2}')
+printf '%-44s %12s sessions/s\n' "SCP03 sessions opened (IU + EA), AES-128" "$s128"
+printf '%-44s %12s sessions/s\n' "  AES-256" "$s256"
+printf '%-44s %12s commands/s\n' "wrapped commands at level 33, AES-128" "$w128"
+printf '%-44s %12s commands/s\n' "  AES-256" "$w256"
+echo "  (session: both sides, pseudo-random challenge; command: host wrap +"
+echo "   card unwrap + card R-MAC + host check of a 200-byte STORE DATA)"
+echo "  baseline: none given in the issue"
 : "$here"

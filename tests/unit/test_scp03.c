@@ -622,7 +622,13 @@ static void pair_echo(struct pair *p, size_t data_len)
 	cn = apdu_build(cmd, sizeof cmd, 0x80, 0xE2, 0x80, 0x00, data, data_len, 256);
 	assert_int_equal(scp03_host_wrap(&p->host, cmd, cn, w, sizeof w, &wn), 0);
 	assert_int_equal(card_xfer(p, w, wn, rsp, &rn), 0x9000);
-	assert_int_equal(scp03_host_unwrap_rsp(&p->host, rsp, rn, out, sizeof out, &on), 0);
+	/* Odd sizes unwrap in place, even ones into another buffer. */
+	if (data_len % 2) {
+		assert_int_equal(scp03_host_unwrap_rsp(&p->host, rsp, rn, rsp, sizeof rsp, &on), 0);
+		memcpy(out, rsp, on);
+	} else {
+		assert_int_equal(scp03_host_unwrap_rsp(&p->host, rsp, rn, out, sizeof out, &on), 0);
+	}
 	assert_int_equal(on, data_len + 2);
 	if (data_len)
 		assert_memory_equal(out, data, data_len);
