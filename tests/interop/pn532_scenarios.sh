@@ -129,6 +129,21 @@ timeout 60 "$bin" run "$tmp/s2" --target "card=nfc:pn532_uart:$tmp/bob" --out "$
 check "2024 card: ATR as JPKI.md lists it" [ $? = 0 ]
 kill "$serve_pid"
 
+# --- --state: a miss counted through libnfc survives a restart -----------------
+start_serve st --state "$tmp/card.nvm"
+printf '00A4040C0AD392F000260100000001\n00A4020C020018\n002000800430303030\n' |
+	timeout 20 "$bin" apdu --target "nfc:pn532_uart:$tmp/st" >"$tmp/st1.out" 2>"$tmp/st1.log"
+check "a wrong PIN through libnfc: 63C2" [ "$(sed -n 3p "$tmp/st1.out")" = 63C2 ]
+kill "$serve_pid"
+wait "$serve_pid"
+check "SIGTERM: serve exits 0 and saves the state" [ $? = 0 ] && [ -s "$tmp/card.nvm" ]
+rm -f "$tmp/st.fifo"
+start_serve st --state "$tmp/card.nvm"
+printf '00A4040C0AD392F000260100000001\n00A4020C020018\n00200080\n' |
+	timeout 20 "$bin" apdu --target "nfc:pn532_uart:$tmp/st" >"$tmp/st2.out" 2>"$tmp/st2.log"
+check "after the restart: still 63C2" [ "$(sed -n 3p "$tmp/st2.out")" = 63C2 ]
+kill "$serve_pid"
+
 # --- a reader that stops answering ---------------------------------------------
 # session_then PREP: one APDU answered, then PREP happens to the reader,
 # then another APDU; sets $st (exit status of apdu) and $ms (how long the
