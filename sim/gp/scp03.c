@@ -805,6 +805,7 @@ int scp03_card_unwrap(scp03_session_t *s, const apdu_t *in, apdu_t *out, uint8_t
 		*out = *in;
 		return 0;
 	}
+	s->rsp_pending = 0;
 	if (s->enc_counter == UINT32_MAX)
 		return card_abort(s, SCP03_ERR_SECURITY);
 	s->enc_counter++; /* every command counts (§6.2.6) */
@@ -823,6 +824,7 @@ int scp03_card_unwrap(scp03_session_t *s, const apdu_t *in, apdu_t *out, uint8_t
 	if (CRYPTO_memcmp(mac, in->data + n, ml))
 		return card_abort(s, SCP03_ERR_MAC);
 	memcpy(s->mac_chain, mac, BLK);
+	s->rsp_pending = 1; /* its response, even an error, goes through wrap_rsp */
 	if ((s->level & SCP03_LVL_CDEC) && n) {
 		if ((rc = dec_unpad(s, 0, in->data, n, buf, &pn)))
 			return rc;
@@ -853,11 +855,13 @@ int scp03_card_wrap_rsp(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len, 
 {
 	uint8_t mac[BLK], sw[2];
 	size_t n, ml;
-	int rc;
+	int rc, pending;
 
 	if (!s || !rsp || !out || !out_len || rsp_len < 2)
 		return SCP03_ERR_ARG;
-	if (s->state != SCP03_ST_OPEN || !(s->level & SCP03_LVL_RMAC)) {
+	pending = s->rsp_pending;
+	s->rsp_pending = 0;
+	if (s->state != SCP03_ST_OPEN || !(s->level & SCP03_LVL_RMAC) || !pending) {
 		if (cap < rsp_len)
 			return SCP03_ERR_BUFFER;
 		memmove(out, rsp, rsp_len);

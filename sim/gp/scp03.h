@@ -125,6 +125,7 @@ typedef struct scp03_session {
 	uint8_t dek[SCP03_KEY_MAX];   /* static Key-DEK (no session DEK, §6.2.1) */
 	uint8_t mac_chain[16];        /* full C-MAC of the last command (§6.2.4) */
 	uint32_t enc_counter;         /* counter of the last command; the next uses +1 (§6.2.6) */
+	uint8_t rsp_pending;          /* card: a command was unwrapped, its response not yet wrapped */
 	struct scp03_cx *cx;
 } scp03_session_t;
 
@@ -227,7 +228,10 @@ int scp03_card_unwrap(scp03_session_t *s, const apdu_t *in, apdu_t *out, uint8_t
  * R-ENC, data is padded and encrypted (ICV from the counter with its top
  * byte 80, §6.2.7); at R-MAC, an 8/16-byte R-MAC over data ‖ SW is
  * appended (§6.2.5).  Error SWs (other than 9000, 62xx, 63xx) go out bare.
- * Below R-MAC, or when the session is not OPEN, rsp is copied unchanged.
+ * Below R-MAC, when the session is not OPEN, or when no command went
+ * through scp03_card_unwrap since the last response (the answer to
+ * EXTERNAL AUTHENTICATE has no R-MAC, §6.2.5), rsp is copied unchanged;
+ * so it is safe to pass every response of the channel through it.
  * out may equal rsp (in place); cap must leave room for padding and MAC
  * (rsp_len + 32 is always enough). */
 int scp03_card_wrap_rsp(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len, uint8_t *out,

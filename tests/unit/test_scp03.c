@@ -317,6 +317,10 @@ static void card_replay(const struct kvec *v)
 	assert_int_equal(scp03_card_ext_auth(&s, &a), 0);
 	assert_int_equal(s.state, SCP03_ST_OPEN);
 	assert_int_equal(scp03_level(&s), SCP03_LVL_AUTHENTICATED | a.p1);
+	/* The answer to EXTERNAL AUTHENTICATE is a bare 9000 (§6.2.5). */
+	memcpy(out, "\x90\x00", 2);
+	assert_int_equal(scp03_card_wrap_rsp(&s, out, 2, out, sizeof out, &on), 0);
+	assert_hex(out, on, "9000");
 	for (int c = 0; c < 4 && v->cmd[c].plain; c++) {
 		const struct kcmd *k = &v->cmd[c];
 		uint8_t rb[512];
@@ -433,6 +437,7 @@ static void open_with_keys(scp03_session_t *s, enum scp03_side side, const char 
 	s->enc_counter = counter;
 	s->level = level;
 	s->state = SCP03_ST_OPEN;
+	s->rsp_pending = side == SCP03_SIDE_CARD; /* as if a command was just unwrapped */
 }
 
 static void scenee_response(void **state)
@@ -1027,13 +1032,18 @@ static void truncated_input(void **state)
 		assert_int_equal(scp03_host_unwrap_rsp(&h, b, bn, o, sizeof o, &wn), 0);
 		assert_hex(o, wn, "6A88");
 		/* Card: an error SW goes out bare, its data dropped. */
+		c.rsp_pending = 1;
 		bn = unhex("AABB6A82", b, sizeof b);
 		assert_int_equal(scp03_card_wrap_rsp(&c, b, bn, o, sizeof o, &wn), 0);
 		assert_hex(o, wn, "6A82");
 		/* A warning carries the R-MAC. */
+		c.rsp_pending = 1;
 		bn = unhex("6310", b, sizeof b);
 		assert_int_equal(scp03_card_wrap_rsp(&c, b, bn, o, sizeof o, &wn), 0);
 		assert_int_equal(wn, 10);
+		/* A second response to the same command: nothing to protect. */
+		assert_int_equal(scp03_card_wrap_rsp(&c, b, bn, o, sizeof o, &wn), 0);
+		assert_int_equal(wn, 2);
 		scp03_session_close(&h);
 		scp03_session_close(&c);
 	}
