@@ -756,7 +756,7 @@ int scp03_card_ext_auth(scp03_session_t *s, const apdu_t *cmd)
 	if ((rc = cmac_cmd(s, cmd->cla, cmd->ins, cmd->p1, cmd->p2, cmd->lc, cmd->ext, cmd->data,
 			   cl, mac)))
 		goto fail;
-	if (CRYPTO_memcmp(mac, cmd->data + cl, cl)) {
+	if (CRYPTO_memcmp(mac, cmd->data + cl, mac_len(s))) {
 		rc = SCP03_ERR_MAC;
 		goto fail;
 	}
