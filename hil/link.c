@@ -7,10 +7,12 @@
 #include "hil/link.h"
 
 extern const link_ops_t link_sim_ops;
+extern const link_ops_t link_pcsc_ops;
 extern const link_ops_t link_nfc_ops;
 
 static const link_ops_t *const kinds[] = {
 	&link_sim_ops,
+	&link_pcsc_ops,
 	&link_nfc_ops,
 };
 

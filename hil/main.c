@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "hil/link.h"
 #include "hil/runner.h"
 #include "hil/serve.h"
@@ -42,6 +45,8 @@ static const char usage_run[] =
 	"  --shard I/N        run the I-th of N shards (1-based)\n"
 	"  --target [ROLE=]URI bind a role to a target; ROLE defaults to card\n"
 	"                     (default card=sim:card)\n"
+	"  --bench FILE       bind roles from a bench file, a Lua table such as\n"
+	"                     return { card = \"pcsc:Virtual PCD\" }; --target wins\n"
 	"  --timeout S        wall-clock limit per scenario in seconds (60)\n"
 	"  --budget N         Lua instructions per scenario (2000000000)\n"
 	"  --no-isolate       run in this process instead of one process each\n"
@@ -49,13 +54,15 @@ static const char usage_run[] =
 	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error\n";
 
 static const char usage_apdu[] =
-	"usage: mynahil apdu --target URI [--profile FILE] [--state FILE] [-v] [FILE|-]\n"
+	"usage: mynahil apdu --target URI|--bench FILE [--profile FILE] [--state FILE] [-v] [FILE|-]\n"
 	"\n"
 	"Reads one hex APDU per line (blanks and # comments ignored) from FILE or\n"
 	"standard input and prints, per command, the whole response in upper-case\n"
 	"hex with the status word as its last four digits.\n"
 	"\n"
-	"  --target URI    e.g. sim:card, sim:card?profile=fixtures/profiles/bob.lua\n"
+	"  --target URI    e.g. sim:card, sim:card?profile=fixtures/profiles/bob.lua,\n"
+	"                  pcsc:Virtual PCD (the first PC/SC reader whose name matches)\n"
+	"  --bench FILE    take the target from the card role of a bench file\n"
 	"  --profile FILE  card profile for a sim: target\n"
 	"  --state FILE    NVM image: loaded if it exists, saved at the end\n"
 	"  --seed S        seed of the simulator's random values (0)\n"
@@ -99,6 +106,101 @@ static int add_binding(binding_t *b, size_t *n, const char *arg)
 	return 0;
 }
 
+/* A bench file: a Lua chunk returning { role = "URI", ... }.  Pure data:
+ * loaded as text, with an empty environment and an instruction limit. */
+#define BENCH_MAX_INSTR 1000000
+#define BENCH_URI_MAX 1024
+
+static void bench_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "too much computation for a bench file");
+}
+
+static int cmp_role(const void *a, const void *b)
+{
+	return strcmp(((const binding_t *)a)->role, ((const binding_t *)b)->role);
+}
+
+/* Adds the bench file's bindings for the roles b[0..*n) does not bind
+ * yet (an explicit --target wins), in role order.  -1 with err set. */
+static int load_bench(const char *file, binding_t *b, size_t *n, char *err, size_t errlen)
+{
+	static char roles[MAX_BIND][32], uris[MAX_BIND][BENCH_URI_MAX];
+	binding_t found[MAX_BIND];
+	size_t nfound = 0, nexplicit = *n;
+	lua_State *L = luaL_newstate();
+	int rc = -1;
+
+	if (!L) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		goto out;
+	}
+	lua_newtable(L);
+	lua_setupvalue(L, -2, 1); /* _ENV = {} */
+	lua_sethook(L, bench_hook, LUA_MASKCOUNT, BENCH_MAX_INSTR);
+	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		snprintf(err, errlen, "%s%s%s", strncmp(msg, file, strlen(file)) ? file : "",
+			 strncmp(msg, file, strlen(file)) ? ": " : "", msg);
+		goto out;
+	}
+	lua_sethook(L, NULL, 0, 0);
+	if (!lua_istable(L, -1)) {
+		snprintf(err, errlen, "%s: must return a table of role = \"URI\"", file);
+		goto out;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		const char *role, *uri;
+		size_t rlen, ulen, i;
+
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			snprintf(err, errlen, "%s: keys must be role names", file);
+			goto out;
+		}
+		role = lua_tolstring(L, -2, &rlen);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			snprintf(err, errlen, "%s: role %s: expected a target URI string", file, role);
+			goto out;
+		}
+		uri = lua_tolstring(L, -1, &ulen);
+		if (rlen == 0 || rlen >= sizeof roles[0] || strspn(role, "abcdefghijklmnopqrstuvwxyz0123456789_") != rlen) {
+			snprintf(err, errlen, "%s: '%s' is not a role name (lower-case letters, digits, _)", file, role);
+			goto out;
+		}
+		if (ulen == 0 || ulen >= BENCH_URI_MAX) {
+			snprintf(err, errlen, "%s: role %s: empty or over-long URI", file, role);
+			goto out;
+		}
+		for (i = 0; i < nexplicit && strcmp(b[i].role, role); i++)
+			;
+		if (i == nexplicit) {
+			if (nexplicit + nfound == MAX_BIND) {
+				snprintf(err, errlen, "%s: more than %d roles", file, MAX_BIND);
+				goto out;
+			}
+			memcpy(roles[nfound], role, rlen + 1);
+			memcpy(uris[nfound], uri, ulen + 1);
+			found[nfound].role = roles[nfound];
+			found[nfound].uri = uris[nfound];
+			nfound++;
+		}
+		lua_pop(L, 1);
+	}
+	qsort(found, nfound, sizeof *found, cmp_role);
+	for (size_t i = 0; i < nfound; i++)
+		b[(*n)++] = found[i];
+	rc = 0;
+out:
+	lua_close(L);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv, int list_only)
 {
 	static const struct option opts[] = {
@@ -107,9 +209,12 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "seed", required_argument, 0, 's' },	 { "shard", required_argument, 0, 'S' },
 		{ "target", required_argument, 0, 'T' }, { "timeout", required_argument, 0, 'w' },
 		{ "budget", required_argument, 0, 'b' }, { "no-isolate", no_argument, 0, 'n' },
-		{ "help", no_argument, 0, 'h' },	 { 0, 0, 0, 0 },
+		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
+	const char *bench = NULL;
+	char err[1024];
 	binding_t bind[MAX_BIND];
 	size_t nbind = 0;
 	runner_opts_t o = { .jobs = 1, .isolate = 1 };
@@ -153,6 +258,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 			o.env.budget = (long long)u;
 			break;
 		case 'n': o.isolate = 0; break;
+		case 'B': bench = optarg; break;
 		case 'h':
 			/* list takes the same selection options */
 			if (list_only)
@@ -161,6 +267,10 @@ static int cmd_run(int argc, char **argv, int list_only)
 			return 0;
 		default: return bad_usage("unknown option", usage_run);
 		}
+	}
+	if (bench && load_bench(bench, bind, &nbind, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: --bench %s\n", err);
+		return 2;
 	}
 	if (nbind == 0)
 		add_binding(bind, &nbind, "card=sim:card");
@@ -190,10 +300,10 @@ static int cmd_apdu(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "target", required_argument, 0, 'T' }, { "profile", required_argument, 0, 'p' },
 		{ "state", required_argument, 0, 'S' },	 { "seed", required_argument, 0, 's' },
-		{ "timeout", required_argument, 0, 'w' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "timeout", required_argument, 0, 'w' }, { "bench", required_argument, 0, 'B' },
+		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
-	const char *target = NULL, *name = "<stdin>";
+	const char *target = NULL, *name = "<stdin>", *bench = NULL;
 	link_opts_t lo = { .label = "apdu" };
 	uint64_t timeout = 5000;
 	int verbose = 0, c, rc = 0;
@@ -218,12 +328,28 @@ static int cmd_apdu(int argc, char **argv)
 				return bad_usage("--timeout takes milliseconds from 1 to 600000", usage_apdu);
 			break;
 		case 'v': verbose = 1; break;
+		case 'B': bench = optarg; break;
 		case 'h': fputs(usage_apdu, stdout); return 0;
 		default: return bad_usage("unknown option", usage_apdu);
 		}
 	}
+	if (!target && bench) {
+		binding_t b[MAX_BIND];
+		size_t nb = 0;
+		if (load_bench(bench, b, &nb, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: --bench %s\n", err);
+			return 2;
+		}
+		for (size_t i = 0; i < nb; i++)
+			if (!strcmp(b[i].role, "card"))
+				target = b[i].uri;
+		if (!target) {
+			fprintf(stderr, "mynahil: --bench %s: binds no card role\n", bench);
+			return 2;
+		}
+	}
 	if (!target)
-		return bad_usage("--target is required", usage_apdu);
+		return bad_usage("--target is required (or --bench FILE)", usage_apdu);
 	if (optind < argc)
 		name = argv[optind];
 	if (optind < argc && strcmp(argv[optind], "-") && !(in = fopen(name, "r"))) {
@@ -266,6 +392,7 @@ static int cmd_apdu(int argc, char **argv)
 		} else {
 			printf("%s\n", hex);
 		}
+		fflush(stdout); /* a line per answer, also into a pipe */
 	}
 	if (in != stdin)
 		fclose(in);

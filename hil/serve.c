@@ -51,7 +51,7 @@ int serve_main(int argc, char **argv)
 		{ "se-profile", required_argument, 0, 'E' }, { "seed", required_argument, 0, 's' },
 		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
-	const char *what, *vpcd = NULL, *pty = NULL, *se_profile = NULL, *port;
+	const char *what, *vpcd = NULL, *pty = NULL, *se_profile = NULL, *port = NULL;
 	link_opts_t lo = { .label = "serve" };
 	link_t *l = NULL, *se = NULL;
 	char host[256], err[512], uri[32];

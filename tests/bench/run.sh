@@ -33,3 +33,31 @@ echo "  (session: both sides, pseudo-random challenge; command: host wrap +"
 echo "   card unwrap + card R-MAC + host check of a 200-byte STORE DATA)"
 echo "  baseline: none given in the issue"
 : "$here"
+
+echo
+echo "== through pcscd + vpcd (issue: readers) =="
+src=$(cd "$here/../.." && pwd)
+set +e
+vp=$(BENCH_SECONDS=${BENCH_SECONDS:-3} sh "$here/bench_vpcd.sh" "$build" "$src" 2>"$build/bench_vpcd.log")
+st=$?
+set -e
+if [ "$st" = 77 ]; then
+	echo "  skipped: $(echo "$vp" | grep -m1 SKIP || echo 'needs root')"
+elif [ "$st" != 0 ]; then
+	echo "  failed (exit $st); see $build/bench_vpcd.log"
+	tail -n 20 "$build/bench_vpcd.log" | sed 's/^/    /'
+else
+	get() { echo "$vp" | awk -v k="$1" '$1 == k { print $2 }'; }
+	ours=$(get vpcd_apdu_per_s) echo_=$(get vpcd_echo_apdu_per_s)
+	vq=$(get vicc_quickack_apdu_per_s) vs=$(get vicc_stock_apdu_per_s)
+	printf '%-44s %12s APDU/s\n' "mynahil serve card, SELECT + READ BINARY" "$ours"
+	printf '%-44s %12s APDU/s\n' "  ceiling: a C card that only answers 9000" "$echo_"
+	printf '%-44s %12s APDU/s\n' "  vicc -t iso7816 with TCP_QUICKACK" "${vq:-n/a}"
+	printf '%-44s %12s APDU/s\n' "  vicc -t iso7816, stock (delayed ACK)" "${vs:-n/a}"
+	printf '%-44s %12s APDU/s\n' "  target" "9000"
+	awk -v a="$ours" -v e="$echo_" -v q="$vq" -v s="$vs" 'BEGIN {
+		if (e > 0) printf "  serve card / ceiling: %.0f%%\n", 100 * a / e
+		if (q > 0) printf "  ratio to vicc with QUICKACK: %.1fx (target >= 2x)\n", a / q
+		if (s > 0) printf "  ratio to stock vicc: %.0fx (target >= 400x)\n", a / s
+	}'
+fi

@@ -1,0 +1,56 @@
+#!/bin/sh
+# The card scenarios run unchanged over pcscd + vpcd: bound with
+# --target card=pcsc:..., or by a bench file; the ones that need a
+# simulator's insides are skipped with the reason; power cycles and
+# resets go through PC/SC to the served simulator (CARD-04).  An
+# explicit --target beats the bench file.
+set -u
+bin=$1 src=$2
+. "$src/tests/interop/lib/pcscd.sh"
+interop_enter "$0" "$@"
+
+start_pcscd
+start_serve
+check "the served card appears" wait_card 10000
+cd "$src" || exit 1
+
+json_status() { # file id -> status
+	perl -0ne 'while (/"id": "([^"]+)".*?"status": "([^"]+)"(?:,\s*"reason": "([^"]*)")?/sg) { print "$1 $2 ", ($3 // ""), "\n" }' "$1" |
+		awk -v id="$2" '$1 == id { print $2; exit }'
+}
+
+"$bin" run scenarios/card --out "$tmp/r1" --target "card=pcsc:Virtual PCD" >"$tmp/r1.log" 2>&1
+check "run over pcsc: exit 0" [ $? = 0 ]
+check "6 passed, 0 failed, 2 skipped" grep -q '^6 passed, 0 failed, 2 skipped' "$tmp/r1.log"
+for id in CARD-00 CARD-01 CARD-02 CARD-04 CARD-05 CARD-06; do
+	check "$id passes over pcsc" [ "$(json_status "$tmp/r1/results.json" $id)" = pass ]
+done
+for id in CARD-03 CARD-07; do
+	check "$id (needs sim) skipped" [ "$(json_status "$tmp/r1/results.json" $id)" = skip ]
+done
+check "the skip says why" grep -q "CARD-03 .*# SKIP needs a simulator's insides; card is bound to pcsc:Virtual PCD" "$tmp/r1.log"
+check "results.json names the target" grep -q '"target": "card=pcsc:Virtual PCD"' "$tmp/r1/results.json"
+
+# The same through a bench file.
+cat >"$tmp/bench.lua" <<'EOS'
+-- the lab bench: the card in the virtual reader
+return { card = "pcsc:Virtual PCD" }
+EOS
+"$bin" run scenarios/card --out "$tmp/r2" --bench "$tmp/bench.lua" >"$tmp/r2.log" 2>&1
+check "run --bench: exit 0" [ $? = 0 ]
+check "run --bench: 6 passed, 2 skipped" grep -q '^6 passed, 0 failed, 2 skipped' "$tmp/r2.log"
+check "run --bench: bound to pcsc" grep -q '"target": "card=pcsc:Virtual PCD"' "$tmp/r2/results.json"
+
+# --target wins over the bench file: everything runs in process.
+"$bin" run scenarios/card --out "$tmp/r3" --bench "$tmp/bench.lua" --target card=sim:card >"$tmp/r3.log" 2>&1
+check "--target beats --bench: exit 0" [ $? = 0 ]
+check "--target beats --bench: 8 passed, none skipped" grep -q '^8 passed, 0 failed, 0 skipped' "$tmp/r3.log"
+
+# CARD-04 talks to the card only through power and APDUs: its expects
+# over pcsc are those over sim.
+"$bin" run scenarios/card --filter CARD-04 --out "$tmp/r4" >/dev/null 2>&1
+check "CARD-04: same number of APDUs over pcsc as over sim" \
+	[ "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r1/results.json")" = \
+	  "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r4/results.json")" ]
+
+finish
