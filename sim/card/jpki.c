@@ -34,16 +34,16 @@
 const uint8_t jpki_aid[10] = { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01 };
 
 enum {
-	EF_SIGN_CERT = 0x0001,
-	EF_SIGN_CA = 0x0002,
-	EF_TOKEN = 0x0006,
-	EF_PRESENCE = 0x0008,
-	EF_AUTH_CERT = 0x000A,
-	EF_AUTH_CA = 0x000B,
-	EF_AUTH_KEY = 0x0017,
-	EF_AUTH_PIN = 0x0018,
-	EF_SIGN_KEY = 0x001A,
-	EF_SIGN_PIN = 0x001B,
+	EF_SIGN_CERT = JPKI_EF_SIGN_CERT,
+	EF_SIGN_CA = JPKI_EF_SIGN_CA,
+	EF_TOKEN = JPKI_EF_TOKEN,
+	EF_PRESENCE = JPKI_EF_PRESENCE,
+	EF_AUTH_CERT = JPKI_EF_AUTH_CERT,
+	EF_AUTH_CA = JPKI_EF_AUTH_CA,
+	EF_AUTH_KEY = JPKI_EF_AUTH_KEY,
+	EF_AUTH_PIN = JPKI_EF_AUTH_PIN,
+	EF_SIGN_KEY = JPKI_EF_SIGN_KEY,
+	EF_SIGN_PIN = JPKI_EF_SIGN_PIN,
 };
 
 static const cardos_ef_def_t jpki_efs[JPKI_N_EFS] = {
@@ -171,6 +171,11 @@ int jpki_profile_check(const card_profile_t *p)
 	return SIM_OK;
 }
 
+static int put_def(nvm_t *nvm, const char *ns, const cardos_ef_def_t *d, const void *val, size_t len)
+{
+	return d ? cardos_perso(nvm, ns, d, val, len) : NVM_ERR_ARG;
+}
+
 static int put(nvm_t *nvm, uint16_t fid, const void *val, size_t len)
 {
 	const cardos_ef_def_t *d = NULL;
@@ -178,12 +183,14 @@ static int put(nvm_t *nvm, uint16_t fid, const void *val, size_t len)
 	for (size_t i = 0; i < JPKI_N_EFS && !d; i++)
 		if (jpki_efs[i].fid == fid)
 			d = &jpki_efs[i];
-	return d ? cardos_perso(nvm, "jpki", d, val, len) : NVM_ERR_ARG;
+	return put_def(nvm, "jpki", d, val, len);
 }
 
-static int put_cert(nvm_t *nvm, uint16_t fid, const card_blob_t *b)
+/* The DER (der bytes of b) at offset 0, then FF filler. */
+static int cert_ef(nvm_t *nvm, const char *ns, const cardos_ef_def_t *d, const card_blob_t *b,
+		   size_t der)
 {
-	size_t der = cert_len(b), size;
+	size_t size;
 	uint8_t *ef;
 	int rc;
 
@@ -194,21 +201,54 @@ static int put_cert(nvm_t *nvm, uint16_t fid, const card_blob_t *b)
 		return NVM_ERR_NOMEM;
 	memcpy(ef, b->p, der);
 	memset(ef + der, FILLER, size - der);
-	rc = put(nvm, fid, ef, size);
+	rc = put_def(nvm, ns, d, ef, size);
 	free(ef);
 	return rc;
+}
+
+static int put_cert(nvm_t *nvm, uint16_t fid, const card_blob_t *b)
+{
+	const cardos_ef_def_t *d = NULL;
+
+	for (size_t i = 0; i < JPKI_N_EFS && !d; i++)
+		if (jpki_efs[i].fid == fid)
+			d = &jpki_efs[i];
+	return cert_ef(nvm, "jpki", d, b, cert_len(b));
+}
+
+int jpki_put_ef(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const void *val, size_t len)
+{
+	return put_def(nvm, app->def.ns, cardos_def_by_fid(&app->def, fid), val, len);
+}
+
+int jpki_put_cert(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const uint8_t *der, size_t n)
+{
+	card_blob_t b = { der, n };
+	size_t len = cert_len(&b);
+
+	if (!len || len != n)
+		return NVM_ERR_ARG;
+	return cert_ef(nvm, app->def.ns, cardos_def_by_fid(&app->def, fid), &b, len);
+}
+
+void jpki_token_ef(uint8_t out[JPKI_TOKEN_EF], const char *token)
+{
+	size_t n = strlen(token);
+
+	memset(out, 0, JPKI_TOKEN_EF);
+	memset(out, ' ', JPKI_TOKEN_LEN);
+	memcpy(out, token, n < JPKI_TOKEN_LEN ? n : JPKI_TOKEN_LEN);
 }
 
 int jpki_personalise(nvm_t *nvm, const card_profile_t *p)
 {
 	const char *token = p->token ? p->token : JPKI_TOKEN_CARD;
 	int sign = p->sign_cert.n != 0;
-	uint8_t tok[JPKI_TOKEN_EF] = { 0 };
+	uint8_t tok[JPKI_TOKEN_EF];
 	const uint8_t presence[3] = { sign ? 0x8F : 0x00, 0x8F, 0x00 };
 	int rc;
 
-	memset(tok, ' ', JPKI_TOKEN_LEN);
-	memcpy(tok, token, strlen(token));
+	jpki_token_ef(tok, token);
 	if ((rc = put(nvm, EF_TOKEN, tok, sizeof tok)) ||
 	    (rc = put(nvm, EF_PRESENCE, presence, sizeof presence)) ||
 	    (rc = put_cert(nvm, EF_AUTH_CERT, &p->auth_cert)) ||

@@ -20,6 +20,20 @@
 
 extern const uint8_t jpki_aid[10];
 
+/* The AP's files (JPKI.md §1.2). */
+enum jpki_ef {
+	JPKI_EF_SIGN_CERT = 0x0001,
+	JPKI_EF_SIGN_CA = 0x0002,
+	JPKI_EF_TOKEN = 0x0006,
+	JPKI_EF_PRESENCE = 0x0008,
+	JPKI_EF_AUTH_CERT = 0x000A,
+	JPKI_EF_AUTH_CA = 0x000B,
+	JPKI_EF_AUTH_KEY = 0x0017,
+	JPKI_EF_AUTH_PIN = 0x0018,
+	JPKI_EF_SIGN_KEY = 0x001A,
+	JPKI_EF_SIGN_PIN = 0x001B,
+};
+
 typedef struct jpki_opts {
 	/* EF 000A (auth certificate) readable only after the auth PIN:
 	 * the smartphone tokens (JPKI.md §1.2, §4.1; MYNA-GO f68cefd). */
@@ -36,6 +50,16 @@ void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o);
 /* The options that go with the token name in EF 0006 (n bytes of it;
  * trailing spaces and NULs ignored).  Unknown names: the card's. */
 void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o);
+
+/* For other hosts of the AP (the SE's smartphone applet), which set
+ * app->def.ns to their own namespace: write one object of app inside the
+ * caller's NVM transaction (NVM_* codes; NVM_ERR_ARG for an unknown FID).
+ * jpki_put_cert takes a DER certificate (30 82 LL LL, as clients need)
+ * and stores it padded as the card does; NVM_ERR_ARG if it is not one. */
+int jpki_put_ef(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const void *val, size_t len);
+int jpki_put_cert(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const uint8_t *der, size_t n);
+/* EF 0006 for a token name (at most JPKI_TOKEN_LEN bytes). */
+void jpki_token_ef(uint8_t out[JPKI_TOKEN_EF], const char *token);
 
 /* SIM_OK or SIM_ERR_PROFILE. */
 int jpki_profile_check(const card_profile_t *p);

@@ -1,0 +1,145 @@
+/* se_int.h — what the SE's modules share: the SE itself, its logical
+ * channels, and the interface of the applets in its ROM. */
+#ifndef SE_INT_H
+#define SE_INT_H
+
+#include "se.h"
+
+#include "../core/apdu.h"
+#include "../gp/scp03.h"
+#include "felica.h"
+#include "gpreg.h"
+
+#define SE_CHANNELS 20        /* basic channel 0, 1-3, and 4-19 (further interindustry CLA) */
+#define SE_LOAD_MAX 0x10000   /* a load file's bytes, buffered until the last LOAD */
+#define SE_TORN (-1)          /* handler result: NVM lost power, the SE goes mute */
+#define SE_NOROOM (-2)        /* handler result: the caller's buffer is too small */
+
+enum se_sel { SE_SEL_NONE = 0, SE_SEL_ISD, SE_SEL_APP };
+
+/* A decoded class byte (ISO 7816-4 §5.4.1, GPCS §11.1.4). */
+typedef struct se_cla {
+	uint8_t chan;   /* 0..19 */
+	uint8_t sm;     /* secure messaging indicated */
+	uint8_t gp;     /* proprietary class (b8 = 1) */
+	uint8_t chain;  /* command chaining bit */
+} se_cla_t;
+
+/* 0, or 6E00 for a class byte that is neither. */
+int se_cla_decode(uint8_t cla, se_cla_t *c);
+
+struct cardos_app;
+struct cardos_ef;
+
+typedef struct se_chan {
+	uint8_t open;
+	uint8_t sel;              /* enum se_sel */
+	uint16_t sel_seq;         /* registry entry selected */
+	/* The selected applet's ISO state on this channel (cardos). */
+	struct cardos_app *app;
+	struct cardos_ef *ef;
+	uint32_t verified;
+	/* The ISD's state on this channel. */
+	scp03_session_t scp;
+	uint8_t perso;            /* INSTALL [for personalization] done ... */
+	uint16_t perso_seq;       /* ... for this application */
+	int store_next;           /* next STORE DATA block number */
+	uint8_t gs_on, gs_p1, gs_p2; /* GET STATUS: a "next occurrence" may follow */
+	size_t gs_next;           /* index of the next entry among the matches */
+	se_aid_t gs_crit;         /* search criterion (AID prefix) */
+	uint16_t gs_tags[8];      /* 5C tag list; 0 tags: all */
+	size_t gs_ntags;
+} se_chan_t;
+
+typedef struct se_load {
+	int active;
+	uint8_t chan;
+	se_aid_t elf, sd;
+	uint8_t hash[64];
+	size_t hash_len;
+	int next_block;
+	uint8_t *buf;
+	size_t len;
+} se_load_t;
+
+typedef struct se_applet se_applet_t;
+
+struct sim_se {
+	sim_ctx_t *ctx;
+	int powered;
+	uint8_t atr[33];
+	size_t atr_len;
+	uint8_t scp_i;
+	uint8_t kdd[10];
+	uint8_t has_cplc, cplc[42];
+	enum se_half_valid half_valid;
+	se_blob_t *pool;          /* copies of the profile's key pool */
+	size_t n_pool;
+	gpreg_t reg;
+	gpreg_ent_t *isd;         /* into reg; refreshed by se_reg_reload */
+	se_chan_t ch[SE_CHANNELS];
+	se_load_t load;
+	felica_t felica;
+	void **applet_priv;       /* one per ROM applet */
+	uint8_t *buf;             /* APDU_MAX_DATA: unwrapped command data */
+};
+
+/* ---- ROM applets ---------------------------------------------------- */
+
+/* The code of a package "in ROM": a LOAD of a load file with its AID
+ * registers it with its modules, INSTALL instantiates a module.  Handler
+ * results are a status word, SE_TORN or SE_NOROOM. */
+struct se_applet {
+	const char *name;
+	se_aid_t package, module;
+	uint8_t version[2];
+	int (*init)(sim_se_t *se, void **priv);
+	void (*free)(void *priv);
+	/* After power-up and after any registry change: bind to the
+	 * instance the registry now holds (or none). */
+	void (*sync)(sim_se_t *se, void *priv);
+	/* INSTALL [for install]: write the instance's first records inside
+	 * the card manager's transaction.  One instance per module: 6A84. */
+	int (*install)(sim_se_t *se, void *priv, const gpreg_ent_t *e, const uint8_t *params, size_t n);
+	/* DELETE: 0 or the status word refusing it (the half-valid rule). */
+	int (*deletable)(sim_se_t *se, void *priv, const gpreg_ent_t *e);
+	/* DELETE: erase every record of the instance inside the transaction. */
+	int (*remove)(sim_se_t *se, void *priv, const gpreg_ent_t *e);
+	/* SELECT on channel ch succeeded: fresh state there. */
+	void (*select)(sim_se_t *se, void *priv, se_chan_t *ch);
+	/* A command on channel ch (CLA normalised to channel 0). */
+	int (*process)(sim_se_t *se, void *priv, se_chan_t *ch, const uint8_t *cmd, size_t len,
+		       apdu_rsp_t *r);
+	/* STORE DATA forwarded by the ISD after INSTALL [for personalization]:
+	 * a is the plain command; confidential = it came with C-DECRYPTION. */
+	int (*store)(sim_se_t *se, void *priv, gpreg_ent_t *e, const apdu_t *a, int confidential,
+		     apdu_rsp_t *r);
+};
+
+extern const se_applet_t *const se_applets[];
+extern const size_t se_n_applets;
+extern const se_applet_t sejpki_applet;
+
+const se_applet_t *se_applet_for_package(const uint8_t *aid, size_t len);
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+/* Reload the registry RAM copy from NVM, let the applets re-bind. */
+void se_reg_reload(sim_se_t *se);
+/* Close NVM transaction errors into handler results: NVM_ERR_POWER ->
+ * SE_TORN, anything else -> abort and 6581. */
+int se_nvm_fail(sim_se_t *se, int rc);
+/* Deselect every channel that has entry seq selected. */
+void se_deselect_seq(sim_se_t *se, uint16_t seq);
+
+/* The ISD (gpcm.c): one command on a channel that has it selected. */
+int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, apdu_rsp_t *r);
+/* Card Recognition Data body (tag 73's value), for GET DATA 66 and the
+ * ISD's FCI. */
+size_t gpcm_recognition(const sim_se_t *se, uint8_t *out, size_t cap);
+/* Keys: the personalisation of key sets (sim_se_new) and lookups. */
+int gpkey_put(nvm_t *nvm, const se_keyset_t *k);
+int gpkey_get(const nvm_t *nvm, uint8_t kvn, se_keyset_t *k);
+int gpkey_default_kvn(const nvm_t *nvm, uint8_t *kvn);
+
+#endif
