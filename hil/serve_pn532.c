@@ -101,6 +101,7 @@ struct pn532 {
 	int tg_selected;            /* 0 once deselected or released */
 	enum tg_kind felica_mode;   /* TG_F after a FeliCa polling */
 	int card_powered, se_powered;
+	uint8_t blk;                /* the ISO-DEP target's block number (toggles per exchange) */
 
 	/* chaining: host data with MI, and an answer longer than DEP_MAX */
 	uint8_t *chain;
@@ -243,6 +244,7 @@ static size_t target_b(pn532_t *p, const uint8_t *init, size_t initlen, uint8_t 
 		return 0;
 	p->tg = TG_B;
 	p->tg_selected = 1;
+	p->blk = 1;
 	td[k++] = 0x01;
 	k += pn532_atqb(p, td + k, 12);
 	td[k++] = 0x01;
@@ -264,6 +266,7 @@ static size_t target_a(pn532_t *p, int with_ats, uint8_t *td)
 		return 0;
 	p->tg = TG_A;
 	p->tg_selected = 1;
+	p->blk = 1;
 	td[k++] = 0x01;
 	td[k++] = 0x00; /* SENS_RES: single-size UID, bit frame anticollision */
 	td[k++] = 0x04;
@@ -402,6 +405,7 @@ static int exchange(pn532_t *p, uint8_t cmd, const uint8_t *data, size_t n)
 
 	if (link_transmit(l, data, n, p->rsp, sizeof p->rsp, &rn, LINK_TIMEOUT_MS) < 0)
 		return send_status(p, cmd, ST_TIMEOUT);
+	p->blk ^= 1;
 	if (rn <= DEP_MAX) {
 		uint8_t buf[1 + DEP_MAX];
 		buf[0] = ST_OK;
@@ -452,11 +456,23 @@ static int cmd_in_data_exchange(pn532_t *p, const uint8_t *a, size_t n)
 	return exchange(p, CMD_IN_DATA_EXCHANGE, a + 1, n - 1);
 }
 
-/* Raw frames: only a FeliCa session has something to carry them to
- * (the SE); anything else (ISO 14443-B', ST SRx, ASK CTx probes) finds
- * nobody on the air. */
+/* Raw frames.  To an ISO-DEP target an R(NAK) — libnfc's presence check
+ * — is answered R(ACK) with the target's block number (ISO/IEC 14443-4
+ * 7.5.4.2), the CID echoed; a FeliCa session carries them to the SE;
+ * anything else (ISO 14443-B', ST SRx, ASK CTx probes) finds nobody on
+ * the air. */
 static int cmd_in_communicate_thru(pn532_t *p, const uint8_t *a, size_t n)
 {
+	if ((p->tg == TG_A || p->tg == TG_B) && p->tg_selected && p->field && n >= 1 &&
+	    (a[0] & 0xE6) == 0xA2) {
+		uint8_t r[3];
+		size_t k = 0;
+		r[k++] = ST_OK;
+		r[k++] = (uint8_t)(0xA2 | (a[0] & 0x08) | p->blk);
+		if (a[0] & 0x08 && n >= 2)
+			r[k++] = a[1];
+		return send_answer(p, CMD_IN_COMMUNICATE_THRU, r, k);
+	}
 	if (p->felica_mode == TG_F && p->se && p->field && n >= 1)
 		return exchange(p, CMD_IN_COMMUNICATE_THRU, a, n);
 	return send_status(p, CMD_IN_COMMUNICATE_THRU, ST_TIMEOUT);
@@ -787,7 +803,9 @@ static void choose_atqb(pn532_t *p)
 			g = i;
 	memcpy(p->appdata, gens[g].app, 4);
 	memcpy(p->protinfo, gens[g].proto, 3);
-	p->attrib_res = 0x00; /* MBLI 0 (no limit given), CID 0 */
+	/* MBLI 0 (no limit given), CID 1: the CID the PN53x assigns in
+	 * ATTRIB, as libnfc's presence check (R(NAK) with CID 1) assumes. */
+	p->attrib_res = 0x01;
 }
 
 static void init_registers(uint8_t *r)

@@ -341,7 +341,7 @@ static void type_b_target(void **state)
 	uint8_t atqb[12];
 
 	TALK(b, 0x4A, 0x01, 0x03, 0x00);
-	WANT(b, 0x01, 0x01, 0x50, 0xA1, 0xB2, 0xC3, 0xD4, 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1, 0x01, 0x00);
+	WANT(b, 0x01, 0x01, 0x50, 0xA1, 0xB2, 0xC3, 0xD4, 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1, 0x01, 0x01);
 	assert_int_equal(pn532_atqb(b->p, atqb, sizeof atqb), 12);
 	assert_memory_equal(atqb, b->data + 2, 12);
 	TALK(b, 0x4A, 0x01, 0x03, 0x05);
@@ -550,6 +550,32 @@ static void felica_and_type_a_from_se(void **state)
 	assert_int_equal(b->cf.ncmd, 0); /* the card saw none of it */
 }
 
+/* libnfc 1.8's presence check of a Type B target: R(NAK) with CID 1 by
+ * InCommunicateThru.  The target answers R(ACK) with its block number
+ * (1 after activation, toggled by each exchange), CID echoed; with no
+ * target selected, nobody answers. */
+static void presence_ping(void **state)
+{
+	bench_t *b = *state;
+
+	TALK(b, 0x42, 0xBA, 0x01);
+	WANT(b, 0x01);
+	TALK(b, 0x4A, 0x01, 0x03, 0x00);
+	TALK(b, 0x42, 0xBA, 0x01);
+	WANT(b, 0x00, 0xAB, 0x01);
+	memcpy(b->cf.rsp, "\x90\x00", 2);
+	b->cf.rsplen = 2;
+	TALK(b, 0x40, 0x01, 0x00, 0xA4, 0x00, 0x00);
+	TALK(b, 0x42, 0xBA, 0x01);
+	WANT(b, 0x00, 0xAA, 0x01);
+	TALK(b, 0x42, 0xB2); /* no CID */
+	WANT(b, 0x00, 0xA2);
+	assert_int_equal(b->cf.ncmd, 1); /* the pings never reach the card */
+	TALK(b, 0x44, 0x00);
+	TALK(b, 0x42, 0xBA, 0x01);
+	WANT(b, 0x01);
+}
+
 /* InAutoPoll finds the Type B card among the types asked for. */
 static void auto_poll(void **state)
 {
@@ -557,7 +583,7 @@ static void auto_poll(void **state)
 
 	TALK(b, 0x60, 0x01, 0x01, 0x10, 0x11, 0x23);
 	WANT(b, 0x01, 0x23, 0x0F, 0x01, 0x50, 0xA1, 0xB2, 0xC3, 0xD4, 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81,
-	     0xA1, 0x01, 0x00);
+	     0xA1, 0x01, 0x01);
 	TALK(b, 0x60, 0x01, 0x01, 0x10, 0x11);
 	WANT(b, 0x00);
 }
@@ -591,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(raw_frames_without_felica, setup, teardown),
 		cmocka_unit_test_setup_teardown(felica_and_type_a_from_se, setup_se, teardown),
+		cmocka_unit_test_setup_teardown(presence_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_reset, setup, teardown),
 	};

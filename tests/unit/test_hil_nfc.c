@@ -1,0 +1,229 @@
+/* test_hil_nfc.c — the nfc: link through libnfc's pn532_uart driver to the
+ * software PN532 (serve_pn532_run in a thread of this test, on a pty,
+ * in front of sim:card): the ATR PC/SC part 3 builds from the ATQB;
+ * wait(present) and wait(absent) with their deadlines; power off makes
+ * the card mute, wait(present) and cold bring it back, warm clears its
+ * security status; what the link refuses (bad URIs, an absent reader, a
+ * card type not in the field, a command too long) it refuses with an
+ * error naming the target. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "hil/link.h"
+#include "hil/serve.h"
+#include "hil/util.h"
+
+static char dir[64], path[128], uri[160];
+static link_t *card;
+static pthread_t server;
+
+static void *serve(void *arg)
+{
+	(void)arg;
+	serve_pn532_run(card, NULL, path);
+	return NULL;
+}
+
+/* The server links PATH by renaming a fresh symlink onto it: wait for that
+ * event, with a deadline. */
+static int start_server(void **state)
+{
+	link_opts_t o = { .seed = 0, .label = "test" };
+	char err[256], buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int64_t deadline;
+	int ino, up = 0;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_hil_nfc.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof path, "%s/pn532", dir);
+	snprintf(uri, sizeof uri, "nfc:pn532_uart:%s", path);
+	if (link_open(&card, "sim:card", &o, err, sizeof err) < 0)
+		return -1;
+	if ((ino = inotify_init1(IN_NONBLOCK)) < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CREATE) < 0)
+		return -1;
+	serve_stop = 0;
+	if (pthread_create(&server, NULL, serve, NULL))
+		return -1;
+	deadline = util_now_ms() + 5000;
+	while (!up && util_now_ms() < deadline) {
+		struct pollfd p = { .fd = ino, .events = POLLIN };
+		ssize_t n;
+		if (poll(&p, 1, (int)(deadline - util_now_ms())) <= 0)
+			break;
+		while ((n = read(ino, buf, sizeof buf)) > 0)
+			for (char *q = buf; q < buf + n;) {
+				const struct inotify_event *e = (const struct inotify_event *)q;
+				if (e->mask & IN_MOVED_TO && e->len && !strcmp(e->name, "pn532"))
+					up = 1;
+				q += sizeof *e + e->len;
+			}
+	}
+	close(ino);
+	return up ? 0 : -1;
+}
+
+static int stop_server(void **state)
+{
+	(void)state;
+	serve_stop = 1;
+	pthread_join(server, NULL);
+	link_close(card);
+	rmdir(dir);
+	return 0;
+}
+
+static link_t *open_nfc(const char *u)
+{
+	link_t *l = NULL;
+	char err[512];
+	int rc = link_open(&l, u, NULL, err, sizeof err);
+	if (rc < 0)
+		fail_msg("%s", err);
+	return l;
+}
+
+static uint16_t sw_of(link_t *l, const char *hex)
+{
+	uint8_t cmd[300], rsp[LINK_RSP_MAX];
+	size_t n = 0, rn = 0;
+
+	for (; hex[2 * n] && hex[2 * n + 1]; n++)
+		sscanf(hex + 2 * n, "%2hhx", &cmd[n]);
+	if (link_transmit(l, cmd, n, rsp, sizeof rsp, &rn, 2000) < 0 || rn < 2)
+		return 0;
+	return (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
+}
+
+#define SELECT_JPKI "00A4040C0AD392F000260100000001"
+
+/* The ATR of a 2020 card as JPKI.md §1.1 lists it: 3B 88 80 01, the
+ * ATQB's application data and protocol info, MBLI 0, TCK. */
+static void atr_from_atqb(void **state)
+{
+	static const uint8_t want[] = { 0x3B, 0x88, 0x80, 0x01, 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1, 0x00, 0x3B };
+	uint8_t atr[64];
+	link_t *l = open_nfc(uri);
+
+	(void)state;
+	assert_int_equal(link_atr(l, atr, sizeof atr), sizeof want);
+	assert_memory_equal(atr, want, sizeof want);
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
+	link_close(l);
+}
+
+/* The card is there: wait(present) answers at once (libnfc's presence
+ * ping, no re-selection); wait(absent) gives up at its deadline, saying
+ * so and naming the target. */
+static void wait_present_absent(void **state)
+{
+	link_t *l = open_nfc(uri);
+	int64_t t0;
+
+	(void)state;
+	/* A selection that survives wait(present) keeps the card's state. */
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
+	assert_int_equal(sw_of(l, "00A4020C020018"), 0x9000);
+	t0 = util_now_ms();
+	assert_int_equal(link_wait(l, 1, 1000), LINK_OK);
+	assert_true(util_now_ms() - t0 < 500);
+	assert_int_equal(sw_of(l, "00200080"), 0x63C3); /* still the auth PIN EF: no reset */
+	t0 = util_now_ms();
+	assert_int_equal(link_wait(l, 0, 300), LINK_ERR_TIMEOUT);
+	assert_true(util_now_ms() - t0 >= 300);
+	assert_true(util_now_ms() - t0 < 2000);
+	assert_non_null(strstr(link_error(l), uri));
+	assert_non_null(strstr(link_error(l), "still there after 300 ms"));
+	link_close(l);
+}
+
+/* Off: mute, with an error naming the target.  wait(present) finds the
+ * card again; warm clears the security status; cold works too. */
+static void power_transitions(void **state)
+{
+	link_t *l = open_nfc(uri);
+	uint8_t rsp[64];
+	size_t rn = 99;
+
+	(void)state;
+	assert_int_equal(link_power(l, SIM_POWER_OFF), LINK_OK);
+	assert_int_equal(link_transmit(l, (const uint8_t *)"\x00\xA4\x04\x00", 4, rsp, sizeof rsp, &rn, 1000),
+			 LINK_ERR_MUTE);
+	assert_int_equal(rn, 0);
+	assert_non_null(strstr(link_error(l), uri));
+	assert_int_equal(link_atr(l, rsp, sizeof rsp), 0);
+	assert_int_equal(link_wait(l, 1, 2000), LINK_OK);
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
+
+	assert_int_equal(sw_of(l, "00A4020C020018"), 0x9000);
+	assert_int_equal(sw_of(l, "002000800431323334"), 0x9000);
+	assert_int_equal(sw_of(l, "00A4020C020017"), 0x9000);
+	assert_int_equal(link_power(l, SIM_POWER_WARM), LINK_OK);
+	assert_int_equal(sw_of(l, "00A4020C020017"), 0x6A82); /* nothing selected after a reset */
+	assert_int_equal(link_power(l, SIM_POWER_COLD), LINK_OK);
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
+	link_close(l);
+}
+
+static void refused(void **state)
+{
+	static const struct { const char *uri; int rc; const char *says; } cases[] = {
+		{ "nfc:", LINK_ERR_URI, "expected nfc:DRIVER:PORT" },
+		{ "nfc:pn532_uart", LINK_ERR_URI, "expected nfc:DRIVER:PORT" },
+		{ NULL, LINK_ERR_URI, "type=x" },                    /* uri?type=x */
+		{ "nfc:pn532_uart:/nonexistent/pn532", LINK_ERR_OPEN, "cannot open reader pn532_uart:/nonexistent/pn532" },
+		{ NULL, LINK_ERR_ABSENT, "no ISO/IEC 14443-4 Type A card in the field within 3000 ms" }, /* type=a, no SE */
+	};
+	char u[256], err[512];
+	link_t *l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].uri)
+			snprintf(u, sizeof u, "%s", cases[i].uri);
+		else
+			snprintf(u, sizeof u, "%s?type=%s", uri, i == 2 ? "x" : "a");
+		assert_int_equal(link_open(&l, u, NULL, err, sizeof err), cases[i].rc);
+		assert_null(l);
+		if (!strstr(err, cases[i].says) || !strstr(err, u))
+			fail_msg("%s: got '%s'", u, err);
+	}
+}
+
+static void command_too_long(void **state)
+{
+	static uint8_t cmd[300];
+	uint8_t rsp[16];
+	size_t rn;
+	link_t *l = open_nfc(uri);
+
+	(void)state;
+	assert_int_equal(link_transmit(l, cmd, sizeof cmd, rsp, sizeof rsp, &rn, 1000), LINK_ERR_UNSUPPORTED);
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000); /* and the link still works */
+	link_close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(atr_from_atqb),
+		cmocka_unit_test(wait_present_absent),
+		cmocka_unit_test(power_transitions),
+		cmocka_unit_test(refused),
+		cmocka_unit_test(command_too_long),
+	};
+	setenv("LIBNFC_AUTO_SCAN", "false", 1);
+	return cmocka_run_group_tests(tests, start_server, stop_server);
+}
