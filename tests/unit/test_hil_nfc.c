@@ -5,7 +5,9 @@
  * the card mute, wait(present) and cold bring it back, warm clears its
  * security status; what the link refuses (bad URIs, an absent reader, a
  * card type not in the field, a command too long) it refuses with an
- * error naming the target. */
+ * error naming the target.  A second server offers a fake SE as well:
+ * FeliCa polling, FeliCa frames and ISO/IEC 14443-4 Type A APDUs reach
+ * it through libnfc, with the ATRs PC/SC readers give such cards. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,14 +26,76 @@
 #include "hil/serve.h"
 #include "hil/util.h"
 
-static char dir[64], path[128], uri[160];
-static link_t *card;
-static pthread_t server;
+static char dir[64], path[128], uri[160], path_se[128], uri_se[160];
+static link_t *card, *card2;
+static pthread_t server, server_se;
+
+/* The fake SE: a FeliCa polling answer for IDm 01 2E 3D 4C 5B 6A 79 88,
+ * Request Response, and 90 00 to any APDU. */
+static const uint8_t idm[8] = { 0x01, 0x2E, 0x3D, 0x4C, 0x5B, 0x6A, 0x79, 0x88 };
+static const uint8_t pmm[8] = { 0x03, 0x01, 0x4B, 0x02, 0x4F, 0x49, 0x93, 0xFF };
+
+static int se_power(link_t *l, enum sim_power how)
+{
+	(void)l;
+	(void)how;
+	return 0;
+}
+
+static int se_transmit(link_t *l, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t cap,
+		       size_t *rsplen, int timeout_ms)
+{
+	(void)l;
+	(void)timeout_ms;
+	*rsplen = 0;
+	if (cap < 32)
+		return LINK_ERR_IO;
+	if (len == 6 && cmd[0] == 6 && cmd[1] == 0x00) { /* Polling */
+		rsp[0] = 20;
+		rsp[1] = 0x01;
+		memcpy(rsp + 2, idm, 8);
+		memcpy(rsp + 10, pmm, 8);
+		rsp[18] = 0x12;
+		rsp[19] = 0xFC;
+		*rsplen = 20;
+	} else if (len == 10 && cmd[0] == 10 && cmd[1] == 0x04 && !memcmp(cmd + 2, idm, 8)) {
+		rsp[0] = 11; /* Request Response: mode 0 */
+		rsp[1] = 0x05;
+		memcpy(rsp + 2, idm, 8);
+		rsp[10] = 0x00;
+		*rsplen = 11;
+	} else if (len >= 4 && cmd[0] != len) {
+		rsp[0] = 0x90;
+		rsp[1] = 0x00;
+		*rsplen = 2;
+	} else {
+		return LINK_ERR_MUTE;
+	}
+	return LINK_OK;
+}
+
+static size_t se_atr(link_t *l, uint8_t *atr, size_t cap)
+{
+	(void)l;
+	(void)atr;
+	(void)cap;
+	return 0;
+}
+
+static const link_ops_t fake_se_ops = { .scheme = "fake", .power = se_power, .transmit = se_transmit, .atr = se_atr };
+static link_t fake_se = { .ops = &fake_se_ops, .uri = "fake:se" };
 
 static void *serve(void *arg)
 {
 	(void)arg;
 	serve_pn532_run(card, NULL, path);
+	return NULL;
+}
+
+static void *serve_se(void *arg)
+{
+	(void)arg;
+	serve_pn532_run(card2, &fake_se, path_se);
 	return NULL;
 }
 
@@ -50,15 +114,18 @@ static int start_server(void **state)
 		return -1;
 	snprintf(path, sizeof path, "%s/pn532", dir);
 	snprintf(uri, sizeof uri, "nfc:pn532_uart:%s", path);
-	if (link_open(&card, "sim:card", &o, err, sizeof err) < 0)
+	snprintf(path_se, sizeof path_se, "%s/pn532se", dir);
+	snprintf(uri_se, sizeof uri_se, "nfc:pn532_uart:%s", path_se);
+	if (link_open(&card, "sim:card", &o, err, sizeof err) < 0 ||
+	    link_open(&card2, "sim:card", &o, err, sizeof err) < 0)
 		return -1;
 	if ((ino = inotify_init1(IN_NONBLOCK)) < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CREATE) < 0)
 		return -1;
 	serve_stop = 0;
-	if (pthread_create(&server, NULL, serve, NULL))
+	if (pthread_create(&server, NULL, serve, NULL) || pthread_create(&server_se, NULL, serve_se, NULL))
 		return -1;
 	deadline = util_now_ms() + 5000;
-	while (!up && util_now_ms() < deadline) {
+	while (up < 2 && util_now_ms() < deadline) {
 		struct pollfd p = { .fd = ino, .events = POLLIN };
 		ssize_t n;
 		if (poll(&p, 1, (int)(deadline - util_now_ms())) <= 0)
@@ -66,13 +133,14 @@ static int start_server(void **state)
 		while ((n = read(ino, buf, sizeof buf)) > 0)
 			for (char *q = buf; q < buf + n;) {
 				const struct inotify_event *e = (const struct inotify_event *)q;
-				if (e->mask & IN_MOVED_TO && e->len && !strcmp(e->name, "pn532"))
-					up = 1;
+				if (e->mask & IN_MOVED_TO && e->len &&
+				    (!strcmp(e->name, "pn532") || !strcmp(e->name, "pn532se")))
+					up++;
 				q += sizeof *e + e->len;
 			}
 	}
 	close(ino);
-	return up ? 0 : -1;
+	return up == 2 ? 0 : -1;
 }
 
 static int stop_server(void **state)
@@ -80,7 +148,9 @@ static int stop_server(void **state)
 	(void)state;
 	serve_stop = 1;
 	pthread_join(server, NULL);
+	pthread_join(server_se, NULL);
 	link_close(card);
+	link_close(card2);
 	rmdir(dir);
 	return 0;
 }
@@ -215,6 +285,55 @@ static void command_too_long(void **state)
 	link_close(l);
 }
 
+/* FeliCa: the SE's polling answer is the target; a FeliCa frame goes to
+ * it and back; the ATR is PC/SC's for a FeliCa storage card; the card
+ * type the link was not asked for is not taken. */
+static void felica_from_se(void **state)
+{
+	static const uint8_t want_atr[] = { 0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00,
+					    0x03, 0x06, 0x11, 0x00, 0x3B, 0x00, 0x00, 0x00, 0x00, 0x42 };
+	char u[256];
+	uint8_t cmd[10] = { 10, 0x04 }, rsp[64], atr[64];
+	size_t rn = 0;
+	link_t *l;
+
+	(void)state;
+	snprintf(u, sizeof u, "%s?type=felica", uri_se);
+	l = open_nfc(u);
+	assert_int_equal(link_atr(l, atr, sizeof atr), sizeof want_atr);
+	assert_memory_equal(atr, want_atr, sizeof want_atr);
+	memcpy(cmd + 2, idm, 8);
+	assert_int_equal(link_transmit(l, cmd, sizeof cmd, rsp, sizeof rsp, &rn, 1000), LINK_OK);
+	assert_int_equal(rn, 11);
+	assert_int_equal(rsp[1], 0x05);
+	assert_memory_equal(rsp + 2, idm, 8);
+	assert_int_equal(link_wait(l, 1, 1000), LINK_OK);
+	link_close(l);
+}
+
+/* Type A: the SE as an ISO/IEC 14443-4 target; its ATS has no historical
+ * bytes, so the ATR is 3B 80 80 01 01. */
+static void type_a_from_se(void **state)
+{
+	static const uint8_t want_atr[] = { 0x3B, 0x80, 0x80, 0x01, 0x01 };
+	char u[256];
+	uint8_t atr[64];
+	link_t *l;
+
+	(void)state;
+	snprintf(u, sizeof u, "%s?type=a", uri_se);
+	l = open_nfc(u);
+	assert_int_equal(link_atr(l, atr, sizeof atr), sizeof want_atr);
+	assert_memory_equal(atr, want_atr, sizeof want_atr);
+	assert_int_equal(sw_of(l, "00A4040000"), 0x9000);
+	assert_int_equal(link_wait(l, 1, 1000), LINK_OK);
+	link_close(l);
+	/* The card is still the Type B target of the same reader. */
+	l = open_nfc(uri_se);
+	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
+	link_close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +342,8 @@ int main(void)
 		cmocka_unit_test(power_transitions),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(command_too_long),
+		cmocka_unit_test(felica_from_se),
+		cmocka_unit_test(type_a_from_se),
 	};
 	setenv("LIBNFC_AUTO_SCAN", "false", 1);
 	return cmocka_run_group_tests(tests, start_server, stop_server);
