@@ -1,8 +1,10 @@
 /* link_pcsc.c — a card in a PC/SC reader, through pcsc-lite: a real
  * card, or a simulator served by `mynahil serve card --vpcd`.
  *
- * URI: pcsc:REGEX — the first reader whose name matches the POSIX
- * extended regular expression (e.g. "pcsc:Virtual PCD", "pcsc:SONY").
+ * URI: pcsc:REGEX[?profile=FILE] — the first reader whose name matches
+ * the POSIX extended regular expression (e.g. "pcsc:Virtual PCD",
+ * "pcsc:SONY").  ?profile= is not for the link: it tells the scenarios
+ * which card is in the reader (hil/scenario.c reads it from the URI).
  * Opening waits, with a deadline, for a matching reader and for a card
  * in it (SCardGetStatusChange, never a sleep): MYNAHIL_PCSC_WAIT
  * milliseconds, 10000 unless set.  The card is connected shared, T=0 or
@@ -189,18 +191,28 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 	SCARD_READERSTATE pnp = { .szReader = PNP_READER, .dwCurrentState = SCARD_STATE_UNAWARE };
 	pcsc_link_t *p;
 	regex_t re;
-	char *all = NULL;
+	char *all = NULL, *pattern;
+	const char *q;
 	LONG rv;
 	int rc;
 
 	if (o->profile || o->state)
 		return link_fail(l, LINK_ERR_URI, "--profile and --state describe a simulator; a pcsc: card has its own");
-	if (!*rest)
+	q = strstr(rest, "?profile=");
+	if (!(pattern = strndup(rest, q ? (size_t)(q - rest) : strlen(rest))))
+		return link_fail(l, LINK_ERR_IO, "out of memory");
+	if (!*pattern) {
+		free(pattern);
 		return link_fail(l, LINK_ERR_URI, "no reader name: expected pcsc:REGEX, e.g. pcsc:Virtual PCD");
-	if (regcomp(&re, rest, REG_EXTENDED | REG_NOSUB))
-		return link_fail(l, LINK_ERR_URI, "'%s' is not a valid regular expression", rest);
+	}
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		rc = link_fail(l, LINK_ERR_URI, "'%s' is not a valid regular expression", pattern);
+		free(pattern);
+		return rc;
+	}
 	if (!(p = calloc(1, sizeof *p))) {
 		regfree(&re);
+		free(pattern);
 		return link_fail(l, LINK_ERR_IO, "out of memory");
 	}
 	l->priv = p;
@@ -233,7 +245,7 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 			break;
 		left = deadline - util_now_ms();
 		if (left <= 0) {
-			rc = link_fail(l, LINK_ERR_ABSENT, "no reader matches /%s/ (readers: %s)", rest,
+			rc = link_fail(l, LINK_ERR_ABSENT, "no reader matches /%s/ (readers: %s)", pattern,
 				       all && *all ? all : "none");
 			goto fail;
 		}
@@ -246,10 +258,12 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 	if ((rc = wait_card(l, 1, deadline, "open")) < 0 || (rc = connect_card(l, "connect")) < 0)
 		goto fail;
 	free(all);
+	free(pattern);
 	regfree(&re);
 	return LINK_OK;
 fail:
 	free(all);
+	free(pattern);
 	regfree(&re);
 	pcsc_close(l);
 	return rc;

@@ -83,6 +83,7 @@ check "--state refused for a pcsc: target" grep -q "describe a simulator" "$tmp/
 mkfifo "$tmp/in"
 apdus <"$tmp/in" >"$tmp/gone.out" 2>"$tmp/gone.err" &
 apdu_pid=$!
+extra_pids=$apdu_pid
 exec 3>"$tmp/in"
 printf '00A4040C0AD392F000260100000001\n' >&3
 wait_log "$tmp/gone.out" 9000 5000

@@ -53,4 +53,20 @@ check "CARD-04: same number of APDUs over pcsc as over sim" \
 	[ "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r1/results.json")" = \
 	  "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r4/results.json")" ]
 
+# A second card, bob's, in the second vpcd slot.  ?profile= tells the
+# scenarios which card is in that reader; without it they assume the
+# default card (alice's) and its PINs fail on bob's card.
+"$bin" serve card --vpcd 127.0.0.1:35964 --profile "$src/fixtures/profiles/bob.lua" >>"$tmp/serve2.log" 2>&1 &
+serve2_pid=$!
+extra_pids=$serve2_pid
+check "bob's card appears in the second slot" sh -c "MYNAHIL_PCSC_WAIT=10000 '$bin' apdu --target 'pcsc:Virtual PCD 00 01' </dev/null"
+"$bin" run scenarios/card --filter 'CARD-0[01]' --out "$tmp/r5" \
+	--target "card=pcsc:Virtual PCD 00 01?profile=$src/fixtures/profiles/bob.lua" >"$tmp/r5.log" 2>&1
+check "bob's card with ?profile=bob.lua: CARD-00 and CARD-01 pass" grep -q '^2 passed, 0 failed' "$tmp/r5.log"
+"$bin" run scenarios/card --filter 'CARD-00' --out "$tmp/r6" --target "card=pcsc:Virtual PCD 00 01" >"$tmp/r6.log" 2>&1
+check "bob's card described as alice's: CARD-00 fails (exit 1)" [ $? = 1 ]
+kill "$serve2_pid" && wait "$serve2_pid"
+check "second server: SIGTERM, exit 0" [ $? = 0 ]
+extra_pids=
+
 finish

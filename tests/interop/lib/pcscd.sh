@@ -46,7 +46,7 @@ interop_enter() {
 	fi || { echo "FAIL: cannot bring up lo in the new network namespace"; exit 1; }
 
 	tmp=$(mktemp -d)
-	pcscd_pid= serve_pid=
+	pcscd_pid= serve_pid= extra_pids=
 	trap interop_cleanup EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
@@ -55,7 +55,9 @@ interop_enter() {
 
 interop_cleanup() {
 	st=$?
-	[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+	for p in $extra_pids $serve_pid; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	[ -n "$pcscd_pid" ] && kill "$pcscd_pid" 2>/dev/null && wait "$pcscd_pid" 2>/dev/null
 	if [ "$st" != 0 ] && [ "$st" != $SKIP ]; then
 		for f in "$tmp"/*.log; do
