@@ -1035,12 +1035,16 @@ int serve_pn532_run(link_t *card, link_t *se, const char *pty_path)
 		}
 		if (fds[1].revents & POLLIN)
 			watch_clients(p, ino, slave, &clients);
-		if (fds[0].revents & POLLIN) {
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(master, buf, sizeof buf);
 			if (r > 0 && pn532_feed(p, buf, (size_t)r) < 0) {
 				fprintf(stderr, "mynahil: serve pn532: out of memory\n");
 				goto out;
 			}
+			/* A hung-up line (it should not happen while our own
+			 * descriptor holds the slave) must not spin the loop. */
+			if (r <= 0 && errno != EAGAIN && errno != EINTR)
+				poll(NULL, 0, 100);
 		}
 		flush_output(p, master);
 	}
