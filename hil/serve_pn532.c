@@ -245,6 +245,7 @@ static size_t target_b(pn532_t *p, const uint8_t *init, size_t initlen, uint8_t 
 	p->tg = TG_B;
 	p->tg_selected = 1;
 	p->blk = 1;
+	p->felica_mode = TG_NONE;
 	td[k++] = 0x01;
 	k += pn532_atqb(p, td + k, 12);
 	td[k++] = 0x01;
@@ -267,6 +268,7 @@ static size_t target_a(pn532_t *p, int with_ats, uint8_t *td)
 	p->tg = TG_A;
 	p->tg_selected = 1;
 	p->blk = 1;
+	p->felica_mode = TG_NONE;
 	td[k++] = 0x01;
 	td[k++] = 0x00; /* SENS_RES: single-size UID, bit frame anticollision */
 	td[k++] = 0x04;
