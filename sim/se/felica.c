@@ -77,7 +77,8 @@ int felica_personalise(nvm_t *nvm, const se_profile_t *p)
 		if (area_of(sv, n, number) != &sv[i] || !size)
 			continue;
 		memset(buf, 0, size);
-		memcpy(buf, sv[i].data.p, sv[i].data.n < size ? sv[i].data.n : size);
+		if (sv[i].data.n)
+			memcpy(buf, sv[i].data.p, sv[i].data.n < size ? sv[i].data.n : size);
 		rec_name(name, number);
 		if ((rc = nvm_put(nvm, name, buf, size)) != NVM_OK)
 			return rc;

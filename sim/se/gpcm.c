@@ -148,7 +148,7 @@ static int cmd_initialize_update(req_t *q)
 	cfg.sd_aid = q->se->isd->aid.b;
 	cfg.sd_aid_len = q->se->isd->aid.len;
 	cfg.seq = seq;
-	cfg.random = rnd;
+	cfg.random = (q->se->scp_i & SCP03_I_PSEUDO_RANDOM) ? NULL : rnd;
 	rc = scp03_card_init_update(&q->ch->scp, &cfg, a, out, sizeof out, &n);
 	OPENSSL_cleanse(&k, sizeof k);
 	OPENSSL_cleanse(&ks, sizeof ks);
