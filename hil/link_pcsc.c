@@ -7,8 +7,9 @@
  * which card is in the reader (hil/scenario.c reads it from the URI).
  * Opening waits, with a deadline, for a matching reader and for a card
  * in it (SCardGetStatusChange, never a sleep): MYNAHIL_PCSC_WAIT
- * milliseconds, 10000 unless set.  The card is connected shared, T=0 or
- * T=1 as the reader negotiates.
+ * milliseconds, 10000 unless set.  The card is connected exclusively (a
+ * scenario owns it; another holder is waited for within the same
+ * deadline), T=0 or T=1 as the reader negotiates.
  *
  * T=0: a 61xx answer is followed by GET RESPONSE until the data is all
  * there, a 6Cxx answer by the same command again with Le = xx, so the
@@ -39,6 +40,7 @@
 #define OPEN_WAIT_MS 10000
 #define PNP_READER "\\\\?PnP?\\Notification"
 #define T0_MAX_GET_RESPONSE 512   /* 61xx rounds before giving up */
+#define SHARE_SLICE_MS 50         /* re-try an exclusive connect this often */
 
 typedef struct pcsc_link {
 	SCARDCONTEXT ctx;
@@ -158,16 +160,39 @@ static int wait_card(link_t *l, int present, int64_t deadline, const char *what)
 	}
 }
 
-static int connect_card(link_t *l, const char *what)
+/* Connect exclusively: a scenario owns the card while it runs, so two
+ * scenario processes (-j) or another program cannot interleave commands
+ * with its own.  While someone else holds the card, wait for the reader's
+ * state to change, in slices (pcscd does not always signal a
+ * disconnection), until deadline. */
+static int connect_card(link_t *l, const char *what, int64_t deadline)
 {
 	pcsc_link_t *p = l->priv;
-	LONG rv = SCardConnect(p->ctx, p->reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-			       &p->h, &p->proto);
+	SCARD_READERSTATE rs = { .szReader = p->reader, .dwCurrentState = SCARD_STATE_UNAWARE };
+	int told = 0;
 
-	if (rv != SCARD_S_SUCCESS)
-		return fail_rv(l, rv, what);
-	p->connected = 1;
-	return LINK_OK;
+	for (;;) {
+		LONG rv = SCardConnect(p->ctx, p->reader, SCARD_SHARE_EXCLUSIVE,
+				       SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->h, &p->proto);
+		int64_t left = deadline - util_now_ms();
+
+		if (rv == SCARD_S_SUCCESS) {
+			p->connected = 1;
+			return LINK_OK;
+		}
+		if (rv != SCARD_E_SHARING_VIOLATION)
+			return fail_rv(l, rv, what);
+		if (left <= 0)
+			return link_fail(l, LINK_ERR_OPEN, "%s: the card in reader '%s' is in use by another program",
+					 what, p->reader);
+		if (!told++) /* a wait nobody can see looks like a hang */
+			fprintf(stderr, "mynahil: %s: the card in reader '%s' is in use by another program; "
+				"waiting up to %lld ms\n", l->uri, p->reader, (long long)left);
+		rv = SCardGetStatusChange(p->ctx, (DWORD)(left < SHARE_SLICE_MS ? left : SHARE_SLICE_MS), &rs, 1);
+		if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
+			return fail_rv(l, rv, what);
+		rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+	}
 }
 
 static void pcsc_close(link_t *l)
@@ -255,7 +280,7 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 			goto fail;
 		}
 	}
-	if ((rc = wait_card(l, 1, deadline, "open")) < 0 || (rc = connect_card(l, "connect")) < 0)
+	if ((rc = wait_card(l, 1, deadline, "open")) < 0 || (rc = connect_card(l, "connect", deadline)) < 0)
 		goto fail;
 	free(all);
 	free(pattern);
@@ -294,7 +319,7 @@ static int pcsc_transmit(link_t *l, const uint8_t *cmd, size_t len,
 	if (rv == SCARD_W_RESET_CARD) {
 		/* Someone else reset the card: our handle needs a reconnect, and
 		 * whatever was selected or verified is gone — say so. */
-		SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD,
+		SCardReconnect(p->h, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD,
 			       &p->proto);
 		return link_fail(l, LINK_ERR_IO, "card in reader '%s' was reset by another program; command not sent",
 				 p->reader);
@@ -359,7 +384,7 @@ static int pcsc_power(link_t *l, enum sim_power how)
 		return LINK_OK;
 	}
 	if (p->connected) {
-		rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, init, &p->proto);
+		rv = SCardReconnect(p->h, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, init, &p->proto);
 		if (rv == SCARD_S_SUCCESS)
 			return LINK_OK;
 		if (rv != SCARD_W_REMOVED_CARD && rv != SCARD_E_INVALID_HANDLE)
@@ -369,7 +394,7 @@ static int pcsc_power(link_t *l, enum sim_power how)
 		SCardDisconnect(p->h, SCARD_LEAVE_CARD);
 		p->connected = 0;
 	}
-	return connect_card(l, how == SIM_POWER_WARM ? "reset" : "power on");
+	return connect_card(l, how == SIM_POWER_WARM ? "reset" : "power on", util_now_ms() + open_wait_ms());
 }
 
 static size_t pcsc_atr(link_t *l, uint8_t *atr, size_t cap)

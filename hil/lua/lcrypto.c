@@ -216,9 +216,9 @@ static int l_verify_cert(lua_State *L)
  * (for a JPKI signature: the DigestInfo sent), or nil, why. */
 static int l_recover(lua_State *L)
 {
-	X509 *x = to_x509(L, 1);
 	size_t sn;
 	const unsigned char *sig = (const unsigned char *)luaL_checklstring(L, 2, &sn);
+	X509 *x = to_x509(L, 1); /* last: an argument error would leak it */
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL);
 	unsigned char out[1024];
 	size_t on = sizeof out;
@@ -241,11 +241,11 @@ static int l_recover(lua_State *L)
  * verification of data hashed with alg. */
 static int l_verify(lua_State *L)
 {
-	X509 *x = to_x509(L, 1);
 	const EVP_MD *md = EVP_get_digestbyname(luaL_checkstring(L, 2));
 	size_t dn, sn;
 	const char *data = luaL_checklstring(L, 3, &dn);
 	const unsigned char *sig = (const unsigned char *)luaL_checklstring(L, 4, &sn);
+	X509 *x = to_x509(L, 1); /* last: an argument error would leak it */
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int ok = md && c && EVP_DigestVerifyInit(c, NULL, md, NULL, X509_get0_pubkey(x)) > 0 &&
 		 EVP_DigestVerify(c, sig, sn, (const unsigned char *)data, dn) == 1;

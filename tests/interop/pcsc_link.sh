@@ -78,6 +78,31 @@ check "bad regex refused" grep -q "not a valid regular expression" "$tmp/e3"
 "$bin" apdu --target "pcsc:$READER" --state "$tmp/x" </dev/null >/dev/null 2>"$tmp/e4"
 check "--state refused for a pcsc: target" grep -q "describe a simulator" "$tmp/e4"
 
+# A scenario owns the card: while one link holds it, another waits
+# (within its deadline) and gets it when the first lets go.
+mkfifo "$tmp/hold"
+apdus <"$tmp/hold" >"$tmp/hold.out" 2>&1 &
+hold_pid=$!
+extra_pids=$hold_pid
+exec 4>"$tmp/hold"
+printf '00A4040C0AD392F000260100000001\n' >&4
+wait_log "$tmp/hold.out" 9000 5000
+MYNAHIL_PCSC_WAIT=300 "$bin" apdu --target "pcsc:$READER" </dev/null >/dev/null 2>"$tmp/busy"
+check "card held by another link: exit 2" [ $? = 2 ]
+check "card held by another link: 'in use', reader named" grep -q "the card in reader 'Virtual PCD 00 00' is in use by another program" "$tmp/busy"
+printf '00A4040C0AD392F000260100000001\n' | MYNAHIL_PCSC_WAIT=10000 "$bin" apdu --target "pcsc:$READER" \
+	>"$tmp/next.out" 2>"$tmp/next.err" 4>&- &
+next_pid=$!
+extra_pids="$hold_pid $next_pid"
+check "a second link says it waits for the card" wait_log "$tmp/next.err" "is in use by another program; waiting up to" 5000
+exec 4>&-
+wait $hold_pid
+wait $next_pid
+check "the waiting link gets the card when the holder lets go" [ $? = 0 ]
+check "and its command is answered" [ "$(cat "$tmp/next.out")" = 9000 ]
+cat "$tmp/next.err" >>"$tmp/apdu.log"
+extra_pids=
+
 # The card goes away in the middle of a session: the next command fails
 # with an error that names the reader; apdu exits 1.
 mkfifo "$tmp/in"

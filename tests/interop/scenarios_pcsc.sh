@@ -53,6 +53,63 @@ check "CARD-04: same number of APDUs over pcsc as over sim" \
 	[ "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r1/results.json")" = \
 	  "$(perl -0ne 'print $1 if /"id": "CARD-04".*?"apdus": (\d+)/s' "$tmp/r4/results.json")" ]
 
+# -j 2 on one card: each scenario process owns the card while it runs
+# (the link connects exclusively and waits), so they still pass.
+"$bin" run scenarios/card -j 2 --out "$tmp/rj" --target "card=pcsc:Virtual PCD" >"$tmp/rj.log" 2>&1
+check "-j 2 over one pcsc card: exit 0, 6 passed" grep -q '^6 passed, 0 failed, 2 skipped' "$tmp/rj.log"
+
+# Power through PC/SC reaches the simulator: off makes the card mute,
+# cold and warm clear the security status, NVM (a PIN miss) survives.
+mkdir -p "$tmp/power"
+cat >"$tmp/power/power.lua" <<'EOS'
+local jpki = require "jpki"
+
+local function sign_cert(card) -- (no re-SELECT of the AP: that clears it too)
+  expect(jpki.select_ef(card, jpki.EF.sign_cert)).sw(0x9000)
+  return jpki.read_binary(card, 0, 4)
+end
+
+return scenario {
+  id = "PCSC-POWER", title = "power off, cold and warm through PC/SC",
+  run = function(w)
+    local card, pins = w.card, w.profile.pins
+    local atr = card:atr()
+    expect(#atr, "ATR length").gt(1)
+    expect(jpki.select(card)).sw(0x9000)
+    expect(jpki.verify(card, "auth", "0000"), "a miss").sw(0x63C2)
+    expect(jpki.verify(card, "sign", pins.sign)).sw(0x9000)
+    expect(sign_cert(card), "sign cert open").sw(0x9000)
+
+    expect(card:power "off", "power off").is_true()
+    local r, err = card:transmit("00A4040C0AD392F000260100000001")
+    expect(r, "no answer while off").is(nil)
+    expect(err, "the error says so").matches("powered off")
+    expect(card:power "cold", "power on").is_true()
+    expect(card:atr(), "same ATR after power on").is(atr)
+    expect(jpki.select(card)).sw(0x9000)
+    expect(sign_cert(card), "sign cert closed after power off/on").sw(0x6982)
+    expect(jpki.retries(card, "auth"), "the miss survived the power cycle").is(2)
+
+    expect(jpki.verify(card, "sign", pins.sign)).sw(0x9000)
+    expect(sign_cert(card)).sw(0x9000)
+    expect(card:power "cold", "cold reset while on").is_true()
+    expect(jpki.select(card)).sw(0x9000)
+    expect(sign_cert(card), "sign cert closed after cold").sw(0x6982)
+
+    expect(jpki.verify(card, "sign", pins.sign)).sw(0x9000)
+    expect(card:power "warm", "warm reset").is_true()
+    expect(jpki.select(card)).sw(0x9000)
+    expect(sign_cert(card), "sign cert closed after warm").sw(0x6982)
+    expect(jpki.verify(card, "auth", pins.auth), "the right PIN").sw(0x9000)
+    expect(jpki.retries(card, "auth"), "counter restored").is(3)
+  end,
+}
+EOS
+"$bin" run "$tmp/power" --out "$tmp/rp" --target "card=pcsc:Virtual PCD" >"$tmp/rp.log" 2>&1
+check "power off/cold/warm through PC/SC: the scenario passes" grep -q '^1 passed, 0 failed' "$tmp/rp.log"
+"$bin" run "$tmp/power" --out "$tmp/rps" >"$tmp/rps.log" 2>&1
+check "and it passes on sim:card too (same semantics)" grep -q '^1 passed, 0 failed' "$tmp/rps.log"
+
 # A second card, bob's, in the second vpcd slot.  ?profile= tells the
 # scenarios which card is in that reader; without it they assume the
 # default card (alice's) and its PINs fail on bob's card.
