@@ -42,7 +42,7 @@ interop_enter() {
 		ip link set lo up
 	else
 		# No iproute2: SIOCSIFFLAGS(lo, IFF_UP|IFF_LOOPBACK|IFF_RUNNING) with perl-base.
-		perl -e 'socket(my $s, 2, 2, 0) or die; ioctl($s, 0x8914, pack("a16 s", "lo", 0x49)) or die "lo: $!\n"'
+		perl -e 'socket(my $s, 2, 2, 0) or die; my $r = pack("a16 s x22", "lo", 0x49); ioctl($s, 0x8914, $r) or die "lo: $!\n"'
 	fi || { echo "FAIL: cannot bring up lo in the new network namespace"; exit 1; }
 
 	tmp=$(mktemp -d)
