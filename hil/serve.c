@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hil/http_ca.h"
 #include "hil/serve.h"
 #include "hil/util.h"
 
@@ -12,6 +13,7 @@ volatile sig_atomic_t serve_stop;
 static const char usage_serve[] =
 	"usage: mynahil serve card|se --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
 	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
+	"       mynahil serve ca --listen HOST:PORT [--db FILE] [--seed S] [--time T]  (serve ca --help)\n"
 	"\n"
 	"  --vpcd HOST:PORT  play the card side for pcscd's vpcd driver (Debian's\n"
 	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
@@ -62,8 +64,10 @@ int serve_main(int argc, char **argv)
 		fputs(usage_serve, stdout);
 		return 0;
 	}
+	if (argc >= 2 && !strcmp(argv[1], "ca")) /* the CA over HTTP: hil/http_ca.c */
+		return serve_ca_main(argc, argv);
 	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "pn532"))) {
-		fprintf(stderr, "mynahil: serve what? card, se or pn532\n\n%s", usage_serve);
+		fprintf(stderr, "mynahil: serve what? card, se, pn532 or ca\n\n%s", usage_serve);
 		return 2;
 	}
 	what = argv[1];
