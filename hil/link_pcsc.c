@@ -201,8 +201,11 @@ static void pcsc_close(link_t *l)
 
 	if (!p)
 		return;
+	/* Reset on the way out, as OpenSC does: the next user of the card
+	 * (the next scenario) starts with nothing selected or verified, as
+	 * with a fresh sim: card; NVM (PIN counters) stays, as on a card. */
 	if (p->connected)
-		SCardDisconnect(p->h, SCARD_LEAVE_CARD);
+		SCardDisconnect(p->h, SCARD_RESET_CARD);
 	if (p->have_ctx)
 		SCardReleaseContext(p->ctx);
 	free(p->reader);

@@ -52,6 +52,16 @@ printf '00A4040C0AD392F000260100000001\n00A4020C020018\n00200080\n' | apdus >"$t
 check "a wrong PIN in one connection, 63C2 in the next" [ "$(sed -n 3p "$tmp/tries")" = 63C2 ]
 printf '00A4040C0AD392F000260100000001\n00A4020C020018\n002000800431323334\n' | apdus >/dev/null 2>&1
 
+# Closing the link resets the card: what one session verified and
+# selected is gone for the next (as with a fresh sim:card), though the
+# NVM stays.
+printf '00A4040C0AD392F000260100000001\n00A4020C02001B\n0020008008 4D594E4148494C31\n00A4020C020001\n00B0000004\n' |
+	apdus >"$tmp/s1" 2>&1
+check "session 1: sign PIN verified, the sign certificate readable" [ "$(sed -n 5p "$tmp/s1" | cut -c9-)" = 9000 ]
+printf '00A4020C020001\n00B0000004\n' | apdus >"$tmp/s2" 2>&1
+check "session 2: nothing selected, nothing verified (the card was reset)" [ "$(sed -n 2p "$tmp/s2")" != "$(sed -n 5p "$tmp/s1")" ]
+check "session 2: READ BINARY refused" sh -c "! sed -n 2p '$tmp/s2' | grep -q '9000\$'"
+
 # -v times each exchange: a served APDU takes well under the 40 ms a
 # delayed ACK would add (TCP_QUICKACK).
 printf '00A4040C0AD392F000260100000001\n' >"$tmp/sel"
