@@ -1,18 +1,23 @@
-/* link_sim.c — the in-process simulators behind "sim:card".
+/* link_sim.c — the in-process simulators behind "sim:card" and "sim:se".
  *
- * URI: sim:card[?profile=FILE][&state=FILE].  The link owns the
+ * URI: sim:card|se[?profile=FILE][&state=FILE].  The link owns the
  * simulator's context: its random stream (derived from the run's seed
  * and the caller's label), its virtual clock and its NVM, loaded from
- * and saved to the state file when one is named. */
+ * and saved to the state file when one is named.  A card profile is a
+ * fixtures/profiles/ file (hil/profile.c), an SE profile a fixtures/se/
+ * file (hil/se_profile.c, which also loads the SE's key pool). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hil/link.h"
+#include "hil/link_sim.h"
 #include "hil/profile.h"
+#include "hil/se_profile.h"
 #include "hil/util.h"
 #include "sim/card/card.h"
+#include "sim/se/se.h"
 
 /* Virtual time starts inside the fixtures' validity: 2026-04-01T00:00Z. */
 #define SIM_EPOCH 1775001600
@@ -23,6 +28,8 @@ typedef struct sim_link {
 	sim_ctx_t ctx;
 	profile_t *profile;
 	sim_card_t *card;
+	seprof_t *seprof; /* sim:se */
+	sim_se_t *se;
 	char *state;  /* NVM image path, or NULL */
 } sim_link_t;
 
@@ -67,15 +74,17 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	size_t kind = q ? (size_t)(q - rest) : strlen(rest);
 	const char *profile, *state;
 	sim_link_t *s;
-	int rc;
+	int rc, is_se;
 
-	if (kind != 4 || memcmp(rest, "card", 4))
-		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card)");
+	if ((kind != 4 || memcmp(rest, "card", 4)) && (kind != 2 || memcmp(rest, "se", 2)))
+		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card or sim:se)");
+	is_se = kind == 2;
 	if (q) {
 		query_get(q + 1, "profile", query_profile, sizeof query_profile);
 		query_get(q + 1, "state", query_state, sizeof query_state);
 	}
-	profile = o->profile ? o->profile : query_profile[0] ? query_profile : profile_default_path();
+	profile = o->profile ? o->profile : query_profile[0] ? query_profile
+				       : is_se ? seprof_default_path() : profile_default_path();
 	state = o->state ? o->state : query_state[0] ? query_state : NULL;
 
 	if (!(s = calloc(1, sizeof *s)))
@@ -85,7 +94,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		rng_t root;
 		char label[256];
 		rng_seed(&root, o->seed);
-		snprintf(label, sizeof label, "sim:card/%s", o->label ? o->label : "");
+		snprintf(label, sizeof label, "sim:%s/%s", is_se ? "se" : "card", o->label ? o->label : "");
 		rng_derive(&s->rng, &root, label);
 	}
 	vclock_set(&s->clock, SIM_EPOCH);
@@ -98,6 +107,17 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	if (state && (!(s->state = strdup(state)) || (rc = load_state(l, s)) < 0)) {
 		rc = s->state ? rc : link_fail(l, LINK_ERR_IO, "out of memory");
 		goto fail;
+	}
+	if (is_se) {
+		if (!(s->seprof = seprof_load(profile, err, sizeof err))) {
+			rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
+			goto fail;
+		}
+		if ((rc = sim_se_new(&s->se, seprof_get(s->seprof), &s->ctx)) < 0) {
+			rc = link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the SE (error %d)", profile, rc);
+			goto fail;
+		}
+		return LINK_OK;
 	}
 	if (!(s->profile = profile_load(profile, err, sizeof err))) {
 		rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
@@ -129,6 +149,8 @@ static void sim_close(link_t *l)
 	}
 	sim_card_free(s->card);
 	profile_free(s->profile);
+	sim_se_free(s->se);
+	seprof_free(s->seprof);
 	nvm_free(s->ctx.nvm);
 	free(s->state);
 	free(s);
@@ -137,18 +159,27 @@ static void sim_close(link_t *l)
 static int sim_power(link_t *l, enum sim_power how)
 {
 	sim_link_t *s = l->priv;
-	return sim_card_power(s->card, how) < 0 ? link_fail(l, LINK_ERR_IO, "power change refused") : 0;
+	int rc = s->se ? sim_se_power(s->se, how) : sim_card_power(s->card, how);
+
+	return rc < 0 ? link_fail(l, LINK_ERR_IO, "power change refused") : 0;
 }
 
 static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
 			uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms)
 {
 	sim_link_t *s = l->priv;
+	int rc;
 	(void)timeout_ms; /* in process: an answer is immediate or never */
 
-	if (sim_card_transmit(s->card, cmd, len, rsp, cap, rsplen) < 0) {
+	if (!s->se)
+		rc = sim_card_transmit(s->card, cmd, len, rsp, cap, rsplen);
+	else if (sim_se_is_felica(s->se, cmd, len))
+		rc = sim_se_felica(s->se, cmd, len, rsp, cap, rsplen); /* may be silent: 0 bytes */
+	else
+		rc = sim_se_transmit(s->se, cmd, len, rsp, cap, rsplen);
+	if (rc < 0) {
 		*rsplen = 0;
-		return link_fail(l, LINK_ERR_MUTE, "card is mute (powered off or power lost)");
+		return link_fail(l, LINK_ERR_MUTE, "%s is mute (powered off or power lost)", s->se ? "SE" : "card");
 	}
 	return LINK_OK;
 }
@@ -156,7 +187,7 @@ static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
 static size_t sim_atr(link_t *l, uint8_t *atr, size_t cap)
 {
 	sim_link_t *s = l->priv;
-	return sim_card_atr(s->card, atr, cap);
+	return s->se ? sim_se_atr(s->se, atr, cap) : sim_card_atr(s->card, atr, cap);
 }
 
 static int sim_wait(link_t *l, int present, int timeout_ms)
@@ -179,4 +210,9 @@ const link_ops_t link_sim_ops = {
 sim_ctx_t *link_sim_ctx(link_t *l)
 {
 	return l && l->ops == &link_sim_ops ? &((sim_link_t *)l->priv)->ctx : NULL;
+}
+
+sim_se_t *link_sim_se(link_t *l)
+{
+	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->se : NULL;
 }

@@ -686,3 +686,12 @@ int sim_se_felica(sim_se_t *se, const uint8_t *frame, size_t len, uint8_t *rsp, 
 	}
 	return rc;
 }
+
+int sim_se_is_felica(const sim_se_t *se, const uint8_t *buf, size_t len)
+{
+	if (!se || !buf || len < 2 || buf[0] != len)
+		return 0;
+	if (buf[1] == 0x00)
+		return len == 6;
+	return len >= 10 && !(buf[1] & 1) && memcmp(buf + 2, se->felica.idm, 8) == 0;
+}

@@ -138,6 +138,13 @@ int sim_se_transmit(sim_se_t *se, const uint8_t *cmd, size_t len,
 int sim_se_felica(sim_se_t *se, const uint8_t *frame, size_t len,
 		  uint8_t *rsp, size_t cap, size_t *rsplen);
 
+/* 1 if buf[0..len) is a FeliCa frame for this SE rather than an APDU:
+ * its LEN byte is right and it is either a Polling (LEN 06, code 00: INS
+ * 00 is no ISO 7816 instruction) or an even command code followed by our
+ * IDm.  For links that carry both kinds over one transmit, as the
+ * software PN532 does. */
+int sim_se_is_felica(const sim_se_t *se, const uint8_t *buf, size_t len);
+
 /* Defaults and checks, for profile loaders. */
 void se_profile_defaults(se_profile_t *p);
 /* SIM_OK or SIM_ERR_PROFILE; why (may be NULL) says what is wrong. */

@@ -1,0 +1,88 @@
+#!/bin/sh
+# `mynahil apdu --target sim:se --profile fixtures/se/kaoh-*.lua` answers the
+# published SCP03 vectors (../shared/vectors/scp03.md §2.B) byte for byte:
+# INITIALIZE UPDATE with the vector's host challenge gives the vector's
+# response, its EXTERNAL AUTHENTICATE and wrapped commands are accepted and
+# answered as published.  Also: the default SE profile, and bad profiles.
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {
+	d=$1; shift
+	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
+}
+
+# replay NAME PROFILE: stdin holds "command response" pairs.
+replay() {
+	name=$1 profile=$2
+	cat >"$tmp/pairs"
+	cut -d' ' -f1 "$tmp/pairs" >"$tmp/in"
+	cut -d' ' -f2 "$tmp/pairs" | tr a-f A-F >"$tmp/want"
+	"$bin" apdu --target sim:se --profile "$src/fixtures/se/$profile" "$tmp/in" >"$tmp/out" 2>"$tmp/err"
+	check "$name: exit status 0" [ $? = 0 ]
+	check "$name: every response as published" cmp -s "$tmp/out" "$tmp/want"
+	cmp -s "$tmp/out" "$tmp/want" || diff "$tmp/want" "$tmp/out" | head -6
+}
+
+replay "kaoh delete_application" kaoh-delete.lua <<'EOS'
+8050000008B2BDE1A2DC66BD5600 00000000000000000000300370C40932A6FEFEAEB2E127185170F45FCA0000159000
+848203001059D54D932423D29F6313C970875F8C2F 9000
+84E400801829F06AEC3180B3EFE91FF662310B945DE0D5FE66AD67A5B6 009000
+84E400801829F06AEC3180B3EFE91FF662310B945DE0D5FE66AD67A5B6 6982
+EOS
+
+replay "kaoh mutual_auth" kaoh-mutual-auth.lua <<'EOS'
+80500000089BD6BF878FB8E99100 000000000000000000003003703C80C2CC87EB3A35E4EDBA35E629C33600001E9000
+848203001023EBFEDC579D22CDCDB6A25A5FF7891F 9000
+EOS
+
+P40=E33E4F10A0000005591010FFFFFFFF89000010009F70013FC50380C000C407A0000001515350CE020100CC10A0000005591010FFFFFFFF8900000100EA028000E3394F10A0000000871002FF01FF4189000001009F70020700C503000000C40CA000000095000000004E0001CE020100CC05A000000151EA028000E3304F09A000000559101000019F70020700C503000000C407A0000001515350CE020100CC08A000000151000000EA028000E3304F09A000000559101000029F70020700C503000000C407A0000001515350CE020100CC08A000000151000000EA0280009000
+P20=E3194F07A00000006200019F70020100CE020100CC05A000000151E3194F07A00000006201019F70020100CE020105CC05A000000151E3194F07A00000006201029F70020100CE020105CC05A000000151E3194F07A00000006202019F70020100CE020105CC05A000000151E3224F10A0000000090003FFFFFFFF89107100019F70020100CE020202CC05A000000151E3224F10A0000000090003FFFFFFFF89107100029F70020100CE020206CC05A000000151E3194F07A00000006200029F70020100CE020100CC05A000000151E3224F10A0000000090005FFFFFFFF89120000649F70020100CE020100CC05A0000001519000
+
+replay "kaoh get_status" kaoh-get-status.lua <<EOS
+8050000008A6D40AEC55FE798600 00000000000000000000300370B6E362D0F90F8101C34B7B21A74553200000259000
+84820300103D958B36BB38AE5896A559345F81471A 9000
+84f2400218d18c9a7bb2b1b1c7ed1b24e1b1307cb9d71a66abc55cbc3a00 $P40
+EOS
+
+replay "kaoh get_status_enc_mac" kaoh-get-status-enc-mac.lua <<EOS
+8050000008DA2390D378D94B0A00 00000000000000000000300370A7EFE2BFDB3A27A6EAE3FF0EA0D175240000859000
+8482030010953EEC5B4A81BF393ADC2ADFD638827A 9000
+84F2200218705C4D16C7BAC5496AEE0ED9963222455472F3CFAC97BCCA00 $P20
+84F240021834AF0FEDDAE7C07308600587E1B1E6EC87811520D9A6AAAD00 $P40
+84F28002188D6CFE9EB359EACB9594D8EC161E45C10ED0138E34A10BF300 E3324F08A0000001510000009F70020F00C50382FC80C407A0000001515350CE020100CC08A000000151000000EA0580030080009000
+84F21002183D98B6DE9CBF3905EAE4FAF5E141C58DAB7013D1076745C700 $P20
+EOS
+
+replay "kaoh get_status_aes_192" kaoh-aes192.lua <<'EOS'
+80500000084157115CAD7D2FE700 00008301A8186727A822020310726B1E22EED4F4BBAB21001BFD4B6F020000129000
+84820300109B126D1B1557297F3C06766CA9ACBD27 9000
+84F2200218110C222888859059700E5D42AD65F41299B0BFFC03BF79A800 E30D4F07A00000015153509F7001019000
+EOS
+
+# The state file carries the counter: the same IU twice in two runs answers
+# 000001 then 000002 (the default profile), and an OMAPI-style session works.
+printf '80500000080102030405060708\n' >"$tmp/iu"
+"$bin" apdu --target sim:se --state "$tmp/se.img" "$tmp/iu" >"$tmp/o1"
+"$bin" apdu --target sim:se --state "$tmp/se.img" "$tmp/iu" >"$tmp/o2"
+check "counter 000001 in a fresh state" grep -q '0000019000$' "$tmp/o1"
+check "counter 000002 from the saved state" grep -q '0000029000$' "$tmp/o2"
+printf '0070000001\n01A4040000\n00708001\n' | "$bin" apdu --target sim:se - >"$tmp/o3"
+check "MANAGE CHANNEL opens 1" [ "$(sed -n 1p "$tmp/o3")" = 019000 ]
+check "SELECT on channel 1: the ISD's FCI" grep -q '^6F418408A000000151000000' "$tmp/o3"
+
+# Bad profiles are named with what is wrong.
+printf 'return { keysets = { { kvn = 0x30, enc = "00", mac = "00", dek = "00" } } }\n' >"$tmp/bad1.lua"
+printf 'return { colour = "blue" }\n' >"$tmp/bad2.lua"
+printf 'return { half_valid = "maybe" }\n' >"$tmp/bad3.lua"
+for b in bad1 bad2 bad3; do
+	"$bin" apdu --target sim:se --profile "$tmp/$b.lua" "$tmp/iu" >/dev/null 2>"$tmp/$b.err"
+	check "$b: usage/target error" [ $? = 2 ]
+done
+check "bad key length named" grep -q "keys of 16, 24 or 32 bytes" "$tmp/bad1.err"
+check "unknown field named" grep -q "unknown field 'colour'" "$tmp/bad2.err"
+check "bad policy named" grep -q "half_valid" "$tmp/bad3.err"
+
+echo "se_replay: $pass passed, $fail failed"
+[ "$fail" = 0 ]
