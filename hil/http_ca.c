@@ -1,6 +1,6 @@
 /* http_ca.c — `mynahil serve ca`: the CA simulator (sim/ca) behind
  * HTTP.  CRLs at /crl/{auth,sign}.crl, OCSP at /ocsp (POST, and GET
- * /ocsp/<base64>), a JSON API under /v1 (docs/ca-http.md).
+ * /ocsp/<base64>), a JSON API under /v1 (docs/ca.md).
  *
  * The harness side of the CA: it reads the CA keys and certificates from
  * the fixtures and hands them in, imports the fixtures' card
@@ -41,7 +41,7 @@ static const char usage_ca[] =
 	"                        [--fixtures DIR] [--base-url URL]\n"
 	"\n"
 	"The J-LIS CA simulator over HTTP: CRLs at /crl/auth.crl and /crl/sign.crl,\n"
-	"OCSP at /ocsp, a JSON API under /v1 (docs/ca-http.md).\n"
+	"OCSP at /ocsp, a JSON API under /v1 (docs/ca.md).\n"
 	"\n"
 	"  --listen HOST:PORT  where to listen; PORT 0 picks a free port, and the line\n"
 	"                      \"mynahil serve ca: listening on http://HOST:PORT\" on\n"

@@ -1,5 +1,5 @@
 /* http_ca.h — `mynahil serve ca`: the J-LIS CA simulator on the network
- * (CRL, OCSP and a JSON API over HTTP; docs/ca-http.md). */
+ * (CRL, OCSP and a JSON API over HTTP; docs/ca.md). */
 #ifndef HTTP_CA_H
 #define HTTP_CA_H
 

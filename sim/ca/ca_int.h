@@ -28,6 +28,8 @@ enum ca_st {
 	ST_COUNT
 };
 
+#define CA_CACHE 8 /* parsed card certificates kept */
+
 struct ca {
 	sim_ctx_t *ctx;
 	rng_t rng;              /* the CA's own stream (saved with the records) */
@@ -40,6 +42,11 @@ struct ca {
 	int64_t crl_period;
 	char err[256];
 	const char *field;      /* static string or NULL */
+	struct {
+		uint64_t serial;
+		X509 *x;
+	} cache[CA_CACHE];
+	unsigned cache_next;
 };
 
 /* Record the failure (what and which field) and return rc. */

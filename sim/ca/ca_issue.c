@@ -178,32 +178,124 @@ static int text_ok(const char *s, size_t max)
 	return n >= 1 && n <= max;
 }
 
-/* The public key: canonical DER SubjectPublicKeyInfo of RSA 2048-4096. */
-static int parse_spki(ca_t *ca, ca_blob_t spki, EVP_PKEY **out)
-{
-	const uint8_t *p = spki.p;
-	uint8_t *re = NULL;
-	EVP_PKEY *k;
-	int len, bits;
+/* The public key: canonical DER SubjectPublicKeyInfo of RSA 2048-4096.
+ * Parsed here rather than by d2i_PUBKEY(): OpenSSL 3.0's decoders cost
+ * about as much as the certificate's signature.  Strict: the input must
+ * be exactly the DER re-encoding of its modulus and exponent. */
+typedef struct rsa_pub {
+	const uint8_t *der; /* the RSAPublicKey inside the BIT STRING */
+	size_t n;
+} rsa_pub_t;
 
-	*out = NULL;
+static int der_get(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **val,
+		   size_t *len)
+{
+	size_t l;
+
+	if (end - *p < 2 || **p != tag)
+		return -1;
+	(*p)++;
+	l = *(*p)++;
+	if (l & 0x80) {
+		int k = (int)(l & 0x7F);
+		if (k < 1 || k > 2 || end - *p < k)
+			return -1;
+		for (l = 0; k--; (*p)++)
+			l = l << 8 | **p;
+	}
+	if ((size_t)(end - *p) < l)
+		return -1;
+	*val = *p;
+	*len = l;
+	*p += l;
+	return 0;
+}
+
+/* An INTEGER's content as a positive magnitude (leading 00s dropped). */
+static int der_uint(const uint8_t *v, size_t n, const uint8_t **mag, size_t *mn)
+{
+	if (!n || (v[0] & 0x80))
+		return -1;
+	while (n > 1 && v[0] == 0) {
+		v++;
+		n--;
+	}
+	*mag = v;
+	*mn = n;
+	return 0;
+}
+
+static void put_uint(buf_t *b, const uint8_t *mag, size_t n)
+{
+	int pad = mag[0] & 0x80;
+
+	put_hdr(b, 0x02, n + (pad ? 1 : 0));
+	if (pad)
+		put(b, "", 1);
+	put(b, mag, n);
+}
+
+static int parse_spki(ca_t *ca, ca_blob_t spki, rsa_pub_t *out)
+{
+	static const uint8_t rsa_alg[] = { 0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7,
+					   0x0D, 0x01, 0x01, 0x01, 0x05, 0x00 };
+	const uint8_t *p = spki.p, *end, *seq, *bits, *key, *n, *e, *nm, *em, *kp;
+	size_t seqn, bitsn, keyn, nn, en, nmn, emn;
+	buf_t rsa = { 0 }, bs = { 0 }, all = { 0 };
+	int ok, bitlen;
+
 	if (!spki.p || !spki.n)
 		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: missing");
-	if (spki.n > 0xFFFF || !(k = d2i_PUBKEY(NULL, &p, (long)spki.n)))
+	end = spki.p + spki.n;
+	if (spki.n > 0xFFFF || der_get(&p, end, 0x30, &seq, &seqn) < 0 || p != end)
 		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not a DER SubjectPublicKeyInfo");
-	len = i2d_PUBKEY(k, &re);
-	if (p != spki.p + spki.n || len != (int)spki.n || memcmp(re, spki.p, spki.n)) {
-		OPENSSL_free(re);
-		EVP_PKEY_free(k);
-		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not canonical DER");
-	}
-	OPENSSL_free(re);
-	bits = EVP_PKEY_get_bits(k);
-	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || bits < 2048 || bits > 4096) {
-		EVP_PKEY_free(k);
+	p = seq;
+	if (seqn < sizeof rsa_alg || memcmp(p, rsa_alg, sizeof rsa_alg))
 		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not an RSA key of 2048 to 4096 bits");
+	p += sizeof rsa_alg;
+	if (der_get(&p, seq + seqn, 0x03, &bits, &bitsn) < 0 || p != seq + seqn || bitsn < 1 ||
+	    bits[0] != 0)
+		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not a DER SubjectPublicKeyInfo");
+	kp = bits + 1;
+	if (der_get(&kp, bits + bitsn, 0x30, &key, &keyn) < 0 || kp != bits + bitsn)
+		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not an RSAPublicKey");
+	kp = key;
+	if (der_get(&kp, key + keyn, 0x02, &n, &nn) < 0 || der_get(&kp, key + keyn, 0x02, &e, &en) < 0 ||
+	    kp != key + keyn || der_uint(n, nn, &nm, &nmn) < 0 || der_uint(e, en, &em, &emn) < 0)
+		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not an RSAPublicKey");
+	bitlen = (int)(8 * nmn);
+	for (uint8_t top = nm[0]; !(top & 0x80) && bitlen > 0; top <<= 1)
+		bitlen--;
+	if (bitlen < 2048 || bitlen > 4096 || !(em[emn - 1] & 1) || (emn == 1 && em[0] < 3))
+		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not an RSA key of 2048 to 4096 bits");
+	/* Canonical: the input is the DER of what it says. */
+	{
+		buf_t ints = { 0 };
+		put_uint(&ints, nm, nmn);
+		put_uint(&ints, em, emn);
+		put_hdr(&rsa, 0x30, ints.n);
+		put(&rsa, ints.p, ints.n);
+		ok = !ints.oom;
+		free(ints.p);
 	}
-	*out = k;
+	put_hdr(&bs, 0x03, rsa.n + 1);
+	put(&bs, "", 1);
+	put(&bs, rsa.p, rsa.n);
+	put_hdr(&all, 0x30, sizeof rsa_alg + bs.n);
+	put(&all, rsa_alg, sizeof rsa_alg);
+	put(&all, bs.p, bs.n);
+	ok = ok && !rsa.oom && !bs.oom && !all.oom;
+	if (ok && (all.n != spki.n || memcmp(all.p, spki.p, spki.n)))
+		ok = -1;
+	free(rsa.p);
+	free(bs.p);
+	free(all.p);
+	if (ok == 0)
+		return ca_fail(ca, CA_ERR_NOMEM, NULL, "out of memory");
+	if (ok < 0)
+		return ca_fail(ca, CA_ERR_ARG, "spki", "spki: not canonical DER");
+	out->der = bits + 1;
+	out->n = bitsn - 1;
 	return CA_OK;
 }
 
@@ -411,9 +503,25 @@ static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
 	return ok;
 }
 
+/* The subject key as the request carried it (no encoder round trip). */
+static int set_pubkey(X509 *x, const rsa_pub_t *pub)
+{
+	uint8_t *k = OPENSSL_malloc(pub->n);
+
+	if (!k)
+		return 0;
+	memcpy(k, pub->der, pub->n);
+	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL,
+				    NULL, k, (int)pub->n)) {
+		OPENSSL_free(k);
+		return 0;
+	}
+	return 1;
+}
+
 /* Build and sign; *der malloc'd. */
 static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t serial,
-		     const X509_NAME *subject, EVP_PKEY *pub, int64_t nb, int64_t na,
+		     const X509_NAME *subject, const rsa_pub_t *pub, int64_t nb, int64_t na,
 		     X509_EXTENSION *san, uint8_t **der, size_t *n)
 {
 	char crl[512], aia[512];
@@ -428,7 +536,7 @@ static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t seria
 	     ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) &&
 	     X509_set_issuer_name(x, X509_get_subject_name(ca->cert[p])) &&
 	     X509_set_subject_name(x, subject) && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
-	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && X509_set_pubkey(x, pub);
+	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && set_pubkey(x, pub);
 	if (ok) {
 		X509V3_set_ctx(&v3, ca->cert[p], x, NULL, NULL, 0);
 		ok = add_ext(x, &v3, NID_key_usage,
@@ -535,7 +643,7 @@ int ca_issue_card(ca_t *ca, const ca_card_req_t *req, uint64_t *serial, uint8_t 
 {
 	const ca_holder_t *h;
 	rng_t saved;
-	EVP_PKEY *pub = NULL;
+	rsa_pub_t pub;
 	X509_NAME *subj = NULL;
 	X509_EXTENSION *san = NULL;
 	uint8_t *cert = NULL;
@@ -554,13 +662,9 @@ int ca_issue_card(ca_t *ca, const ca_card_req_t *req, uint64_t *serial, uint8_t 
 	now = ca_now(ca);
 	na = req->not_after;
 	if (!na && fifth_birthday(now, h->birth, &na) < 0)
-		rc = ca_fail(ca, CA_ERR_ARG, "birth", "birth: no 5th birthday");
-	else if (na <= now)
-		rc = ca_fail(ca, CA_ERR_ARG, "not_after", "not_after: not after now");
-	if (rc != CA_OK) {
-		EVP_PKEY_free(pub);
-		return rc;
-	}
+		return ca_fail(ca, CA_ERR_ARG, "birth", "birth: no 5th birthday");
+	if (na <= now)
+		return ca_fail(ca, CA_ERR_ARG, "not_after", "not_after: not after now");
 
 	saved = ca->rng;
 	if ((rc = ca_begin(ca)) != CA_OK)
@@ -588,7 +692,7 @@ int ca_issue_card(ca_t *ca, const ca_card_req_t *req, uint64_t *serial, uint8_t 
 		rc = ca_fail(ca, CA_ERR_CRYPTO, NULL, "building the subject failed");
 		goto out;
 	}
-	if ((rc = make_cert(ca, req->purpose, CA_CARD, s, subj, pub, now, na, san, &cert,
+	if ((rc = make_cert(ca, req->purpose, CA_CARD, s, subj, &pub, now, na, san, &cert,
 			    &cn_len)) != CA_OK ||
 	    (rc = ca_insert(ca, s, req->purpose, h->id, CA_CARD, cert, cn_len, now, na, NULL)) !=
 		    CA_OK)
@@ -609,7 +713,6 @@ out:
 		out_cert(s, cert, cn_len, serial, der, n);
 	X509_EXTENSION_free(san);
 	X509_NAME_free(subj);
-	EVP_PKEY_free(pub);
 	return rc;
 }
 
@@ -700,6 +803,37 @@ static int find_request(ca_t *ca, const uint8_t h[32], uint64_t *serial)
 	return rc;
 }
 
+/* The card certificate of serial, parsed once: a row's DER never
+ * changes, so a small cache keyed by serial stays right. */
+static int card_x509(ca_t *ca, uint64_t serial, X509 **out)
+{
+	const uint8_t *p;
+	uint8_t *der;
+	size_t n;
+	X509 *x;
+	int rc, i;
+
+	for (i = 0; i < CA_CACHE; i++)
+		if (ca->cache[i].x && ca->cache[i].serial == serial) {
+			*out = ca->cache[i].x;
+			return CA_OK;
+		}
+	if ((rc = ca_der(ca, serial, &der, &n)) != CA_OK)
+		return rc;
+	p = der;
+	x = d2i_X509(NULL, &p, (long)n);
+	free(der);
+	if (!x)
+		return ca_fail(ca, CA_ERR_DB, NULL, "stored certificate %016llX does not parse",
+			       (unsigned long long)serial);
+	i = (int)(ca->cache_next++ % CA_CACHE);
+	X509_free(ca->cache[i].x);
+	ca->cache[i].serial = serial;
+	ca->cache[i].x = x;
+	*out = x;
+	return CA_OK;
+}
+
 static int check_phone_req(ca_t *ca, const ca_phone_req_t *r)
 {
 	if (r->purpose != CA_AUTH && r->purpose != CA_SIGN)
@@ -717,12 +851,11 @@ int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_
 {
 	ca_info_t card;
 	rng_t saved;
-	EVP_PKEY *pub = NULL;
+	rsa_pub_t pub;
 	X509 *cx = NULL;
 	X509_NAME *subj = NULL;
-	const uint8_t *p;
-	uint8_t *tbs = NULL, *cder = NULL, *cert = NULL, h[32];
-	size_t tn = 0, cdn = 0, len = 0;
+	uint8_t *tbs = NULL, *cert = NULL, h[32];
+	size_t tn = 0, len = 0;
 	uint64_t s = 0;
 	int64_t now;
 	char cn[2 * CN_BYTES + 1];
@@ -733,10 +866,8 @@ int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_
 	ca_clear_error(ca);
 	if ((rc = check_phone_req(ca, req)) != CA_OK || (rc = parse_spki(ca, req->spki, &pub)) != CA_OK)
 		return rc;
-	if ((rc = ca_phone_tbs(req, &tbs, &tn)) != CA_OK) {
-		EVP_PKEY_free(pub);
+	if ((rc = ca_phone_tbs(req, &tbs, &tn)) != CA_OK)
 		return ca_fail(ca, rc, NULL, "building the request failed");
-	}
 	SHA256(tbs, tn, h);
 	now = ca_now(ca);
 	saved = ca->rng;
@@ -755,13 +886,8 @@ int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_
 			     "card_serial: a phone certificate is authorised by a card sign certificate");
 		goto out;
 	}
-	if ((rc = ca_der(ca, req->card_serial, &cder, &cdn)) != CA_OK)
+	if ((rc = card_x509(ca, req->card_serial, &cx)) != CA_OK)
 		goto out;
-	p = cder;
-	if (!(cx = d2i_X509(NULL, &p, (long)cdn))) {
-		rc = ca_fail(ca, CA_ERR_DB, NULL, "stored certificate does not parse");
-		goto out;
-	}
 	if ((rc = check_sig(ca, cx, tbs, tn, req->signature)) != CA_OK)
 		goto out;
 	/* The same request again: the same certificate, nothing new. */
@@ -789,7 +915,7 @@ int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_
 	/* The phone sign certificate carries the card's 4 attributes. */
 	{
 		int i = req->purpose == CA_SIGN ? X509_get_ext_by_NID(cx, NID_subject_alt_name, -1) : -1;
-		rc = make_cert(ca, req->purpose, CA_PHONE, s, subj, pub, now, card.not_after,
+		rc = make_cert(ca, req->purpose, CA_PHONE, s, subj, &pub, now, card.not_after,
 			       i >= 0 ? X509_get_ext(cx, i) : NULL, &cert, &len);
 	}
 	if (rc != CA_OK ||
@@ -811,9 +937,6 @@ out:
 	} else
 		out_cert(s, cert, len, serial, der, n);
 	X509_NAME_free(subj);
-	X509_free(cx);
-	free(cder);
 	free(tbs);
-	EVP_PKEY_free(pub);
 	return rc;
 }

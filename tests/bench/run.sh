@@ -61,3 +61,30 @@ else
 		if (s > 0) printf "  ratio to stock vicc: %.0fx (target >= 400x)\n", a / s
 	}'
 fi
+
+echo
+echo "== J-LIS CA (sim/ca), issue 5 =="
+out=$("$build/bench_ca" 2)
+iss=$(echo "$out" | awk '/^ca_issue_per_s / {print $2}')
+ocs=$(echo "$out" | awk '/^ca_ocsp_per_s / {print $2}')
+printf '%-44s %12s certs/s\n' "phone certificate issuance, in process" "$iss"
+printf '%-44s %12s answers/s\n' "OCSP answers, in process" "$ocs"
+printf '%-44s %12s sign/s\n' "  openssl speed rsa2048 (one signature each)" "$ossl"
+echo "  (issuance: card signature checked, card certificate chained, certificate"
+echo "   built and signed, row + linkage committed; :memory: database)"
+set +e
+ch=$(sh "$here/bench_ca_http.sh" "$build" "$src" 2>"$build/bench_ca_http.log")
+st=$?
+set -e
+if [ "$st" != 0 ]; then
+	echo "  over HTTP: failed (exit $st); see $build/bench_ca_http.log"
+else
+	get() { echo "$ch" | awk -v k="$1" '$1 == k { print $2 }'; }
+	for what in ocsp issue; do
+		for c in 1 8 64; do
+			printf '%-44s %8s req/s  p99 %7s ms\n' \
+				"over HTTP ($what, file db), $c client(s)" "$(get "${what}_c${c}_rps")" "$(get "${what}_c${c}_p99_ms")"
+		done
+	done
+	echo "  (curl --parallel; the CA serves one request at a time: p99 grows with the queue)"
+fi
