@@ -158,6 +158,17 @@ int ca_import_card(ca_t *ca, const char *holder, const uint8_t *der, size_t n, u
 int ca_issue_card(ca_t *ca, const ca_card_req_t *req, uint64_t *serial, uint8_t **der, size_t *n);
 int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_t **der, size_t *n);
 
+/* For the TSM's other card-authorised operations (revocation, PIN reset):
+ * card_serial is one of this CA's card certificates (either purpose),
+ * status valid, chaining to its CA within its validity on the virtual
+ * clock, and sig is its key's RSASSA-PKCS1-v1_5 SHA-256 signature over
+ * msg (the card's 80 2A on the SHA-256 DigestInfo of msg).  The message
+ * format is the caller's.  card (may be NULL) gets the certificate's
+ * record: its holder and purpose.  CA_ERR_NOTFOUND, CA_ERR_POLICY (not a
+ * card certificate), CA_ERR_STATE, CA_ERR_CHAIN, CA_ERR_SIGNATURE. */
+int ca_verify_card(ca_t *ca, uint64_t card_serial, const uint8_t *msg, size_t n,
+		   const uint8_t *sig, size_t sn, ca_info_t *card);
+
 /* The bytes the card signs for req (req->signature unused); malloc'd. */
 int ca_phone_tbs(const ca_phone_req_t *req, uint8_t **tbs, size_t *n);
 /* Their SHA-256 DigestInfo: the 51 bytes to send to the card's 80 2A. */

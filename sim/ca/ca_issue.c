@@ -834,6 +834,40 @@ static int card_x509(ca_t *ca, uint64_t serial, X509 **out)
 	return CA_OK;
 }
 
+int ca_verify_card(ca_t *ca, uint64_t card_serial, const uint8_t *msg, size_t n,
+		   const uint8_t *sig, size_t sn, ca_info_t *card)
+{
+	ca_info_t row;
+	X509 *cx;
+	ca_blob_t s = { sig, sn };
+	int rc;
+
+	if (!ca)
+		return CA_ERR_ARG;
+	ca_clear_error(ca);
+	if (!msg || !sig || !sn || sn > SIG_MAX)
+		return ca_fail(ca, CA_ERR_ARG, msg ? "signature" : "message", "%s: missing",
+			       msg ? "signature" : "message");
+	if ((rc = ca_row(ca, card_serial, &row)) != CA_OK) {
+		if (rc == CA_ERR_NOTFOUND)
+			ca_fail(ca, rc, "card_serial", "card_serial: no certificate %016llX",
+				(unsigned long long)card_serial);
+		return rc;
+	}
+	if (row.kind != CA_CARD)
+		return ca_fail(ca, CA_ERR_POLICY, "card_serial", "card_serial: not a card certificate");
+	if (row.status != CA_VALID)
+		return ca_fail(ca, CA_ERR_STATE, "card_serial", "card_serial: the card certificate is %s",
+			       ca_status_name(row.status));
+	if ((rc = card_x509(ca, card_serial, &cx)) != CA_OK ||
+	    (rc = verify_chain(ca, row.purpose, cx, "card_serial")) != CA_OK ||
+	    (rc = check_sig(ca, cx, msg, n, s)) != CA_OK)
+		return rc;
+	if (card)
+		*card = row;
+	return CA_OK;
+}
+
 static int check_phone_req(ca_t *ca, const ca_phone_req_t *r)
 {
 	if (r->purpose != CA_AUTH && r->purpose != CA_SIGN)

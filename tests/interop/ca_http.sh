@@ -10,7 +10,19 @@ bin=$1 src=$2
 . "$src/tests/interop/lib/ca.sh"
 ca_enter
 
+# ---- the command line
+"$bin" serve ca --help >"$tmp/help.out" 2>&1
+check "serve ca --help: exit 0, usage" sh -c "[ $? = 0 ] && grep -q -- '--listen HOST:PORT' '$tmp/help.out'"
+"$bin" serve ca >/dev/null 2>"$tmp/err.out"
+check "serve ca without --listen: exit 2, says so" sh -c "[ $? = 2 ] && grep -q 'needs --listen' '$tmp/err.out'"
+"$bin" serve ca --listen 127.0.0.1:0 --time tomorrow >/dev/null 2>&1
+check "serve ca --time tomorrow: exit 2" [ $? = 2 ]
+"$bin" serve ca --listen 127.0.0.1:0 --fixtures "$tmp/none" >/dev/null 2>"$tmp/err.out"
+check "serve ca with no fixtures: exit 1, names the file" sh -c "[ $? = 1 ] && grep -q 'pool-01.pem' '$tmp/err.out'"
+
 start_ca --time 20260105000000Z --seed 3
+"$bin" serve ca --listen "127.0.0.1:${B##*:}" >/dev/null 2>"$tmp/err.out"
+check "serve ca on a port in use: exit 1, says why" sh -c "[ $? = 1 ] && grep -qi 'in use' '$tmp/err.out'"
 
 # ---- a card sign certificate for a new holder, over HTTP
 dan='"holder":"dan","purpose":"sign","birth":"19900310","name":"Dan","sex":"1","address":"Kyoto","pref":"Kyoto-fu","city":"Kyoto-shi"'

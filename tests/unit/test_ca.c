@@ -769,6 +769,41 @@ static void phone_refused_card_not_valid(void **state)
 	env_free(e);
 }
 
+static void verify_card_for_other_operations(void **state)
+{
+	env_t *e = env_new(1, NULL);
+	static const uint8_t msg[] = "revoke phone 1234 nonce 5678";
+	uint8_t sig[256];
+	size_t sl = sizeof sig;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	ca_info_t card;
+	uint64_t pa;
+	(void)state;
+
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, e->alice_sign_key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &sl, msg, sizeof msg), 1);
+	EVP_MD_CTX_free(md);
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, &card), CA_OK);
+	assert_string_equal(card.holder, "alice");
+	assert_int_equal(card.purpose, CA_SIGN);
+	/* Another message, the other card certificate's key, a phone
+	 * certificate, an unknown serial. */
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg - 1, sig, sl, NULL),
+			 CA_ERR_SIGNATURE);
+	assert_int_equal(ca_verify_card(e->ca, e->alice_auth, msg, sizeof msg, sig, sl, NULL),
+			 CA_ERR_SIGNATURE);
+	pa = issue_phone(e, CA_AUTH, e->alice_sign, 11, 1, NULL, NULL);
+	assert_int_equal(ca_verify_card(e->ca, pa, msg, sizeof msg, sig, sl, NULL), CA_ERR_POLICY);
+	assert_int_equal(ca_verify_card(e->ca, 0x1234, msg, sizeof msg, sig, sl, NULL), CA_ERR_NOTFOUND);
+	/* Held, revoked: refused whatever the signature. */
+	assert_int_equal(ca_hold(e->ca, e->alice_sign), CA_OK);
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_ERR_STATE);
+	assert_int_equal(ca_revoke(e->ca, e->alice_sign, CA_REASON_SUPERSEDED), CA_OK);
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_ERR_STATE);
+	assert_string_equal(ca_error_field(e->ca), "card_serial");
+	env_free(e);
+}
+
 /* ------------------------------------------------------------ status and linkage */
 
 static void linked_revocation(void **state)
@@ -1300,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(phone_issue_follows_card),
 		cmocka_unit_test(phone_refused_bad_signature),
 		cmocka_unit_test(phone_refused_card_not_valid),
+		cmocka_unit_test(verify_card_for_other_operations),
 		cmocka_unit_test(linked_revocation),
 		cmocka_unit_test(renewal_revokes_linked),
 		cmocka_unit_test(hold_and_lift),
