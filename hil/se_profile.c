@@ -61,6 +61,7 @@ typedef struct loader {
 	const char *path;
 	char *err;
 	size_t errlen;
+	long long counter; /* the profile's default sequence counter */
 } loader_t;
 
 static int fail(loader_t *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -226,8 +227,6 @@ static int each(loader_t *ld, const char *key, size_t max, int (*fn)(loader_t *,
 
 /* ---- sections --------------------------------------------------------- */
 
-static long long default_counter;
-
 static int one_keyset(loader_t *ld, size_t i)
 {
 	static const char *const names[] = { "kvn", "enc", "mac", "dek", "counter", NULL };
@@ -248,7 +247,7 @@ static int one_keyset(loader_t *ld, size_t i)
 	if (ne != nm || ne != nd || (ne != 16 && ne != 24 && ne != 32))
 		return fail(ld, "keysets[%zu]: keys of 16, 24 or 32 bytes, all alike", i + 1);
 	k->key_len = (uint8_t)ne;
-	v = default_counter;
+	v = ld->counter;
 	if (get_int(ld, "counter", 0, 0xFFFFFF, &v) < 0)
 		return -1;
 	k->counter = (uint32_t)v;
@@ -504,15 +503,15 @@ static int read_table(loader_t *ld)
 		return -1;
 	if (get_aid(ld, "isd_aid", &se->isd_aid, 0) < 0 || read_lifecycle(ld) < 0)
 		return -1;
-	default_counter = 0;
-	if (get_int(ld, "counter", 0, 0xFFFFFF, &default_counter) < 0)
+	ld->counter = 0;
+	if (get_int(ld, "counter", 0, 0xFFFFFF, &ld->counter) < 0)
 		return -1;
 	if ((k = each(ld, "keysets", SE_MAX_KEYSETS, one_keyset)) < 0)
 		return -1;
 	if (k > 0)
 		se->n_keysets = (size_t)k;
 	else
-		se->keysets[0].counter = (uint32_t)default_counter;
+		se->keysets[0].counter = (uint32_t)ld->counter;
 	v = se->scp_i;
 	if (get_int(ld, "scp_i", 0, 0xFF, &v) < 0)
 		return -1;

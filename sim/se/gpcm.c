@@ -125,12 +125,14 @@ static int cmd_initialize_update(req_t *q)
 		ctr[1] = (uint8_t)(seq >> 8);
 		ctr[2] = (uint8_t)seq;
 		{
+			/* One record, no registry change: no reload either. */
 			char name[16];
+
 			snprintf(name, sizeof name, "gp/ctr/%02X", kvn);
-			if ((rc = nv_begin(q)) != 0)
-				return rc;
-			if ((rc = nv_commit(q, nvm_put(nv(q), name, ctr, 3))) != 0)
-				return rc;
+			if ((rc = nvm_begin(nv(q))) == NVM_OK && (rc = nvm_put(nv(q), name, ctr, 3)) == NVM_OK)
+				rc = nvm_commit(nv(q));
+			if (rc != NVM_OK)
+				return se_nvm_fail(q->se, rc);
 		}
 	}
 	rng_bytes(q->se->ctx->rng, rnd, sizeof rnd);
@@ -518,6 +520,8 @@ static int install_for_load(req_t *q, const uint8_t *p, size_t n)
 		return SW_WRONG_DATA;
 	if (gpreg_find(&q->se->reg, elf, elf_n))
 		return SW_WRONG_DATA; /* the load file is already there */
+	if (q->se->reg.n >= GPREG_MAX)
+		return 0x6A84; /* the registry is full */
 	if (sd_n && !gpreg_aid_eq(&q->se->isd->aid, sd, sd_n))
 		return SW_REF_NOT_FOUND; /* the ISD is the only SD */
 	load_reset(q->se);
@@ -671,6 +675,8 @@ static int install_for_install(req_t *q, const uint8_t *p, size_t n, int selecta
 		return SW_WRONG_DATA; /* the AID is taken */
 	if (priv[0] & GPREG_PRIV_SD)
 		return SW_WRONG_DATA; /* no supplementary security domains on this SE */
+	if (q->se->reg.n >= GPREG_MAX)
+		return 0x6A84; /* the registry is full */
 	if (!(ap = se_applet_for_package(elf, elf_n)) || !gpreg_aid_eq(&ap->module, mod, mod_n))
 		return SW_REF_NOT_FOUND;
 	memset(&e, 0, sizeof e);
@@ -1227,6 +1233,10 @@ int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, ap
 	}
 	if (!cla.gp && !(c->cla00 && !cla.sm)) {
 		sw = SW_CLA_NOT_SUPPORTED;
+		goto answer;
+	}
+	if (cla.chain) {
+		sw = 0x6884; /* command chaining not supported: GP has LOAD blocks and P2 numbers */
 		goto answer;
 	}
 	if ((sw = gplc_card_admits(se->isd->lcs, c->cls)))

@@ -195,6 +195,20 @@ static int personalise(sim_se_t *se, const se_profile_t *p)
 		seed_entry(&e, &p->seeds[i], seq++);
 		if ((rc = gpreg_put(nvm, &e)) != NVM_OK)
 			goto abort;
+		/* An instance of a ROM applet "already installed": its first
+		 * records, as INSTALL would write them. */
+		if (e.applet) {
+			int sw = se_applets[e.applet - 1]->install(se, se->applet_priv[e.applet - 1], &e, NULL, 0);
+
+			if (sw == SE_TORN) {
+				rc = NVM_ERR_POWER;
+				goto fail;
+			}
+			if (sw) {
+				rc = NVM_ERR_ARG;
+				goto abort;
+			}
+		}
 	}
 	for (size_t i = 0; i < p->n_keysets; i++)
 		if ((rc = gpkey_put(nvm, &p->keysets[i])) != NVM_OK)

@@ -491,6 +491,45 @@ static void test_seeded_keys(void **state)
 	EVP_PKEY_free(k[1]);
 }
 
+/* A profile can say the applet is already installed (the registry seeds
+ * an instance of the ROM module): it is there with its token. */
+static void test_preinstalled(void **state)
+{
+	se_profile_t p;
+	se_reg_seed_t *s;
+	sx_t *x;
+	(void)state;
+
+	sx_profile(&p);
+	s = &p.seeds[0];
+	memset(s, 0, sizeof *s);
+	s->kind = SE_OBJ_ELF;
+	sx_aid(&s->aid, SX_JPKI_PKG);
+	s->lcs = 0x01;
+	s->n_modules = 1;
+	sx_aid(&s->modules[0], SX_JPKI_MOD);
+	s = &p.seeds[1];
+	memset(s, 0, sizeof *s);
+	s->kind = SE_OBJ_APP;
+	sx_aid(&s->aid, SX_JPKI_AID);
+	sx_aid(&s->elf, SX_JPKI_PKG);
+	sx_aid(&s->module, SX_JPKI_MOD);
+	s->lcs = 0x07;
+	p.n_seeds = 2;
+	x = sx_new(&p);
+	assert_int_equal(cmd(x, 0x00, 0xA4, 0x04, 0x0C, jpki_aid, 10, 0), 0x9000);
+	assert_int_equal(select_ef(x, 0, 0x0006), 0x9000);
+	assert_int_equal(cmd(x, 0x00, 0xB0, 0, 0, NULL, 0, 15), 0x9000);
+	assert_memory_equal(x->rsp, "JPKIAPGPSETOKEN", 15);
+	/* And the TSM can personalise it (through the ISD: the applet itself
+	 * knows no GP command). */
+	assert_int_equal(sx_open(x, &p.keysets[0], 0x33), 0x6D00);
+	sx_apdu(x, "00A4040000");
+	assert_int_equal(sx_open(x, &p.keysets[0], 0x33), 0x9000);
+	assert_int_equal(dgi(x, 0x0101, NULL, 0), 0x9000);
+	sx_free(x);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -507,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_image_search_sees_keys),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_seeded_keys),
+		cmocka_unit_test(test_preinstalled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
