@@ -11,7 +11,7 @@ bin=$build/mynahil
 tmp=$(mktemp -d)
 serve_pid=
 trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-N_OCSP=${N_OCSP:-2000}
+N_OCSP=${N_OCSP:-1000}
 N_ISSUE=${N_ISSUE:-128}
 
 start_ca --db "$tmp/ca.db" >/dev/null
