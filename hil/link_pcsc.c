@@ -149,8 +149,11 @@ static int wait_card(link_t *l, int present, int64_t deadline, const char *what)
 			return fail_rv(l, rv, what);
 		if (rs.dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_IGNORE))
 			return link_fail(l, LINK_ERR_ABSENT, "%s: reader '%s' is gone", what, p->reader);
-		if (present ? (rs.dwEventState & SCARD_STATE_PRESENT) && !(rs.dwEventState & SCARD_STATE_MUTE)
-			    : (rs.dwEventState & SCARD_STATE_EMPTY))
+		/* A mute card counts as present: pcscd marks a slot MUTE when a
+		 * power-up failed (a served card replaced between two of its
+		 * polls never looks removed), and SCardConnect powers it up
+		 * again — connect_card waits out one that stays mute. */
+		if (present ? (rs.dwEventState & SCARD_STATE_PRESENT) : (rs.dwEventState & SCARD_STATE_EMPTY))
 			return LINK_OK;
 		if (left <= 0)
 			return link_fail(l, LINK_ERR_TIMEOUT, "%s: reader '%s' %s", what, p->reader,
@@ -180,12 +183,16 @@ static int connect_card(link_t *l, const char *what, int64_t deadline)
 			p->connected = 1;
 			return LINK_OK;
 		}
-		if (rv != SCARD_E_SHARING_VIOLATION)
+		if (rv == SCARD_W_UNRESPONSIVE_CARD || rv == SCARD_W_UNPOWERED_CARD) {
+			if (left <= 0)
+				return link_fail(l, LINK_ERR_MUTE, "%s: the card in reader '%s' does not answer (mute)",
+						 what, p->reader);
+		} else if (rv != SCARD_E_SHARING_VIOLATION) {
 			return fail_rv(l, rv, what);
-		if (left <= 0)
+		} else if (left <= 0) {
 			return link_fail(l, LINK_ERR_OPEN, "%s: the card in reader '%s' is in use by another program",
 					 what, p->reader);
-		if (!told++) /* a wait nobody can see looks like a hang */
+		} else if (!told++) /* a wait nobody can see looks like a hang */
 			fprintf(stderr, "mynahil: %s: the card in reader '%s' is in use by another program; "
 				"waiting up to %lld ms\n", l->uri, p->reader, (long long)left);
 		rv = SCardGetStatusChange(p->ctx, (DWORD)(left < SHARE_SLICE_MS ? left : SHARE_SLICE_MS), &rs, 1);

@@ -158,7 +158,7 @@ wait_no_card() {
 		sleep 0.05
 		waited=$((waited + 50))
 	done
-	grep -q "has no card" "$tmp/nocard.err"
+	grep -Eq "has no card|does not answer" "$tmp/nocard.err"
 }
 
 # wait_log FILE TEXT [ms]: until FILE has a line containing TEXT.
