@@ -1200,18 +1200,6 @@ static const struct gpcm_cmd *find_cmd(uint8_t ins)
 	return NULL;
 }
 
-/* Data goes out with 9000 and the 61/62/63 families (6310 carries the
- * first part of a GET STATUS answer); errors carry none. */
-static void finish(apdu_rsp_t *r, int sw)
-{
-	uint8_t sw1 = (uint8_t)(sw >> 8);
-
-	if (sw1 == 0x90 || sw1 == 0x61 || sw1 == 0x62 || sw1 == 0x63)
-		apdu_rsp_sw(r, (uint16_t)sw);
-	else
-		apdu_rsp_error(r, (uint16_t)sw);
-}
-
 int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, apdu_rsp_t *r)
 {
 	const struct gpcm_cmd *c;
@@ -1267,7 +1255,7 @@ int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, ap
 	if (sw < 0)
 		return sw;
 	r->len = body.len;
-	finish(r, sw);
+	se_finish(r, sw);
 	if (ch->scp.state == SCP03_ST_OPEN) {
 		size_t n;
 
@@ -1280,6 +1268,6 @@ answer:
 	if (sw < 0)
 		return sw;
 	r->len = body.len;
-	finish(r, sw);
+	se_finish(r, sw);
 	return 0;
 }

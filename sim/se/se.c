@@ -586,7 +586,7 @@ static int select_aid(sim_se_t *se, se_chan_t *ch, const apdu_t *a, apdu_rsp_t *
 
 /* ---- dispatch -------------------------------------------------------------------- */
 
-static void finish(apdu_rsp_t *r, int sw)
+void se_finish(apdu_rsp_t *r, int sw)
 {
 	uint8_t sw1 = (uint8_t)(sw >> 8);
 
@@ -678,7 +678,7 @@ int sim_se_transmit(sim_se_t *se, const uint8_t *cmd, size_t len, uint8_t *rsp, 
 	if (rc == SE_NOROOM)
 		return SIM_ERR_ARG;
 	if (rc > 0)
-		finish(&r, rc);
+		se_finish(&r, rc);
 	*rsplen = r.len;
 	return SIM_OK;
 }

@@ -124,6 +124,10 @@ const se_applet_t *se_applet_for_package(const uint8_t *aid, size_t len);
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+/* Finish r with sw: data goes out with 9000 and the 61/62/63 families
+ * (6310 carries the first part of a GET STATUS answer); errors carry
+ * none. */
+void se_finish(apdu_rsp_t *r, int sw);
 /* Reload the registry RAM copy from NVM, let the applets re-bind. */
 void se_reg_reload(sim_se_t *se);
 /* Close NVM transaction errors into handler results: NVM_ERR_POWER ->
