@@ -35,6 +35,13 @@ echo "  baseline: none given in the issue"
 : "$here"
 
 echo
+echo "== FeliCa-SE (sim/se) through its APDU interface, in process (issue 4) =="
+out=$("$build/bench_se" 2)
+printf '%-44s %12s sessions/s\n' "SCP03 sessions opened on the ISD (IU + EA)" "$(echo "$out" | awk '/^se_sessions_per_s / {print $2}')"
+printf '%-44s %12s commands/s\n' "wrapped commands at level 33 (host + SE)" "$(echo "$out" | awk '/^se_wrapped_per_s / {print $2}')"
+printf '%-44s %12s frames/s\n' "FeliCa Read Without Encryption" "$(echo "$out" | awk '/^se_felica_read_per_s / {print $2}')"
+
+echo
 echo "== through pcscd + vpcd (issue: readers) =="
 src=$(cd "$here/../.." && pwd)
 set +e
