@@ -149,16 +149,22 @@ wait_card() {
 }
 
 # wait_no_card [ms]: until pcscd has noticed the card left (its presence
-# poll, every 400 ms, finds the served card gone).  There is no command
-# that blocks on removal, so this polls, with a deadline.
+# poll, every 400 ms, finds the served card gone).  pcsc_scan -c reads the
+# reader state without connecting: a probe that connected to a card whose
+# server just died would leave pcscd with a failed reset to recover from.
+# There is no command that blocks on removal, so this polls, with a
+# deadline.
 wait_no_card() {
 	limit=${1:-10000} waited=0
-	while MYNAHIL_PCSC_WAIT=0 "$bin" apdu --target "pcsc:$READER" </dev/null >/dev/null 2>"$tmp/nocard.err"; do
+	while :; do
+		state=$(timeout 5 pcsc_scan -c -n 2>/dev/null |
+			awk -v r="$READER" 'index($0, "Reader") && index($0, r) { on = 1; next }
+				on && /Card state:/ { print; exit }')
+		case "$state" in *"Card removed"*) return 0 ;; esac
 		[ "$waited" -ge "$limit" ] && return 1
 		sleep 0.05
 		waited=$((waited + 50))
 	done
-	grep -Eq "has no card|does not answer" "$tmp/nocard.err"
 }
 
 # wait_log FILE TEXT [ms]: until FILE has a line containing TEXT.
