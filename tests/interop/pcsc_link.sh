@@ -131,6 +131,7 @@ wait $apdu_pid
 check "command after the card left: exit 1" [ $? = 1 ]
 check "the error names the reader" grep -q "reader 'Virtual PCD 00 00'" "$tmp/gone.err"
 check "with no server, pcscd sees the reader empty" wait_no_card 5000
+MYNAHIL_PCSC_WAIT=0 "$bin" apdu --target "pcsc:$READER" </dev/null >/dev/null 2>"$tmp/nocard.err"
 check "and the link says so, naming the reader" grep -q "reader 'Virtual PCD 00 00' has no card" "$tmp/nocard.err"
 
 finish
