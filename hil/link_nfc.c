@@ -37,24 +37,6 @@ typedef struct nfc_link {
 	int selected;      /* a target is selected */
 } nfc_link_t;
 
-static int query_get(const char *query, const char *key, char *out, size_t cap)
-{
-	size_t klen = strlen(key);
-
-	for (const char *q = query; q && *q; q = strchr(q, '&'), q = q ? q + 1 : NULL) {
-		if (strncmp(q, key, klen) || q[klen] != '=')
-			continue;
-		const char *v = q + klen + 1;
-		size_t n = strcspn(v, "&");
-		if (n >= cap)
-			return 0;
-		memcpy(out, v, n);
-		out[n] = 0;
-		return 1;
-	}
-	return 0;
-}
-
 /* A libnfc failure in the link's words.  Whatever the reader did, the
  * message names it (the link's URI carries the connstring). */
 static int nfc_fail(link_t *l, int res, const char *doing, int timeout_ms)
@@ -156,7 +138,7 @@ static int nfc_link_open(link_t *l, const char *rest, const link_opts_t *o)
 	(void)o; /* a real card: no seed, no profile, no state of ours */
 	if (n == 0 || n >= sizeof s->connstring || !memchr(rest, ':', n))
 		return link_fail(l, LINK_ERR_URI, "expected nfc:DRIVER:PORT, e.g. nfc:pn532_uart:/dev/ttyUSB0");
-	if (q && strstr(q, "type=") && !query_get(q + 1, "type", type, sizeof type))
+	if (q && strstr(q, "type=") && !util_query_get(q + 1, "type", type, sizeof type))
 		return link_fail(l, LINK_ERR_URI, "bad type= (expected a, b or felica)");
 	if (!(s = calloc(1, sizeof *s)))
 		return link_fail(l, LINK_ERR_IO, "out of memory");

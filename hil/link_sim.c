@@ -33,25 +33,6 @@ typedef struct sim_link {
 	char *state;  /* NVM image path, or NULL */
 } sim_link_t;
 
-/* Copies the value of ?key=... from query into out; 1 if found. */
-static int query_get(const char *query, const char *key, char *out, size_t cap)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, key, klen) || p[klen] != '=')
-			continue;
-		const char *v = p + klen + 1, *end = strchr(v, '&');
-		size_t n = end ? (size_t)(end - v) : strlen(v);
-		if (n >= cap)
-			return 0;
-		memcpy(out, v, n);
-		out[n] = 0;
-		return 1;
-	}
-	return 0;
-}
-
 static int load_state(link_t *l, sim_link_t *s)
 {
 	uint8_t *img;
@@ -80,8 +61,8 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card or sim:se)");
 	is_se = kind == 2;
 	if (q) {
-		query_get(q + 1, "profile", query_profile, sizeof query_profile);
-		query_get(q + 1, "state", query_state, sizeof query_state);
+		util_query_get(q + 1, "profile", query_profile, sizeof query_profile);
+		util_query_get(q + 1, "state", query_state, sizeof query_state);
 	}
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
 				       : is_se ? seprof_default_path() : profile_default_path();

@@ -97,3 +97,24 @@ int util_parse_u64(const char *s, uint64_t *out)
 	*out = strtoull(s, &end, 0);
 	return errno || *end ? -1 : 0;
 }
+
+int util_query_get(const char *query, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	for (const char *q = query; q && *q; q = strchr(q, '&'), q = q ? q + 1 : NULL) {
+		const char *v;
+		size_t n;
+
+		if (strncmp(q, key, klen) || q[klen] != '=')
+			continue;
+		v = q + klen + 1;
+		n = strcspn(v, "&");
+		if (n >= cap)
+			return 0;
+		memcpy(out, v, n);
+		out[n] = 0;
+		return 1;
+	}
+	return 0;
+}

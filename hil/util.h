@@ -14,6 +14,9 @@ int util_write_file(const char *path, const void *buf, size_t len);
 int64_t util_now_ms(void);
 /* mkdir -p */
 int util_mkdirs(const char *path);
+/* The value of key in a URI query "a=1&b=2" (without the '?'), copied
+ * into out; 1 if found and it fits, else 0. */
+int util_query_get(const char *query, const char *key, char *out, size_t cap);
 /* Parse "123", "0x7b": 0 on success. */
 int util_parse_u64(const char *s, uint64_t *out);
 
