@@ -289,7 +289,9 @@ static int match(const char *pattern, char *buf, http_req_t *req)
 	return !*p && !*s;
 }
 
-static void dispatch(struct http_server *srv, http_req_t *req, http_rsp_t *rsp)
+/* Route req through a table; lock (may be NULL) is held around the handler. */
+static void route(const http_route_t *routes, size_t nroutes, void *app, pthread_mutex_t *lock, http_req_t *req,
+		  http_rsp_t *rsp)
 {
 	size_t plen = strlen(req->path), i;
 	char *buf = malloc(plen + 1);
@@ -299,19 +301,19 @@ static void dispatch(struct http_server *srv, http_req_t *req, http_rsp_t *rsp)
 		http_set_error(rsp, 500, NULL, "out of memory");
 		return;
 	}
-	for (i = 0; i < srv->o.nroutes; i++) {
-		const http_route_t *r = &srv->o.routes[i];
+	for (i = 0; i < nroutes; i++) {
+		const http_route_t *r = &routes[i];
 		memcpy(buf, req->path, plen + 1);
 		if (!match(r->pattern, buf, req))
 			continue;
 		path_ok = 1;
 		if (strcmp(r->method, req->method))
 			continue;
-		if (srv->o.serialize)
-			pthread_mutex_lock(&srv->lock);
-		r->fn(srv->o.app, req, rsp);
-		if (srv->o.serialize)
-			pthread_mutex_unlock(&srv->lock);
+		if (lock)
+			pthread_mutex_lock(lock);
+		r->fn(app, req, rsp);
+		if (lock)
+			pthread_mutex_unlock(lock);
 		free(buf);
 		return;
 	}
@@ -321,6 +323,16 @@ static void dispatch(struct http_server *srv, http_req_t *req, http_rsp_t *rsp)
 			       req->path);
 	else
 		http_set_error(rsp, 404, "path", "path: no such resource %s", req->path);
+}
+
+void http_route(const http_route_t *routes, size_t nroutes, void *app, http_req_t *req, http_rsp_t *rsp)
+{
+	route(routes, nroutes, app, NULL, req, rsp);
+}
+
+static void dispatch(struct http_server *srv, http_req_t *req, http_rsp_t *rsp)
+{
+	route(srv->o.routes, srv->o.nroutes, srv->o.app, srv->o.serialize ? &srv->lock : NULL, req, rsp);
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, http_rsp_t *rsp)

@@ -64,6 +64,11 @@ int http_listen(const char *host, const char *port, int *fd, unsigned *port_out,
 int http_start(http_server_t **out, const http_opts_t *o, char *err, size_t errlen);
 void http_stop(http_server_t *s);
 
+/* Route one request through a table without a server (in-process
+ * callers of the same JSON API: scenarios, benches).  The caller
+ * serialises. */
+void http_route(const http_route_t *routes, size_t nroutes, void *app, http_req_t *req, http_rsp_t *rsp);
+
 /* Responses. */
 void http_set_bytes(http_rsp_t *rsp, int status, const char *ctype, const void *p, size_t n);
 void http_set_json(http_rsp_t *rsp, int status, json_t *body); /* steals body */

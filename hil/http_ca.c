@@ -31,10 +31,7 @@
 
 #define DEFAULT_TIME "20260105000000Z"
 
-typedef struct app {
-	ca_t *ca;
-	vclock_t *clk;
-} app_t;
+typedef struct http_ca_app app_t;
 
 static const char usage_ca[] =
 	"usage: mynahil serve ca --listen HOST:PORT [--db FILE] [--seed S] [--time T]\n"
@@ -646,10 +643,16 @@ static const http_route_t routes[] = {
 	{ "POST", "/v1/clock", h_clock_post },
 };
 
+const http_route_t *http_ca_routes(size_t *n)
+{
+	*n = sizeof routes / sizeof *routes;
+	return routes;
+}
+
 /* ------------------------------------------------------------ start-up */
 
 /* A PEM private key as PKCS#8 DER, malloc'd. */
-static int load_key(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen)
+int http_ca_load_key(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen)
 {
 	uint8_t *buf, *tmp = NULL;
 	size_t len;
@@ -680,7 +683,7 @@ static int load_key(const char *path, uint8_t **der, size_t *n, char *err, size_
 	return 0;
 }
 
-static int load_der(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen)
+int http_ca_load_der(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen)
 {
 	if (util_read_file(path, der, n) < 0) {
 		snprintf(err, errlen, "%.400s: cannot read", path);
@@ -690,7 +693,7 @@ static int load_der(const char *path, uint8_t **der, size_t *n, char *err, size_
 }
 
 /* The fixtures' card certificates: pki/HOLDER-auth.der, HOLDER-sign.der. */
-static int import_fixtures(ca_t *ca, const char *dir, char *err, size_t errlen)
+int http_ca_import_fixtures(ca_t *ca, const char *dir, char *err, size_t errlen)
 {
 	static const char *const pat[] = { "%s/pki/*-auth.der", "%s/pki/*-sign.der" };
 	char p[4096];
@@ -805,8 +808,8 @@ int serve_ca_main(int argc, char **argv)
 #define LOAD(fn, rel, p, n)                                                        \
 	(snprintf(path, sizeof path, "%s/%s", fixtures, rel),                      \
 	 fn(path, &p, &n, err, sizeof err) == 0)
-	if (!LOAD(load_key, "keys/pool-01.pem", ak, akn) || !LOAD(load_der, "pki/auth-ca.der", ac, acn) ||
-	    !LOAD(load_key, "keys/pool-02.pem", sk, skn) || !LOAD(load_der, "pki/sign-ca.der", sc, scn)) {
+	if (!LOAD(http_ca_load_key, "keys/pool-01.pem", ak, akn) || !LOAD(http_ca_load_der, "pki/auth-ca.der", ac, acn) ||
+	    !LOAD(http_ca_load_key, "keys/pool-02.pem", sk, skn) || !LOAD(http_ca_load_der, "pki/sign-ca.der", sc, scn)) {
 		fprintf(stderr, "mynahil: serve ca: %s\n", err);
 		goto out;
 	}
@@ -838,7 +841,7 @@ int serve_ca_main(int argc, char **argv)
 		fprintf(stderr, "mynahil: serve ca: %s\n", ca_error(app.ca));
 		goto out;
 	}
-	if ((n = import_fixtures(app.ca, fixtures, err, sizeof err)) < 0) {
+	if ((n = http_ca_import_fixtures(app.ca, fixtures, err, sizeof err)) < 0) {
 		fprintf(stderr, "mynahil: serve ca: %s\n", err);
 		goto out;
 	}

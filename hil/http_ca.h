@@ -3,6 +3,30 @@
 #ifndef HTTP_CA_H
 #define HTTP_CA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hil/http.h"
+#include "sim/ca/ca.h"
+
+/* What the CA's handlers work on: the CA and its virtual clock.  Another
+ * server may mount the CA's routes (serve tsm does) with an app whose
+ * first member is this. */
+typedef struct http_ca_app {
+	ca_t *ca;
+	vclock_t *clk;
+} http_ca_app_t;
+
+/* The CA's route table (docs/ca.md). */
+const http_route_t *http_ca_routes(size_t *n);
+
+/* Start-up helpers shared with serve tsm and the in-process world: a PEM
+ * private key as PKCS#8 DER, a file's bytes (both malloc'd; -1 with err),
+ * the fixtures' card certificates imported (their count, or -1). */
+int http_ca_load_key(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen);
+int http_ca_load_der(const char *path, uint8_t **der, size_t *n, char *err, size_t errlen);
+int http_ca_import_fixtures(ca_t *ca, const char *dir, char *err, size_t errlen);
+
 /* argv[0] is "serve", argv[1] "ca".  Exit status: 0 after SIGTERM or
  * SIGINT, 1 when the CA cannot start, 2 on a usage error. */
 int serve_ca_main(int argc, char **argv);

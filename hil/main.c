@@ -272,8 +272,13 @@ static int cmd_run(int argc, char **argv, int list_only)
 		fprintf(stderr, "mynahil: --bench %s\n", err);
 		return 2;
 	}
-	if (nbind == 0)
-		add_binding(bind, &nbind, "card=sim:card");
+	{
+		int has_card = 0;
+		for (size_t i = 0; i < nbind; i++)
+			has_card |= !strcmp(bind[i].role, "card");
+		if (!has_card) /* the card is sim:card unless bound (--target tsm=... alone) */
+			add_binding(bind, &nbind, "card=sim:card");
+	}
 	o.env.bind = bind;
 	o.env.nbind = nbind;
 	o.paths = optind < argc ? argv + optind : default_paths;

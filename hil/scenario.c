@@ -186,11 +186,22 @@ static int unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, si
 				snprintf(why, cap, "needs a simulator's insides; card is bound to %s", uri);
 				return 1;
 			}
+		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "tsm") ||
+			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card")) {
+			continue; /* defaults: sim:se, the in-process TSM and CA, sim:card */
 		} else if (!scen_binding(env, m->needs[i])) {
 			snprintf(why, cap, "needs role '%s', which is not bound", m->needs[i]);
 			return 1;
 		}
 	}
+	return 0;
+}
+
+static int needs(const scen_meta_t *m, const char *what)
+{
+	for (size_t i = 0; i < m->nneeds; i++)
+		if (!strcmp(m->needs[i], what))
+			return 1;
 	return 0;
 }
 
@@ -274,20 +285,37 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	lua_getfield(L, -1, "_world");
 	lua_remove(L, -2);                         /* scenario run _world */
 	lua_newtable(L);                           /* roles */
-	for (size_t i = 0; i < env->nbind && nlinks < MAX_ROLES; i++) {
+	for (size_t i = 0; i <= env->nbind && nlinks < MAX_ROLES; i++) {
 		link_opts_t lo = { .seed = env->seed, .label = m->id };
+		const char *role = i < env->nbind ? env->bind[i].role : "se";
+		const char *uri = i < env->nbind ? env->bind[i].uri : "sim:se";
 		link_t *l;
-		if (link_open(&l, env->bind[i].uri, &lo, err, sizeof err) < 0) {
+		if (!strcmp(role, "tsm") || !strcmp(role, "ca"))
+			continue; /* services, not links: w.tsm and w.ca (hil/lua/lsvc.c) */
+		/* A scenario that needs the SE gets sim:se unless bound. */
+		if (i == env->nbind && (scen_binding(env, "se") || !needs(m, "se")))
+			continue;
+		if (link_open(&l, uri, &lo, err, sizeof err) < 0) {
 			char why[1200];
-			snprintf(why, sizeof why, "role %s: %s", env->bind[i].role, err);
+			snprintf(why, sizeof why, "role %s: %s", role, err);
 			set_reason(res, RES_ERROR, why);
 			goto out;
 		}
 		links[nlinks++] = l;
 		lhil_push_link(L, l);
-		lua_setfield(L, -2, env->bind[i].role);
+		lua_setfield(L, -2, role);
 	}
-	lua_createtable(L, 0, 2);                  /* info */
+	lua_createtable(L, 0, 5);                  /* info */
+	lua_getfield(L, -5, "policy");             /* the scenario's policy switches */
+	lua_setfield(L, -2, "policy");
+	if (scen_binding(env, "tsm")) {
+		lua_pushstring(L, scen_binding(env, "tsm"));
+		lua_setfield(L, -2, "tsm");
+	}
+	if (scen_binding(env, "ca")) {
+		lua_pushstring(L, scen_binding(env, "ca"));
+		lua_setfield(L, -2, "ca");
+	}
 	lua_pushinteger(L, (lua_Integer)env->seed);
 	lua_setfield(L, -2, "seed");
 	lua_pushstring(L, m->id);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hil/http_ca.h"
+#include "hil/http_tsm.h"
 #include "hil/serve.h"
 #include "hil/util.h"
 
@@ -14,6 +15,7 @@ static const char usage_serve[] =
 	"usage: mynahil serve card|se --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
 	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
 	"       mynahil serve ca --listen HOST:PORT [--db FILE] [--seed S] [--time T]  (serve ca --help)\n"
+	"       mynahil serve tsm --listen HOST:PORT [--db FILE] [--seed S] [--time T] (serve tsm --help)\n"
 	"\n"
 	"  --vpcd HOST:PORT  play the card side for pcscd's vpcd driver (Debian's\n"
 	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
@@ -66,8 +68,10 @@ int serve_main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "ca")) /* the CA over HTTP: hil/http_ca.c */
 		return serve_ca_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "tsm")) /* the TSM and its CA: hil/http_tsm.c */
+		return serve_tsm_main(argc, argv);
 	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "pn532"))) {
-		fprintf(stderr, "mynahil: serve what? card, se, pn532 or ca\n\n%s", usage_serve);
+		fprintf(stderr, "mynahil: serve what? card, se, pn532, ca or tsm\n\n%s", usage_serve);
 		return 2;
 	}
 	what = argv[1];

@@ -49,6 +49,8 @@ struct trace *lhil_trace(lua_State *L);
 /* Registers the bindings as globals / preloaded modules (lbind.c,
  * lcrypto.c). */
 void lhil_open_bindings(lua_State *L);
+/* mynahil._service (w.tsm, w.ca), mynahil._open (w:open): lsvc.c */
+void lhil_open_services(lua_State *L);
 int luaopen_mynahil_crypto(lua_State *L);
 
 #endif

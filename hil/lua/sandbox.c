@@ -244,6 +244,11 @@ static int open_all(lua_State *L)
 	lua_pushlightuserdata(L, s->o.res);
 	lua_setfield(L, LUA_REGISTRYINDEX, "mynahil.res");
 	lhil_open_bindings(L);
+	lhil_open_services(L);
+	lua_getglobal(L, "mynahil");
+	lua_pushinteger(L, (lua_Integer)s->o.seed);
+	lua_setfield(L, -2, "_seed");
+	lua_pop(L, 1);
 	lock_down(L, s);
 
 	snprintf(prelude, sizeof prelude, "%s/mynahil/prelude.lua", s->o.libdir);

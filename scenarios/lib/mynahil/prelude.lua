@@ -113,8 +113,26 @@ end
 -- seed, and skip().
 function mynahil._world(roles, info)
   -- profile: what is known of the card bound to "card" (holder, PINs).
-  local w = { seed = info.seed, id = info.id, profile = info.profile }
+  local w = { seed = info.seed, id = info.id, profile = info.profile, policy = info.policy or {} }
   for k, v in pairs(roles) do w[k] = v end
+  -- w.tsm and w.ca: the TSM and its CA, in process ("sim") unless bound
+  -- (--target tsm=http://HOST:PORT; the CA then is the TSM's, on the same
+  -- port, unless --target ca=... says otherwise).  Made on first use.
+  local services = { tsm = info.tsm or "sim", ca = info.ca or info.tsm or "sim" }
+  setmetatable(w, { __index = function(t, k)
+    if services[k] then
+      local s = mynahil._service(services[k])
+      rawset(t, k, s)
+      return s
+    end
+  end })
+  -- Another link in the same run (a second phone, another holder's card).
+  local opened = 0
+  function w:open(uri)
+    opened = opened + 1
+    return mynahil._open(uri, self.seed, self.id .. "#" .. opened)
+  end
+  function w:fixture(rel) return mynahil.fixtures_dir() .. "/" .. rel end
   function w:skip(reason)
     error({ __mynahil_skip = tostring(reason) }, 0)
   end

@@ -1,0 +1,229 @@
+-- app.lua — the smartphone JPKI app (マイナポータル) as it drives the TSM:
+-- read the card over NFC, ask the TSM, relay its SCP03 scripts to the SE,
+-- have the card sign what the TSM asks for, hand the answers back.  The
+-- same flows run against the in-process TSM and a served one
+-- (--target tsm=http://HOST:PORT): w.tsm:call() speaks the same JSON.
+--
+--   local ph = app.phone(w)                   -- the SE of w.se
+--   local r = app.issue(w, ph, card, { pins = {auth="1357", sign="PHONE123"} })
+--   r.ok, r.result (device, serials, slots), r.status, r.error, r.session
+local jpki = require "jpki"
+local hex, unhex = mynahil.hex, mynahil.unhex
+
+local app = {}
+
+-- A phone: its SE link, what the app remembers.
+function app.phone(w, se)
+  return { w = w, se = se or w.se }
+end
+
+-- A holder's card: its link and the PINs the holder knows.
+function app.card(link, pins)
+  return { link = link, pins = pins }
+end
+
+-- The card sign certificate's serial (upper-case hex, even length), read
+-- after the sign PIN (JPKI.md §1.3).
+function app.card_serial(card)
+  jpki.select(card.link)
+  local r = jpki.verify(card.link, "sign", card.pins.sign)
+  if not r or r.sw ~= 0x9000 then return nil, "sign PIN refused" end
+  local der = jpki.read_ef(card.link, jpki.EF.sign_cert)
+  if not der then return nil, "no sign certificate" end
+  local s = mynahil.crypto.cert(der).serial
+  if #s % 2 == 1 then s = "0" .. s end
+  return s
+end
+
+-- The IDm of the phone's FeliCa chip (Polling, system code FFFF).
+function app.idm(phone)
+  local r = phone.se:transmit("0600FFFF0000")
+  if not r then return nil end
+  local frame = r.hex .. string.format("%04X", r.sw)
+  return frame:sub(5, 20)
+end
+
+-- Relay a script: every APDU in order, each answer as data ‖ SW in hex.
+function app.relay(se, apdus, stop_after)
+  local out = {}
+  for i, a in ipairs(apdus) do
+    if stop_after and i > stop_after then break end
+    local r = se:transmit(a)
+    out[i] = r and (r.hex .. string.format("%04X", r.sw)) or ""
+  end
+  return out
+end
+
+-- Call the TSM; a server that cannot be reached (restarting) is retried
+-- until the deadline (seconds).
+local function call(w, method, path, body, deadline)
+  local status, res
+  local tries = 0
+  repeat
+    status, res = w.tsm:call(method, path, body)
+    tries = tries + 1
+    if status ~= 0 then return status, res end
+    -- no sleep in the sandbox: a failed connect costs its own time
+  until tries > (deadline or 200)
+  return status, res
+end
+app.call = call
+
+local function card_sign(card, digest_infos)
+  local sigs = {}
+  jpki.select(card.link)
+  local v = jpki.verify(card.link, "sign", card.pins.sign)
+  if not v or v.sw ~= 0x9000 then return nil end
+  for i, di in ipairs(digest_infos) do
+    local sig = jpki.sign_digestinfo(card.link, "sign", unhex(di))
+    if not sig then return nil end
+    sigs[i] = hex(sig)
+  end
+  return sigs
+end
+
+-- Run a session to its end.  opts: pins, policy, reason, certs, slot,
+-- device, remote; hooks: opts.on_step(n, answer) may return "drop" to
+-- lose the relay after the first k APDUs (opts.drop_after) once.
+function app.session(w, phone, card, op, opts)
+  opts = opts or {}
+  local body = { op = op, pins = opts.pins, reason = opts.reason, certs = opts.certs, slot = opts.slot,
+                 device = opts.device, remote = opts.remote }
+  body.policy = opts.policy or w.policy
+  if body.policy and next(body.policy) == nil then body.policy = nil end
+  if card then
+    local serial, why = opts.card_serial or app.card_serial(card)
+    if not serial then return { ok = false, error = why } end
+    body.card_serial = serial
+  end
+  if phone and phone.se and not opts.remote then body.idm = app.idm(phone) end
+  local status, a = call(w, "POST", "/v1/tsm/sessions", body)
+  local steps = 0
+  while true do
+    if status ~= 200 and status ~= 201 then
+      return { ok = false, status = status, error = a.error and (a.error.error or a.error) or a.raw,
+               field = a.field or (a.error and a.error.field), session = a.session, answer = a }
+    end
+    if a.action == "done" then
+      return { ok = true, status = status, result = a.result, session = a.session, steps = steps }
+    end
+    steps = steps + 1
+    if steps > 40 then return { ok = false, error = "too many steps", session = a.session } end
+    local req = { step = a.step, pins = opts.pins }
+    if a.action == "apdus" then
+      if opts.drop_at == steps then
+        -- The relay dies mid-script: the first drop_after APDUs reached the
+        -- SE, the rest never did; the app reports what it has.
+        opts.drop_at = nil
+        req.responses = app.relay(phone.se, a.apdus, opts.drop_after or 1)
+      else
+        req.responses = app.relay(phone.se, a.apdus)
+      end
+    elseif a.action == "card_sign" then
+      local sigs = card_sign(card, a.digest_infos)
+      if not sigs then return { ok = false, error = "the card would not sign", session = a.session } end
+      req.signatures = sigs
+    else
+      return { ok = false, status = status, error = "unknown action " .. tostring(a.action), answer = a }
+    end
+    local sid = a.session
+    status, a = call(w, "POST", "/v1/tsm/sessions/" .. sid .. "/steps", req)
+    if opts.lose_answer_at == steps and status == 200 then
+      -- The TSM's answer was lost: the same step again gets the same answer.
+      opts.lose_answer_at = nil
+      local s2, a2 = call(w, "POST", "/v1/tsm/sessions/" .. sid .. "/steps", req)
+      status, a = s2, a2
+    end
+  end
+end
+
+function app.issue(w, phone, card, opts) return app.session(w, phone, card, "issue", opts) end
+function app.reissue(w, phone, card, opts) return app.session(w, phone, card, "reissue", opts) end
+function app.renew(w, phone, card, opts) return app.session(w, phone, card, "renew", opts) end
+function app.revoke(w, phone, card, opts) return app.session(w, phone, card, "revoke", opts) end
+function app.lift(w, phone, card, opts) return app.session(w, phone, card, "lift", opts) end
+function app.sync(w, phone, opts) return app.session(w, phone, nil, "sync", opts) end
+function app.pin_reset(w, phone, card, slot, pin)
+  return app.session(w, phone, card, "pin_reset", { slot = slot, pins = { [slot] = pin } })
+end
+
+-- The call centre (コールセンタ): a holder's report of loss.
+function app.hold(w, holder)
+  return call(w, "POST", "/v1/tsm/callcenter/hold", { holder = holder })
+end
+
+-- ---- what the checks read ----
+
+-- The registry's record of a device.
+function app.device(w, id)
+  local s, d = call(w, "GET", "/v1/tsm/devices/" .. id)
+  if s ~= 200 then return nil end
+  return d
+end
+
+-- The CA's status of a certificate: "valid", "hold", "revoked", "expired".
+function app.ca_status(w, serial)
+  local s, c = w.ca:call("GET", "/v1/certs/" .. serial)
+  if s ~= 200 then return nil, c end
+  return c.status, c
+end
+
+-- The registry and the CA agree (DOMAIN.md invariant 4).
+function app.check(w)
+  local s, c = call(w, "GET", "/v1/tsm/check")
+  return s == 200 and c.ok, c
+end
+
+-- The SE as the phone sees it: the JPKI applet present? Its token; the
+-- slots are the TSM's to read.
+function app.applet_present(phone)
+  local r = phone.se:transmit("0070000001")
+  if not r or r.sw ~= 0x9000 then return nil end
+  local ch = tonumber(r.hex, 16)
+  local sel = phone.se:transmit(string.format("%02XA4040C0A", ch) .. jpki.AID)
+  phone.se:transmit(string.format("0070800%X", ch))
+  return sel and sel.sw == 0x9000
+end
+
+-- Sign with the phone's key (the JPKI applet on the SE, over an OMAPI
+-- logical channel): returns the signature or nil, response.
+function app.sign(phone, which, pin, data)
+  local r = phone.se:transmit("0070000001")
+  if not r or r.sw ~= 0x9000 then return nil, r end
+  local ch = tonumber(r.hex, 16)
+  local function cla(apdu) return string.format("%02X", tonumber(apdu:sub(1, 2), 16) | ch) .. apdu:sub(3) end
+  local ch_link = {
+    transmit = function(_, a) return phone.se:transmit(cla(a)) end,
+  }
+  local sel = jpki.select(ch_link)
+  local sig, rr
+  if sel and sel.sw == 0x9000 then
+    local v = jpki.verify(ch_link, which, pin)
+    if v and v.sw == 0x9000 then
+      sig, rr = jpki.sign(ch_link, which, data)
+    else
+      rr = v
+    end
+  else
+    rr = sel
+  end
+  phone.se:transmit(string.format("0070800%X", ch))
+  return sig, rr
+end
+
+-- The phone's certificate of a slot (after its PIN, on the phone the auth
+-- certificate is behind the auth PIN too).
+function app.phone_cert(phone, which, pin)
+  local r = phone.se:transmit("0070000001")
+  if not r or r.sw ~= 0x9000 then return nil end
+  local ch = tonumber(r.hex, 16)
+  local ch_link = { transmit = function(_, a)
+    return phone.se:transmit(string.format("%02X", tonumber(a:sub(1, 2), 16) | ch) .. a:sub(3)) end }
+  jpki.select(ch_link)
+  jpki.verify(ch_link, which, pin)
+  local der = jpki.read_ef(ch_link, which == "auth" and jpki.EF.auth_cert or jpki.EF.sign_cert)
+  phone.se:transmit(string.format("0070800%X", ch))
+  return der
+end
+
+return app

@@ -1,0 +1,47 @@
+-- Revocation (operation 2, seed §3) authorised by the card's signature,
+-- under delete_applet_on_revoke = force (the default): the CA revokes both
+-- phone certificates, the TSM deletes the applet over SCP03; the registry
+-- says revoked, the SE holds no applet, the phone cannot sign.  Then a
+-- reissue (operation 4) on the same phone installs it again.
+local app = require "app"
+
+return scenario {
+  id = "TSM-01", title = "revoke (force: applet deleted), then reissue on the same phone",
+  tags = { "tsm", "revoke", "reissue", "operation" }, needs = { "se", "tsm" },
+  policy = { delete_applet_on_revoke = "force" },
+  run = function(w)
+    local phone = app.phone(w)
+    local card = app.card(w.card, w.profile.pins)
+    local pins = { auth = "2468", sign = "PHONEONE1" }
+    local r = app.issue(w, phone, card, { pins = pins })
+    expect(r.ok, "issued: " .. tostring(r.error)).is_true()
+    if not r.ok then return end
+    local old = r.result
+
+    -- A reissue while the certificates are valid is refused (renew instead).
+    local early = app.reissue(w, phone, card, { pins = pins })
+    expect(early.status, "reissue of valid certificates").is(409)
+
+    local v = app.revoke(w, phone, card, { reason = "cessationOfOperation" })
+    expect(v.ok, "revoked: " .. tostring(v.error)).is_true()
+    expect(v.result.status, "registry: revoked").is "revoked"
+    expect(v.result.applet, "registry: applet gone").is "none"
+    expect(app.applet_present(phone), "SE: the applet is deleted").is(false)
+    local st, c = app.ca_status(w, old.auth_serial)
+    expect(st, "CA: auth revoked").is "revoked"
+    expect(c.reason).is "cessationOfOperation"
+    expect(app.ca_status(w, old.sign_serial), "CA: sign revoked").is "revoked"
+    expect(app.sign(phone, "sign", pins.sign, "x"), "no signature from a revoked phone").is(nil)
+    expect((app.check(w)), "registry and CA agree").is_true()
+
+    -- Reissue: a new applet, new keys, new certificates.
+    local n = app.reissue(w, phone, card, { pins = pins })
+    expect(n.ok, "reissued: " .. tostring(n.error)).is_true()
+    if not n.ok then return end
+    expect(n.result.status).is "active"
+    expect(n.result.auth_serial ~= old.auth_serial, "a new auth certificate").is_true()
+    expect(app.ca_status(w, n.result.sign_serial), "CA: the new sign certificate").is "valid"
+    expect(app.sign(phone, "sign", pins.sign, "x") ~= nil, "the phone signs again").is_true()
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}

@@ -1,0 +1,39 @@
+-- Half-valid key pairs (seed §3 課題 2): only the sign certificate is
+-- revoked (an address change).  The applet cannot be deleted while the
+-- auth pair is valid.  half_valid = block: the revoked slot stays, marked
+-- revoked; erase_revoked: the TSM erases the revoked key and certificate.
+-- Either way the auth certificate keeps working, the SE refuses DELETE.
+local app = require "app"
+
+local function run(w, policy)
+  local phone = app.phone(w)
+  local card = app.card(w.card, w.profile.pins)
+  local r = app.issue(w, phone, card, { pins = { auth = "2468", sign = "PHONEONE1" } })
+  expect(r.ok, policy .. ": issued: " .. tostring(r.error)).is_true()
+  if not r.ok then return end
+  local v = app.revoke(w, phone, card, { certs = "sign", policy = { half_valid = policy } })
+  expect(v.ok, policy .. ": sign revoked: " .. tostring(v.error)).is_true()
+  if not v.ok then return end
+  expect(v.result.status, "registry: half-valid").is "half"
+  expect(v.result.slots[1], "SE: auth ACTIVE").is(2)
+  expect(v.result.slots[2], "SE: sign slot").is(policy == "block" and 3 or 4)
+  expect(app.ca_status(w, r.result.auth_serial), "CA: auth still valid").is "valid"
+  expect(app.ca_status(w, r.result.sign_serial), "CA: sign revoked").is "revoked"
+  expect(app.applet_present(phone), "SE: the applet stays").is_true()
+  expect(app.sign(phone, "auth", "2468", "login") ~= nil, "the auth key still signs").is_true()
+  -- The SE itself refuses to delete a half-valid applet (6985), whoever asks.
+  expect(v.result.warning ~= nil or policy == "erase_revoked", "a warning under block").is_true()
+end
+
+return scenario {
+  id = "TSM-03", title = "half-valid: sign revoked alone, under block and erase_revoked",
+  tags = { "tsm", "revoke", "half-valid", "policy" }, needs = { "se", "tsm" },
+  run = function(w)
+    run(w, "block")
+    -- a second phone for the other policy
+    local se2 = w:open("sim:se?profile=" .. w:fixture("se/phone2.lua"))
+    local w2 = setmetatable({ se = se2 }, { __index = w })
+    run(w2, "erase_revoked")
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}

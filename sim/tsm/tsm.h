@@ -1,0 +1,53 @@
+/* tsm.h — the SP-TSM simulator (DOMAIN.md "tsm"): a registry of devices
+ * (SE identity from CPLC and IDm, holder, applet state, certificate
+ * serials) and one session type per certificate operation, each a series
+ * of steps.  The TSM never touches the SE: a step answers either an
+ * SCP03-wrapped APDU script for the phone app to relay, or a DigestInfo
+ * for the holder's card to sign; the app hands the responses back with
+ * the next step.  The certificates come from the CA (sim/ca), which the
+ * TSM drives in process.
+ *
+ * Its API is JSON (jansson), the same in process and over HTTP
+ * (docs/tsm.md): tsm_handle() takes a method, a path under /v1/tsm and a
+ * body, and answers an HTTP status and a JSON object.  Randomness and
+ * time come from the context; the records live in SQLite (":memory:" or
+ * a file), one transaction per step, so a TSM killed at any point loses
+ * no committed record and leaves no half-applied step.  A tsm_t is not
+ * thread-safe: callers serialise. */
+#ifndef TSM_H
+#define TSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../ca/ca.h"
+#include "../core/sim.h"
+#include "../gp/scp03.h"
+
+typedef struct tsm_config {
+	const char *db;        /* SQLite path; NULL or ":memory:" */
+	scp03_keyset_t keys;   /* the SEs' ISD key set (one for all: a simplification) */
+	uint8_t level;         /* SCP03 level of the scripts; 0 = 03 (C-MAC + C-DECRYPTION) */
+	json_t *policy;        /* default policy switches (copied; may be NULL) */
+	ca_blob_t auth_ca, sign_ca; /* CA certificates written to the applet (DGI 03ss); borrowed */
+} tsm_config_t;
+
+typedef struct tsm tsm_t;
+
+/* ca is borrowed (the caller closes it after the TSM).  err says why. */
+int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, char *err, size_t errlen);
+void tsm_close(tsm_t *t);
+
+/* One request of the JSON API.  path starts with /v1/tsm; body may be
+ * NULL (GET).  Returns the HTTP status; *out is a new JSON object (on an
+ * error {"error": "...", "field": "..." | null}). */
+int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, json_t **out);
+
+/* Counters for benches and tests. */
+typedef struct tsm_stats {
+	uint64_t sessions, steps, done, failed, reopens;
+} tsm_stats_t;
+void tsm_get_stats(const tsm_t *t, tsm_stats_t *s);
+
+#endif
