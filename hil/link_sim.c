@@ -1,6 +1,6 @@
 /* link_sim.c — the in-process simulators behind "sim:card" and "sim:se".
  *
- * URI: sim:card|se[?profile=FILE][&state=FILE].  The link owns the
+ * URI: sim:card|se[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)].  The link owns the
  * simulator's context: its random stream (derived from the run's seed
  * and the caller's label), its virtual clock and its NVM, loaded from
  * and saved to the state file when one is named.  A card profile is a
@@ -17,6 +17,7 @@
 #include "hil/se_profile.h"
 #include "hil/util.h"
 #include "sim/card/card.h"
+#include "sim/core/apdu.h"
 #include "sim/se/se.h"
 
 /* Virtual time starts inside the fixtures' validity: 2026-04-01T00:00Z. */
@@ -50,7 +51,7 @@ static int load_state(link_t *l, sim_link_t *s)
 
 static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 {
-	char query_profile[1024] = "", query_state[1024] = "", err[512];
+	char query_profile[1024] = "", query_state[1024] = "", query_serial[16] = "", err[512];
 	const char *q = strchr(rest, '?');
 	size_t kind = q ? (size_t)(q - rest) : strlen(rest);
 	const char *profile, *state;
@@ -63,6 +64,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	if (q) {
 		util_query_get(q + 1, "profile", query_profile, sizeof query_profile);
 		util_query_get(q + 1, "state", query_state, sizeof query_state);
+		util_query_get(q + 1, "serial", query_serial, sizeof query_serial);
 	}
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
 				       : is_se ? seprof_default_path() : profile_default_path();
@@ -94,7 +96,19 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 			rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
 			goto fail;
 		}
-		if ((rc = sim_se_new(&s->se, seprof_get(s->seprof), &s->ctx)) < 0) {
+		se_profile_t sp = *seprof_get(s->seprof);
+		if (query_serial[0]) {
+			/* sim:se?serial=HEX8: another phone of the same model — the
+			 * CPLC's IC serial number and the IDm's last 4 bytes. */
+			uint8_t sn[4];
+			if (strlen(query_serial) != 8 || apdu_unhex(query_serial, sn, 4) != 4) {
+				rc = link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
+				goto fail;
+			}
+			memcpy(sp.cplc + 12, sn, 4);
+			memcpy(sp.felica.idm + 4, sn, 4);
+		}
+		if ((rc = sim_se_new(&s->se, &sp, &s->ctx)) < 0) {
 			rc = link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the SE (error %d)", profile, rc);
 			goto fail;
 		}

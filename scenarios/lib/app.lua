@@ -12,9 +12,18 @@ local hex, unhex = mynahil.hex, mynahil.unhex
 
 local app = {}
 
--- A phone: its SE link, what the app remembers.
+-- A phone: its SE link, what the app remembers.  Without a link: the
+-- scenario's se role, except that a plain simulated SE becomes a phone of
+-- its own (sim:se?serial=..., from the scenario id and seed), so scenarios
+-- sharing one served TSM do not share a device.
 function app.phone(w, se)
-  return { w = w, se = se or w.se }
+  if not se and w.se and w.se:uri() ~= "sim:se" then se = w.se end
+  return { w = w, se = se or app.new_se(w, 1) }
+end
+
+function app.new_se(w, n)
+  local h = mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed) .. "/" .. n)):sub(1, 8)
+  return assert(w:open("sim:se?serial=" .. h))
 end
 
 -- A holder's card: its link and the PINs the holder knows.

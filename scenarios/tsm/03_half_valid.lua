@@ -31,7 +31,7 @@ return scenario {
   run = function(w)
     run(w, "block")
     -- a second phone for the other policy
-    local se2 = w:open("sim:se?profile=" .. w:fixture("se/phone2.lua"))
+    local se2 = app.new_se(w, 2)
     local w2 = setmetatable({ se = se2 }, { __index = w })
     run(w2, "erase_revoked")
     expect((app.check(w)), "registry and CA agree").is_true()

@@ -705,6 +705,7 @@ static int absorb_apdus(sess_t *x, json_t *rsps)
 			}
 			if (sw != 0x9000 || device_seen(x, p, n) < 0) {
 				free(r);
+				json_decref(inv);
 				if (!strcmp(jstr(x->doc, "state"), "failed"))
 					return -1;
 				fail_session(x, 422, "responses", "no CPLC from the SE");
@@ -724,6 +725,7 @@ static int absorb_apdus(sess_t *x, json_t *rsps)
 			char *h = malloc(2 * rn + 1);
 			if (!h) {
 				free(r);
+				json_decref(inv);
 				return -1;
 			}
 			apdu_hex(r, rn - 2, h);
@@ -1665,15 +1667,31 @@ static int h_hold(tsm_t *t, json_t *b, json_t **out)
 	return 200;
 }
 
+/* 1 if an open session works on device id (its state is in transition:
+ * the session's retried step completes it). */
+static int in_flight(json_t *open, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(open, i, v) if (jstr(v, "device") && !strcmp(jstr(v, "device"), id)) return 1;
+	return 0;
+}
+
 /* Registry ↔ CA agreement (DOMAIN.md invariant 4), and sessions in flight. */
 static int h_check(tsm_t *t, json_t **out)
 {
-	json_t *devs = docs_all(t, "devices"), *d, *problems = json_array(), *open;
+	json_t *devs = docs_all(t, "devices"), *d, *problems = json_array(), *open, *flying = json_array();
 	size_t i;
 
+	open = docs_by_key(t, "sessions", "open");
 	json_array_foreach(devs, i, d) {
 		static const char *const keys[2] = { "auth_serial", "sign_serial" };
 		const char *st = jstr(d, "status");
+		if (in_flight(open, jstr(d, "id"))) {
+			json_array_append(flying, json_object_get(d, "id"));
+			continue;
+		}
 		for (int s = 0; s < 2; s++) {
 			uint64_t serial;
 			ca_info_t ci;
@@ -1694,9 +1712,9 @@ static int h_check(tsm_t *t, json_t **out)
 			}
 		}
 	}
-	open = docs_by_key(t, "sessions", "open");
-	*out = json_pack("{s:b, s:o, s:i, s:i}", "ok", json_array_size(problems) == 0, "problems", problems, "devices",
-			 (int)json_array_size(devs), "open_sessions", (int)json_array_size(open));
+	*out = json_pack("{s:b, s:o, s:i, s:i, s:o}", "ok", json_array_size(problems) == 0, "problems", problems,
+			 "devices", (int)json_array_size(devs), "open_sessions", (int)json_array_size(open), "in_flight",
+			 flying);
 	json_decref(open);
 	json_decref(devs);
 	return 200;
@@ -1800,6 +1818,55 @@ int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, jso
 
 /* ------------------------------------------------------------ open / close */
 
+/* After a crash: a CA change (revocation, hold) whose TSM step was not
+ * committed.  The CA is the source of truth for certificate status: the
+ * registry follows it, with an event, and a device whose certificates
+ * were revoked under it gets its applet deletion pending.  The session
+ * that made the change redoes its step when the app retries (the CA
+ * calls are idempotent). */
+static void reconcile(tsm_t *t)
+{
+	json_t *open = docs_by_key(t, "sessions", "open");
+	json_t *devs = docs_all(t, "devices"), *d;
+	size_t i;
+
+	if (exec(t, "BEGIN IMMEDIATE") < 0) {
+		json_decref(devs);
+		json_decref(open);
+		return;
+	}
+	json_array_foreach(devs, i, d) {
+		static const char *const keys[2] = { "auth_serial", "sign_serial" };
+		const char *st = jstr(d, "status");
+		int revoked = 0, held = 0;
+		if (!st || (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")) ||
+		    in_flight(open, jstr(d, "id")))
+			continue;
+		for (int s = 0; s < 2; s++) {
+			uint64_t serial;
+			ca_info_t ci;
+			if (!jstr(d, keys[s]) || ca_serial_parse(jstr(d, keys[s]), &serial) ||
+			    ca_status(t->ca, serial, &ci) != CA_OK)
+				continue;
+			revoked += ci.status == CA_REVOKED;
+			held += ci.status == CA_HOLD;
+		}
+		if (revoked && strcmp(st, "half")) {
+			json_object_set_new(d, "status", json_string("revoked"));
+			json_object_set_new(d, "pending_delete", json_true());
+			doc_put(t, "devices", d);
+			event(t, NULL, jstr(d, "id"), "reconciled with the CA: certificates revoked; applet deletion pending");
+		} else if (held && !strcmp(st, "active")) {
+			json_object_set_new(d, "status", json_string("hold"));
+			doc_put(t, "devices", d);
+			event(t, NULL, jstr(d, "id"), "reconciled with the CA: certificates on hold");
+		}
+	}
+	exec(t, "COMMIT");
+	json_decref(devs);
+	json_decref(open);
+}
+
 int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, char *err, size_t errlen)
 {
 	tsm_t *t = calloc(1, sizeof *t);
@@ -1838,6 +1905,7 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 		tsm_close(t);
 		return -1;
 	}
+	reconcile(t);
 	*out = t;
 	return 0;
 }

@@ -1,0 +1,37 @@
+-- Renewal (operation 3, seed §4) attempted without renewing the card
+-- certificate first: the TSM checks the phone certificates' status itself,
+-- finds them valid, revokes them (superseded) and issues new ones on new
+-- keys, linked to the card certificate.  Renewing a phone that carries no
+-- certificates of the holder is refused.
+local app = require "app"
+
+return scenario {
+  id = "TSM-04", title = "renew: the TSM's own revocation check, new keys and certificates",
+  tags = { "tsm", "renew", "operation" }, needs = { "se", "tsm" },
+  run = function(w)
+    local phone = app.phone(w)
+    local card = app.card(w.card, w.profile.pins)
+    local pins = { auth = "1111", sign = "RENEW2026" }
+    local none = app.renew(w, phone, card, { pins = pins })
+    expect(none.ok, "renew before any issuance").is(false)
+    local r = app.issue(w, phone, card, { pins = pins })
+    expect(r.ok, "issued: " .. tostring(r.error)).is_true()
+    if not r.ok then return end
+    local n = app.renew(w, phone, card, { pins = pins })
+    expect(n.ok, "renewed: " .. tostring(n.error)).is_true()
+    if not n.ok then return end
+    expect(n.result.revoked_by_tsm, "the TSM revoked the still-valid certificates itself").is_true()
+    local st, c = app.ca_status(w, r.result.auth_serial)
+    expect(st, "CA: old auth revoked").is "revoked"
+    expect(c.reason).is "superseded"
+    expect(app.ca_status(w, r.result.sign_serial), "CA: old sign revoked").is "revoked"
+    expect(app.ca_status(w, n.result.auth_serial), "CA: new auth valid").is "valid"
+    expect(app.ca_status(w, n.result.sign_serial), "CA: new sign valid").is "valid"
+    expect(n.result.slots[1] == 2 and n.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()
+    local der = app.phone_cert(phone, "sign", pins.sign)
+    local sig = app.sign(phone, "sign", pins.sign, "renewed")
+    expect(der ~= nil and sig ~= nil and mynahil.crypto.verify(der, "sha256", "renewed", sig),
+      "the new key signs under the new certificate").is_true()
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}

@@ -1,0 +1,34 @@
+-- Resumable, idempotent sessions: the relay dies in the middle of the
+-- personalisation script (part of it reached the SE), and later the TSM's
+-- answer to a step is lost and the app posts the step again.  The TSM
+-- re-reads the SE (new secure channel, inventory), sends only what is
+-- missing, and answers a repeated step with the same answer; the result
+-- is one clean issuance: the SE, the registry and the CA agree.
+local app = require "app"
+
+return scenario {
+  id = "TSM-09", title = "a relay dying mid-script and a lost answer: retried without damage",
+  tags = { "tsm", "issue", "resume" }, needs = { "se", "tsm" },
+  run = function(w)
+    local phone = app.phone(w)
+    local card = app.card(w.card, w.profile.pins)
+    local pins = { auth = "1234", sign = "RESUMED11" }
+    local r = app.issue(w, phone, card, { pins = pins, drop_at = 3, drop_after = 4, lose_answer_at = 4 })
+    expect(r.ok, "issued despite the relay: " .. tostring(r.error)).is_true()
+    if not r.ok then return end
+    expect(r.result.slots[1] == 2 and r.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()
+    expect(app.ca_status(w, r.result.auth_serial), "CA: valid").is "valid"
+    local s, list = w.ca:call("GET", "/v1/holders/alice/certs")
+    local phone_certs = 0
+    for _, c in ipairs(list.certs or {}) do
+      if c.kind == "phone" and c.status == "valid" then phone_certs = phone_certs + 1 end
+    end
+    expect(phone_certs, "exactly two valid phone certificates: nothing issued twice").is(2)
+    expect(app.sign(phone, "sign", pins.sign, "x") ~= nil, "the phone signs").is_true()
+    -- A stale step number is refused with 409 naming the field.
+    local st, e = w.tsm:call("POST", "/v1/tsm/sessions/" .. r.session .. "/steps", { step = 1 })
+    expect(st, "stale step").is(409)
+    expect(e.field).is "step"
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}
