@@ -95,3 +95,14 @@ else
 	done
 	echo "  (curl --parallel; the CA serves one request at a time: p99 grows with the queue)"
 fi
+
+echo
+echo "== SP-TSM (sim/tsm), issue 5 =="
+out=$("$build/bench_tsm" 2)
+get() { echo "$out" | awk -v k="$1" '$1 == k { print $2 }'; }
+printf '%-44s %12s flows/s\n' "issuance flows, in process" "$(get tsm_issue_flows_per_s)"
+echo "  (one flow: $(get tsm_requests_per_flow) requests, the session POST and its steps; SCP03 scripts relayed to"
+echo "   a fresh simulated SE, both phone requests signed with alice's card key,"
+echo "   two certificates issued, the previous phone revoked (one phone per"
+echo "   holder); TSM + CA on :memory: databases, the SE's seeded key pool)"
+echo "  baseline: none given in the issue"
