@@ -69,6 +69,9 @@ struct tsm {
 	struct scpent scp[SCP_CACHE];
 	uint64_t tick;
 	tsm_stats_t st;
+	rng_t rng;      /* the TSM's own stream, saved with every step (meta 'rng') */
+	int fault_at, fault_before, ca_calls, crashed; /* tsm_fault() */
+	int touched;    /* mutating CA calls in the current request */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -135,6 +138,52 @@ static json_int_t jint(json_t *o, const char *k)
 static void serial_str(uint64_t s, char out[17])
 {
 	ca_serial_format(s, out);
+}
+
+/* Mutating CA calls go through these: the fault hook (tsm_fault) stops a
+ * request just before or just after the n-th one, as a kill -9 would. */
+static int ca_gate(tsm_t *t)
+{
+	if (t->crashed)
+		return CA_ERR_DB;
+	if (t->fault_at && t->fault_before && t->ca_calls + 1 == t->fault_at) {
+		t->crashed = 1;
+		return CA_ERR_DB;
+	}
+	return 0;
+}
+
+static int ca_done(tsm_t *t, int rc)
+{
+	t->ca_calls++;
+	t->touched++;
+	if (t->fault_at && !t->fault_before && t->ca_calls == t->fault_at)
+		t->crashed = 1;
+	return rc;
+}
+
+static int m_revoke(tsm_t *t, uint64_t serial, int reason)
+{
+	int rc = ca_gate(t);
+	return rc ? rc : ca_done(t, ca_revoke(t->ca, serial, reason));
+}
+
+static int m_hold(tsm_t *t, uint64_t serial)
+{
+	int rc = ca_gate(t);
+	return rc ? rc : ca_done(t, ca_hold(t->ca, serial));
+}
+
+static int m_lift(tsm_t *t, uint64_t serial)
+{
+	int rc = ca_gate(t);
+	return rc ? rc : ca_done(t, ca_lift(t->ca, serial));
+}
+
+static int m_issue(tsm_t *t, const ca_phone_req_t *r, uint64_t *serial)
+{
+	int rc = ca_gate(t);
+	return rc ? rc : ca_done(t, ca_issue_phone(t->ca, r, serial, NULL, NULL));
 }
 
 static const char *policy_get(json_t *sess, const char *k, const char *def)
@@ -394,6 +443,8 @@ typedef struct sess {
 	json_t *dev;   /* the device (owned), or NULL until the CPLC is read */
 	json_t *pins;  /* this request's pins (borrowed), or NULL */
 	int status;    /* HTTP status of a failure */
+	int replay;    /* the TSM finishing a step from its intent (no pins, no SCP session) */
+	int64_t intent_at; /* virtual time the step's intent was written (replay) */
 } sess_t;
 
 static json_t *facts_obj(sess_t *x, const char *k)
@@ -464,7 +515,7 @@ static int revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason)
 		int rc;
 		if (!(which_mask & (1 << s)) || !v || ca_serial_parse(v, &serial))
 			continue;
-		rc = ca_revoke(x->t->ca, serial, reason);
+		rc = m_revoke(x->t, serial, reason);
 		if (rc != CA_OK && rc != CA_ERR_STATE) /* expired: nothing left to revoke */
 			return rc;
 	}
@@ -561,7 +612,11 @@ static int prepare(sess_t *x)
 			uint64_t serial;
 			int valid = 0;
 			if (jstr(x->dev, "auth_serial") && !ca_serial_parse(jstr(x->dev, "auth_serial"), &serial) &&
-			    ca_status(x->t->ca, serial, &ci) == CA_OK && ci.status == CA_VALID)
+			    ca_status(x->t->ca, serial, &ci) == CA_OK &&
+			    (ci.status == CA_VALID ||
+			     /* replayed: this very step revoked them before the crash */
+			     (x->replay && ci.status == CA_REVOKED && ci.reason == CA_REASON_SUPERSEDED &&
+			      ci.revoked_at >= x->intent_at)))
 				valid = 1;
 			json_object_set_new(f, "revoked_by_tsm", json_boolean(valid));
 			json_object_set_new(f, "revoke_mask", json_integer(3));
@@ -870,7 +925,7 @@ static json_t *open_script(sess_t *x)
 	n = apdu_build(cmd, sizeof cmd, 0x00, 0xA4, 0x04, 0x00, isd, in, 256);
 	sc_raw(&sc, cmd, n, "select");
 	sc_raw(&sc, (const uint8_t *)"\x80\xCA\x9F\x7F\x00", 5, "cplc");
-	rng_bytes(x->t->ctx->rng, hc, sizeof hc);
+	rng_bytes(&x->t->rng, hc, sizeof hc);
 	scp03_host_init_update(sc.s, x->t->keys.kvn, hc, sizeof hc, cmd, sizeof cmd, &n);
 	sc_raw(&sc, cmd, n, "iu");
 	json_object_del(x->facts, "inv");
@@ -898,7 +953,7 @@ static json_t *card_sign_auth(sess_t *x)
 	uint8_t nonce[16], di[51];
 	char nh[33];
 
-	rng_bytes(x->t->ctx->rng, nonce, sizeof nonce);
+	rng_bytes(&x->t->rng, nonce, sizeof nonce);
 	apdu_hex(nonce, sizeof nonce, nh);
 	snprintf(msg, sizeof msg, "mynahil tsm-authorisation v1\n%s\n%s\n%s\n%s", jstr(x->doc, "op"),
 		 jstr(x->doc, "id"), jstr(x->doc, "device") ? jstr(x->doc, "device") : "-", nh);
@@ -940,7 +995,7 @@ static json_t *card_sign_certs(sess_t *x, json_t *need)
 
 	if (!jstr(x->facts, "req_nonce")) {
 		uint8_t nonce[16];
-		rng_bytes(x->t->ctx->rng, nonce, sizeof nonce);
+		rng_bytes(&x->t->rng, nonce, sizeof nonce);
 		json_object_set_new(x->facts, "req_nonce", jhex(nonce, sizeof nonce));
 	}
 	json_array_foreach(need, i, v) {
@@ -983,7 +1038,7 @@ static int certify(sess_t *x)
 		int s = (int)json_integer_value(v), rc = CA_ERR_ARG;
 		char sh[17];
 		if (phone_req(x, s, &r, &spki, &nonce, &sig, i) == 0)
-			rc = ca_issue_phone(x->t->ca, &r, &serial, NULL, NULL);
+			rc = m_issue(x->t, &r, &serial);
 		free(spki);
 		free(nonce);
 		free(sig);
@@ -999,6 +1054,7 @@ static int certify(sess_t *x)
 	}
 	json_object_set(x->dev, "holder", json_object_get(x->doc, "holder"));
 	json_object_set(x->dev, "card_serial", json_object_get(x->doc, "card_serial"));
+	json_object_set_new(x->dev, "status", json_string("active")); /* valid at the CA from now on */
 	json_object_del(x->facts, "sigs");
 	json_object_del(x->facts, "certify_for");
 	json_object_del(x->facts, "req_nonce");
@@ -1138,6 +1194,8 @@ static int se_work(sess_t *x, script_t *sc)
 			if (in_list(x, "pin_slots", s) && !jbool(facts_obj(x, "pin_done"), slot_names[s]) &&
 			    (wrote || (st == S_ACTIVE && jstr(facts_obj(x, "cert"), slot_names[s])))) {
 				const char *pin = pin_of(x, s);
+				if (!pin && x->replay)
+					continue; /* finished by the TSM: the PINs go with the app's next step */
 				if (!pin) {
 					x->status = 400;
 					json_object_set_new(f, "bad", json_string("pins: this step writes the PINs"));
@@ -1152,6 +1210,8 @@ static int se_work(sess_t *x, script_t *sc)
 			if (in_list(x, "pin_slots", s) && !jbool(facts_obj(x, "pin_done"), slot_names[s]) && applet &&
 			    slot_state(x, s) == S_ACTIVE) {
 				const char *pin = pin_of(x, s);
+				if (!pin && x->replay)
+					continue; /* finished by the TSM: the PINs go with the app's next step */
 				if (!pin) {
 					x->status = 400;
 					json_object_set_new(f, "bad", json_string("pins: this step writes the PINs"));
@@ -1223,7 +1283,7 @@ static int server_side(sess_t *x)
 		int mask = (int)jint(f, "revoke_mask");
 		if (!strcmp(op, "lift") && jbool(f, "lift_auth")) {
 			uint64_t a;
-			if (!ca_serial_parse(jstr(x->dev, "auth_serial"), &a) && ca_lift(x->t->ca, a) != CA_OK) {
+			if (!ca_serial_parse(jstr(x->dev, "auth_serial"), &a) && m_lift(x->t, a) != CA_OK) {
 				fail_session(x, 409, NULL, ca_error(x->t->ca));
 				return -1;
 			}
@@ -1234,6 +1294,9 @@ static int server_side(sess_t *x)
 			return -1;
 		}
 		json_object_set_new(f, "revoked", json_true());
+		/* The registry says what the CA now says, in the same step. */
+		json_object_set_new(x->dev, "status",
+				    json_string(!strcmp(op, "lift") || mask != 3 ? "half" : "revoked"));
 		event(x->t, jstr(x->doc, "id"), jstr(x->dev, "id"),
 		      mask == 3 ? "certificates revoked" : mask == 1 ? "auth certificate revoked" : "sign certificate revoked");
 		if (!strcmp(op, "revoke") && jbool(f, "remote")) {
@@ -1399,12 +1462,16 @@ static int pins_ok(json_t *pins, json_t **out)
 	return 0;
 }
 
+static void rng_save(tsm_t *t);
+static int intent_put(tsm_t *t, const char *id, const char *kind, json_int_t step, json_t *body);
+static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **out);
+
 static int h_begin(tsm_t *t, json_t *b, json_t **out)
 {
 	static const char *const allowed[] = { "op", "card_serial", "idm", "pins", "policy", "reason", "certs", "slot",
 					       "device", "remote", NULL };
 	const char *op = jstr(b, "op"), *card = jstr(b, "card_serial");
-	sess_t x = { t, NULL, NULL, NULL, NULL, 0 };
+	sess_t x = { t, NULL, NULL, NULL, NULL, 0, 0, 0 };
 	json_t *action = NULL;
 	char id[40];
 	uint64_t cs;
@@ -1463,7 +1530,7 @@ static int h_begin(tsm_t *t, json_t *b, json_t **out)
 		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
 		return 500;
 	}
-	rng_bytes(t->ctx->rng, r4, 4);
+	rng_bytes(&t->rng, r4, 4);
 	snprintf(id, sizeof id, "S%06llu-%02X%02X%02X%02X", (unsigned long long)next_counter(t), r4[0], r4[1], r4[2],
 		 r4[3]);
 	x.doc = json_pack("{s:s, s:s, s:s, s:i, s:{}, s:o}", "id", id, "op", op, "state", "open", "step", 1, "facts",
@@ -1493,6 +1560,22 @@ static int h_begin(tsm_t *t, json_t *b, json_t **out)
 			return 404;
 		}
 		json_object_set(x.doc, "device", json_object_get(b, "device"));
+		/* No SE: the first step changes the CA.  The session is committed
+		 * at step 0 with its intent, then run as a step. */
+		t->st.sessions++;
+		json_object_set_new(x.doc, "step", json_integer(0));
+		json_object_set_new(x.doc, "action", json_pack("{s:s}", "action", "begin"));
+		action = json_pack("{s:i}", "step", 0);
+		rng_save(t);
+		if (doc_put(t, "sessions", x.doc) < 0 || intent_put(t, id, "step", 0, action) < 0 || end_tx(t, 1) < 0) {
+			end_tx(t, 0);
+			*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
+			rc = 500;
+			goto out;
+		}
+		rc = h_step_x(t, id, action, 0, out);
+		rc = rc == 200 ? 201 : rc;
+		goto out;
 	}
 	t->st.sessions++;
 	action = plan(&x);
@@ -1506,6 +1589,7 @@ static int h_begin(tsm_t *t, json_t *b, json_t **out)
 		action = json_pack("{s:s, s:O}", "action", "failed", "error", json_object_get(x.doc, "error"));
 	json_object_set(x.doc, "action", action);
 	dev_save(&x);
+	rng_save(t);
 	if (doc_put(t, "sessions", x.doc) < 0 || end_tx(t, 1) < 0) {
 		end_tx(t, 0);
 		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
@@ -1521,13 +1605,118 @@ out:
 	return rc;
 }
 
-static int h_step(tsm_t *t, const char *id, json_t *b, json_t **out)
+/* ------------------------------------------------------------ intents
+ *
+ * The CA and the TSM keep separate databases.  Before a request that may
+ * change the CA (a session step, the call centre's hold) the TSM commits
+ * an INTENT naming it: the session, the step and the request body (its
+ * PINs left out).  The step's own transaction deletes it.  An intent still
+ * there means the TSM died (or a request failed) after the CA may have
+ * changed and before the step committed: the TSM finishes it itself by
+ * running the step again from the intent (tsm_recover, at open and after
+ * such a failure).  The CA calls are idempotent (the same phone request
+ * is CA_REPLAYED with the same certificate; revoking a revoked one, holding
+ * a held one, lifting a valid one are CA_OK), so redoing them changes
+ * nothing at the CA and records their results in the registry. */
+
+static int intent_put(tsm_t *t, const char *id, const char *kind, json_int_t step, json_t *body)
+{
+	json_t *b = json_deep_copy(body);
+	char *text;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	json_object_del(b, "pins"); /* PINs are never stored */
+	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(b);
+	if (text && sqlite3_prepare_v2(t->db, "INSERT OR REPLACE INTO intents(id, kind, step, body, at) VALUES (?,?,?,?,?)",
+				       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, step);
+		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, vclock_now(t->ctx->clock));
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	free(text);
+	return rc;
+}
+
+static void intent_del(tsm_t *t, const char *id)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(t->db, "DELETE FROM intents WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static int64_t intent_at(tsm_t *t, const char *id)
+{
+	sqlite3_stmt *st;
+	int64_t at = -1;
+
+	if (sqlite3_prepare_v2(t->db, "SELECT at FROM intents WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		at = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return at;
+}
+
+static void put_u64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* The rng state, in the committing transaction: a restarted TSM goes on
+ * with the stream instead of drawing the same nonces again. */
+static void rng_save(tsm_t *t)
+{
+	uint8_t b[32];
+	sqlite3_stmt *st;
+
+	for (int i = 0; i < 4; i++)
+		put_u64(b + 8 * i, t->rng.s[i]);
+	if (sqlite3_prepare_v2(t->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('rng', ?)", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_blob(st, 1, b, sizeof b, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static void rng_load(tsm_t *t)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(t->db, "SELECT v FROM meta WHERE k = 'rng'", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		const uint8_t *b = sqlite3_column_blob(st, 0);
+		for (int i = 0; i < 4; i++) {
+			uint64_t v = 0;
+			for (int k = 0; k < 8; k++)
+				v = v << 8 | b[8 * i + k];
+			t->rng.s[i] = v;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static int recover_one(tsm_t *t, const char *id);
+
+static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **out)
 {
 	static const char *const allowed[] = { "step", "responses", "signatures", "pins", NULL };
-	sess_t x = { t, NULL, NULL, NULL, NULL, 0 };
+	sess_t x = { t, NULL, NULL, NULL, NULL, 0, replay, 0 };
 	json_t *action = NULL, *last;
 	json_int_t step, cur;
-	int rc;
+	int rc, intent = 0, committed = 0;
 
 	if (!json_is_object(b)) {
 		*out = jerr("body", "body: a JSON object");
@@ -1540,18 +1729,42 @@ static int h_step(tsm_t *t, const char *id, json_t *b, json_t **out)
 		return 400;
 	}
 	step = jint(b, "step");
+	if (!replay) {
+		/* An intent left by a crash on this session: finish it first. */
+		if (intent_at(t, id) >= 0)
+			recover_one(t, id);
+		/* The write-ahead intent, committed before anything reaches the CA. */
+		x.doc = doc_get(t, "sessions", id);
+		if (x.doc && jint(x.doc, "step") == step && !strcmp(jstr(x.doc, "state"), "open")) {
+			if (intent_put(t, id, "step", step, b) < 0) {
+				json_decref(x.doc);
+				*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
+				return 500;
+			}
+			intent = 1;
+		}
+		json_decref(x.doc);
+		x.doc = NULL;
+	} else {
+		intent = 1;
+		x.intent_at = intent_at(t, id);
+		scp_drop(t, id); /* the SCP03 host session is gone with the crash */
+	}
+	t->touched = 0;
 	if (begin_tx(t) < 0) {
 		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
-		return 500;
+		rc = 500;
+		goto out;
 	}
 	x.doc = doc_get(t, "sessions", id);
 	if (!x.doc) {
 		end_tx(t, 0);
 		*out = jerr("session", "session: no such session %s", id);
-		return 404;
+		rc = 404;
+		goto out;
 	}
 	x.facts = json_object_get(x.doc, "facts");
-	x.pins = json_object_get(b, "pins");
+	x.pins = replay ? NULL : json_object_get(b, "pins");
 	cur = jint(x.doc, "step");
 	last = json_object_get(x.doc, "action");
 	if (step == cur - 1 || (step == cur && strcmp(jstr(x.doc, "state"), "open"))) {
@@ -1559,18 +1772,18 @@ static int h_step(tsm_t *t, const char *id, json_t *b, json_t **out)
 		end_tx(t, 0);
 		if (step == cur - 1 || !strcmp(jstr(x.doc, "state"), "done")) {
 			*out = answer(&x, last);
-			json_decref(x.doc);
-			return 200;
+			rc = 200;
+			goto out;
 		}
 		*out = json_deep_copy(json_object_get(x.doc, "error"));
-		json_decref(x.doc);
-		return 409;
+		rc = 409;
+		goto out;
 	}
 	if (step != cur) {
 		end_tx(t, 0);
 		*out = jerr("step", "step: the session is at step %lld", (long long)cur);
-		json_decref(x.doc);
-		return 409;
+		rc = 409;
+		goto out;
 	}
 	if (jstr(x.doc, "device"))
 		x.dev = doc_get(t, "devices", jstr(x.doc, "device"));
@@ -1608,19 +1821,116 @@ save:
 	json_object_set_new(x.doc, "step", json_integer(cur + 1));
 	json_object_set(x.doc, "action", action);
 	dev_save(&x);
+	if (t->crashed) { /* tsm_fault: the process "died" before its commit */
+		end_tx(t, 0);
+		*out = jerr(NULL, "simulated crash");
+		rc = 500;
+		goto out;
+	}
+	intent_del(t, id);
+	rng_save(t);
 	if (doc_put(t, "sessions", x.doc) < 0 || end_tx(t, 1) < 0) {
 		end_tx(t, 0);
 		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
 		rc = 500;
 		goto out;
 	}
+	committed = 1;
 	*out = answer(&x, action);
 	rc = !strcmp(jstr(x.doc, "state"), "failed") ? (x.status ? x.status : 409) : 200;
 out:
 	json_decref(action);
 	json_decref(x.doc);
 	json_decref(x.dev);
+	if (intent && !committed && !t->crashed && !replay) {
+		/* Not committed.  Nothing reached the CA: forget the intent;
+		 * something did: the TSM finishes the step itself. */
+		if (t->touched)
+			recover_one(t, id);
+		else
+			intent_del(t, id);
+	}
 	return rc;
+}
+
+static int h_step(tsm_t *t, const char *id, json_t *b, json_t **out)
+{
+	return h_step_x(t, id, b, 0, out);
+}
+
+static int h_hold(tsm_t *t, json_t *b, json_t **out);
+
+/* Finish the request an intent names.  0 when it is gone afterwards. */
+static int recover_one(tsm_t *t, const char *id)
+{
+	sqlite3_stmt *st;
+	char *kind = NULL, *body = NULL;
+	json_int_t step = 0;
+	json_t *b, *o = NULL, *doc;
+
+	if (sqlite3_prepare_v2(t->db, "SELECT kind, step, body FROM intents WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		kind = strdup((const char *)sqlite3_column_text(st, 0));
+		step = sqlite3_column_int64(st, 1);
+		body = strdup((const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (!kind || !body) {
+		free(kind);
+		free(body);
+		return 0;
+	}
+	b = json_loads(body, 0, NULL);
+	if (!strcmp(kind, "hold")) {
+		h_hold(t, b, &o); /* holding a held certificate is CA_OK */
+		intent_del(t, id);
+		event(t, NULL, NULL, "recovered: call-centre hold finished from its intent");
+	} else {
+		doc = doc_get(t, "sessions", id);
+		if (!doc || jint(doc, "step") != step || strcmp(jstr(doc, "state"), "open")) {
+			intent_del(t, id); /* the step committed, or nothing to finish */
+		} else {
+			h_step_x(t, id, b, 1, &o);
+			if (intent_at(t, id) < 0) {
+				json_t *d2 = doc_get(t, "sessions", id);
+				event(t, id, d2 ? jstr(d2, "device") : NULL, "recovered: step finished from its intent");
+				json_decref(d2);
+			}
+		}
+		json_decref(doc);
+	}
+	json_decref(o);
+	json_decref(b);
+	free(kind);
+	free(body);
+	return intent_at(t, id) < 0 ? 0 : -1;
+}
+
+int tsm_recover(tsm_t *t)
+{
+	sqlite3_stmt *st;
+	json_t *ids = json_array(), *v;
+	size_t i;
+	int left = 0;
+
+	if (sqlite3_prepare_v2(t->db, "SELECT id FROM intents ORDER BY rowid", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(ids, json_string((const char *)sqlite3_column_text(st, 0)));
+		sqlite3_finalize(st);
+	}
+	json_array_foreach(ids, i, v) left += recover_one(t, json_string_value(v)) < 0;
+	json_decref(ids);
+	return left;
+}
+
+void tsm_fault(tsm_t *t, int nth_ca_call, int before)
+{
+	t->fault_at = nth_ca_call;
+	t->fault_before = before;
+	t->ca_calls = 0;
+	t->crashed = 0;
 }
 
 static int h_hold(tsm_t *t, json_t *b, json_t **out)
@@ -1630,10 +1940,18 @@ static int h_hold(tsm_t *t, json_t *b, json_t **out)
 	size_t i;
 	int rc = 200;
 
+	char iid[96];
+
 	if (!json_is_object(b) || !holder) {
 		*out = jerr(json_is_object(b) ? "holder" : "body", "holder: the holder's id");
 		return 400;
 	}
+	snprintf(iid, sizeof iid, "hold:%s", holder);
+	if (intent_put(t, iid, "hold", 0, b) < 0) {
+		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
+		return 500;
+	}
+	t->touched = 0;
 	if (begin_tx(t) < 0) {
 		*out = jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
 		return 500;
@@ -1647,7 +1965,7 @@ static int h_hold(tsm_t *t, json_t *b, json_t **out)
 		for (int s = 0; s < 2; s++) {
 			uint64_t serial;
 			if (jstr(d, keys[s]) && !ca_serial_parse(jstr(d, keys[s]), &serial) &&
-			    ca_hold(t->ca, serial) != CA_OK)
+			    m_hold(t, serial) != CA_OK)
 				rc = 409;
 		}
 		json_object_set_new(d, "status", json_string("hold"));
@@ -1656,26 +1974,91 @@ static int h_hold(tsm_t *t, json_t *b, json_t **out)
 		json_array_append(held, d);
 	}
 	json_decref(devs);
-	if (rc != 200 || !json_array_size(held)) {
+	if (t->crashed || rc != 200 || !json_array_size(held)) {
 		end_tx(t, 0);
+		if (!t->crashed)
+			intent_del(t, iid);
+		if (t->crashed)
+			rc = 500;
 		json_decref(held);
 		*out = rc != 200 ? jerr(NULL, "%s", ca_error(t->ca)) : jerr("holder", "holder: no device with valid certificates");
 		return rc != 200 ? rc : 404;
 	}
+	intent_del(t, iid);
 	end_tx(t, 1);
 	*out = json_pack("{s:s, s:o}", "holder", holder, "devices", held);
 	return 200;
 }
 
-/* 1 if an open session works on device id (its state is in transition:
- * the session's retried step completes it). */
-static int in_flight(json_t *open, const char *id)
+/* Requests whose intent is still pending (not finished: the CA may be
+ * ahead of the registry): their sessions' devices, or hold:HOLDER. */
+static json_t *in_flight_list(tsm_t *t)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+
+	if (sqlite3_prepare_v2(t->db, "SELECT id, kind FROM intents ORDER BY rowid", -1, &st, NULL) != SQLITE_OK)
+		return a;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		json_t *d = strcmp((const char *)sqlite3_column_text(st, 1), "step") ? NULL : doc_get(t, "sessions", id);
+		json_array_append_new(a, json_string(d && jstr(d, "device") ? jstr(d, "device") : id));
+		json_decref(d);
+	}
+	sqlite3_finalize(st);
+	return a;
+}
+
+static int in_flight(json_t *flying, const char *id)
 {
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(open, i, v) if (jstr(v, "device") && !strcmp(jstr(v, "device"), id)) return 1;
+	json_array_foreach(flying, i, v) if (!strcmp(json_string_value(v), id)) return 1;
 	return 0;
+}
+
+/* Every valid or held phone certificate the CA holds for a holder of the
+ * registry is some device's auth_serial or sign_serial. */
+static void ca_to_registry(tsm_t *t, json_t *devs, json_t *problems)
+{
+	json_t *holders = json_object(), *d, *v;
+	const char *h;
+	size_t i;
+
+	json_array_foreach(devs, i, d) if (jstr(d, "holder")) json_object_set_new(holders, jstr(d, "holder"), json_true());
+	json_object_foreach(holders, h, v) {
+		size_t n = 0;
+		uint64_t *serials;
+		if (ca_list_holder(t->ca, h, NULL, 0, &n) != CA_OK || !n)
+			continue;
+		serials = calloc(n, sizeof *serials);
+		if (!serials || ca_list_holder(t->ca, h, serials, n, &n) != CA_OK) {
+			free(serials);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			ca_info_t ci;
+			char sh[17], msg[160];
+			int found = 0;
+			size_t j;
+			if (ca_status(t->ca, serials[k], &ci) != CA_OK || ci.kind != CA_PHONE ||
+			    (ci.status != CA_VALID && ci.status != CA_HOLD))
+				continue;
+			serial_str(serials[k], sh);
+			json_array_foreach(devs, j, d) {
+				const char *a = jstr(d, "auth_serial"), *s = jstr(d, "sign_serial");
+				found |= (a && !strcmp(a, sh)) || (s && !strcmp(s, sh));
+			}
+			if (!found) {
+				snprintf(msg, sizeof msg, "%s: CA phone certificate %s (%s) is in no device record", h, sh,
+					 ca_status_name(ci.status));
+				json_array_append_new(problems, json_string(msg));
+			}
+		}
+		free(serials);
+	}
+	json_decref(holders);
 }
 
 /* Registry ↔ CA agreement (DOMAIN.md invariant 4), and sessions in flight. */
@@ -1685,13 +2068,13 @@ static int h_check(tsm_t *t, json_t **out)
 	size_t i;
 
 	open = docs_by_key(t, "sessions", "open");
+	json_decref(flying);
+	flying = in_flight_list(t);
 	json_array_foreach(devs, i, d) {
 		static const char *const keys[2] = { "auth_serial", "sign_serial" };
 		const char *st = jstr(d, "status");
-		if (in_flight(open, jstr(d, "id"))) {
-			json_array_append(flying, json_object_get(d, "id"));
+		if (in_flight(flying, jstr(d, "id")))
 			continue;
-		}
 		for (int s = 0; s < 2; s++) {
 			uint64_t serial;
 			ca_info_t ci;
@@ -1712,6 +2095,8 @@ static int h_check(tsm_t *t, json_t **out)
 			}
 		}
 	}
+	if (!json_array_size(flying))
+		ca_to_registry(t, devs, problems);
 	*out = json_pack("{s:b, s:o, s:i, s:i, s:o}", "ok", json_array_size(problems) == 0, "problems", problems,
 			 "devices", (int)json_array_size(devs), "open_sessions", (int)json_array_size(open), "in_flight",
 			 flying);
@@ -1826,7 +2211,7 @@ int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, jso
  * calls are idempotent). */
 static void reconcile(tsm_t *t)
 {
-	json_t *open = docs_by_key(t, "sessions", "open");
+	json_t *open = in_flight_list(t);
 	json_t *devs = docs_all(t, "devices"), *d;
 	size_t i;
 
@@ -1900,11 +2285,16 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 		    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER, "
 		    "session TEXT, device TEXT, what TEXT NOT NULL);"
 		    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
+		    "CREATE TABLE IF NOT EXISTS intents(id TEXT PRIMARY KEY, kind TEXT NOT NULL, step INTEGER, "
+		    "body TEXT NOT NULL, at INTEGER);"
 		    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 1);") < 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(t->db));
 		tsm_close(t);
 		return -1;
 	}
+	t->rng = *ctx->rng; /* a new database: the context's stream; else where the last run left it */
+	rng_load(t);
+	tsm_recover(t);
 	reconcile(t);
 	*out = t;
 	return 0;

@@ -44,6 +44,17 @@ void tsm_close(tsm_t *t);
  * error {"error": "...", "field": "..." | null}). */
 int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, json_t **out);
 
+/* Finish every request whose write-ahead intent is still pending (a
+ * crash between the CA's commit and the TSM's): tsm_open does it.
+ * Returns how many could not be finished. */
+int tsm_recover(tsm_t *t);
+
+/* Tests: make the request in progress "die" just before (before != 0)
+ * or just after the nth mutating CA call from now, as a kill -9 would:
+ * the TSM's transaction is rolled back, the intent stays, the request
+ * answers 500.  The tsm_t is then to be closed and reopened; 0 = off. */
+void tsm_fault(tsm_t *t, int nth_ca_call, int before);
+
 /* Counters for benches and tests. */
 typedef struct tsm_stats {
 	uint64_t sessions, steps, done, failed, reopens;
