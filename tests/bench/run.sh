@@ -106,3 +106,23 @@ echo "   a fresh simulated SE, both phone requests signed with alice's card key,
 echo "   two certificates issued, the previous phone revoked (one phone per"
 echo "   holder); TSM + CA on :memory: databases, the SE's seeded key pool)"
 echo "  baseline: none given in the issue"
+set +e
+th=$(sh "$here/bench_tsm_http.sh" "$build" "$src" 2>"$build/bench_tsm_http.log")
+st=$?
+set -e
+if [ "$st" != 0 ]; then
+	echo "  over HTTP: failed (exit $st); see $build/bench_tsm_http.log"
+else
+	get() { echo "$th" | awk -v k="$1" '$1 == k { print $2 }'; }
+	for c in 1 8 64; do
+		printf '%-44s %8s req/s  p99 %7s ms  %6s flows/s\n' \
+			"over HTTP (issue, file db), $c client(s)" "$(get "http_c${c}_rps")" \
+			"$(get "http_c${c}_p99_ms")" "$(get "http_c${c}_flows_per_s")"
+		f=$(get "http_c${c}_failed")
+		[ "${f:-0}" = 0 ] || echo "  $f flow(s) failed; see $build/bench_tsm_http.log"
+	done
+	echo "  (a request: the session POST or one step POST; bench_tsm --http, one"
+	echo "   thread per client running whole flows with its own SEs, alice and bob"
+	echo "   alternating; the TSM serves one request at a time: p99 grows with the queue)"
+	[ "$(get http_check_ok)" = 1 ] || echo "  warning: /v1/tsm/check did not answer ok after the run"
+fi
