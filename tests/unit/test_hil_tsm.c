@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "hil/tsm_world.h"
 
 static int call(tsm_world_t *w, const char *method, const char *path, const char *body, json_t **out)
@@ -141,11 +143,160 @@ static void test_session_steps_and_persistence(void **state)
 	unlink(path);
 }
 
+static void rm_db(const char *db)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", ".ca", ".ca-wal", ".ca-shm" };
+	char p[128];
+
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(p, sizeof p, "%s%s", db, sfx[i]);
+		unlink(p);
+	}
+}
+
+static char *cert_of(tsm_world_t *w, const char *purpose)
+{
+	json_t *j, *c;
+	size_t i;
+	char *s = NULL;
+
+	assert_int_equal(call(w, "GET", "/v1/holders/alice/certs", NULL, &j), 200);
+	json_array_foreach(json_object_get(j, "certs"), i, c) {
+		if (!strcmp(json_string_value(json_object_get(c, "purpose")), purpose))
+			s = strdup(json_string_value(json_object_get(c, "serial")));
+	}
+	json_decref(j);
+	assert_non_null(s);
+	return s;
+}
+
+/* A crash between the write-ahead intent and the CA's commit (before), and
+ * between the CA's commit and the TSM's (after): the request dies, the
+ * reopened TSM finishes it from its intent with no client retrying, and
+ * the registry and the CA agree with nothing in flight.  The call-centre
+ * hold of a device put in the registry by hand (its auth_serial is
+ * alice's auth card certificate, so that no SE is needed). */
+static void crash_case(int before)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], doc[256], path[128];
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	sqlite3 *h;
+	json_t *j;
+	char *auth;
+	int fd = mkstemp(db);
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	auth = cert_of(w, "auth");
+	tsm_world_close(w);
+	snprintf(doc, sizeof doc,
+		 "{\"id\":\"D1\",\"holder\":\"alice\",\"status\":\"active\",\"auth_serial\":\"%s\"}", auth);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO devices(id, key, doc) VALUES ('D1', 'alice', ?)", -1,
+						    &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	tsm_fault(w->tsm, 1, before);
+	assert_int_equal(call(w, "POST", "/v1/tsm/callcenter/hold", "{\"holder\":\"alice\"}", &j), 500);
+	json_decref(j);
+	/* As the crash left it: the registry says active; the CA says hold
+	 * (after) or valid (before); the intent names the request. */
+	assert_int_equal(call(w, "GET", "/v1/tsm/devices/D1", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "active");
+	json_decref(j);
+	snprintf(path, sizeof path, "/v1/certs/%s", auth);
+	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), before ? "valid" : "hold");
+	json_decref(j);
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "in_flight"), 0)), "hold:alice");
+	json_decref(j);
+	tsm_world_close(w);
+
+	/* Restarted: finished by the TSM itself. */
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	assert_int_equal(call(w, "GET", "/v1/tsm/devices/D1", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "hold");
+	json_decref(j);
+	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "hold");
+	json_decref(j);
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &j), 200);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	assert_int_equal(json_array_size(json_object_get(j, "in_flight")), 0);
+	json_decref(j);
+	/* Holding again: nothing left to hold (404), no intent left behind. */
+	assert_int_equal(call(w, "POST", "/v1/tsm/callcenter/hold", "{\"holder\":\"alice\"}", &j), 404);
+	json_decref(j);
+	assert_int_equal(tsm_recover(w->tsm), 0);
+	tsm_world_close(w);
+	free(auth);
+	rm_db(db);
+}
+
+static void test_crash_before_ca(void **state)
+{
+	(void)state;
+	crash_case(1);
+}
+
+static void test_crash_after_ca(void **state)
+{
+	(void)state;
+	crash_case(0);
+}
+
+/* The TSM's random stream goes on across a reopen: the first script of a
+ * session after the restart has another host challenge than the first
+ * one before it (same seed). */
+static void test_rng_continues(void **state)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], body[256];
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	json_t *a;
+	char *serial, *iu1;
+	int fd = mkstemp(db);
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	serial = alice_sign(w);
+	snprintf(body, sizeof body, "{\"op\":\"issue\",\"card_serial\":\"%s\"}", serial);
+	assert_int_equal(call(w, "POST", "/v1/tsm/sessions", body, &a), 201);
+	iu1 = strdup(json_string_value(json_array_get(json_object_get(a, "apdus"), 2)));
+	json_decref(a);
+	tsm_world_close(w);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	assert_int_equal(call(w, "POST", "/v1/tsm/sessions", body, &a), 201);
+	assert_string_not_equal(json_string_value(json_array_get(json_object_get(a, "apdus"), 2)), iu1);
+	json_decref(a);
+	tsm_world_close(w);
+	free(iu1);
+	free(serial);
+	rm_db(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_session_steps_and_persistence),
+		cmocka_unit_test(test_crash_before_ca),
+		cmocka_unit_test(test_crash_after_ca),
+		cmocka_unit_test(test_rng_continues),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
