@@ -1224,13 +1224,32 @@ static int se_work(sess_t *x, script_t *sc)
 	return json_array_size(sc->apdus) > before;
 }
 
+/* Whether the CA revoked the device's auth certificate while this session
+ * ran: another session's issuance for the same holder (one phone per
+ * holder) supersedes this phone between its certify step and its last
+ * step.  The CA is the truth; the registry must not mark it active. */
+static int superseded_meanwhile(sess_t *x)
+{
+	uint64_t serial;
+	ca_info_t ci;
+
+	if (!jstr(x->dev, "auth_serial") || ca_serial_parse(jstr(x->dev, "auth_serial"), &serial) ||
+	    ca_status(x->t->ca, serial, &ci) != CA_OK)
+		return 0;
+	return ci.status == CA_REVOKED;
+}
+
 static void finalize(sess_t *x)
 {
 	const char *op = jstr(x->doc, "op");
 	json_t *f = x->facts, *res = json_object();
 	json_t *inv = json_object_get(f, "inv");
 
-	if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew") || !strcmp(op, "lift")) {
+	if ((!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew") || !strcmp(op, "lift")) &&
+	    superseded_meanwhile(x)) {
+		json_object_set_new(x->dev, "status", json_string("revoked"));
+		json_object_set_new(res, "superseded_meanwhile", json_true());
+	} else if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew") || !strcmp(op, "lift")) {
 		json_object_set_new(x->dev, "status", json_string("active"));
 		if (json_array_size(json_object_get(f, "provision")) == 1 && strcmp(op, "lift"))
 			json_object_del(x->dev, "sign_serial");
