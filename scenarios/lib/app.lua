@@ -92,7 +92,7 @@ local function card_sign(card, digest_infos)
 end
 
 -- Run a session to its end.  opts: pins, policy, reason, certs, slot,
--- device, remote; hooks: opts.on_step(n, answer) may return "drop" to
+-- device, remote, signer = "phone" with phone_pin (revoke_without_card); hooks: opts.on_step(n, answer) may return "drop" to
 -- lose the relay after the first k APDUs (opts.drop_after) once.
 function app.session(w, phone, card, op, opts)
   opts = opts or {}
@@ -128,6 +128,12 @@ function app.session(w, phone, card, op, opts)
       else
         req.responses = app.relay(phone.se, a.apdus)
       end
+    elseif a.action == "card_sign" and opts.signer == "phone" then
+      -- revoke_without_card: the phone's own sign key authorises (its
+      -- applet over a logical channel, after the phone's sign PIN).
+      local sig = app.sign(phone, "sign", opts.phone_pin, unhex(a.messages[1]))
+      if not sig then return { ok = false, error = "the phone would not sign", session = a.session } end
+      req.signatures, req.signer = { hex(sig) }, "phone"
     elseif a.action == "card_sign" then
       local sigs = card_sign(card, a.digest_infos)
       if not sigs then return { ok = false, error = "the card would not sign", session = a.session } end

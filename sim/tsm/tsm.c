@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sqlite3.h>
 
 #include "../core/apdu.h"
@@ -857,18 +858,71 @@ static int absorb_apdus(sess_t *x, json_t *rsps)
 	return reopen;
 }
 
-/* The card's signatures: over the TSM's authorisation message, or over
- * the phone-certificate requests. */
-static int absorb_sigs(sess_t *x, json_t *sigs)
+/* revoke_without_card (DOMAIN.md, seed §3 課題 1): the phone's own sign
+ * key may authorise its revocation instead of the card.  Checked with the
+ * phone's sign certificate from the CA, which must still be valid or on
+ * hold: a revoked key authorises nothing. */
+static int verify_phone(sess_t *x, const uint8_t *msg, size_t mn, const uint8_t *sig, size_t sn)
+{
+	uint64_t serial;
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	size_t n;
+	ca_info_t ci;
+	X509 *cert = NULL;
+	EVP_MD_CTX *c = NULL;
+	int ok = 0;
+
+	if (!jstr(x->dev, "sign_serial") || ca_serial_parse(jstr(x->dev, "sign_serial"), &serial) ||
+	    ca_status(x->t->ca, serial, &ci) != CA_OK || (ci.status != CA_VALID && ci.status != CA_HOLD) ||
+	    ca_cert(x->t->ca, serial, &der, &n) != CA_OK)
+		goto out;
+	p = der;
+	if (!(cert = d2i_X509(NULL, &p, (long)n)) || !(c = EVP_MD_CTX_new()))
+		goto out;
+	ok = EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1 &&
+	     EVP_DigestVerify(c, sig, sn, msg, mn) == 1;
+out:
+	EVP_MD_CTX_free(c);
+	X509_free(cert);
+	free(der);
+	return ok;
+}
+
+static int policy_true(json_t *sess, const char *k)
+{
+	json_t *v = json_object_get(json_object_get(sess, "policy"), k);
+	return json_is_true(v) || (json_is_string(v) && !strcmp(json_string_value(v), "true"));
+}
+
+static int bad_request(sess_t *x, const char *field, const char *why)
+{
+	x->status = 400;
+	json_object_set_new(x->facts, "bad_field", json_string(field));
+	json_object_set_new(x->facts, "bad", json_string(why));
+	return -1;
+}
+
+/* The signatures asked for: over the TSM's authorisation message (by the
+ * card, or by the phone under revoke_without_card), or over the
+ * phone-certificate requests (by the card). */
+static int absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j)
 {
 	const char *kind = jstr(x->facts, "sign_kind");
+	const char *signer = json_is_string(signer_j) ? json_string_value(signer_j) : "card";
 	uint64_t card;
 
 	if (!kind)
 		kind = "certs";
-	if (!json_is_array(sigs) || json_array_size(sigs) != json_array_size(json_object_get(x->facts, "sign_for"))) {
-		x->status = 400;
-		json_object_set_new(x->facts, "bad", json_string("signatures: one hex signature per digest_info"));
+	json_object_del(x->facts, "bad_field");
+	if (signer_j && (!json_is_string(signer_j) || (strcmp(signer, "card") && strcmp(signer, "phone"))))
+		return bad_request(x, "signer", "signer: card or phone");
+	if (!json_is_array(sigs) || json_array_size(sigs) != json_array_size(json_object_get(x->facts, "sign_for")))
+		return bad_request(x, "signatures", "signatures: one hex signature per digest_info");
+	if (!strcmp(signer, "phone") &&
+	    (strcmp(kind, "auth") || strcmp(jstr(x->doc, "op"), "revoke") || !policy_true(x->doc, "revoke_without_card"))) {
+		fail_session(x, 403, "signer",
+			     "the phone's own signature authorises only a revocation, under revoke_without_card");
 		return -1;
 	}
 	ca_serial_parse(jstr(x->doc, "card_serial"), &card);
@@ -879,12 +933,15 @@ static int absorb_sigs(sess_t *x, json_t *sigs)
 		int rc = -1;
 		if (unhex(jstr(x->facts, "auth_msg"), &msg, &mn) == 0 &&
 		    unhex(json_string_value(json_array_get(sigs, 0)), &sig, &sn) == 0)
-			rc = ca_verify_card(x->t->ca, card, msg, mn, sig, sn, &ci);
+			rc = !strcmp(signer, "phone") ? (verify_phone(x, msg, mn, sig, sn) ? CA_OK : CA_ERR_SIGNATURE)
+						      : ca_verify_card(x->t->ca, card, msg, mn, sig, sn, &ci);
 		free(msg);
 		free(sig);
 		if (rc != CA_OK) {
 			fail_session(x, rc == CA_ERR_SIGNATURE ? 403 : 409, "signatures",
-				     rc < -1 ? ca_error(x->t->ca) : "not hex");
+				     rc == CA_ERR_SIGNATURE && !strcmp(signer, "phone")
+					     ? "the phone's signature does not verify under its valid sign certificate"
+				     : rc < -1 ? ca_error(x->t->ca) : "not hex");
 			return -1;
 		}
 		json_object_set_new(x->facts, "auth_ok", json_true());
@@ -1731,7 +1788,7 @@ static int recover_one(tsm_t *t, const char *id);
 
 static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **out)
 {
-	static const char *const allowed[] = { "step", "responses", "signatures", "pins", NULL };
+	static const char *const allowed[] = { "step", "responses", "signatures", "signer", "pins", NULL };
 	sess_t x = { t, NULL, NULL, NULL, NULL, 0, replay, 0 };
 	json_t *action = NULL, *last;
 	json_int_t step, cur;
@@ -1817,10 +1874,11 @@ static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **ou
 		if (absorb_apdus(&x, json_object_get(b, "responses")) < 0)
 			goto save;
 	} else if (!strcmp(jstr(last, "action"), "card_sign")) {
-		if (absorb_sigs(&x, json_object_get(b, "signatures")) < 0) {
+		if (absorb_sigs(&x, json_object_get(b, "signatures"), json_object_get(b, "signer")) < 0) {
 			if (x.status == 400) {
 				end_tx(t, 0);
-				*out = jerr("signatures", "%s", jstr(x.facts, "bad"));
+				*out = jerr(jstr(x.facts, "bad_field") ? jstr(x.facts, "bad_field") : "signatures", "%s",
+					    jstr(x.facts, "bad"));
 				rc = 400;
 				goto out;
 			}
