@@ -728,26 +728,6 @@ int http_ca_import_fixtures(ca_t *ca, const char *dir, char *err, size_t errlen)
 	return count;
 }
 
-static int split_listen(const char *arg, char *host, size_t cap, const char **port)
-{
-	const char *colon = strrchr(arg, ':');
-	size_t n;
-
-	if (!colon || colon == arg || !colon[1])
-		return -1;
-	n = (size_t)(colon - arg);
-	if (arg[0] == '[' && n >= 2 && arg[n - 1] == ']') { /* [::1]:8080 */
-		arg++;
-		n -= 2;
-	}
-	if (n >= cap)
-		return -1;
-	memcpy(host, arg, n);
-	host[n] = 0;
-	*port = colon + 1;
-	return 0;
-}
-
 int serve_ca_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -794,7 +774,7 @@ int serve_ca_main(int argc, char **argv)
 		fprintf(stderr, "mynahil: serve ca: unexpected %s\n\n%s", argv[optind], usage_ca);
 		return 2;
 	}
-	if (!listen_arg || split_listen(listen_arg, host, sizeof host, &port) < 0) {
+	if (!listen_arg || util_split_hostport(listen_arg, host, sizeof host, &port) < 0) {
 		fprintf(stderr, "mynahil: serve ca needs --listen HOST:PORT\n\n%s", usage_ca);
 		return 2;
 	}

@@ -34,26 +34,6 @@ static const char usage_tsm[] =
 	"\n"
 	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
 
-static int split_listen(const char *arg, char *host, size_t cap, const char **port)
-{
-	const char *colon = strrchr(arg, ':');
-	size_t n;
-
-	if (!colon || colon == arg || !colon[1])
-		return -1;
-	n = (size_t)(colon - arg);
-	if (arg[0] == '[' && n >= 2 && arg[n - 1] == ']') {
-		arg++;
-		n -= 2;
-	}
-	if (n >= cap)
-		return -1;
-	memcpy(host, arg, n);
-	host[n] = 0;
-	*port = colon + 1;
-	return 0;
-}
-
 int serve_tsm_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -94,7 +74,7 @@ int serve_tsm_main(int argc, char **argv)
 		fprintf(stderr, "mynahil: serve tsm: unexpected %s\n\n%s", argv[optind], usage_tsm);
 		return 2;
 	}
-	if (!listen_arg || split_listen(listen_arg, host, sizeof host, &port) < 0) {
+	if (!listen_arg || util_split_hostport(listen_arg, host, sizeof host, &port) < 0) {
 		fprintf(stderr, "mynahil: serve tsm needs --listen HOST:PORT\n\n%s", usage_tsm);
 		return 2;
 	}

@@ -31,22 +31,6 @@ static void on_signal(int sig)
 	serve_stop = 1;
 }
 
-static int split_hostport(const char *arg, char *host, size_t hcap, const char **port)
-{
-	const char *colon = strrchr(arg, ':');
-	size_t n;
-
-	if (!colon || colon == arg || !colon[1])
-		return -1;
-	n = (size_t)(colon - arg);
-	if (n >= hcap)
-		return -1;
-	memcpy(host, arg, n);
-	host[n] = 0;
-	*port = colon + 1;
-	return 0;
-}
-
 int serve_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,7 +77,7 @@ int serve_main(int argc, char **argv)
 		default: fprintf(stderr, "\n%s", usage_serve); return 2;
 		}
 	}
-	if (!strcmp(what, "pn532") ? !pty : (!vpcd || split_hostport(vpcd, host, sizeof host, &port) < 0)) {
+	if (!strcmp(what, "pn532") ? !pty : (!vpcd || util_split_hostport(vpcd, host, sizeof host, &port) < 0)) {
 		fprintf(stderr, "mynahil: serve %s needs %s\n\n%s", what,
 			!strcmp(what, "pn532") ? "--pty PATH" : "--vpcd HOST:PORT", usage_serve);
 		return 2;

@@ -118,3 +118,23 @@ int util_query_get(const char *query, const char *key, char *out, size_t cap)
 	}
 	return 0;
 }
+
+int util_split_hostport(const char *arg, char *host, size_t cap, const char **port)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t n;
+
+	if (!colon || colon == arg || !colon[1])
+		return -1;
+	n = (size_t)(colon - arg);
+	if (arg[0] == '[' && n >= 2 && arg[n - 1] == ']') { /* [::1]:8080 */
+		arg++;
+		n -= 2;
+	}
+	if (n >= cap)
+		return -1;
+	memcpy(host, arg, n);
+	host[n] = 0;
+	*port = colon + 1;
+	return 0;
+}

@@ -17,6 +17,9 @@ int util_mkdirs(const char *path);
 /* The value of key in a URI query "a=1&b=2" (without the '?'), copied
  * into out; 1 if found and it fits, else 0. */
 int util_query_get(const char *query, const char *key, char *out, size_t cap);
+/* "HOST:PORT" or "[V6]:PORT" into host (without brackets) and a pointer
+ * to the port inside arg; -1 if malformed or host does not fit. */
+int util_split_hostport(const char *arg, char *host, size_t cap, const char **port);
 /* Parse "123", "0x7b": 0 on success. */
 int util_parse_u64(const char *s, uint64_t *out);
 
