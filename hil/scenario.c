@@ -325,8 +325,17 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		lua_setfield(L, -2, "profile");
 	}
 	lua_call(L, 2, 1);                         /* scenario run world */
+	lua_pushvalue(L, -1);
+	lua_insert(L, -3);                         /* scenario world run world */
 
 	rc = lhil_pcall(L, 1, 0);
+	if (rc == LUA_OK) {                        /* DOMAIN.md's invariants on the world */
+		lua_getglobal(L, "mynahil");
+		lua_getfield(L, -1, "_invariants");
+		lua_remove(L, -2);
+		lua_pushvalue(L, -2);
+		rc = lhil_pcall(L, 1, 0);
+	}
 	if (rc == LHIL_SKIP) {
 		lua_getfield(L, -1, "__mynahil_skip");
 		set_reason(res, RES_SKIP, lua_tostring(L, -1));

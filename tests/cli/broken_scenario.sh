@@ -26,7 +26,9 @@ check "escape: absolute path refused at its line" has "tests/cli/data/escape.lua
 check "escape: file written inside the run dir" [ -f "$tmp/r/run/ESCAPE/note.txt" ]
 check "results.json carries the line" has "broken_syntax.lua:3:" "$tmp/r/results.json"
 check "junit.xml written" has "<testsuite" "$tmp/r/junit.xml"
-check "summary line" has "^0 passed, 6 failed, 0 skipped$" "$tmp/out"
+check "summary line" has "^0 passed, 7 failed, 0 skipped$" "$tmp/out"
+check "a broken invariant fails the scenario, named" has "DOMAIN.md invariant:9: broken on purpose" "$tmp/out"
+check "an invariant that does not apply is not reported" sh -c "! grep -q 'invariant:8' '$tmp/r/results.json'"
 
 "$bin" list tests/cli/data >"$tmp/list" 2>&1
 check "list names the broken file's line" has "broken_syntax.lua:3:" "$tmp/list"

@@ -109,6 +109,23 @@ function scenario(t)
   return t
 end
 
+-- DOMAIN.md's invariants, checked on the world after every scenario's run
+-- (libraries register them: app.lua the TSM ones).  Each lands in the
+-- report as "DOMAIN.md invariant:N: what is wrong".
+local invariants = {}
+function mynahil.invariant(n, what, fn)
+  invariants[#invariants + 1] = { n = n, what = what, fn = fn }
+end
+
+function mynahil._invariants(w)
+  for _, inv in ipairs(invariants) do
+    local ok, msg = inv.fn(w)
+    if ok ~= nil then   -- nil: does not apply to this world
+      record("DOMAIN.md invariant", inv.n, ok and true or false, inv.what, msg or "violated")
+    end
+  end
+end
+
 -- The world a scenario's run function receives: its roles' links, the
 -- seed, and skip().
 function mynahil._world(roles, info)
