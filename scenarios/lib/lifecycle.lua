@@ -1,0 +1,58 @@
+-- lifecycle.lua — the "no action" life-cycle cases of DOMAIN.md (10-14):
+-- something happens to the phone (SIM, carrier, network, a carrier's
+-- remote lock) and the certificates must survive it.  These are tests
+-- too: after the event the phone still signs with both keys under its
+-- certificates, and nothing changed in the TSM registry or at the CA.
+local app = require "app"
+local lifecycle = {}
+
+-- What the registry and the CA say of a device, to compare before/after.
+local function snapshot(w, id)
+  local d = app.device(w, id) or {}
+  return {
+    status = d.status, applet = d.applet, auth = d.auth_serial, sign = d.sign_serial,
+    slots = table.concat(d.slots or {}, ","), pending = tostring(d.pending_delete),
+    ca_auth = d.auth_serial and app.ca_status(w, d.auth_serial),
+    ca_sign = d.sign_serial and app.ca_status(w, d.sign_serial),
+  }
+end
+
+local function signs(phone, which, pin, what)
+  local der = app.phone_cert(phone, which, pin)
+  local sig = app.sign(phone, which, pin, what)
+  return der ~= nil and sig ~= nil and mynahil.crypto.verify(der, "sha256", what, sig)
+end
+
+-- A phone (SIM locked to carrier "MNO-A", on cellular) with issued
+-- certificates; event(phone) changes what it changes; then the checks.
+function lifecycle.no_action(w, event)
+  local phone = app.phone(w)
+  phone.carrier, phone.sim, phone.network, phone.locked = "MNO-A", { locked = true }, "cellular", false
+  local card = app.card(w.card, w.profile.pins)
+  local pins = { auth = "1470", sign = "NOACTION1" }
+  local r = app.issue(w, phone, card, { pins = pins })
+  expect(r.ok, "issued: " .. tostring(r.error)).is_true()
+  if not r.ok then return end
+  local before = snapshot(w, r.result.device)
+  expect(before.ca_auth, "CA: auth valid before").is "valid"
+
+  event(phone)
+
+  expect(phone.locked, "the phone is usable again").is(false)
+  local after = snapshot(w, r.result.device)
+  for _, k in ipairs { "status", "applet", "auth", "sign", "slots", "pending", "ca_auth", "ca_sign" } do
+    expect(after[k], "unchanged after the event: " .. k).is(before[k])
+  end
+  expect(signs(phone, "auth", pins.auth, "login after the event"), "the auth key signs").is_true()
+  expect(signs(phone, "sign", pins.sign, "contract after the event"), "the sign key signs").is_true()
+  expect((app.check(w)), "registry and CA agree").is_true()
+end
+
+-- A reboot of the handset (a SIM swap, a carrier change): the SE loses
+-- power and comes back with its NVM.
+function lifecycle.reboot(phone)
+  expect(phone.se:power "off", "handset off").is_true()
+  expect(phone.se:power "cold", "handset on").is_true()
+end
+
+return lifecycle
