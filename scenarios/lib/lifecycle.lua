@@ -55,4 +55,43 @@ function lifecycle.reboot(phone)
   expect(phone.se:power "cold", "handset on").is_true()
 end
 
+-- Alice's phone with issued certificates: phone, card, the issuance result.
+function lifecycle.issued(w, n, pins)
+  local phone = app.phone(w, n and n > 1 and app.new_se(w, n) or nil)
+  local card = app.card(w.card, w.profile.pins)
+  local r = app.issue(w, phone, card, { pins = pins })
+  expect(r.ok, "issued on phone " .. tostring(n or 1) .. ": " .. tostring(r.error)).is_true()
+  return phone, card, r.ok and r.result or nil
+end
+
+-- A new phone (the second handset of a model change), issued.  With
+-- revoke_first the holder revoked the old one on the old one first (the
+-- applet is deleted there); without, the TSM revokes it (one phone per
+-- holder) and deletes its applet when it is next online.
+function lifecycle.model_change(w, revoke_first)
+  local pins = { auth = "2580", sign = "OLDPHONE1" }
+  local old, card, o = lifecycle.issued(w, 1, pins)
+  if not o then return end
+  if revoke_first then
+    local v = app.revoke(w, old, card, { reason = "cessationOfOperation" })
+    expect(v.ok, "revoked on the old phone: " .. tostring(v.error)).is_true()
+    expect(app.applet_present(old), "old phone: applet deleted at revocation").is(false)
+  end
+  local new, _, n = lifecycle.issued(w, 2, { auth = "3691", sign = "NEWPHONE1" })
+  if not n then return end
+  expect(app.ca_status(w, o.auth_serial), "CA: the old phone's auth revoked").is "revoked"
+  expect(app.ca_status(w, o.sign_serial), "CA: the old phone's sign revoked").is "revoked"
+  expect(app.ca_status(w, n.auth_serial), "CA: the new phone's auth valid").is "valid"
+  expect(app.sign(new, "sign", "NEWPHONE1", "on the new phone") ~= nil, "the new phone signs").is_true()
+  if not revoke_first then
+    expect(app.device(w, o.device).pending_delete, "old phone: deletion pending").is(true)
+    expect(app.applet_present(old), "old phone: applet still there while offline").is_true()
+    local s = app.sync(w, old)
+    expect(s.ok, "old phone online again: " .. tostring(s.error)).is_true()
+    expect(app.applet_present(old), "old phone: applet deleted when next online").is(false)
+  end
+  expect(app.sign(old, "sign", pins.sign, "on the old phone"), "the old phone signs nothing").is(nil)
+  expect((app.check(w)), "registry and CA agree").is_true()
+end
+
 return lifecycle

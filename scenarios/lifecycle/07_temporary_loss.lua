@@ -1,0 +1,24 @@
+-- DOMAIN.md case 7: temporary loss.  Hold by the call centre; found, the
+-- holder lifts it: the auth certificate is reinstated, the sign
+-- certificate reissued (JPKI.md §4.5), and the phone signs again.
+local app = require "app"
+local lifecycle = require "lifecycle"
+
+return scenario {
+  id = "LC-07", case = 7, title = "temporary loss: hold, found, lift",
+  tags = { "lifecycle", "hold", "lift" }, needs = { "se", "tsm" },
+  run = function(w)
+    local pins = { auth = "9630", sign = "FOUNDIT12" }
+    local phone, card, r = lifecycle.issued(w, 1, pins)
+    if not r then return end
+    expect(app.hold(w, "alice"), "call centre: hold").is(200)
+    local l = app.lift(w, phone, card, { pins = pins })
+    expect(l.ok, "lifted: " .. tostring(l.error)).is_true()
+    if not l.ok then return end
+    expect(app.ca_status(w, r.auth_serial), "CA: the same auth certificate valid again").is "valid"
+    expect(app.ca_status(w, r.sign_serial), "CA: the old sign certificate revoked").is "revoked"
+    expect(app.ca_status(w, l.result.sign_serial), "CA: the reissued sign certificate valid").is "valid"
+    expect(app.sign(phone, "sign", pins.sign, "found") ~= nil, "the phone signs again").is_true()
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}

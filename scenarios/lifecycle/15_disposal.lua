@@ -1,0 +1,23 @@
+-- DOMAIN.md case 15: disposal.  The holder revokes before disposing of
+-- the phone; the applet is deleted, so nothing of the holder leaves with
+-- the handset.
+local app = require "app"
+local lifecycle = require "lifecycle"
+
+return scenario {
+  id = "LC-15", case = 15, title = "disposal: revoke, the applet deleted",
+  tags = { "lifecycle", "revoke" }, needs = { "se", "tsm" },
+  policy = { delete_applet_on_revoke = "force" },
+  run = function(w)
+    local pins = { auth = "1593", sign = "DISPOSE12" }
+    local phone, card, r = lifecycle.issued(w, 1, pins)
+    if not r then return end
+    local v = app.revoke(w, phone, card, { reason = "cessationOfOperation" })
+    expect(v.ok, "revoked: " .. tostring(v.error)).is_true()
+    expect(app.applet_present(phone), "the applet is deleted").is(false)
+    expect(app.sign(phone, "auth", pins.auth, "x"), "nothing signs on the disposed phone").is(nil)
+    expect(app.ca_status(w, r.auth_serial), "CA: auth revoked").is "revoked"
+    expect(app.ca_status(w, r.sign_serial), "CA: sign revoked").is "revoked"
+    expect((app.check(w)), "registry and CA agree").is_true()
+  end,
+}
