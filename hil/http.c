@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "hil/serve.h"
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -498,4 +501,26 @@ void http_stop(http_server_t *s)
 	MHD_stop_daemon(s->d); /* joins the pool and closes the listening socket */
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+int http_serve_until_signal(const http_opts_t *o, const char *banner, char *err, size_t errlen)
+{
+	http_server_t *srv = NULL;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_start(&srv, o, err, errlen) < 0)
+		return -1;
+	fputs(banner, stdout);
+	fflush(stdout);
+	while (!serve_stop)
+		if (sigwait(&set, &sig) == 0)
+			serve_stop = 1;
+	http_stop(srv); /* no handler runs past this */
+	return 0;
 }

@@ -63,6 +63,12 @@ int http_listen(const char *host, const char *port, int *fd, unsigned *port_out,
  * closes the socket. */
 int http_start(http_server_t **out, const http_opts_t *o, char *err, size_t errlen);
 void http_stop(http_server_t *s);
+/* The life of `mynahil serve ca|tsm`: SIGTERM and SIGINT blocked (the
+ * server's threads inherit the mask, so only sigwait() takes them), the
+ * server started on o->listen_fd (which it then owns), banner printed on
+ * stdout, then serve until one of the signals, and stop.  Returns 0, or
+ * -1 with err set if the server did not start (the caller keeps the fd). */
+int http_serve_until_signal(const http_opts_t *o, const char *banner, char *err, size_t errlen);
 
 /* Route one request through a table without a server (in-process
  * callers of the same JSON API: scenarios, benches).  The caller

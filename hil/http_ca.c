@@ -14,8 +14,6 @@
 
 #include <getopt.h>
 #include <glob.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,9 +746,7 @@ int serve_ca_main(int argc, char **argv)
 	vclock_t clk;
 	sim_ctx_t ctx = { .rng = &rng, .clock = &clk };
 	app_t app = { .clk = &clk };
-	http_server_t *srv = NULL;
-	sigset_t set;
-	int c, fd = -1, sig, rc = 1, n;
+	int c, fd = -1, rc = 1, n;
 
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -826,37 +822,23 @@ int serve_ca_main(int argc, char **argv)
 		goto out;
 	}
 
-	/* Signals wait in sigwait() below: blocked here, so the server's
-	 * threads (which inherit the mask) never take them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	{
 		http_opts_t ho = { .listen_fd = fd, .routes = routes,
 				   .nroutes = sizeof routes / sizeof *routes, .app = &app,
 				   .serialize = 1 };
-		if (http_start(&srv, &ho, err, sizeof err) < 0) {
+		char now[16], banner[1024];
+		vclock_format(vclock_now(&clk), now);
+		snprintf(banner, sizeof banner,
+			 "mynahil serve ca: listening on %s (clock %s, %d card certificates imported, db %s)\n",
+			 url, now, n, db ? db : ":memory:");
+		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
 			fprintf(stderr, "mynahil: serve ca: %s\n", err);
 			goto out;
 		}
-		fd = -1; /* the server's now */
-	}
-	{
-		char now[16];
-		vclock_format(vclock_now(&clk), now);
-		printf("mynahil serve ca: listening on %s (clock %s, %d card certificates imported, "
-		       "db %s)\n", url, now, n, db ? db : ":memory:");
-		fflush(stdout);
-	}
-	while (!serve_stop) {
-		if (sigwait(&set, &sig) == 0)
-			serve_stop = 1;
+		fd = -1; /* the server had it */
 	}
 	rc = 0;
 out:
-	http_stop(srv); /* no handler runs past this */
 	if (fd >= 0)
 		close(fd);
 	ca_close(app.ca);

@@ -4,8 +4,6 @@
 #include "hil/http_tsm.h"
 
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +45,7 @@ int serve_tsm_main(int argc, char **argv)
 	char host[256], err[512], url[512];
 	unsigned bound;
 	tsm_world_t *w = NULL;
-	http_server_t *srv = NULL;
-	sigset_t set;
-	int c, fd = -1, sig, rc = 1;
+	int c, fd = -1, rc = 1;
 	size_t nr;
 
 	optind = 2;
@@ -96,35 +92,22 @@ int serve_tsm_main(int argc, char **argv)
 		fprintf(stderr, "mynahil: serve tsm: %s\n", err);
 		goto out;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	{
 		http_opts_t ho = { .listen_fd = fd, .routes = tsm_world_routes(&nr), .app = w, .serialize = 1,
 				   .threads = 8 };
+		char now[16], banner[1024];
 		ho.nroutes = nr;
-		if (http_start(&srv, &ho, err, sizeof err) < 0) {
+		vclock_format(vclock_now(&w->clk), now);
+		snprintf(banner, sizeof banner, "mynahil serve tsm: listening on %s (clock %s, %d card certificates, db %s)\n",
+			 url, now, w->ncards, wo.db ? wo.db : ":memory:");
+		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
 			fprintf(stderr, "mynahil: serve tsm: %s\n", err);
 			goto out;
 		}
 		fd = -1;
 	}
-	{
-		char now[16];
-		vclock_format(vclock_now(&w->clk), now);
-		printf("mynahil serve tsm: listening on %s (clock %s, %d card certificates, db %s)\n", url, now,
-		       w->ncards, wo.db ? wo.db : ":memory:");
-		fflush(stdout);
-	}
-	while (!serve_stop) {
-		if (sigwait(&set, &sig) == 0)
-			serve_stop = 1;
-	}
 	rc = 0;
 out:
-	http_stop(srv);
 	if (fd >= 0)
 		close(fd);
 	tsm_world_close(w);
