@@ -1281,19 +1281,26 @@ static int se_work(sess_t *x, script_t *sc)
 	return json_array_size(sc->apdus) > before;
 }
 
-/* Whether the CA revoked the device's auth certificate while this session
- * ran: another session's issuance for the same holder (one phone per
- * holder) supersedes this phone between its certify step and its last
- * step.  The CA is the truth; the registry must not mark it active. */
+/* Whether the CA revoked a certificate this session produced while the
+ * session ran: another session's issuance for the same holder (one phone
+ * per holder) supersedes this phone between its certify step and its
+ * last step.  The CA is the truth; the registry must not mark the phone
+ * active.  Only this session's own certificates count: a device record
+ * may still name an older, rightly revoked serial of a slot this session
+ * did not provision. */
 static int superseded_meanwhile(sess_t *x)
 {
-	uint64_t serial;
-	ca_info_t ci;
+	json_t *certs = json_object_get(x->facts, "cert");
 
-	if (!jstr(x->dev, "auth_serial") || ca_serial_parse(jstr(x->dev, "auth_serial"), &serial) ||
-	    ca_status(x->t->ca, serial, &ci) != CA_OK)
-		return 0;
-	return ci.status == CA_REVOKED;
+	for (int s = 0; s < 2; s++) {
+		uint64_t serial;
+		ca_info_t ci;
+		const char *h = jstr(certs, slot_names[s]);
+		if (h && !ca_serial_parse(h, &serial) && ca_status(x->t->ca, serial, &ci) == CA_OK &&
+		    ci.status == CA_REVOKED)
+			return 1;
+	}
+	return 0;
 }
 
 static void finalize(sess_t *x)
