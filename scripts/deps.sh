@@ -3,11 +3,16 @@
 # Idempotent: a second run with everything present does nothing and needs no root.
 set -eu
 
+# Every tool a test uses is here: under CI a test that would skip for a
+# missing tool fails instead (tests/interop/lib/run.sh).  clang with
+# libclang-rt-14-dev (libFuzzer, --no-install-recommends leaves it out)
+# and llvm (llvm-symbolizer, for readable stacks) build tests/fuzz.
 PKGS="build-essential cmake pkg-config git
 liblua5.4-dev lua5.4 libssl-dev openssl libsqlite3-dev
 libpcsclite-dev pcscd vsmartcard-vpcd libnfc-dev libnfc-bin
 libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-opensc pcsc-tools socat tshark vsmartcard-vpicc python3-pycryptodome"
+opensc pcsc-tools socat tshark vsmartcard-vpicc python3-pycryptodome
+curl sqlite3 clang libclang-rt-14-dev llvm"
 
 missing=""
 for p in $PKGS; do

@@ -26,7 +26,7 @@ if command -v opensc-tool >/dev/null 2>&1; then
 	atr=$(opensc-tool -r "$READER" -a 2>/dev/null)
 	check "opensc-tool -a: the 2020 card's ATR" [ "$atr" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ]
 else
-	echo "opensc-tool not installed: its checks skipped"
+	skip_part "opensc-tool not installed: its checks skipped"
 fi
 
 if command -v scriptor >/dev/null 2>&1; then
@@ -45,7 +45,7 @@ EOS
 	check "scriptor: token padding, then 9000" sh -c "grep -A2 '^< $token' '$tmp/s' | sed -n '2p;3p' | tr '\n' '|' | grep -qx '$blank |90 00 : Normal processing.|'"
 	check "scriptor: a missing EF answers 6A82" [ "$(sed -n 4p "$tmp/s.rsp" | cut -c1-7)" = "< 6A 82" ]
 else
-	echo "scriptor not installed: its checks skipped"
+	skip_part "scriptor not installed: its checks skipped"
 fi
 
 finish

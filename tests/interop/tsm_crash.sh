@@ -11,8 +11,8 @@
 #  - both databases pass PRAGMA integrity_check.
 # usage: tsm_crash.sh MYNAHIL SRCDIR
 M=$1 SRC=$2
-command -v curl >/dev/null || exit 77
-command -v sqlite3 >/dev/null || exit 77
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 not installed"; exit 77; }
 T=$(mktemp -d) || exit 1
 PID= CL=
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$CL" ] && kill -- -"$CL" 2>/dev/null; rm -rf "$T"; }

@@ -6,7 +6,7 @@
 # finish their sessions.
 # usage: tsm_http.sh MYNAHIL SRCDIR
 M=$1 SRC=$2
-command -v curl >/dev/null || exit 77
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 T=$(mktemp -d) || exit 1
 PID=
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }

@@ -14,6 +14,7 @@
 
 SKIP=77
 FX=${src:?}/fixtures
+. "$src/tests/interop/lib/skip.sh"
 
 ca_enter() {
 	for tool in curl openssl; do

@@ -19,6 +19,7 @@
 # (SCardGetStatusChange inside `mynahil apdu --target pcsc:...`).
 # shellcheck shell=sh
 
+. "${src:?}/tests/interop/lib/skip.sh"
 SKIP=77
 READER="Virtual PCD 00 00"
 VPCD_PORT=35963
