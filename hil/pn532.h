@@ -25,17 +25,26 @@ typedef struct pn532_ident {
 pn532_t *pn532_new(link_t *card, link_t *se, const pn532_ident_t *id);
 void pn532_free(pn532_t *p);
 
+/* Answers waiting for the host to read them: a few of the longest
+ * frames.  What does not fit is dropped (see pn532_dropped). */
+#define PN532_OUT_MAX 8192
+
 /* Feed bytes read from the host.  Answers (ACK, response frames) are
  * appended to the output, which pn532_output() exposes until
- * pn532_consume() drops what was written.  -1 only when out of memory. */
+ * pn532_consume() drops what was written.  -1 only when the chip cannot
+ * go on; its buffers are fixed, so today it always returns 0. */
 int pn532_feed(pn532_t *p, const uint8_t *in, size_t n);
 const uint8_t *pn532_output(const pn532_t *p, size_t *len);
 void pn532_consume(pn532_t *p, size_t n);
+/* Bytes of answers dropped because the host left no room for them
+ * (it does not read), since the last pn532_host_reset(). */
+size_t pn532_dropped(const pn532_t *p);
 
-/* The host went away (its last file descriptor on the pty closed):
- * forget any half-received frame, pending chained data and the
- * NACK copy.  The chip's registers and RF state stay, as on a real
- * PN532 whose serial cable is replugged. */
+/* A new host: the last one closed the line.  Everything it left goes:
+ * half-received frames, unread answers, chained data, the NACK copy;
+ * and the chip is as at power-on (RF field off and the cards with it,
+ * no target, parameters and registers at their reset values), so that
+ * what one client did never changes what the next one sees. */
 void pn532_host_reset(pn532_t *p);
 
 /* For tests and the start-up line: the ATQB the card answers with. */

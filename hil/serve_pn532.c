@@ -7,8 +7,10 @@
  * The pty loop (serve_pn532_run): opens the pty, links PATH to its slave,
  * moves bytes between the master and the chip with poll() and a timeout,
  * and notices with inotify when the last client closes the slave, so the
- * next one finds a clean line: no half frame, no unread answer, raw
- * termios again (a client killed mid-command leaves all three behind).
+ * next one finds a clean line and a clean chip: no half frame, no unread
+ * answer, raw termios again (a client killed mid-command leaves all three
+ * behind), the chip as at power-on.  Answers a client does not read are
+ * held up to PN532_OUT_MAX, then dropped (see out_put).
  *
  * Model of the RF side: RFConfiguration field off powers the cards off;
  * activating a target (InListPassiveTarget, InAutoPoll, InSelect) gives
@@ -86,8 +88,9 @@ struct pn532 {
 	/* host link */
 	uint8_t in[IN_CAP];
 	size_t inlen;
-	uint8_t *out;
-	size_t outlen, outcap;
+	uint8_t out[PN532_OUT_MAX];
+	size_t outlen;
+	size_t dropped; /* bytes of answers the host did not make room for */
 	uint8_t last[CMD_MAX + 16]; /* the last answer frame, for NACK */
 	size_t lastlen;
 
@@ -113,26 +116,20 @@ struct pn532 {
 
 /* ---------------------------------------------------------------- output */
 
-static int out_reserve(pn532_t *p, size_t more)
-{
-	size_t cap = p->outcap ? p->outcap : 1024;
-	uint8_t *n;
-
-	if (p->outlen + more <= p->outcap)
-		return 0;
-	while (cap < p->outlen + more)
-		cap *= 2;
-	if (!(n = realloc(p->out, cap)))
-		return -1;
-	p->out = n;
-	p->outcap = cap;
-	return 0;
-}
-
+/* The chip never waits for the host.  A PN532's HSU has only TX and RX,
+ * no flow control: an answer goes out at line rate whether or not the
+ * host reads it, and what the host's UART cannot hold is lost there.
+ * Here the pty's buffers play the host's UART; what they cannot take
+ * now waits in out, and an answer that does not fit there either is
+ * dropped whole and counted (the serve loop says so).  So a host that
+ * never reads costs a bounded amount of memory, and the frames it does
+ * read later are whole frames. */
 static int out_put(pn532_t *p, const uint8_t *b, size_t n)
 {
-	if (out_reserve(p, n) < 0)
-		return -1;
+	if (n > sizeof p->out - p->outlen) {
+		p->dropped += n;
+		return 0;
+	}
 	memcpy(p->out + p->outlen, b, n);
 	p->outlen += n;
 	return 0;
@@ -763,14 +760,6 @@ void pn532_consume(pn532_t *p, size_t n)
 	p->outlen -= n;
 }
 
-void pn532_host_reset(pn532_t *p)
-{
-	p->inlen = 0;
-	p->outlen = 0;
-	p->lastlen = 0;
-	drop_chaining(p);
-}
-
 size_t pn532_atqb(const pn532_t *p, uint8_t *atqb, size_t cap)
 {
 	if (cap < 12)
@@ -829,6 +818,25 @@ static void init_registers(uint8_t *r)
 	r[0xFFF4] = 0x06; /* P7 */
 }
 
+size_t pn532_dropped(const pn532_t *p)
+{
+	return p->dropped;
+}
+
+void pn532_host_reset(pn532_t *p)
+{
+	p->inlen = 0;
+	p->outlen = 0;
+	p->lastlen = 0;
+	p->dropped = 0;
+	drop_chaining(p);
+	power_off_cards(p);
+	p->field = 0;
+	p->params = 0;
+	memset(p->regs, 0, 0x10000);
+	init_registers(p->regs);
+}
+
 pn532_t *pn532_new(link_t *card, link_t *se, const pn532_ident_t *id)
 {
 	pn532_t *p = calloc(1, sizeof *p);
@@ -851,7 +859,6 @@ void pn532_free(pn532_t *p)
 		return;
 	drop_chaining(p);
 	free(p->regs);
-	free(p->out);
 	free(p);
 }
 
@@ -947,11 +954,42 @@ static void flush_output(pn532_t *p, int master)
 	}
 }
 
+/* Once per client: its answers are being dropped (see out_put). */
+static void tell_dropped(const pn532_t *p, int *told)
+{
+	if (pn532_dropped(p) && !*told)
+		fprintf(stderr, "mynahil: serve pn532: the client does not read its answers: dropping "
+				"what the line cannot hold, as a UART without flow control would\n");
+	*told = pn532_dropped(p) != 0;
+}
+
+/* The last client closed the line: the next one gets a clean line and a
+ * clean chip.  Answers the old client did not read go (the slave's input
+ * queue: nothing of the next client's can be there yet).  What it wrote
+ * and the chip has not read (the master's input) goes too, unless a new
+ * client has already opened the line: its first bytes may be there, and
+ * a pty does not say who wrote what.  That takes a client that writes
+ * and closes and another that opens between two wake-ups of this loop;
+ * then a command of the old client may be answered to the new one. */
+static void client_gone(pn532_t *p, int master, int slave, int new_client)
+{
+	uint8_t junk[4096];
+
+	pn532_host_reset(p);
+	tcflush(slave, new_client ? TCIFLUSH : TCIOFLUSH);
+	set_raw(slave); /* clears the mark a killed client left */
+	while (!new_client && read(master, junk, sizeof junk) > 0)
+		;
+}
+
 /* inotify events on the slave: count the clients' opens and closes; when
- * the last one is gone, give the next a clean line and a clean chip. */
-static void watch_clients(pn532_t *p, int ino, int slave, int *clients)
+ * the last one is gone, give the next a clean line and a clean chip.
+ * Every event queued is read first, so that a close followed at once by
+ * the next client's open is seen as such. */
+static void watch_clients(pn532_t *p, int ino, int master, int slave, int *clients)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int gone = 0;
 	ssize_t n;
 
 	while ((n = read(ino, buf, sizeof buf)) > 0) {
@@ -959,19 +997,18 @@ static void watch_clients(pn532_t *p, int ino, int slave, int *clients)
 			const struct inotify_event *e = (const struct inotify_event *)q;
 			if (e->mask & IN_OPEN)
 				(*clients)++;
-			if (e->mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) && *clients > 0 && --*clients == 0) {
-				pn532_host_reset(p);
-				tcflush(slave, TCIOFLUSH);
-				set_raw(slave); /* clears the mark a killed client left */
-			}
+			if (e->mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) && *clients > 0 && --*clients == 0)
+				gone = 1;
 			q += sizeof *e + e->len;
 		}
 	}
+	if (gone)
+		client_gone(p, master, slave, *clients > 0);
 }
 
 int serve_pn532_run(link_t *card, link_t *se, const char *pty_path)
 {
-	int master = -1, slave = -1, ino = -1, rc = 1, clients = 0, linked = 0;
+	int master = -1, slave = -1, ino = -1, rc = 1, clients = 0, linked = 0, told = 0;
 	char name[128];
 	pn532_ident_t id;
 	pn532_t *p = NULL;
@@ -1035,19 +1072,22 @@ int serve_pn532_run(link_t *card, link_t *se, const char *pty_path)
 			fprintf(stderr, "mynahil: serve pn532: poll: %s\n", strerror(errno));
 			goto out;
 		}
-		if (fds[1].revents & POLLIN)
-			watch_clients(p, ino, slave, &clients);
+		/* Opens and closes first, so that bytes are never taken for
+		 * those of a client that has already gone. */
+		if (ino >= 0)
+			watch_clients(p, ino, master, slave, &clients);
 		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(master, buf, sizeof buf);
-			if (r > 0 && pn532_feed(p, buf, (size_t)r) < 0) {
-				fprintf(stderr, "mynahil: serve pn532: out of memory\n");
-				goto out;
-			}
+			/* With nobody on the line, anything read is what a client
+			 * wrote just before it went: nobody to answer. */
+			if (r > 0 && (ino < 0 || clients > 0))
+				pn532_feed(p, buf, (size_t)r);
 			/* A hung-up line (it should not happen while our own
 			 * descriptor holds the slave) must not spin the loop. */
 			if (r <= 0 && errno != EAGAIN && errno != EINTR)
 				poll(NULL, 0, 100);
 		}
+		tell_dropped(p, &told);
 		flush_output(p, master);
 	}
 	rc = 0;

@@ -5,17 +5,29 @@
  * checksums, NACK and extended frames; Type B activation with the
  * PUPI given; APDUs in and out with chaining both ways; a mute card is a
  * timeout; the RF field and re-activation drive the card's power;
- * FeliCa polling and raw frames go to the SE. */
+ * FeliCa polling and raw frames go to the SE; a host that never reads
+ * costs bounded memory, and the next host finds a clean chip, also
+ * through the pty of `serve pn532`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "hil/link.h"
 #include "hil/pn532.h"
+#include "hil/serve.h"
+#include "hil/util.h"
 
 /* ------------------------------------------------------------ fake links */
 
@@ -69,12 +81,19 @@ static const link_ops_t fake_ops = {
 	.scheme = "fake", .power = fake_power, .transmit = fake_transmit, .atr = fake_atr,
 };
 
+/* `serve pn532` in a child process, for the pty tests. */
+typedef struct served {
+	char dir[64], pty[96], err[96];
+	pid_t pid;
+} served_t;
+
 typedef struct bench {
 	fake_t cf, sf;
 	link_t card, se;
 	pn532_t *p;
 	uint8_t data[2048]; /* data of the last answer, after D5 cmd+1 */
 	size_t datalen;
+	served_t srv; /* pid 0: none */
 } bench_t;
 
 static const pn532_ident_t ident = { { 0xA1, 0xB2, 0xC3, 0xD4 }, { 0x08, 0x11, 0x22, 0x33 } };
@@ -108,9 +127,13 @@ static int setup_se(void **state)
 	return 0;
 }
 
+static void serve_stop_child(served_t *s);
+
 static int teardown(void **state)
 {
 	bench_t *b = *state;
+	if (b->srv.pid > 0)
+		serve_stop_child(&b->srv);
 	pn532_free(b->p);
 	free(b);
 	return 0;
@@ -601,6 +624,227 @@ static void host_reset(void **state)
 	WANT(b, 0x32, 0x01, 0x06, 0x07);
 }
 
+/* The frames of out[0..n) are whole ACKs and GetFirmwareVersion answers. */
+static void whole_frames(bench_t *b, const uint8_t *out, size_t n)
+{
+	for (size_t k = 0; k < n;) {
+		if (n - k >= sizeof ack && !memcmp(out + k, ack, sizeof ack))
+			k += sizeof ack;
+		else
+			k += check_answer(b, out + k, n - k, 0x02);
+	}
+}
+
+/* A host that writes and never reads: the answers held stay within
+ * PN532_OUT_MAX, the rest is counted as dropped, in whole frames; once
+ * the host reads, the chip answers as before. */
+static void output_bounded(void **state)
+{
+	static const uint8_t body[] = { 0x02 };
+	bench_t *b = *state;
+	uint8_t f[32], out[PN532_OUT_MAX];
+	size_t k = host_frame(body, sizeof body, f), n;
+
+	for (int i = 0; i < 10000; i++)
+		feed(b, f, k);
+	pn532_output(b->p, &n);
+	assert_true(n <= PN532_OUT_MAX);
+	assert_true(pn532_dropped(b->p) >= 10000 * (sizeof ack + 13) - PN532_OUT_MAX);
+	n = take(b, out, sizeof out);
+	whole_frames(b, out, n);
+	TALK(b, 0x02);
+	WANT(b, 0x32, 0x01, 0x06, 0x07);
+}
+
+/* After a host reset the chip is as at power-on, whatever the last host
+ * did: nothing of its output or input left, the field off and the SE
+ * powered off with it, no target, registers and parameters reset. */
+static void host_reset_fresh_chip(void **state)
+{
+	static const uint8_t half[] = { 0x00, 0x00, 0xFF, 0x09, 0xF7, 0xD4, 0x00 }, fw[] = { 0x02 };
+	static const uint8_t pol[] = { 0x4A, 0x01, 0x00 };
+	bench_t *b = *state;
+	uint8_t f[32];
+	size_t n;
+
+	TALK(b, 0x12, 0x14);             /* automatic RATS */
+	TALK(b, 0x08, 0x63, 0x02, 0x80); /* a register written */
+	TALK(b, 0x4A, 0x01, 0x00);       /* the SE as Type A, with its ATS */
+	assert_int_equal(b->datalen, 15);
+	feed(b, f, host_frame(fw, sizeof fw, f)); /* an answer left unread */
+	feed(b, half, sizeof half);
+	pn532_host_reset(b->p);
+	pn532_output(b->p, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(b->sf.npower, 2);
+	assert_int_equal(b->sf.power[1], SIM_POWER_OFF);
+	TALK(b, 0x04); /* GetGeneralStatus: no error, field off, no target */
+	WANT(b, 0x00, 0x00, 0x00, 0x00);
+	TALK(b, 0x40, 0x01, 0x00, 0xA4, 0x04, 0x0C);
+	WANT(b, 0x27);
+	TALK(b, 0x06, 0x63, 0x02, 0x63, 0x01);
+	WANT(b, 0x00, 0x3B);
+	talk(b, pol, sizeof pol); /* no ATS now: parameters reset; a cold start */
+	WANT(b, 0x01, 0x01, 0x00, 0x04, 0x20, 0x04, 0x08, 0x11, 0x22, 0x33);
+	assert_int_equal(b->sf.power[2], SIM_POWER_COLD);
+}
+
+/* ------------------------------------------------- the pty of serve pn532 */
+
+/* `serve pn532` in a child, on the bench's card; returns once its pty
+ * link is there. */
+static void serve_start(bench_t *b, served_t *s)
+{
+	int64_t deadline = util_now_ms() + 10000;
+
+	strcpy(s->dir, "/tmp/test_hil_pn532_XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->pty, sizeof s->pty, "%s/pty", s->dir);
+	snprintf(s->err, sizeof s->err, "%s/err", s->dir);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		int out = open("/dev/null", O_WRONLY), err = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			_exit(3);
+		_exit(serve_pn532_run(&b->card, NULL, s->pty));
+	}
+	while (access(s->pty, F_OK) < 0 && util_now_ms() < deadline)
+		poll(NULL, 0, 10);
+	assert_int_equal(access(s->pty, F_OK), 0);
+}
+
+static void serve_stop_child(served_t *s)
+{
+	int st;
+
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &st, 0);
+	s->pid = 0;
+	unlink(s->pty);
+	unlink(s->err);
+	rmdir(s->dir);
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Write all of buf to the non-blocking fd within the deadline. */
+static void write_all(int fd, const uint8_t *buf, size_t n, int64_t deadline)
+{
+	while (n) {
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		ssize_t w = write(fd, buf, n);
+		if (w > 0) {
+			buf += w;
+			n -= (size_t)w;
+			continue;
+		}
+		assert_true(w < 0 && errno == EAGAIN);
+		assert_true(util_now_ms() < deadline);
+		poll(&pf, 1, 100);
+	}
+}
+
+/* Read up to n bytes within ms milliseconds; returns how many came. */
+static size_t read_for(int fd, uint8_t *buf, size_t n, int ms)
+{
+	int64_t deadline = util_now_ms() + ms;
+	size_t got = 0;
+
+	while (got < n && util_now_ms() < deadline) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		if (poll(&pf, 1, (int)(deadline - util_now_ms())) <= 0)
+			continue;
+		if ((r = read(fd, buf + got, n - got)) > 0)
+			got += (size_t)r;
+	}
+	return got;
+}
+
+/* The line speed is our mark: the server sets 115200 baud again when
+ * it has seen the last client go. */
+static int open_after_reset(const char *pty, int64_t deadline)
+{
+	while (util_now_ms() < deadline) {
+		struct termios t;
+		int fd = open(pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+		assert_true(fd >= 0);
+		assert_int_equal(tcgetattr(fd, &t), 0);
+		if (cfgetospeed(&t) == B115200)
+			return fd;
+		close(fd);
+		poll(NULL, 0, 10);
+	}
+	fail_msg("the server never reset the line");
+	return -1;
+}
+
+/* Through the pty: a client writes 6 MB of commands and never reads.
+ * The server's memory stays put and it says it drops answers; the next
+ * client's first bytes are the answer to its own first command, and
+ * nothing else. */
+static void serve_bounded_and_clean(void **state)
+{
+	static const uint8_t fw[] = { 0x02 }, diag[] = { 0x00, 0x00, 'n', 'e', 'w' };
+	bench_t *b = *state;
+	served_t *s = &b->srv;
+	uint8_t f[32], buf[455 * 9], got[64];
+	size_t k = host_frame(fw, sizeof fw, f), n = 0;
+	int64_t deadline = util_now_ms() + 60000;
+	long rss0;
+	int fd;
+	struct termios t;
+	char msg[512] = "";
+	FILE *e;
+
+	serve_start(b, s);
+	for (size_t i = 0; i + k <= sizeof buf; i += k)
+		memcpy(buf + i, f, k);
+	rss0 = rss_kib(s->pid);
+	fd = open(s->pty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	while (n < 6 << 20) {
+		write_all(fd, buf, sizeof buf, deadline);
+		n += sizeof buf;
+	}
+	assert_true(rss_kib(s->pid) - rss0 < 4096);
+	assert_non_null(e = fopen(s->err, "r"));
+	assert_non_null(fgets(msg, sizeof msg, e));
+	fclose(e);
+	assert_non_null(strstr(msg, "does not read its answers"));
+	/* Leave a mark on the line, and go without reading anything. */
+	assert_int_equal(tcgetattr(fd, &t), 0);
+	cfsetospeed(&t, B9600);
+	cfsetispeed(&t, B9600);
+	assert_int_equal(tcsetattr(fd, TCSANOW, &t), 0);
+	close(fd);
+
+	fd = open_after_reset(s->pty, deadline);
+	k = host_frame(diag, sizeof diag, f);
+	write_all(fd, f, k, deadline);
+	n = read_for(fd, got, sizeof ack + 13, 10000);
+	assert_int_equal(n, sizeof ack + 13);
+	assert_memory_equal(got, ack, sizeof ack);
+	assert_int_equal(check_answer(b, got + sizeof ack, n - sizeof ack, 0x00), 13);
+	WANT(b, 0x00, 'n', 'e', 'w');
+	assert_int_equal(read_for(fd, got, sizeof got, 200), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +864,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(presence_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(auto_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(output_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_reset_fresh_chip, setup_se, teardown),
+		cmocka_unit_test_setup_teardown(serve_bounded_and_clean, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
