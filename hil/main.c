@@ -300,6 +300,67 @@ static char *clean_line(char *s)
 	return s;
 }
 
+enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
+
+/* One line of in into buf (at most cap - 1 bytes, NUL-terminated, its
+ * newline dropped).  A longer line, or one with a NUL byte, is read to
+ * its end and reported: cut, either would send something else than
+ * what the line says. */
+static int read_line(FILE *in, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, rc = LINE_OK;
+
+	while ((c = getc(in)) != EOF && c != '\n') {
+		if (rc != LINE_OK)
+			continue; /* the rest of a bad line */
+		if (c == 0)
+			rc = LINE_NUL;
+		else if (n + 1 >= cap)
+			rc = LINE_LONG;
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	return c == EOF && n == 0 && rc == LINE_OK ? LINE_EOF : rc;
+}
+
+/* "FILE:LINE: what is wrong; then" (then: what became of the input). */
+static int bad_line(const char *name, unsigned long lineno, int why, size_t cap, const char *then)
+{
+	if (why == LINE_LONG)
+		fprintf(stderr, "%s:%lu: line longer than %zu bytes; %s\n", name, lineno, cap - 1, then);
+	else
+		fprintf(stderr, "%s:%lu: NUL byte in the line (not a text file?); %s\n", name, lineno, then);
+	return 1;
+}
+
+/* A regular file is read through once before anything is sent: input
+ * that is not lines of text (a binary file, a line too long) is refused
+ * whole rather than sent in part.  A pipe is taken line by line, as it
+ * comes (a session can be driven interactively); there, such a line
+ * ends the session.  Returns 0, or 1 when refused. */
+static int check_lines(FILE *in, const char *name, char *line, size_t cap)
+{
+	struct stat st;
+	unsigned long lineno = 0;
+	long start;
+	int r;
+
+	if (fstat(fileno(in), &st) < 0 || !S_ISREG(st.st_mode) || (start = ftell(in)) < 0)
+		return 0;
+	while ((r = read_line(in, line, cap)) != LINE_EOF) {
+		lineno++;
+		if (r != LINE_OK)
+			return bad_line(name, lineno, r, cap, "nothing sent");
+	}
+	if (fseek(in, start, SEEK_SET) < 0) {
+		fprintf(stderr, "mynahil: %s: cannot read it again\n", name);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_apdu(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -361,18 +422,27 @@ static int cmd_apdu(int argc, char **argv)
 		fprintf(stderr, "mynahil: %s: cannot open\n", name);
 		return 2;
 	}
+	if (check_lines(in, name, line, sizeof line)) {
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
 	if (link_open(&l, target, &lo, err, sizeof err) < 0) {
 		fprintf(stderr, "mynahil: %s\n", err);
 		if (in != stdin)
 			fclose(in);
 		return 2;
 	}
-	while (fgets(line, sizeof line, in)) {
+	while ((c = read_line(in, line, sizeof line)) != LINE_EOF) {
 		char *s = clean_line(line);
 		size_t rn = 0;
 		long n;
 
 		lineno++;
+		if (c != LINE_OK) {
+			rc = bad_line(name, lineno, c, sizeof line, "nothing after it sent");
+			break;
+		}
 		if (!*s)
 			continue;
 		n = apdu_unhex(s, cmd, sizeof cmd);
