@@ -102,6 +102,21 @@ int link_fail(link_t *l, int err, const char *fmt, ...)
 	return err;
 }
 
+int link_path(link_t *l, const link_opts_t *o, const char *what, const char *path,
+	      enum link_path_use use, char *out, size_t cap)
+{
+	char err[512];
+
+	if (!o->paths) {
+		if ((size_t)snprintf(out, cap, "%s", path) >= cap)
+			return link_fail(l, LINK_ERR_OPEN, "%s: path too long", what);
+		return 0;
+	}
+	if (o->paths->check(o->paths->ud, path, use, out, cap, err, sizeof err) < 0)
+		return link_fail(l, LINK_ERR_OPEN, "%s: %s", what, err);
+	return 0;
+}
+
 const char *link_strerror(int err)
 {
 	switch (err) {

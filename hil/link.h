@@ -24,11 +24,24 @@
 
 typedef struct link link_t;
 
+/* Who may name which file.  A target given on the command line may name
+ * any file its user can reach; one opened by a scenario (w:open) gets
+ * the sandbox's check (hil/lua/sandbox.c), which every link applies to
+ * every path its URI names, at the point of use. */
+enum link_path_use { LINK_PATH_READ, LINK_PATH_WRITE, LINK_PATH_DEVICE };
+typedef struct link_paths {
+	/* 0 with the path to use in out; -1 with err saying why not. */
+	int (*check)(void *ud, const char *path, enum link_path_use use,
+		     char *out, size_t cap, char *err, size_t errlen);
+	void *ud;
+} link_paths_t;
+
 typedef struct link_opts {
 	uint64_t seed;        /* the run's seed: every random value of a simulator */
 	const char *label;    /* derives the simulator's stream: e.g. the scenario id */
 	const char *profile;  /* overrides ?profile= */
 	const char *state;    /* NVM image: loaded on open if present, saved on close */
+	const link_paths_t *paths; /* NULL: any path */
 } link_opts_t;
 
 typedef struct link_ops {
@@ -62,6 +75,11 @@ const char *link_strerror(int err);
 /* Record an error message on l; returns err for tail calls. */
 int link_fail(link_t *l, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Check a path the URI names before using it (see link_paths_t): 0 with
+ * the path to use in out, or LINK_ERR_OPEN with the error recorded. */
+int link_path(link_t *l, const link_opts_t *o, const char *what, const char *path,
+	      enum link_path_use use, char *out, size_t cap);
 
 /* The simulator behind a sim: link, for scenarios that need its insides
  * (tears, snapshots).  NULL for any other kind of link. */

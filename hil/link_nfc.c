@@ -13,6 +13,7 @@
  * a reader that stopped answering fails there, in libnfc's command
  * timeout, instead of hanging in the selection. */
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,21 @@ static void nfc_link_close(link_t *l)
 	l->priv = NULL;
 }
 
+/* A serial, SPI or I2C driver's port is a device file: the path is
+ * checked like any other a URI names (a scenario may only name devices). */
+static int check_port(link_t *l, const link_opts_t *o, const char *rest, size_t n)
+{
+	const char *port = memchr(rest, ':', n) + 1;
+	size_t plen = strcspn(port, ":?");
+	char path[PATH_MAX], real[PATH_MAX];
+
+	if (*port != '/' || plen >= sizeof path)
+		return 0; /* a USB bus:device or a PC/SC reader name, not a file */
+	memcpy(path, port, plen);
+	path[plen] = 0;
+	return link_path(l, o, "reader port", path, LINK_PATH_DEVICE, real, sizeof real);
+}
+
 static int nfc_link_open(link_t *l, const char *rest, const link_opts_t *o)
 {
 	const char *q = strchr(rest, '?');
@@ -135,9 +151,11 @@ static int nfc_link_open(link_t *l, const char *rest, const link_opts_t *o)
 	nfc_link_t *s;
 	int res, rc;
 
-	(void)o; /* a real card: no seed, no profile, no state of ours */
+	/* a real card: no seed, no profile, no state of ours */
 	if (n == 0 || n >= sizeof s->connstring || !memchr(rest, ':', n))
 		return link_fail(l, LINK_ERR_URI, "expected nfc:DRIVER:PORT, e.g. nfc:pn532_uart:/dev/ttyUSB0");
+	if ((rc = check_port(l, o, rest, n)) < 0)
+		return rc;
 	if (q && strstr(q, "type=") && !util_query_get(q + 1, "type", type, sizeof type))
 		return link_fail(l, LINK_ERR_URI, "bad type= (expected a, b or felica)");
 	if (!(s = calloc(1, sizeof *s)))

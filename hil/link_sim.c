@@ -7,6 +7,7 @@
  * fixtures/profiles/ file (hil/profile.c), an SE profile a fixtures/se/
  * file (hil/se_profile.c, which also loads the SE's key pool). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	char query_profile[1024] = "", query_state[1024] = "", query_serial[16] = "", err[512];
 	const char *q = strchr(rest, '?');
 	size_t kind = q ? (size_t)(q - rest) : strlen(rest);
+	char profile_path[PATH_MAX], state_path[PATH_MAX];
 	const char *profile, *state;
 	sim_link_t *s;
 	int rc, is_se;
@@ -69,6 +71,11 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
 				       : is_se ? seprof_default_path() : profile_default_path();
 	state = o->state ? o->state : query_state[0] ? query_state : NULL;
+	if (link_path(l, o, "profile", profile, LINK_PATH_READ, profile_path, sizeof profile_path) < 0 ||
+	    (state && link_path(l, o, "state", state, LINK_PATH_WRITE, state_path, sizeof state_path) < 0))
+		return LINK_ERR_OPEN;
+	profile = profile_path;
+	state = state ? state_path : NULL;
 
 	if (!(s = calloc(1, sizeof *s)))
 		return link_fail(l, LINK_ERR_IO, "out of memory");

@@ -47,8 +47,10 @@ static const char usage_run[] =
 	"                     (default card=sim:card)\n"
 	"  --bench FILE       bind roles from a bench file, a Lua table such as\n"
 	"                     return { card = \"pcsc:Virtual PCD\" }; --target wins\n"
-	"  --timeout S        wall-clock limit per scenario in seconds (60)\n"
+	"  --timeout S        wall-clock limit per scenario in seconds (60); a scenario's\n"
+	"                     own timeout may lower it, never raise it\n"
 	"  --budget N         Lua instructions per scenario (2000000000)\n"
+	"  --memory MIB       Lua memory per scenario in MiB (512)\n"
 	"  --no-isolate       run in this process instead of one process each\n"
 	"\n"
 	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error\n";
@@ -210,7 +212,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "target", required_argument, 0, 'T' }, { "timeout", required_argument, 0, 'w' },
 		{ "budget", required_argument, 0, 'b' }, { "no-isolate", no_argument, 0, 'n' },
 		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "memory", required_argument, 0, 'm' }, { 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
 	const char *bench = NULL;
@@ -224,6 +226,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 	o.env.out = "build/reports";
 	o.env.budget = 2000000000LL;
 	o.env.timeout_s = 60;
+	o.env.memory = (size_t)512 << 20;
 	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.env.out = optarg; break;
@@ -253,9 +256,14 @@ static int cmd_run(int argc, char **argv, int list_only)
 			o.env.timeout_s = (int)u;
 			break;
 		case 'b':
-			if (util_parse_u64(optarg, &u) || u < 1)
-				return bad_usage("--budget takes a positive number", usage_run);
+			if (util_parse_u64(optarg, &u) || u < 1 || u > 1000000000000000ULL)
+				return bad_usage("--budget takes a number from 1 to 10^15", usage_run);
 			o.env.budget = (long long)u;
+			break;
+		case 'm':
+			if (util_parse_u64(optarg, &u) || u < 16 || u > 65536)
+				return bad_usage("--memory takes MiB from 16 to 65536", usage_run);
+			o.env.memory = (size_t)u << 20;
 			break;
 		case 'n': o.isolate = 0; break;
 		case 'B': bench = optarg; break;

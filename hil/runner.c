@@ -1,9 +1,11 @@
 /* runner.c — discovery, selection, isolation and parallelism.
  *
- * Each scenario runs in a forked process that sends its result back as
- * JSON over a pipe; a crash, a hang or a leak in one scenario fails that
- * scenario and nothing else.  The parent waits with poll() and a
- * deadline per child, and kills what outlives it. */
+ * Scenario files are code from strangers, so the runner never runs them
+ * itself: each is read (its declarations) and then run in a forked
+ * process that sends its answer back as JSON over a pipe; a crash, a
+ * hang or a leak fails that scenario and nothing else.  The parent waits
+ * with poll() and a deadline per child and SIGKILLs what outlives it —
+ * the one limit a C-level loop (a pattern, a finaliser) cannot outrun. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +22,7 @@
 #include "hil/runner.h"
 #include "hil/util.h"
 
-#define KILL_GRACE_S 5 /* beyond the in-process watchdog */
+#define KILL_GRACE_S 2 /* beyond the in-process watchdog */
 
 typedef struct list {
 	char **v;
@@ -130,6 +133,244 @@ static void mark_duplicates(scen_meta_t *v, size_t n)
 		}
 }
 
+/* ---- the pool: items worked in child processes, -j at a time ---- */
+
+typedef struct pool_ops {
+	/* In the child: do item i and write the answer to fd. */
+	void (*work)(void *ud, size_t i, int fd);
+	/* In the parent: item i may take this long (ms) before SIGKILL. */
+	int64_t (*limit_ms)(void *ud, size_t i);
+	/* In the parent: what item i's child wrote, how it ended (a wait
+	 * status; killed: the deadline passed), and how long it took. */
+	void (*done)(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms);
+} pool_ops_t;
+
+typedef struct child {
+	pid_t pid;
+	int fd;
+	size_t index;
+	int64_t started, deadline;
+	char *buf;
+	size_t len, cap;
+	int killed;
+} child_t;
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static int start(child_t *c, const pool_ops_t *ops, void *ud, size_t i)
+{
+	int p[2];
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	c->pid = fork();
+	if (c->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (c->pid == 0) {
+		struct rlimit no_core = { 0, 0 }, fsize = { 1ul << 30, 1ul << 30 };
+		close(p[0]);
+		/* A crashing scenario leaves no core behind, and no file it
+		 * writes (io.open, a trace) can fill the disk. */
+		setrlimit(RLIMIT_CORE, &no_core);
+		setrlimit(RLIMIT_FSIZE, &fsize);
+		ops->work(ud, i, p[1]);
+		close(p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	*c = (child_t){ .pid = c->pid, .fd = p[0], .index = i, .started = util_now_ms() };
+	c->deadline = c->started + ops->limit_ms(ud, i);
+	return 0;
+}
+
+/* Read what is there; returns 1 at EOF. */
+static int drain(child_t *c)
+{
+	for (;;) {
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? 2 * c->cap : 16384;
+			char *b = realloc(c->buf, cap);
+			if (!b)
+				return 1;
+			c->buf = b;
+			c->cap = cap;
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 1;
+		c->len += (size_t)r;
+		return 0;
+	}
+}
+
+static void reap(child_t *c, const pool_ops_t *ops, void *ud)
+{
+	int status = 0;
+
+	close(c->fd);
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ops->done(ud, c->index, c->buf ? c->buf : "", c->len, status, c->killed, util_now_ms() - c->started);
+	free(c->buf);
+	memset(c, 0, sizeof *c);
+}
+
+static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
+{
+	child_t kids[64] = { 0 };
+	size_t next = 0, done = 0;
+	int active = 0;
+
+	jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+	while (done < n) {
+		struct pollfd pf[64];
+		int map[64], np = 0;
+		int64_t now, wait_ms = 1000;
+
+		for (int j = 0; j < jobs && next < n; j++) {
+			if (kids[j].pid)
+				continue;
+			if (start(&kids[j], ops, ud, next) < 0) {
+				fprintf(stderr, "mynahil: cannot start a scenario process: %s\n", strerror(errno));
+				for (int k = 0; k < jobs; k++)
+					if (kids[k].pid) {
+						kill(kids[k].pid, SIGKILL);
+						reap(&kids[k], ops, ud);
+					}
+				return -1;
+			}
+			next++;
+			active++;
+		}
+		now = util_now_ms();
+		for (int j = 0; j < jobs; j++) {
+			if (!kids[j].pid)
+				continue;
+			pf[np] = (struct pollfd){ .fd = kids[j].fd, .events = POLLIN };
+			map[np++] = j;
+			if (kids[j].deadline - now < wait_ms)
+				wait_ms = kids[j].deadline - now;
+		}
+		if (poll(pf, (nfds_t)np, wait_ms < 0 ? 0 : (int)wait_ms) < 0 && errno != EINTR)
+			return -1;
+		now = util_now_ms();
+		for (int k = 0; k < np; k++) {
+			child_t *c = &kids[map[k]];
+			int eof = 0;
+			if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
+				eof = drain(c);
+			if (!eof && now > c->deadline) {
+				kill(c->pid, SIGKILL);
+				c->killed = 1;
+				eof = 1;
+			}
+			if (!eof)
+				continue;
+			reap(c, ops, ud);
+			active--;
+			done++;
+		}
+	}
+	(void)active;
+	return 0;
+}
+
+/* Why a child gave no usable answer, in words. */
+static void child_failure(char *why, size_t cap, const char *file, const char *doing, int status,
+			  int killed, int64_t limit_ms)
+{
+	if (killed)
+		snprintf(why, cap, "%s: watchdog: no result %s after %lld s; killed (a loop in C: a pattern, "
+			 "a finaliser?)", file, doing, (long long)(limit_ms / 1000));
+	else if (WIFSIGNALED(status))
+		snprintf(why, cap, "%s: scenario process died of signal %d (%s) %s", file, WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), doing);
+	else
+		snprintf(why, cap, "%s: scenario process exited with status %d %s", file,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1, doing);
+}
+
+/* ---- reading declarations ---- */
+
+typedef struct meta_job {
+	const runner_opts_t *o;
+	const list_t *files;
+	scen_meta_t *v;
+} meta_job_t;
+
+static void meta_work(void *ud, size_t i, int fd)
+{
+	meta_job_t *j = ud;
+	scen_meta_t m;
+	char *json;
+
+	scen_read_meta(j->files->v[i], &j->o->env, &m);
+	json = scen_meta_to_json(&m);
+	if (json)
+		write_all(fd, json, strlen(json));
+	free(json);
+	scen_meta_clear(&m);
+}
+
+static int64_t meta_limit(void *ud, size_t i)
+{
+	(void)i;
+	return (int64_t)(((meta_job_t *)ud)->o->env.timeout_s + KILL_GRACE_S) * 1000;
+}
+
+static void meta_done(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms)
+{
+	meta_job_t *j = ud;
+	const char *file = j->files->v[i];
+	char why[1024], *slash, *dot;
+
+	(void)ms;
+	if (!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    scen_meta_from_json(&j->v[i], file, out, len) == 0)
+		return;
+	child_failure(why, sizeof why, file, "while loading", status, killed, meta_limit(ud, i));
+	memset(&j->v[i], 0, sizeof j->v[i]);
+	j->v[i].file = strdup(file);
+	slash = strrchr(file, '/');
+	j->v[i].id = strdup(slash ? slash + 1 : file);
+	if (j->v[i].id && (dot = strrchr(j->v[i].id, '.')))
+		*dot = 0;
+	j->v[i].title = strdup("");
+	j->v[i].timeout_s = j->o->env.timeout_s;
+	j->v[i].error = strdup(why);
+}
+
+/* Every file's declarations into v, each read in its own process under
+ * the watchdog (in this one with --no-isolate). */
+static int read_metas(const runner_opts_t *o, const list_t *files, scen_meta_t *v)
+{
+	static const pool_ops_t ops = { meta_work, meta_limit, meta_done };
+	meta_job_t j = { o, files, v };
+
+	if (!o->isolate) {
+		for (size_t i = 0; i < files->n; i++)
+			scen_read_meta(files->v[i], &o->env, &v[i]);
+		return 0;
+	}
+	return pool_run(files->n, o->jobs, &ops, &j);
+}
+
 /* Discover, read declarations, filter, shard.  Returns the selection. */
 static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 {
@@ -148,13 +389,13 @@ static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *c
 	}
 	if (discover(o, &files) < 0)
 		goto out;
-	if (!(v = calloc(files.n + 1, sizeof *v)))
+	if (!(v = calloc(files.n + 1, sizeof *v)) || read_metas(o, &files, v) < 0)
 		goto out;
 	for (size_t i = 0; i < files.n; i++) {
-		scen_meta_t m;
+		scen_meta_t m = v[i];
 		char hay[2048];
 
-		scen_read_meta(files.v[i], &o->env, &m);
+		memset(&v[i], 0, sizeof v[i]);
 		snprintf(hay, sizeof hay, "%s %s %s", m.id, m.file, m.title);
 		if ((have_re && regexec(&re, hay, 0, NULL, 0)) || !tag_selected(&m, o->tags)) {
 			scen_meta_clear(&m);
@@ -173,6 +414,8 @@ static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *c
 	v = NULL;
 	rc = 0;
 out:
+	for (size_t i = 0; v && i < files.n; i++)
+		scen_meta_clear(&v[i]);
 	free(v);
 	list_free(&files);
 	if (have_re)
@@ -204,201 +447,77 @@ int runner_list(const runner_opts_t *o, FILE *out)
 	return bad;
 }
 
-typedef struct child {
-	pid_t pid;
-	int fd;
-	size_t index;
-	int64_t deadline;
-	char *buf;
-	size_t len, cap;
-	int timed_out;
-} child_t;
+/* ---- running ---- */
 
-static void run_child(const scen_meta_t *m, const scen_env_t *env, int fd)
+typedef struct run_job {
+	const runner_opts_t *o;
+	scen_meta_t *v;
+	res_run_t *run;
+	report_progress_t *prog;
+} run_job_t;
+
+static void run_work(void *ud, size_t i, int fd)
 {
+	run_job_t *j = ud;
 	res_scenario_t res = { 0 };
 	char *json;
 
-	scen_run(m, env, &res);
+	scen_run(&j->v[i], &j->o->env, &res);
 	json = res_scenario_to_json(&res);
-	for (size_t off = 0, n = json ? strlen(json) : 0; off < n;) {
-		ssize_t w = write(fd, json + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	if (json)
+		write_all(fd, json, strlen(json));
 	free(json);
 	res_scenario_clear(&res);
-	close(fd);
 }
 
-static int start(child_t *c, const scen_meta_t *m, const scen_env_t *env, size_t index)
+static int64_t run_limit(void *ud, size_t i)
 {
-	int p[2];
-
-	if (pipe(p) < 0)
-		return -1;
-	fflush(NULL);
-	c->pid = fork();
-	if (c->pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (c->pid == 0) {
-		close(p[0]);
-		run_child(m, env, p[1]);
-		exit(0);
-	}
-	close(p[1]);
-	c->fd = p[0];
-	c->index = index;
-	c->deadline = util_now_ms() + (int64_t)(m->timeout_s + KILL_GRACE_S) * 1000;
-	c->buf = NULL;
-	c->len = c->cap = 0;
-	c->timed_out = 0;
-	return 0;
+	return (int64_t)(((run_job_t *)ud)->v[i].timeout_s + KILL_GRACE_S) * 1000;
 }
 
-/* Read what is there; returns 1 at EOF. */
-static int drain(child_t *c)
+static void run_done(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms)
 {
-	for (;;) {
-		if (c->cap - c->len < 4096) {
-			size_t cap = c->cap ? 2 * c->cap : 16384;
-			char *b = realloc(c->buf, cap);
-			if (!b)
-				return 1;
-			c->buf = b;
-			c->cap = cap;
-		}
-		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return 1;
-		c->len += (size_t)r;
-		return 0;
-	}
-}
+	run_job_t *j = ud;
+	const scen_meta_t *m = &j->v[i];
+	res_scenario_t *res = &j->run->sc[i];
+	char why[1024];
 
-static void finish(child_t *c, const scen_meta_t *m, res_scenario_t *res, int64_t started)
-{
-	int status = 0;
-	char why[256];
-
-	close(c->fd);
-	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-		;
 	memset(res, 0, sizeof *res);
-	if (!c->timed_out && c->len && res_scenario_from_json(res, c->buf, c->len) == 0 &&
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		/* normal end */
-	} else {
+	if (killed || !len || res_scenario_from_json(res, out, len) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
 		res_scenario_clear(res);
-		if (c->timed_out)
-			snprintf(why, sizeof why, "%s: watchdog: no result after %d s; killed", m->file,
-				 m->timeout_s + KILL_GRACE_S);
-		else if (WIFSIGNALED(status))
-			snprintf(why, sizeof why, "%s: scenario process died of signal %d (%s)", m->file,
-				 WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			snprintf(why, sizeof why, "%s: scenario process exited with status %d", m->file,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		child_failure(why, sizeof why, m->file, "while running", status, killed, run_limit(ud, i));
 		res->id = strdup(m->id);
 		res->file = strdup(m->file);
 		res->title = strdup(m->title);
 		res->status = RES_ERROR;
 		res->reason = strdup(why);
 	}
-	res->ms = (double)(util_now_ms() - started);
-	free(c->buf);
-	c->buf = NULL;
+	res->ms = (double)ms;
+	report_progress_one(j->prog, res);
 }
 
 static int run_all(const runner_opts_t *o, scen_meta_t *v, size_t n, res_run_t *run)
 {
-	int jobs = o->jobs > 0 ? o->jobs : 1;
-	child_t *kids = calloc((size_t)jobs, sizeof *kids);
-	int64_t *started = calloc(n + 1, sizeof *started);
-	report_progress_t *prog = report_progress_new(stdout, n, isatty(1));
-	size_t next = 0, done = 0;
-	int active = 0;
+	static const pool_ops_t ops = { run_work, run_limit, run_done };
+	run_job_t j = { o, v, run, report_progress_new(stdout, n, isatty(1)) };
+	int rc = 0;
 
-	if (!kids || !started || !prog) {
-		free(kids);
-		free(started);
+	if (!j.prog)
 		return -1;
-	}
-	while (done < n) {
-		while (active < jobs && next < n) {
-			child_t *c = NULL;
-			for (int j = 0; j < jobs; j++)
-				if (kids[j].pid == 0)
-					c = &kids[j];
-			started[next] = util_now_ms();
-			if (!o->isolate) {
-				memset(&run->sc[next], 0, sizeof run->sc[next]);
-				scen_run(&v[next], &o->env, &run->sc[next]);
-				run->sc[next].ms = (double)(util_now_ms() - started[next]);
-				report_progress_one(prog, &run->sc[next]);
-				next++;
-				done++;
-				continue;
-			}
-			if (start(c, &v[next], &o->env, next) < 0) {
-				fprintf(stderr, "mynahil: cannot start a scenario process: %s\n", strerror(errno));
-				free(kids);
-				free(started);
-				report_progress_end(prog, run);
-				return -1;
-			}
-			next++;
-			active++;
-		}
-		if (!active)
-			continue;
-
-		struct pollfd pf[64];
-		int map[64], np = 0;
-		int64_t now = util_now_ms(), wait_ms = 1000;
-		for (int j = 0; j < jobs && np < 64; j++) {
-			if (!kids[j].pid)
-				continue;
-			pf[np].fd = kids[j].fd;
-			pf[np].events = POLLIN;
-			map[np++] = j;
-			if (kids[j].deadline - now < wait_ms)
-				wait_ms = kids[j].deadline - now;
-		}
-		if (poll(pf, (nfds_t)np, wait_ms < 0 ? 0 : (int)wait_ms) < 0 && errno != EINTR)
-			break;
-		now = util_now_ms();
-		for (int k = 0; k < np; k++) {
-			child_t *c = &kids[map[k]];
-			int eof = 0;
-			if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
-				eof = drain(c);
-			if (!eof && now > c->deadline) {
-				kill(c->pid, SIGKILL);
-				c->timed_out = 1;
-				eof = 1;
-			}
-			if (!eof)
-				continue;
-			finish(c, &v[c->index], &run->sc[c->index], started[c->index]);
-			report_progress_one(prog, &run->sc[c->index]);
-			c->pid = 0;
-			active--;
-			done++;
+	if (o->isolate) {
+		rc = pool_run(n, o->jobs, &ops, &j);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			int64_t t0 = util_now_ms();
+			memset(&run->sc[i], 0, sizeof run->sc[i]);
+			scen_run(&v[i], &o->env, &run->sc[i]);
+			run->sc[i].ms = (double)(util_now_ms() - t0);
+			report_progress_one(j.prog, &run->sc[i]);
 		}
 	}
-	report_progress_end(prog, run);
-	free(kids);
-	free(started);
-	return 0;
+	report_progress_end(j.prog, run);
+	return rc;
 }
 
 static char *target_string(const scen_env_t *env)

@@ -1,11 +1,15 @@
 /* scenario.c — load a scenario in its sandbox, bind its roles to links,
  * run it and turn what happened into a res_scenario_t. */
+#include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 
 #include "hil/link.h"
@@ -66,17 +70,21 @@ const char *scen_binding(const scen_env_t *env, const char *role)
 static lua_State *open_state(const char *file, const scen_env_t *env, const char *rundir,
 			     int timeout_s, res_scenario_t *res, trace_t *trace, char *err, size_t errlen)
 {
-	char userlib[PATH_MAX];
+	char userlib[PATH_MAX], scendir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
 	lhil_opts_t o = {
 		.rundir = rundir,
 		.libdir = builtin_libdir(),
+		.scendir = scendir,
 		.seed = env->seed,
 		.budget = env->budget,
+		.memory = env->memory,
 		.deadline_ms = timeout_s > 0 ? util_now_ms() + (int64_t)timeout_s * 1000 : 0,
 		.res = res,
 		.trace = trace,
 	};
 
+	snprintf(scendir, sizeof scendir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
 	find_userlib(file, userlib, sizeof userlib);
 	o.userlib = userlib[0] ? userlib : NULL;
 	return lhil_new(&o, err, errlen);
@@ -127,9 +135,13 @@ int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
 		m->title = string_field(L, "title");
 		m->tags = string_list(L, "tags", &m->ntags);
 		m->needs = string_list(L, "needs", &m->nneeds);
+		/* A scenario may lower --timeout, never raise it (scenario{}
+		 * has checked the range). */
 		lua_getfield(L, -1, "timeout");
-		if (lua_isnumber(L, -1))
-			m->timeout_s = (int)lua_tointeger(L, -1);
+		if (lua_isnumber(L, -1) && lua_tonumber(L, -1) < (lua_Number)env->timeout_s) {
+			lua_Number t = lua_tonumber(L, -1);
+			m->timeout_s = (int)t + ((lua_Number)(int)t < t); /* rounded up */
+		}
 		lua_pop(L, 1);
 	} else {
 		m->error = strdup(err);
@@ -147,6 +159,64 @@ static void free_list(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* The meta crosses from the process that read it to the runner. */
+char *scen_meta_to_json(const scen_meta_t *m)
+{
+	json_t *o = json_object(), *tags = json_array(), *needs = json_array();
+	char *s;
+
+	for (size_t i = 0; i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	for (size_t i = 0; i < m->nneeds; i++)
+		json_array_append_new(needs, json_string(m->needs[i]));
+	json_object_set_new(o, "id", json_string(m->id));
+	json_object_set_new(o, "title", json_string(m->title));
+	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "needs", needs);
+	json_object_set_new(o, "timeout", json_integer(m->timeout_s));
+	if (m->error)
+		json_object_set_new(o, "error", json_string(m->error));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static char **json_strings(json_t *a, size_t *n)
+{
+	char **v = calloc(json_array_size(a) + 1, sizeof *v);
+	size_t i;
+	json_t *e;
+
+	*n = 0;
+	json_array_foreach(a, i, e) {
+		if (v && json_is_string(e))
+			v[(*n)++] = strdup(json_string_value(e));
+	}
+	return v;
+}
+
+int scen_meta_from_json(scen_meta_t *m, const char *file, const char *json, size_t len)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *id = json_object_get(o, "id"), *title = json_object_get(o, "title");
+	json_t *err = json_object_get(o, "error"), *to = json_object_get(o, "timeout");
+
+	memset(m, 0, sizeof *m);
+	if (!json_is_string(id) || !json_is_string(title) || !json_is_integer(to)) {
+		json_decref(o);
+		return -1;
+	}
+	m->file = strdup(file);
+	m->id = strdup(json_string_value(id));
+	m->title = strdup(json_string_value(title));
+	m->timeout_s = (int)json_integer_value(to);
+	m->tags = json_strings(json_object_get(o, "tags"), &m->ntags);
+	m->needs = json_strings(json_object_get(o, "needs"), &m->nneeds);
+	m->error = json_is_string(err) ? strdup(json_string_value(err)) : NULL;
+	json_decref(o);
+	return 0;
 }
 
 void scen_meta_clear(scen_meta_t *m)
@@ -245,6 +315,25 @@ static void push_profile(lua_State *L, const char *uri)
 	}
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* A run starts from an empty run directory: what an earlier run left
+ * (a state file, a planted symlink) must not change this one.  Symlinks
+ * are removed, never followed. */
+static int clear_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
 	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX];
@@ -264,7 +353,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		return;
 	}
 	snprintf(rundir, sizeof rundir, "%s/run/%s", env->out, m->id);
-	if (util_mkdirs(rundir) < 0) {
+	if (clear_dir(rundir) < 0 || util_mkdirs(rundir) < 0) {
 		snprintf(err, sizeof err, "%.900s: cannot create run directory", rundir);
 		set_reason(res, RES_ERROR, err);
 		return;

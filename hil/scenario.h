@@ -17,7 +17,8 @@ typedef struct scen_env {
 	size_t nbind;
 	const char *out;      /* report directory; run dirs go below it */
 	long long budget;     /* Lua instructions per scenario */
-	int timeout_s;        /* default wall-clock limit per scenario */
+	size_t memory;        /* bytes of Lua memory per scenario; 0 = unlimited */
+	int timeout_s;        /* wall-clock limit per scenario; a scenario may lower it */
 } scen_env_t;
 
 typedef struct scen_meta {
@@ -27,7 +28,7 @@ typedef struct scen_meta {
 	size_t ntags;
 	char **needs;
 	size_t nneeds;
-	int timeout_s;        /* the scenario's own limit, or the default */
+	int timeout_s;        /* min(the scenario's own limit, --timeout) */
 	char *error;          /* "file:line: message" when it does not load */
 } scen_meta_t;
 
@@ -35,6 +36,10 @@ typedef struct scen_meta {
  * not load still gives a meta, with error set. */
 int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m);
 void scen_meta_clear(scen_meta_t *m);
+/* The meta as JSON (malloc'd), and back (file is not in the JSON): the
+ * runner reads declarations in a child process. */
+char *scen_meta_to_json(const scen_meta_t *m);
+int scen_meta_from_json(scen_meta_t *m, const char *file, const char *json, size_t len);
 int scen_has_tag(const scen_meta_t *m, const char *tag);
 
 /* Run it here, in this process, filling res (which the caller zeroed). */

@@ -11,19 +11,22 @@
 typedef struct lhil_opts {
 	const char *rundir;    /* the only directory io.open may reach; NULL: none */
 	const char *libdir;    /* the built-in scenarios/lib */
-	const char *userlib;   /* <scenario root>/lib, searched first; may be NULL */
+	const char *scendir;   /* the scenario's own directory: modules, searched first */
+	const char *userlib;   /* <scenario root>/lib, searched next; may be NULL */
 	uint64_t seed;
 	long long budget;      /* instruction budget; 0 = unlimited */
+	size_t memory;         /* bytes the state may allocate; 0 = unlimited */
 	int64_t deadline_ms;   /* util_now_ms() deadline; 0 = none */
 	res_scenario_t *res;   /* where expects and the log go; may be NULL */
 	struct trace *trace;   /* every exchange is recorded here; may be NULL */
 } lhil_opts_t;
 
 /* A fresh sandboxed state: no os.execute, io.popen, os.exit, no C
- * modules, load() of text only, io.open only inside rundir, print and
- * io.write into the scenario log, math.random seeded from the seed.
- * The prelude (scenario, expect) is loaded.  NULL and a message in err
- * on failure. */
+ * modules, no package, require of Lua text from scendir, userlib and
+ * libdir only, load() of text only, no __gc, io.open only inside rundir,
+ * print and io.write into the scenario log, math.random seeded from the
+ * seed, allocations within the memory budget.  The prelude (scenario,
+ * expect) is loaded.  NULL and a message in err on failure. */
 lua_State *lhil_new(const lhil_opts_t *o, char *err, size_t errlen);
 void lhil_close(lua_State *L);
 
@@ -39,6 +42,12 @@ int lhil_pcall(lua_State *L, int nargs, int nresults);
 /* Push a link as a Lua object; Lua owns it (closed by __gc/__close). */
 struct link;
 void lhil_push_link(lua_State *L, struct link *l);
+
+/* The check every link a scenario opens applies to the paths it names:
+ * writes inside the run directory, profiles from the fixture tree,
+ * devices under /dev. */
+struct link_paths;
+const struct link_paths *lhil_paths(lua_State *L);
 
 /* The state's trace (lhil_opts_t.trace), or NULL. */
 struct trace *lhil_trace(lua_State *L);

@@ -13,7 +13,6 @@
 #include <lauxlib.h>
 
 #include "hil/link.h"
-#include "hil/profile.h"
 #include "hil/lua/lhil.h"
 #include "hil/tsm_world.h"
 
@@ -287,7 +286,9 @@ static int l_service(lua_State *L)
 static int l_open(lua_State *L)
 {
 	const char *uri = luaL_checkstring(L, 1);
-	link_opts_t lo = { .seed = (uint64_t)luaL_optinteger(L, 2, 0), .label = luaL_optstring(L, 3, uri) };
+	link_opts_t lo = { .seed = (uint64_t)luaL_optinteger(L, 2, 0),
+			   .label = luaL_optstring(L, 3, uri),
+			   .paths = lhil_paths(L) }; /* a scenario's link: confined */
 	char err[512];
 	link_t *l;
 
@@ -297,12 +298,6 @@ static int l_open(lua_State *L)
 		return 2;
 	}
 	lhil_push_link(L, l);
-	return 1;
-}
-
-static int l_fixtures(lua_State *L)
-{
-	lua_pushstring(L, profile_fixtures_dir());
 	return 1;
 }
 
@@ -322,7 +317,5 @@ void lhil_open_services(lua_State *L)
 	lua_setfield(L, -2, "_service");
 	lua_pushcfunction(L, l_open);
 	lua_setfield(L, -2, "_open");
-	lua_pushcfunction(L, l_fixtures);
-	lua_setfield(L, -2, "fixtures_dir");
 	lua_pop(L, 1);
 }

@@ -101,6 +101,14 @@ function scenario(t)
   for _, k in ipairs { "id", "title", "run" } do
     if t[k] == nil then error("scenario: missing field '" .. k .. "'") end
   end
+  -- The id names the run directory and the trace file: no paths in it.
+  if #t.id > 64 or not t.id:match("^[%w][%w._-]*$") then
+    error("scenario: field 'id' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+  end
+  -- Above --timeout it is cut to --timeout: a scenario may only lower it.
+  if t.timeout and not (t.timeout >= 1 and t.timeout < math.huge) then
+    error("scenario: field 'timeout' must be a number of seconds, at least 1")
+  end
   t.tags = t.tags or {}
   for i, tag in ipairs(t.tags) do
     if type(tag) ~= "string" then error("scenario: tags[" .. i .. "] must be a string") end
@@ -133,12 +141,13 @@ function mynahil._world(roles, info)
   local w = { seed = info.seed, id = info.id, profile = info.profile, policy = info.policy or {} }
   for k, v in pairs(roles) do w[k] = v end
   -- w.tsm and w.ca: the TSM and its CA, in process ("sim") unless bound
-  -- (--target tsm=http://HOST:PORT; the CA then is the TSM's, on the same
-  -- port, unless --target ca=... says otherwise).  Made on first use.
-  local services = { tsm = info.tsm or "sim", ca = info.ca or info.tsm or "sim" }
+  -- (--target tsm=http://HOST:PORT; the CA then is the TSM's, under /ca on
+  -- the same port, unless --target ca=... says otherwise).  Made on first use.
+  local services = { tsm = { info.tsm or "sim" },
+                     ca = info.ca and { info.ca } or { info.tsm or "sim", "/ca" } }
   setmetatable(w, { __index = function(t, k)
     if services[k] then
-      local s = mynahil._service(services[k])
+      local s = mynahil._service(table.unpack(services[k]))
       rawset(t, k, s)
       return s
     end
@@ -149,7 +158,8 @@ function mynahil._world(roles, info)
     opened = opened + 1
     return mynahil._open(uri, self.seed, self.id .. "#" .. opened)
   end
-  function w:fixture(rel) return mynahil.fixtures_dir() .. "/" .. rel end
+  -- A file of the fixture tree (profiles, PKI): an error if rel leads out.
+  function w:fixture(rel) return mynahil.fixture(rel) end
   function w:skip(reason)
     error({ __mynahil_skip = tostring(reason) }, 0)
   end
