@@ -18,6 +18,13 @@ int serve_main(int argc, char **argv);
  * relay frames to l, reconnect when pcscd restarts, until serve_stop. */
 int serve_vpcd_run(link_t *l, const char *host, const char *port);
 
+/* serve_vpcd_run's framing without the socket (fuzzing): bytes as the
+ * driver sends them, received chunk bytes at a time (0: all at once);
+ * each answer (length prefix included) goes to out, whose -1 ends the
+ * feed.  Returns 0, or -1 (out of memory, out failed). */
+int serve_vpcd_feed(link_t *l, const uint8_t *p, size_t n, size_t chunk,
+		    int (*out)(void *arg, const uint8_t *frame, size_t len), void *arg);
+
 /* A PN532 behind the pseudo-terminal at pty_path (a symlink to the pty
  * slave is created there) for libnfc's pn532_uart driver.  card is
  * offered as an ISO 14443-4 Type B target, se (may be NULL) as FeliCa

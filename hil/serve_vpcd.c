@@ -57,6 +57,9 @@ typedef struct vpcd {
 	uint8_t rx[2 + VPCD_MAX];
 	uint8_t tx[2 + VPCD_MAX];
 	uint64_t apdus;
+	/* serve_vpcd_feed: answers go here instead of the socket. */
+	int (*out)(void *arg, const uint8_t *frame, size_t len);
+	void *out_arg;
 } vpcd_t;
 
 enum { SESSION_STOP, SESSION_LOST };
@@ -178,6 +181,8 @@ static int send_frame(vpcd_t *v, size_t len)
 {
 	v->tx[0] = (uint8_t)(len >> 8);
 	v->tx[1] = (uint8_t)len;
+	if (v->out)
+		return v->out(v->out_arg, v->tx, 2 + len);
 	return send_all(v, 2 + len);
 }
 
@@ -295,6 +300,34 @@ static int session(vpcd_t *v)
 			frame_deadline = util_now_ms() + IO_TIMEOUT_MS;
 	}
 	return SESSION_STOP;
+}
+
+int serve_vpcd_feed(link_t *l, const uint8_t *p, size_t n, size_t chunk,
+		    int (*out)(void *arg, const uint8_t *frame, size_t len), void *arg)
+{
+	vpcd_t *v = calloc(1, sizeof *v);
+	int rc = 0;
+
+	if (!v)
+		return -1;
+	v->l = l;
+	v->fd = -1;
+	v->out = out;
+	v->out_arg = arg;
+	while (n && rc == 0) {
+		size_t m = chunk && chunk < n ? chunk : n;
+
+		/* rx holds a whole frame, so a read never finds it full. */
+		if (m > sizeof v->rx - v->have)
+			m = sizeof v->rx - v->have;
+		memcpy(v->rx + v->have, p, m);
+		v->have += m;
+		p += m;
+		n -= m;
+		rc = drain_frames(v);
+	}
+	free(v);
+	return rc;
 }
 
 int serve_vpcd_run(link_t *l, const char *host, const char *port)
