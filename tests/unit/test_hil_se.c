@@ -99,15 +99,15 @@ static void test_bad_profiles(void **state)
 	refused("return { colour = 1 }", "unknown field 'colour'");
 	refused("return { isd_aid = \"A0\" }", "isd_aid");
 	refused("return { isd_aid = \"XYZ\" }", "bad hex");
-	refused("return { keysets = { { kvn = 0x30 } } }", "enc, mac and dek are required");
+	refused("return { keysets = { { kvn = 0x30 } } }", "field 'keysets[1].enc' is missing");
 	refused("return { keysets = { { kvn = 0x30, enc = \"00\", mac = \"00\", dek = \"00\" } } }",
 		"keys of 16, 24 or 32 bytes");
 	refused("return { counter = 0x1000000 }", "'counter' must be an integer");
 	refused("return { lifecycle = \"ASLEEP\" }", "lifecycle");
 	refused("return { lifecycle = 0x42 }", "card life cycle state");
 	refused("return { kdd = \"00\" }", "'kdd' must be 10 bytes");
-	refused("return { registry = { { kind = \"vm\", aid = \"A000000001\" } } }", "kind is elf, app or sd");
-	refused("return { registry = { { kind = \"app\" } } }", "missing 'aid'");
+	refused("return { registry = { { kind = \"vm\", aid = \"A000000001\" } } }", "field 'registry[1].kind' must be elf, app or sd");
+	refused("return { registry = { { kind = \"app\" } } }", "field 'registry[1].aid' is missing");
 	refused("return { felica = { system_codes = {} } }", "system_codes");
 	refused("return { felica = { services = { { code = 9, blocks = 1, data = \"" \
 		"00000000000000000000000000000000FF\" } } } }",

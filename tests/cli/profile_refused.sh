@@ -1,0 +1,49 @@
+#!/bin/sh
+# Card and SE profiles are data from anyone, loaded in a sandbox, and
+# checked field by field.  The bad profiles of tests/cli/data/profiles/
+# (a binary chunk, a loop past the instruction budget, a string past the
+# memory cap, an auth key that is not the auth certificate's, a wrong
+# check digit in the individual number, a misspelt field) are each
+# refused (exit 2) with a message naming the file and what is wrong.
+# key_mismatch.lua is the default profile but for its auth key: it was
+# accepted before.
+set -u
+bin=$1 src=$2
+d=$src/tests/cli/data/profiles
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {
+	desc=$1; shift
+	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $desc"; fi
+}
+select=00A4040C0AD392F000260100000001
+
+# refused TARGET PROFILE PATTERN: exit 2, and stderr matches PATTERN.
+refused() {
+	printf '%s\n' "$select" | "$bin" apdu --target "$1" --profile "$2" >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	check "$(basename "$2"): exit 2 (got $st)" [ "$st" = 2 ]
+	check "$(basename "$2"): says '$3'" grep -q -- "$3" "$tmp/err" || cat "$tmp/err"
+	check "$(basename "$2"): nothing answered" [ ! -s "$tmp/out" ]
+}
+
+printf '%s\n' "$select" | "$bin" apdu --target sim:card --profile "$src/fixtures/profiles/default.lua" >"$tmp/ok"
+check "the fixture the bad ones are made from is taken" [ "$(cat "$tmp/ok")" = 9000 ]
+
+refused sim:card "$d/binary.luac" "$d/binary.luac: attempt to load a binary chunk"
+refused sim:card "$d/loop.lua" "loop.lua:[0-9]*: more than 10000000 instructions"
+refused sim:card "$d/memory.lua" "$d/memory.lua: more than 64 MiB of memory"
+refused sim:card "$d/key_mismatch.lua" \
+	"$d/key_mismatch.lua: field 'auth.key' does not match the certificate in 'auth.cert'"
+refused sim:card "$d/check_digit.lua" \
+	"$d/check_digit.lua: field 'holder.number' has a wrong check digit (9; its first 11 digits give 8)"
+refused sim:card "$d/typo.lua" "$d/typo.lua: unknown field 'text_kye'"
+refused sim:se "$d/se_loop.lua" "se_loop.lua:[0-9]*: more than 10000000 instructions"
+
+# A field in a nested table is named with its path.
+sed -e 's|auth = "1234"|auth = "12345"|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
+	"$src/fixtures/profiles/default.lua" >"$tmp/pins.lua"
+refused sim:card "$tmp/pins.lua" "$tmp/pins.lua: field 'pins.auth' must be 4 digits"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
