@@ -1,10 +1,10 @@
 /* http.c — the HTTP plumbing of the network simulators: libmicrohttpd
- * with a thread pool and a connection limit, a route table, whole
- * bodies, JSON errors naming the field. */
+ * with a thread pool and a connection limit, a route table with each
+ * route's admission rules (token, media type), whole bodies, JSON errors
+ * naming the field. */
 #include "hil/http.h"
 
-#include <errno.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "hil/serve.h"
 
@@ -292,9 +292,62 @@ static int match(const char *pattern, char *buf, http_req_t *req)
 	return !*p && !*s;
 }
 
-/* Route req through a table; lock (may be NULL) is held around the handler. */
-static void route(const http_route_t *routes, size_t nroutes, void *app, pthread_mutex_t *lock, http_req_t *req,
-		  http_rsp_t *rsp)
+/* The media type of a Content-Type value (parameters such as charset
+ * after ';' ignored) is want, case aside. */
+static int media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (!ct || strncasecmp(ct, want, n))
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return !*ct || *ct == ';';
+}
+
+/* "Bearer TOKEN" naming token.  The comparison takes the same time
+ * wherever the first difference is (the length is no secret). */
+static int bearer_ok(const char *authorization, const char *token)
+{
+	const char *t = authorization;
+	size_t n = strlen(token);
+
+	if (!t || strncasecmp(t, "Bearer ", 7))
+		return 0;
+	for (t += 7; *t == ' '; t++)
+		;
+	return strlen(t) == n && CRYPTO_memcmp(t, token, n) == 0;
+}
+
+/* What a route asks of a request before its handler runs (http.h): the
+ * token for a state change, then the body's media type.  0 if it may run. */
+static int admit(const http_route_t *r, const char *token, const http_req_t *req, http_rsp_t *rsp)
+{
+	const char *want = r->body_type ? r->body_type : HTTP_JSON;
+
+	if (!strcmp(r->method, "GET"))
+		return 0;
+	if (token && !r->read_only && !bearer_ok(req->authorization, token)) {
+		http_set_error(rsp, 401, "authorization",
+			       "authorization: this server needs \"Authorization: Bearer TOKEN\" on %s %s "
+			       "(the token is on its start-up lines, or was given with --token)",
+			       req->method, req->path);
+		return -1;
+	}
+	if (!media_type_is(req->content_type, want)) {
+		http_set_error(rsp, 415, "content-type", "content-type: %s %s takes %s%s%s", req->method,
+			       req->path, want, req->content_type ? ", not " : " (the request names none)",
+			       req->content_type ? req->content_type : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Route req through a table; lock (may be NULL) is held around the
+ * handler; token (may be NULL) is the server's. */
+static void route(const http_route_t *routes, size_t nroutes, void *app, pthread_mutex_t *lock,
+		  const char *token, http_req_t *req, http_rsp_t *rsp)
 {
 	size_t plen = strlen(req->path), i;
 	char *buf = malloc(plen + 1);
@@ -312,11 +365,13 @@ static void route(const http_route_t *routes, size_t nroutes, void *app, pthread
 		path_ok = 1;
 		if (strcmp(r->method, req->method))
 			continue;
-		if (lock)
-			pthread_mutex_lock(lock);
-		r->fn(app, req, rsp);
-		if (lock)
-			pthread_mutex_unlock(lock);
+		if (admit(r, token, req, rsp) == 0) {
+			if (lock)
+				pthread_mutex_lock(lock);
+			r->fn(app, req, rsp);
+			if (lock)
+				pthread_mutex_unlock(lock);
+		}
 		free(buf);
 		return;
 	}
@@ -330,12 +385,49 @@ static void route(const http_route_t *routes, size_t nroutes, void *app, pthread
 
 void http_route(const http_route_t *routes, size_t nroutes, void *app, http_req_t *req, http_rsp_t *rsp)
 {
-	route(routes, nroutes, app, NULL, req, rsp);
+	route(routes, nroutes, app, NULL, NULL, req, rsp);
+}
+
+/* A Host header naming a loopback address or "localhost" (any port), or
+ * none (HTTP/1.0).  A page whose name an attacker re-points at 127.0.0.1
+ * (DNS rebinding) sends its own name here. */
+static int host_is_loopback(const char *host)
+{
+	char name[256];
+	size_t n;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (!host)
+		return 1;
+	if (host[0] == '[') { /* [::1]:port */
+		const char *end = strchr(host, ']');
+		n = end ? (size_t)(end - host - 1) : sizeof name;
+		host++;
+	} else {
+		const char *colon = strchr(host, ':');
+		n = colon ? (size_t)(colon - host) : strlen(host);
+	}
+	if (n >= sizeof name)
+		return 0;
+	memcpy(name, host, n);
+	name[n] = 0;
+	if (!strcasecmp(name, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static void dispatch(struct http_server *srv, http_req_t *req, http_rsp_t *rsp)
 {
-	route(srv->o.routes, srv->o.nroutes, srv->o.app, srv->o.serialize ? &srv->lock : NULL, req, rsp);
+	if (srv->o.loopback_only && !host_is_loopback(req->host)) {
+		http_set_error(rsp, 421, "host", "host: this test server answers only requests to a loopback "
+				"name (127.0.0.1, [::1], localhost), not %s", req->host);
+		return;
+	}
+	route(srv->o.routes, srv->o.nroutes, srv->o.app, srv->o.serialize ? &srv->lock : NULL, srv->o.token,
+	      req, rsp);
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, http_rsp_t *rsp)
@@ -353,6 +445,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, http_rsp_t *rsp)
 	rsp->body = NULL;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rsp->content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rsp->status == 401) /* RFC 6750 section 3 */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mynahil\"");
 	ret = MHD_queue_response(c, (unsigned)rsp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -404,6 +498,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.method = method;
 	req.path = url;
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	req.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	req.body = cn->body ? cn->body : (const uint8_t *)"";
 	req.body_len = cn->n;
 	dispatch(srv, &req, &rsp);
@@ -426,37 +522,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ------------------------------------------------------------ server */
-
-int http_listen(const char *host, const char *port, int *fd, unsigned *port_out, char *err,
-		size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	int s = -1, one = 1, rc;
-
-	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "%s:%s: %s", host, port, gai_strerror(rc));
-		return -1;
-	}
-	if ((s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0 ||
-	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(s, ai->ai_addr, ai->ai_addrlen) < 0 || listen(s, 128) < 0 ||
-	    getsockname(s, (struct sockaddr *)&ss, &sl) < 0) {
-		snprintf(err, errlen, "%s:%s: %s", host, port, strerror(errno));
-		if (s >= 0)
-			close(s);
-		freeaddrinfo(ai);
-		return -1;
-	}
-	freeaddrinfo(ai);
-	*port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-					     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	*fd = s;
-	return 0;
-}
 
 int http_start(http_server_t **out, const http_opts_t *o, char *err, size_t errlen)
 {

@@ -1,7 +1,15 @@
 /* http.h — a small HTTP server for the simulators on the network (the
- * CA now, the TSM later): libmicrohttpd with a thread pool, a route
- * table with "*" path segments, request bodies collected whole, and JSON
- * (jansson) helpers whose errors name the field.
+ * CA and the TSM): libmicrohttpd with a thread pool, a route table with
+ * "*" path segments, request bodies collected whole, and JSON (jansson)
+ * helpers whose errors name the field.
+ *
+ * These are test simulators, not services: they listen on loopback unless
+ * told otherwise, and what guards them is only what a browser on the
+ * tester's machine needs to be kept out (a POST must carry its exact
+ * Content-Type, which a cross-site form cannot send without a preflight
+ * the server never grants; a loopback server answers only requests whose
+ * Host is a loopback name, against DNS rebinding) plus an optional bearer
+ * token on every POST that changes state (docs/ca.md, "Test only").
  *
  * Error bodies are {"error": "what is wrong", "field": "name" | null}. */
 #ifndef HTTP_H
@@ -19,6 +27,8 @@ typedef struct http_req {
 	const char *params[HTTP_MAX_PARAMS]; /* what each "*" (or a final "**") matched */
 	int nparams;
 	const char *content_type;            /* NULL if none */
+	const char *authorization;           /* the Authorization header, NULL if none */
+	const char *host;                    /* the Host header, NULL if none */
 	const uint8_t *body;                 /* NUL-terminated for convenience */
 	size_t body_len;
 } http_req_t;
@@ -32,17 +42,30 @@ typedef struct http_rsp {
 
 typedef void (*http_fn)(void *app, const http_req_t *req, http_rsp_t *rsp);
 
+#define HTTP_JSON "application/json"
+
 /* A pattern is a path in which a segment "*" matches one non-empty
  * segment and a final "**" the rest of the path ('/' included), as in
- * "/v1/certs/{*}/revoke" (braces added here for the comment's sake). */
+ * "/v1/certs/{*}/revoke" (braces added here for the comment's sake).
+ *
+ * A route whose method is not GET takes a body of one media type
+ * (body_type, NULL meaning HTTP_JSON), checked before the handler runs,
+ * body or not: 415 otherwise.  It changes state, and so needs the
+ * server's token when there is one, unless read_only says it does not
+ * (OCSP: openssl has no token to send). */
 typedef struct http_route {
 	const char *method;
 	const char *pattern;
 	http_fn fn;
+	const char *body_type;
+	int read_only;
 } http_route_t;
 
+#define HTTP_GET(pattern, fn) { "GET", pattern, fn, NULL, 0 }
+#define HTTP_POST(pattern, fn) { "POST", pattern, fn, HTTP_JSON, 0 }
+
 typedef struct http_opts {
-	int listen_fd;             /* from http_listen() */
+	int listen_fd;             /* from http_cli_listen() */
 	const http_route_t *routes;
 	size_t nroutes;
 	void *app;
@@ -51,14 +74,12 @@ typedef struct http_opts {
 	unsigned max_conns;        /* 0 = 256 */
 	unsigned timeout_s;        /* idle connection timeout; 0 = 30 */
 	size_t max_body;           /* 0 = 1 MiB; larger bodies get 413 */
+	const char *token;         /* non-NULL: "Authorization: Bearer TOKEN" on state changes, 401 otherwise */
+	int loopback_only;         /* answer only requests whose Host is a loopback name (421 otherwise) */
 } http_opts_t;
 
 typedef struct http_server http_server_t;
 
-/* Bind and listen on host:port (port "0": any free one); *port_out is
- * the bound port.  -1 with err set on failure. */
-int http_listen(const char *host, const char *port, int *fd, unsigned *port_out, char *err,
-		size_t errlen);
 /* Serve until http_stop(), which waits for the handlers running and
  * closes the socket. */
 int http_start(http_server_t **out, const http_opts_t *o, char *err, size_t errlen);
@@ -71,8 +92,8 @@ void http_stop(http_server_t *s);
 int http_serve_until_signal(const http_opts_t *o, const char *banner, char *err, size_t errlen);
 
 /* Route one request through a table without a server (in-process
- * callers of the same JSON API: scenarios, benches).  The caller
- * serialises. */
+ * callers of the same JSON API: scenarios, benches): no token, no Host
+ * check, but the same Content-Type rule.  The caller serialises. */
 void http_route(const http_route_t *routes, size_t nroutes, void *app, http_req_t *req, http_rsp_t *rsp);
 
 /* Responses. */

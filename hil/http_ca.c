@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 
 #include "hil/http.h"
+#include "hil/http_cli.h"
 #include "hil/profile.h"
 #include "hil/serve.h"
 #include "hil/util.h"
@@ -31,16 +32,17 @@
 
 typedef struct http_ca_app app_t;
 
+#define DEFAULT_PORT "8080"
+
 static const char usage_ca[] =
-	"usage: mynahil serve ca --listen HOST:PORT [--db FILE] [--seed S] [--time T]\n"
-	"                        [--fixtures DIR] [--base-url URL]\n"
+	"usage: mynahil serve ca [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
+	"                        [--db FILE] [--seed S] [--time T] [--fixtures DIR] [--base-url URL]\n"
 	"\n"
 	"The J-LIS CA simulator over HTTP: CRLs at /crl/auth.crl and /crl/sign.crl,\n"
 	"OCSP at /ocsp, a JSON API under /v1 (docs/ca.md).\n"
+	HTTP_CLI_TEST_ONLY
 	"\n"
-	"  --listen HOST:PORT  where to listen; PORT 0 picks a free port, and the line\n"
-	"                      \"mynahil serve ca: listening on http://HOST:PORT\" on\n"
-	"                      standard output says which\n"
+	HTTP_CLI_USAGE("ca", DEFAULT_PORT)
 	"  --db FILE           SQLite records, kept across restarts (default: in memory)\n"
 	"  --seed S            seed of serial numbers and names (0); an existing --db\n"
 	"                      goes on with the stream it saved\n"
@@ -229,14 +231,9 @@ static void ocsp(app_t *a, const uint8_t *req, size_t n, http_rsp_t *rsp)
 	free(out);
 }
 
+/* Its route asks for application/ocsp-request. */
 static void h_ocsp_post(void *app, const http_req_t *req, http_rsp_t *rsp)
 {
-	const char *ct = req->content_type;
-
-	if (!ct || strncasecmp(ct, "application/ocsp-request", 24)) {
-		http_set_error(rsp, 415, "content-type", "content-type: application/ocsp-request");
-		return;
-	}
 	ocsp(app, req->body, req->body_len, rsp);
 }
 
@@ -621,24 +618,28 @@ out:
 	json_decref(o);
 }
 
+#define OCSP_REQ "application/ocsp-request"
+
+/* Every POST but OCSP's changes state or is part of a change (tbs), and
+ * takes JSON (http.h). */
 static const http_route_t routes[] = {
-	{ "GET", "/crl/*", h_crl },
-	{ "POST", "/ocsp", h_ocsp_post },
-	{ "POST", "/", h_ocsp_post },
-	{ "GET", "/ocsp/**", h_ocsp_get },
-	{ "POST", "/v1/card-certs", h_card_certs },
-	{ "POST", "/v1/card-certs/import", h_import },
-	{ "POST", "/v1/phone-certs", h_phone_certs },
-	{ "POST", "/v1/phone-certs/tbs", h_phone_tbs },
-	{ "GET", "/v1/certs/*", h_cert },
-	{ "GET", "/v1/certs/*/der", h_cert_der },
-	{ "POST", "/v1/certs/*/revoke", h_revoke },
-	{ "POST", "/v1/certs/*/hold", h_hold },
-	{ "POST", "/v1/certs/*/lift", h_lift },
-	{ "GET", "/v1/linkage/*", h_linkage },
-	{ "GET", "/v1/holders/*/certs", h_holder },
-	{ "GET", "/v1/clock", h_clock_get },
-	{ "POST", "/v1/clock", h_clock_post },
+	HTTP_GET("/crl/*", h_crl),
+	{ "POST", "/ocsp", h_ocsp_post, OCSP_REQ, 1 },
+	{ "POST", "/", h_ocsp_post, OCSP_REQ, 1 },
+	HTTP_GET("/ocsp/**", h_ocsp_get),
+	HTTP_POST("/v1/card-certs", h_card_certs),
+	HTTP_POST("/v1/card-certs/import", h_import),
+	HTTP_POST("/v1/phone-certs", h_phone_certs),
+	HTTP_POST("/v1/phone-certs/tbs", h_phone_tbs),
+	HTTP_GET("/v1/certs/*", h_cert),
+	HTTP_GET("/v1/certs/*/der", h_cert_der),
+	HTTP_POST("/v1/certs/*/revoke", h_revoke),
+	HTTP_POST("/v1/certs/*/hold", h_hold),
+	HTTP_POST("/v1/certs/*/lift", h_lift),
+	HTTP_GET("/v1/linkage/*", h_linkage),
+	HTTP_GET("/v1/holders/*/certs", h_holder),
+	HTTP_GET("/v1/clock", h_clock_get),
+	HTTP_POST("/v1/clock", h_clock_post),
 };
 
 const http_route_t *http_ca_routes(size_t *n)
@@ -729,29 +730,30 @@ int http_ca_import_fixtures(ca_t *ca, const char *dir, char *err, size_t errlen)
 int serve_ca_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, 0, 'l' },   { "db", required_argument, 0, 'd' },
-		{ "seed", required_argument, 0, 's' },	   { "time", required_argument, 0, 't' },
-		{ "fixtures", required_argument, 0, 'f' }, { "base-url", required_argument, 0, 'b' },
-		{ "help", no_argument, 0, 'h' },	   { 0, 0, 0, 0 },
+		HTTP_CLI_OPTIONS,
+		{ "db", required_argument, 0, 'd' },	   { "seed", required_argument, 0, 's' },
+		{ "time", required_argument, 0, 't' },	   { "fixtures", required_argument, 0, 'f' },
+		{ "base-url", required_argument, 0, 'b' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
-	const char *listen_arg = NULL, *db = NULL, *time_arg = NULL, *fixtures = NULL, *base = NULL;
-	const char *port;
+	const char *db = NULL, *time_arg = NULL, *fixtures = NULL, *base = NULL;
+	http_cli_t cli = { .fd = -1 };
 	uint64_t seed = 0;
 	int64_t start = 0;
-	char host[256], err[512], url[512], path[4096];
+	char err[512], path[4096];
 	uint8_t *ak = NULL, *ac = NULL, *sk = NULL, *sc = NULL;
 	size_t akn, acn, skn, scn;
-	unsigned bound;
 	rng_t rng;
 	vclock_t clk;
 	sim_ctx_t ctx = { .rng = &rng, .clock = &clk };
 	app_t app = { .clk = &clk };
-	int c, fd = -1, rc = 1, n;
+	int c, rc = 1, n;
 
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (http_cli_option(&cli, c, optarg))
+			continue;
 		switch (c) {
-		case 'l': listen_arg = optarg; break;
 		case 'd': db = optarg; break;
 		case 't': time_arg = optarg; break;
 		case 'f': fixtures = optarg; break;
@@ -770,10 +772,6 @@ int serve_ca_main(int argc, char **argv)
 		fprintf(stderr, "mynahil: serve ca: unexpected %s\n\n%s", argv[optind], usage_ca);
 		return 2;
 	}
-	if (!listen_arg || util_split_hostport(listen_arg, host, sizeof host, &port) < 0) {
-		fprintf(stderr, "mynahil: serve ca needs --listen HOST:PORT\n\n%s", usage_ca);
-		return 2;
-	}
 	if (time_arg && vclock_parse(time_arg, &start) < 0) {
 		fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
 		return 2;
@@ -790,11 +788,11 @@ int serve_ca_main(int argc, char **argv)
 		goto out;
 	}
 #undef LOAD
-	if (http_listen(host, port, &fd, &bound, err, sizeof err) < 0) {
+	if ((rc = http_cli_listen(&cli, DEFAULT_PORT, "ca", err, sizeof err)) != 0) {
 		fprintf(stderr, "mynahil: serve ca: %s\n", err);
 		goto out;
 	}
-	snprintf(url, sizeof url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, bound);
+	rc = 1;
 
 	rng_seed(&rng, seed);
 	vclock_set(&clk, start);
@@ -802,7 +800,7 @@ int serve_ca_main(int argc, char **argv)
 		ca_config_t cfg = {
 			.auth_key = { ak, akn }, .auth_cert = { ac, acn },
 			.sign_key = { sk, skn }, .sign_cert = { sc, scn },
-			.db = db, .base_url = base ? base : url,
+			.db = db, .base_url = base ? base : cli.url,
 		};
 		if (ca_open(&app.ca, &ctx, &cfg, err, sizeof err) != CA_OK) {
 			fprintf(stderr, "mynahil: serve ca: %s\n", err);
@@ -823,24 +821,24 @@ int serve_ca_main(int argc, char **argv)
 	}
 
 	{
-		http_opts_t ho = { .listen_fd = fd, .routes = routes,
-				   .nroutes = sizeof routes / sizeof *routes, .app = &app,
+		http_opts_t ho = { .routes = routes, .nroutes = sizeof routes / sizeof *routes, .app = &app,
 				   .serialize = 1 };
-		char now[16], banner[1024];
+		char now[16], details[512], banner[1024];
+		http_cli_apply(&cli, &ho);
 		vclock_format(vclock_now(&clk), now);
-		snprintf(banner, sizeof banner,
-			 "mynahil serve ca: listening on %s (clock %s, %d card certificates imported, db %s)\n",
-			 url, now, n, db ? db : ":memory:");
+		snprintf(details, sizeof details, "clock %s, %d card certificates imported, db %s", now, n,
+			 db ? db : ":memory:");
+		http_cli_banner(&cli, "ca", details, banner, sizeof banner);
 		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
 			fprintf(stderr, "mynahil: serve ca: %s\n", err);
 			goto out;
 		}
-		fd = -1; /* the server had it */
+		cli.fd = -1; /* the server had it */
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	if (cli.fd >= 0)
+		close(cli.fd);
 	ca_close(app.ca);
 	free(ak);
 	free(ac);

@@ -40,17 +40,23 @@ static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
 }
 
 static http_route_t routes[64];
+static char ca_patterns[64][64];
 static size_t nroutes;
 
+/* The CA's routes as they are, under TSM_WORLD_CA_PREFIX ("/ca/ocsp"; the
+ * CA's "/" becomes "/ca/"). */
 const http_route_t *tsm_world_routes(size_t *n)
 {
 	if (!nroutes) {
 		size_t cn;
 		const http_route_t *ca = http_ca_routes(&cn);
-		routes[nroutes++] = (http_route_t){ "GET", "/v1/tsm/**", h_tsm };
-		routes[nroutes++] = (http_route_t){ "POST", "/v1/tsm/**", h_tsm };
-		for (size_t i = 0; i < cn && nroutes < 64; i++)
-			routes[nroutes++] = ca[i];
+		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/tsm/**", h_tsm);
+		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/tsm/**", h_tsm);
+		for (size_t i = 0; i < cn && nroutes < 64; i++) {
+			snprintf(ca_patterns[i], sizeof ca_patterns[i], "%s%s", TSM_WORLD_CA_PREFIX, ca[i].pattern);
+			routes[nroutes] = ca[i];
+			routes[nroutes++].pattern = ca_patterns[i];
+		}
 	}
 	*n = nroutes;
 	return routes;

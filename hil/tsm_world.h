@@ -3,13 +3,17 @@
  * certificates, the holders' card certificates imported), the TSM on top
  * with the SEs' key set, one virtual clock, one seed.  Both answer the
  * same JSON API (docs/tsm.md, docs/ca.md) through one route table, so an
- * in-process call and an HTTP request take the same path. */
+ * in-process call and an HTTP request take the same path: the TSM's under
+ * /v1/tsm, the CA's under TSM_WORLD_CA_PREFIX (/ca/v1/certs/..., /ca/ocsp),
+ * so that a client of the TSM reaches the CA only when it means to. */
 #ifndef TSM_WORLD_H
 #define TSM_WORLD_H
 
 #include "hil/http.h"
 #include "hil/http_ca.h"
 #include "sim/tsm/tsm.h"
+
+#define TSM_WORLD_CA_PREFIX "/ca"
 
 typedef struct tsm_world_opts {
 	const char *fixtures; /* NULL: profile_fixtures_dir() */

@@ -1,10 +1,17 @@
 /* lsvc.c — the TSM and the CA as scenario objects (w.tsm, w.ca) and extra
- * links (w:open).  mynahil._service(uri): "sim" is the TSM with its CA in
- * this process (hil/tsm_world.c, one per scenario state, shared by w.tsm
- * and w.ca); "http://HOST:PORT" reaches a served one with libcurl.  Both
- * take the same JSON through svc:call(method, path [, body]) and answer
- * status, table: a scenario cannot tell them apart.  Status 0 means the
- * server could not be reached (the table's error says why). */
+ * links (w:open).  mynahil._service(uri [, prefix]): "sim" is the TSM with
+ * its CA in this process (hil/tsm_world.c, one per scenario state, shared
+ * by w.tsm and w.ca); "http://HOST:PORT[/PATH]" reaches a served one with
+ * libcurl.  prefix goes before every path: "/ca" makes the TSM's CA of
+ * either (TSM_WORLD_CA_PREFIX).  Both take the same JSON through
+ * svc:call(method, path [, body]) and answer status, table: a scenario
+ * cannot tell them apart.  Status 0 means the server could not be reached
+ * (the table's error says why).
+ *
+ * A served simulator started with a token (--token, or the one it prints
+ * with --allow-remote) wants it on every POST: it comes from the
+ * environment variable MYNAHIL_TOKEN, not from the URI, so that it stays
+ * out of reports and traces. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +29,9 @@
 typedef struct svc {
 	tsm_world_t *w; /* in process (borrowed from the registry's world) */
 	CURL *curl;     /* over HTTP */
-	char *base;
+	char *base;     /* http://HOST:PORT[/PATH], the prefix included */
+	char *prefix;   /* in process: before every path */
+	char *auth;     /* "Authorization: Bearer ..." from MYNAHIL_TOKEN, or NULL */
 } svc_t;
 
 typedef struct wbox {
@@ -142,6 +151,85 @@ static void push_answer(lua_State *L, long status, const char *body, size_t n)
 	}
 }
 
+/* a .. b, malloc'd (NULL when out of memory). */
+static char *join(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	char *s = malloc(na + nb + 1);
+
+	if (s) {
+		memcpy(s, a, na);
+		memcpy(s + na, b, nb + 1);
+	}
+	return s;
+}
+
+static void push_unreachable(lua_State *L, const char *why)
+{
+	lua_pushinteger(L, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushstring(L, why);
+	lua_setfield(L, -2, "error");
+}
+
+/* One request to the world in process: pushes status, table. */
+static void call_world(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+{
+	http_rsp_t rsp = { 0 };
+	char *full = join(s->prefix, path);
+
+	if (!full) {
+		push_unreachable(L, "out of memory");
+		return;
+	}
+	tsm_world_call(s->w, method, full, (const uint8_t *)body, body ? strlen(body) : 0, &rsp);
+	push_answer(L, rsp.status, (const char *)rsp.body, rsp.len);
+	free(rsp.body);
+	free(full);
+}
+
+/* One request over HTTP: pushes status, table.  A POST always says it
+ * is JSON, body or not: the server refuses any other (http.h). */
+static void call_http(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+{
+	buf_t b = { NULL, 0 };
+	struct curl_slist *h = NULL, *h2;
+	char *url = join(s->base, path);
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	long status = 0;
+	int post = !strcmp(method, "POST");
+
+	if (post && (h2 = curl_slist_append(h, "Content-Type: " HTTP_JSON)))
+		h = h2;
+	if (s->auth && (h2 = curl_slist_append(h, s->auth)))
+		h = h2;
+	if (url) {
+		curl_easy_setopt(s->curl, CURLOPT_URL, url);
+		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 20000L);
+		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+		if (post) {
+			curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
+		} else {
+			curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+		}
+		rc = curl_easy_perform(s->curl);
+	}
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	free(url);
+	if (rc != CURLE_OK)
+		push_unreachable(L, curl_easy_strerror(rc));
+	else
+		push_answer(L, status, b.p, b.n);
+	free(b.p);
+}
+
 /* svc:call(method, path [, body]) -> status, table */
 static int l_call(lua_State *L)
 {
@@ -154,48 +242,10 @@ static int l_call(lua_State *L)
 		body = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
 	}
-	if (s->w) {
-		http_rsp_t rsp = { 0 };
-		tsm_world_call(s->w, method, path, (const uint8_t *)body, body ? strlen(body) : 0, &rsp);
-		push_answer(L, rsp.status, (const char *)rsp.body, rsp.len);
-		free(rsp.body);
-	} else {
-		buf_t b = { NULL, 0 };
-		struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-		char *url = malloc(strlen(s->base) + strlen(path) + 1);
-		CURLcode rc;
-		long status = 0;
-
-		strcpy(url, s->base);
-		strcat(url, path);
-		curl_easy_setopt(s->curl, CURLOPT_URL, url);
-		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
-		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 20000L);
-		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-		if (!strcmp(method, "POST")) {
-			curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
-		} else {
-			curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
-		}
-		rc = curl_easy_perform(s->curl);
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-		curl_slist_free_all(h);
-		free(url);
-		if (rc != CURLE_OK) {
-			lua_pushinteger(L, 0);
-			lua_createtable(L, 0, 1);
-			lua_pushstring(L, curl_easy_strerror(rc));
-			lua_setfield(L, -2, "error");
-		} else {
-			push_answer(L, status, b.p, b.n);
-		}
-		free(b.p);
-	}
+	if (s->w)
+		call_world(L, s, method, path, body);
+	else
+		call_http(L, s, method, path, body);
 	free(body);
 	return 2;
 }
@@ -213,8 +263,10 @@ static int l_svc_gc(lua_State *L)
 	if (s->curl)
 		curl_easy_cleanup(s->curl);
 	free(s->base);
+	free(s->prefix);
+	free(s->auth);
 	s->curl = NULL;
-	s->base = NULL;
+	s->base = s->prefix = s->auth = NULL;
 	return 0;
 }
 
@@ -257,25 +309,50 @@ static tsm_world_t *world(lua_State *L)
 	}
 }
 
-/* mynahil._service(uri) */
+/* "Authorization: Bearer $MYNAHIL_TOKEN", malloc'd, or NULL if unset. */
+static char *auth_header(void)
+{
+	const char *t = getenv("MYNAHIL_TOKEN");
+
+	return t && *t ? join("Authorization: Bearer ", t) : NULL;
+}
+
+/* The base URL of uri (trailing '/' dropped) with prefix after it. */
+static char *base_url(const char *uri, const char *prefix)
+{
+	size_t n = strlen(uri);
+	char *u, *b;
+
+	while (n > 7 && uri[n - 1] == '/')
+		n--;
+	if (!(u = strndup(uri, n)))
+		return NULL;
+	b = join(u, prefix);
+	free(u);
+	return b;
+}
+
+/* mynahil._service(uri [, prefix]) */
 static int l_service(lua_State *L)
 {
-	const char *uri = luaL_checkstring(L, 1);
+	const char *uri = luaL_checkstring(L, 1), *prefix = luaL_optstring(L, 2, "");
 	svc_t *s;
 
 	if (strcmp(uri, "sim") && strncmp(uri, "http://", 7))
 		return luaL_error(L, "service '%s': expected sim or http://HOST:PORT", uri);
+	if (strpbrk(uri, "?#"))
+		return luaL_error(L, "service '%s': no query or fragment (a token goes in MYNAHIL_TOKEN)", uri);
 	s = lua_newuserdatauv(L, sizeof *s, 0);
 	memset(s, 0, sizeof *s);
 	luaL_setmetatable(L, SVC_MT);
 	if (!strcmp(uri, "sim")) {
 		s->w = world(L);
+		if (!(s->prefix = strdup(prefix)))
+			return luaL_error(L, "out of memory");
 	} else {
-		size_t n = strlen(uri);
-		while (n > 7 && uri[n - 1] == '/')
-			n--;
-		s->base = strndup(uri, n);
+		s->base = base_url(uri, prefix);
 		s->curl = curl_easy_init();
+		s->auth = auth_header();
 		if (!s->base || !s->curl)
 			return luaL_error(L, "out of memory");
 	}

@@ -12,9 +12,10 @@ ca_enter
 
 # ---- the command line
 "$bin" serve ca --help >"$tmp/help.out" 2>&1
-check "serve ca --help: exit 0, usage" sh -c "[ $? = 0 ] && grep -q -- '--listen HOST:PORT' '$tmp/help.out'"
-"$bin" serve ca >/dev/null 2>"$tmp/err.out"
-check "serve ca without --listen: exit 2, says so" sh -c "[ $? = 2 ] && grep -q 'needs --listen' '$tmp/err.out'"
+check "serve ca --help: exit 0, usage" sh -c "[ $? = 0 ] && grep -q -- '--listen \\[HOST:\\]PORT' '$tmp/help.out'"
+check "serve ca --help: says it is a simulator for test benches" grep -q 'for test benches, not a service' "$tmp/help.out"
+"$bin" serve ca --listen : >/dev/null 2>"$tmp/err.out"
+check "serve ca --listen with no port: exit 2, says so" sh -c "[ $? = 2 ] && grep -q 'takes \\[HOST:\\]PORT' '$tmp/err.out'"
 "$bin" serve ca --listen 127.0.0.1:0 --time tomorrow >/dev/null 2>&1
 check "serve ca --time tomorrow: exit 2" [ $? = 2 ]
 "$bin" serve ca --listen 127.0.0.1:0 --fixtures "$tmp/none" >/dev/null 2>"$tmp/err.out"

@@ -10,10 +10,7 @@ ca_enter
 bench=$(dirname "$bin")/bench_tsm
 [ -x "$bench" ] || { echo "SKIP: $bench not built"; exit $SKIP; }
 
-"$bin" serve tsm --listen 127.0.0.1:0 --db "$tmp/tsm.db" >"$tmp/serve.out" 2>>"$tmp/serve.log" &
-serve_pid=$!
-wait_log "$tmp/serve.out" "listening on http://" 10000 || { echo "FAIL: serve tsm did not listen"; exit 1; }
-B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/serve.out")
+start_serve tsm --db "$tmp/tsm.db"
 
 timeout 120 "$bench" --http "$B" --clients 8 --seconds 1 --base $((0x32000000)) >"$tmp/bench.log" 2>&1
 check "8 clients: every flow completed" sh -c "grep -q '^http_c8_failed 0$' '$tmp/bench.log' && ! grep -q '^http_c8_flows 0$' '$tmp/bench.log'"

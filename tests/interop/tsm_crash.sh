@@ -49,7 +49,7 @@ verify() {
 		cur=$(sqlite3 "$T/tsm.db" "SELECT json_extract(doc, '\$.step') FROM sessions WHERE id = '$s'")
 		want=$(sqlite3 "$T/tsm.db" "SELECT json_extract(doc, '\$.action.action') FROM sessions WHERE id = '$s'")
 		code=$(curl -s -o "$T/a.json" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions/$s/steps" \
-			-d "{\"step\":$((cur - 1)),\"responses\":[]}")
+			-H 'Content-Type: application/json' -d "{\"step\":$((cur - 1)),\"responses\":[]}")
 		[ "$code" = 200 ] || fail "$1: session $s at step $cur: repeated step answered $code $(cat "$T/a.json")"
 		grep -q "\"action\":\"$want\"" "$T/a.json" || fail "$1: session $s: not the recorded answer: $(cat "$T/a.json")"
 		grep -q "\"step\":$cur[,}]" "$T/a.json" || fail "$1: session $s: step moved: $(cat "$T/a.json")"

@@ -36,16 +36,17 @@ PORT=${URL##*:}
 grep -q '11 passed, 0 failed' "$T/run1.log" || { cat "$T/run1.log"; fail "not every scenario passed"; }
 curl -s "$URL/v1/tsm/check" | grep -q '"ok":true' || fail "registry and CA disagree"
 
-# 2. bad requests: 4xx naming the field
-code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions" -d '{"op":"fly"}')
+# 2. bad requests: 4xx naming the field (a POST says it is JSON: http.h)
+JSON='Content-Type: application/json'
+code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST -H "$JSON" "$URL/v1/tsm/sessions" -d '{"op":"fly"}')
 [ "$code" = 400 ] && grep -q '"field":"op"' "$T/e" || fail "bad op: $code $(cat "$T/e")"
-code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions" -d '{"op":"issue","card_serial":"XYZ"}')
+code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST -H "$JSON" "$URL/v1/tsm/sessions" -d '{"op":"issue","card_serial":"XYZ"}')
 [ "$code" = 400 ] && grep -q '"field":"card_serial"' "$T/e" || fail "bad card_serial: $code"
-code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions" -d '{"op":"issue","card_serial":"01","x":1}')
+code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST -H "$JSON" "$URL/v1/tsm/sessions" -d '{"op":"issue","card_serial":"01","x":1}')
 [ "$code" = 400 ] && grep -q '"field":"x"' "$T/e" || fail "unknown field: $code"
-code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions" -d 'not json')
+code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST -H "$JSON" "$URL/v1/tsm/sessions" -d 'not json')
 [ "$code" = 400 ] && grep -q '"field":"body"' "$T/e" || fail "not json: $code"
-code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST "$URL/v1/tsm/sessions/nope/steps" -d '{"step":1}')
+code=$(curl -s -o "$T/e" -w '%{http_code}' -X POST -H "$JSON" "$URL/v1/tsm/sessions/nope/steps" -d '{"step":1}')
 [ "$code" = 404 ] && grep -q '"field":"session"' "$T/e" || fail "no session: $code"
 code=$(curl -s -o "$T/e" -w '%{http_code}' -X DELETE "$URL/v1/tsm/devices")
 [ "$code" = 405 ] || [ "$code" = 404 ] || fail "DELETE: $code"

@@ -11,17 +11,14 @@ bin=$1 src=$2
 . "$src/tests/interop/lib/ca.sh"
 ca_enter
 
-"$bin" serve tsm --listen 127.0.0.1:0 --db "$tmp/tsm.db" >"$tmp/serve.out" 2>>"$tmp/serve.log" &
-serve_pid=$!
-wait_log "$tmp/serve.out" "listening on http://" 10000 || { echo "FAIL: serve tsm did not listen"; exit 1; }
-B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/serve.out")
-curl -fsS --max-time 5 "$B/v1/tsm/devices" >/dev/null || { echo "FAIL: serve tsm does not answer"; exit 1; }
+start_serve tsm --db "$tmp/tsm.db"
+CA_URL=$B/ca # the TSM's CA, under /ca (docs/tsm.md)
 
 scenario() { (cd "$src" && "$bin" run "scenarios/tsm/$1" --target "tsm=$B" --out "$tmp/r" >"$tmp/run.log" 2>&1); }
 # cert SERIAL NAME: the certificate from the CA, as NAME.pem
-cert() { curl -fsS --max-time 10 "$B/v1/certs/$1/der" | openssl x509 -inform DER -out "$tmp/$2.pem"; }
+cert() { curl -fsS --max-time 10 "$CA_URL/v1/certs/$1/der" | openssl x509 -inform DER -out "$tmp/$2.pem"; }
 crl() {
-	curl -fsS --max-time 10 "$B/crl/$1.crl" -o "$tmp/$1.crl" &&
+	curl -fsS --max-time 10 "$CA_URL/crl/$1.crl" -o "$tmp/$1.crl" &&
 		openssl crl -inform DER -in "$tmp/$1.crl" -CAfile "$FX/pki/ca-chain.pem" -verify -noout 2>&1 | grep -q 'verify OK' &&
 		openssl crl -inform DER -in "$tmp/$1.crl" -noout -text >"$tmp/$1.txt"
 }
@@ -32,6 +29,8 @@ api GET /v1/tsm/holders/alice/devices >"$tmp/d1.json"
 d1=$(jget id <"$tmp/d1.json") a1=$(jget auth_serial <"$tmp/d1.json") s1=$(jget sign_serial <"$tmp/d1.json")
 check "registry: the device and its serials" sh -c "[ -n '$d1' ] && [ -n '$a1' ] && [ -n '$s1' ]"
 cert "$a1" pa && cert "$s1" ps
+check "the phone certificate's OCSP location: the TSM's CA, under /ca" \
+	sh -c "openssl x509 -in '$tmp/pa.pem' -noout -ocsp_uri | grep -qx '$CA_URL/ocsp'"
 out=$(ocsp_status "$tmp/auth-ca.pem" "$tmp/pa.pem")
 check "ocsp: phone auth certificate good, response verifies" sh -c "printf '%s' '$out' | grep -q 'pa.pem: good' && printf '%s' '$out' | grep -q 'Response verify OK'"
 out=$(ocsp_status "$tmp/sign-ca.pem" "$tmp/ps.pem")

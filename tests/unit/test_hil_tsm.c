@@ -2,7 +2,8 @@
  * name their field, a session's first script opens SCP03 on the ISD, a
  * step posted twice gets the same answer, a stale step is refused, the
  * call centre's hold of an unknown holder is a 404, and the records
- * persist across a reopen of the same --db. */
+ * persist across a reopen of the same --db.  The route table serves the
+ * CA under /ca only, and takes a POST only as JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,15 +37,23 @@ static void expect_field(tsm_world_t *w, const char *body, int status, const cha
 	json_decref(o);
 }
 
-static void test_refusals(void **state)
+/* A world in memory, seed 0. */
+static tsm_world_t *memory_world(void)
 {
 	tsm_world_t *w;
 	tsm_world_opts_t o = { 0 };
 	char err[256];
+
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	return w;
+}
+
+static void test_refusals(void **state)
+{
+	tsm_world_t *w = memory_world();
 	json_t *j;
 	(void)state;
 
-	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
 	expect_field(w, "{\"op\":\"fly\"}", 400, "op");
 	expect_field(w, "{\"op\":\"issue\"}", 400, "card_serial");
 	expect_field(w, "{\"op\":\"issue\",\"card_serial\":\"0102\",\"extra\":1}", 400, "extra");
@@ -63,6 +72,72 @@ static void test_refusals(void **state)
 	tsm_world_close(w);
 }
 
+/* One request through the world's route table with a Content-Type of
+ * our choosing (tsm_world_call always says JSON). */
+static int route_as(tsm_world_t *w, const char *method, const char *path, const char *ctype, const char *body)
+{
+	size_t nr;
+	const http_route_t *r = tsm_world_routes(&nr);
+	http_req_t req = { .method = method, .path = path, .content_type = ctype,
+			   .body = (const uint8_t *)body, .body_len = strlen(body) };
+	http_rsp_t rsp = { 0 };
+
+	http_route(r, nr, w, &req, &rsp);
+	free(rsp.body);
+	return rsp.status;
+}
+
+/* The certificate's status at the world's CA. */
+static void expect_status(tsm_world_t *w, const char *serial, const char *status)
+{
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof path, "/ca/v1/certs/%s", serial);
+	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), status);
+	json_decref(j);
+}
+
+/* The CA's routes are the TSM world's only under /ca: a client of the
+ * TSM does not revoke a certificate by mistake. */
+static void test_ca_under_prefix(void **state)
+{
+	tsm_world_t *w = memory_world();
+	json_t *j;
+	(void)state;
+
+	assert_int_equal(call(w, "GET", "/v1/certs/0700A001", NULL, &j), 404);
+	json_decref(j);
+	assert_int_equal(call(w, "GET", "/crl/auth.crl", NULL, &j), 404);
+	json_decref(j);
+	assert_int_equal(call(w, "POST", "/v1/certs/0700A001/revoke", "{}", &j), 404);
+	json_decref(j);
+	expect_status(w, "0700A001", "valid");
+	assert_int_equal(call(w, "GET", "/ca/v1/clock", NULL, &j), 200);
+	json_decref(j);
+	tsm_world_close(w);
+}
+
+/* A POST a web page could send (text/plain, a form, no Content-Type) is
+ * refused before its handler runs: 415, and nothing changed. */
+static void test_post_needs_json(void **state)
+{
+	tsm_world_t *w = memory_world();
+	(void)state;
+
+	assert_int_equal(route_as(w, "POST", "/ca/v1/certs/0700A001/revoke", "text/plain", "{}"), 415);
+	assert_int_equal(route_as(w, "POST", "/ca/v1/certs/0700A001/hold", "application/x-www-form-urlencoded", ""), 415);
+	assert_int_equal(route_as(w, "POST", "/ca/v1/certs/0700A001/hold", NULL, ""), 415);
+	assert_int_equal(route_as(w, "POST", "/ca/v1/certs/0700A001/hold", "application/jsonx", ""), 415);
+	assert_int_equal(route_as(w, "POST", "/v1/tsm/callcenter/hold", "text/plain", "{\"holder\":\"alice\"}"), 415);
+	assert_int_equal(route_as(w, "POST", "/ca/ocsp", HTTP_JSON, "x"), 415);
+	expect_status(w, "0700A001", "valid");
+	assert_int_equal(route_as(w, "POST", "/ca/v1/certs/0700A001/hold", "Application/JSON; charset=utf-8", ""), 200);
+	expect_status(w, "0700A001", "hold");
+	tsm_world_close(w);
+}
+
 /* The card serial of a fixture holder (alice's sign certificate). */
 static char *alice_sign(tsm_world_t *w)
 {
@@ -70,7 +145,7 @@ static char *alice_sign(tsm_world_t *w)
 	size_t i;
 	char *s = NULL;
 
-	assert_int_equal(call(w, "GET", "/v1/holders/alice/certs", NULL, &j), 200);
+	assert_int_equal(call(w, "GET", "/ca/v1/holders/alice/certs", NULL, &j), 200);
 	json_array_foreach(json_object_get(j, "certs"), i, c) {
 		if (!strcmp(json_string_value(json_object_get(c, "purpose")), "sign"))
 			s = strdup(json_string_value(json_object_get(c, "serial")));
@@ -160,7 +235,7 @@ static char *cert_of(tsm_world_t *w, const char *purpose)
 	size_t i;
 	char *s = NULL;
 
-	assert_int_equal(call(w, "GET", "/v1/holders/alice/certs", NULL, &j), 200);
+	assert_int_equal(call(w, "GET", "/ca/v1/holders/alice/certs", NULL, &j), 200);
 	json_array_foreach(json_object_get(j, "certs"), i, c) {
 		if (!strcmp(json_string_value(json_object_get(c, "purpose")), purpose))
 			s = strdup(json_string_value(json_object_get(c, "serial")));
@@ -214,7 +289,7 @@ static void crash_case(int before)
 	assert_int_equal(call(w, "GET", "/v1/tsm/devices/D1", NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "status")), "active");
 	json_decref(j);
-	snprintf(path, sizeof path, "/v1/certs/%s", auth);
+	snprintf(path, sizeof path, "/ca/v1/certs/%s", auth);
 	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "status")), before ? "valid" : "hold");
 	json_decref(j);
@@ -293,6 +368,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_ca_under_prefix),
+		cmocka_unit_test(test_post_needs_json),
 		cmocka_unit_test(test_session_steps_and_persistence),
 		cmocka_unit_test(test_crash_before_ca),
 		cmocka_unit_test(test_crash_after_ca),

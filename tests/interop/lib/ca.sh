@@ -2,7 +2,9 @@
 #
 # `mynahil serve ca` listens on 127.0.0.1 port 0 (a free port: no
 # collision with a parallel test); the port is read from its "listening
-# on" line, waited for with a deadline.  The server is stopped by PID
+# on" line, waited for with a deadline.  Every POST says its Content-Type
+# (the servers refuse any other, http.h); $TOKEN, when set, goes with
+# every request as a bearer token.  The server is stopped by PID
 # (SIGTERM, or SIGKILL where a test wants a crash) on exit.  Needs curl
 # and openssl (exit 77, skip, without them).
 #
@@ -72,20 +74,31 @@ wait_log() {
 	done
 }
 
-# start_ca [OPTIONS...]: the server in the background; $B is its base URL.
-start_ca() {
+# start_serve ca|tsm [OPTIONS...]: the server in the background, on
+# 127.0.0.1 port 0 unless OPTIONS say otherwise (a later --listen wins);
+# $B is its base URL (through 127.0.0.1 when it listens on every
+# address), $printed_token the token on its start-up lines, if any.
+start_serve() {
+	_what=$1
+	shift
 	: >"$tmp/serve.out"
-	"$bin" serve ca --listen 127.0.0.1:0 "$@" >"$tmp/serve.out" 2>>"$tmp/serve.log" &
+	"$bin" serve "$_what" --listen 127.0.0.1:0 "$@" >"$tmp/serve.out" 2>>"$tmp/serve.log" &
 	serve_pid=$!
 	if ! wait_log "$tmp/serve.out" "listening on http://" 10000; then
-		echo "FAIL: serve ca did not listen within 10 s"
+		echo "FAIL: serve $_what did not listen within 10 s"
 		exit 1
 	fi
 	cat "$tmp/serve.out" >>"$tmp/serve.log"
-	B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/serve.out")
+	B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/serve.out" | sed 's,//0\.0\.0\.0:,//127.0.0.1:,')
+	printed_token=$(sed -n 's/.*: token \([^ ]*\) .*/\1/p' "$tmp/serve.out")
 	# Ready means answering: one request, with a deadline, no sleep.
-	curl -fsS --max-time 5 "$B/v1/clock" >/dev/null || { echo "FAIL: serve ca does not answer"; exit 1; }
+	_ready=/v1/clock
+	[ "$_what" = tsm ] && _ready=/v1/tsm/devices
+	curl -fsS --max-time 5 "$B$_ready" >/dev/null || { echo "FAIL: serve $_what does not answer"; exit 1; }
 }
+
+# start_ca [OPTIONS...]: start_serve ca.
+start_ca() { start_serve ca "$@"; }
 
 # stop_ca [SIGNAL]: the server's exit status in $serve_status.
 stop_ca() {
@@ -95,14 +108,15 @@ stop_ca() {
 	serve_pid=
 }
 
-# api METHOD PATH [JSON]: the body on stdout, the status in $code.
+# api METHOD PATH [JSON]: the body on stdout, the status in $code.  A
+# POST says it is JSON, with a body or without.
 api() {
-	if [ $# -ge 3 ]; then
-		code=$(curl -sS --max-time 10 -o "$tmp/api.body" -w '%{http_code}' -X "$1" \
-			-H 'Content-Type: application/json' --data-binary "$3" "$B$2")
-	else
-		code=$(curl -sS --max-time 10 -o "$tmp/api.body" -w '%{http_code}' -X "$1" "$B$2")
-	fi
+	_m=$1 _p=$2 _b=${3-}
+	set -- -sS --max-time 10 -o "$tmp/api.body" -w '%{http_code}' -X "$_m"
+	[ "$_m" = POST ] && set -- "$@" -H 'Content-Type: application/json'
+	[ -n "${TOKEN-}" ] && set -- "$@" -H "Authorization: Bearer $TOKEN"
+	[ -n "$_b" ] && set -- "$@" --data-binary "$_b"
+	code=$(curl "$@" "$B$_p")
 	cat "$tmp/api.body"
 }
 
@@ -126,8 +140,8 @@ phone_req() {
 phone_req_spki() {
 	_nonce=$(printf '%s' "$4" | b64)
 	_base="\"card_serial\":\"$2\",\"purpose\":\"$1\",\"spki\":\"$3\",\"nonce\":\"$_nonce\""
-	curl -fsS --max-time 10 -H 'Content-Type: application/json' --data-binary "{$_base}" \
-		"$B/v1/phone-certs/tbs" | jget tbs | unb64 >"$tmp/tbs.der"
+	curl -fsS --max-time 10 -H 'Content-Type: application/json' ${TOKEN:+-H "Authorization: Bearer $TOKEN"} \
+		--data-binary "{$_base}" "$B/v1/phone-certs/tbs" | jget tbs | unb64 >"$tmp/tbs.der"
 	_sig=$(openssl dgst -sha256 -sign "$FX/keys/pool-$5.pem" "$tmp/tbs.der" | b64)
 	printf '{%s,"signature":"%s"}' "$_base" "$_sig"
 }
@@ -150,9 +164,10 @@ tbs() {
 		binmode STDOUT; print tlv(0x30, $c);' "$@"
 }
 
-# ocsp_status ISSUER_PEM CERT_PEM: openssl ocsp's verdict lines.
+# ocsp_status ISSUER_PEM CERT_PEM: openssl ocsp's verdict lines (the CA
+# at $CA_URL, default $B).
 ocsp_status() {
-	openssl ocsp -issuer "$1" -cert "$2" -url "$B/ocsp" -CAfile "$FX/pki/ca-chain.pem" \
+	openssl ocsp -issuer "$1" -cert "$2" -url "${CA_URL:-$B}/ocsp" -CAfile "$FX/pki/ca-chain.pem" \
 		-validity_period 1000000000 2>&1
 }
 
