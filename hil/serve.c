@@ -14,8 +14,8 @@ volatile sig_atomic_t serve_stop;
 static const char usage_serve[] =
 	"usage: mynahil serve card|se --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
 	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
-	"       mynahil serve ca --listen HOST:PORT [--db FILE] [--seed S] [--time T]  (serve ca --help)\n"
-	"       mynahil serve tsm --listen HOST:PORT [--db FILE] [--seed S] [--time T] (serve tsm --help)\n"
+	"       mynahil serve ca [--listen [HOST:]PORT] [--token T] [--db FILE] ...  (serve ca --help)\n"
+	"       mynahil serve tsm [--listen [HOST:]PORT] [--token T] [--db FILE] ... (serve tsm --help)\n"
 	"\n"
 	"  --vpcd HOST:PORT  play the card side for pcscd's vpcd driver (Debian's\n"
 	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
@@ -23,7 +23,11 @@ static const char usage_serve[] =
 	"                    pn532_uart driver (LIBNFC_DEVICE=pn532_uart:PATH)\n"
 	"  --profile FILE    card (or SE) profile\n"
 	"  --state FILE      NVM image: loaded if present, saved on SIGTERM/SIGINT\n"
-	"  --seed S          seed of the simulator's random values (0)\n";
+	"  --seed S          seed of the simulator's random values (0)\n"
+	"\n"
+	"serve ca and serve tsm are simulators for test benches: loopback (127.0.0.1)\n"
+	"unless --allow-remote, no users, state changes guarded only by a token\n"
+	"(docs/ca.md, \"Test only\").\n";
 
 static void on_signal(int sig)
 {

@@ -104,7 +104,7 @@ check "--allow-remote: another run, another token" sh -c "[ -n '$printed_token' 
 stop_ca
 
 # ---- serve tsm: the CA's routes under /ca only
-start_serve tsm
+start_http tsm
 for p in /v1/clock /v1/certs/0700A001 /v1/holders/alice/certs /crl/auth.crl; do
 	api GET "$p" >/dev/null
 	check "serve tsm: GET $p at the root: 404 ($code)" [ "$code" = 404 ]
@@ -126,7 +126,7 @@ stop_ca
 # ---- scenarios against a TSM with a token: it comes from MYNAHIL_TOKEN
 # scenario FILE: run it against $B, the run's output in $tmp/run.log.
 scenario() { (cd "$src" && "$bin" run "scenarios/tsm/$1" --target "tsm=$B" --out "$tmp/r" >"$tmp/run.log" 2>&1); }
-start_serve tsm --token "$tok"
+start_http tsm --token "$tok"
 (unset MYNAHIL_TOKEN; scenario 00_issue.lua)
 check "a scenario without MYNAHIL_TOKEN: fails" sh -c "[ $? != 0 ] && grep -q '^not ok 1 - TSM-00' '$tmp/run.log'"
 (MYNAHIL_TOKEN=$tok scenario 00_issue.lua)

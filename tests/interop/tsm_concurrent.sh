@@ -10,7 +10,7 @@ ca_enter
 bench=$(dirname "$bin")/bench_tsm
 [ -x "$bench" ] || { echo "SKIP: $bench not built"; exit $SKIP; }
 
-start_serve tsm --db "$tmp/tsm.db"
+start_http tsm --db "$tmp/tsm.db"
 
 timeout 120 "$bench" --http "$B" --clients 8 --seconds 1 --base $((0x32000000)) >"$tmp/bench.log" 2>&1
 check "8 clients: every flow completed" sh -c "grep -q '^http_c8_failed 0$' '$tmp/bench.log' && ! grep -q '^http_c8_flows 0$' '$tmp/bench.log'"

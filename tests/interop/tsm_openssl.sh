@@ -11,7 +11,7 @@ bin=$1 src=$2
 . "$src/tests/interop/lib/ca.sh"
 ca_enter
 
-start_serve tsm --db "$tmp/tsm.db"
+start_http tsm --db "$tmp/tsm.db"
 CA_URL=$B/ca # the TSM's CA, under /ca (docs/tsm.md)
 
 scenario() { (cd "$src" && "$bin" run "scenarios/tsm/$1" --target "tsm=$B" --out "$tmp/r" >"$tmp/run.log" 2>&1); }

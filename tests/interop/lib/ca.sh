@@ -74,11 +74,11 @@ wait_log() {
 	done
 }
 
-# start_serve ca|tsm [OPTIONS...]: the server in the background, on
+# start_http ca|tsm [OPTIONS...]: the server in the background, on
 # 127.0.0.1 port 0 unless OPTIONS say otherwise (a later --listen wins);
 # $B is its base URL (through 127.0.0.1 when it listens on every
 # address), $printed_token the token on its start-up lines, if any.
-start_serve() {
+start_http() {
 	_what=$1
 	shift
 	: >"$tmp/serve.out"
@@ -97,8 +97,8 @@ start_serve() {
 	curl -fsS --max-time 5 "$B$_ready" >/dev/null || { echo "FAIL: serve $_what does not answer"; exit 1; }
 }
 
-# start_ca [OPTIONS...]: start_serve ca.
-start_ca() { start_serve ca "$@"; }
+# start_ca [OPTIONS...]: start_http ca.
+start_ca() { start_http ca "$@"; }
 
 # stop_ca [SIGNAL]: the server's exit status in $serve_status.
 stop_ca() {
