@@ -1,6 +1,6 @@
 #!/bin/sh
 # Card and SE profiles are data from anyone, loaded in a sandbox, and
-# checked field by field.  The bad profiles of tests/cli/data/profiles/
+# checked field by field.  The bad profiles of tests/cli/profiles/
 # (a binary chunk, a loop past the instruction budget, a string past the
 # memory cap, an auth key that is not the auth certificate's, a wrong
 # check digit in the individual number, a misspelt field) are each
@@ -9,7 +9,7 @@
 # accepted before.
 set -u
 bin=$1 src=$2
-d=$src/tests/cli/data/profiles
+d=$src/tests/cli/profiles
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 check() {

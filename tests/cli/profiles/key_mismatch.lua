@@ -11,7 +11,7 @@ return {
     security_code = "2285",    -- 4 digits printed on the card
   },
   pins = { auth = "1234", sign = "MYNAHIL1", text = "1234" },
-  auth = { cert = "../../../../fixtures/pki/alice-auth.der", key = "../../../../fixtures/keys/pool-04.pem", ca = "../../../../fixtures/pki/auth-ca.der" },
-  sign = { cert = "../../../../fixtures/pki/alice-sign.der", key = "../../../../fixtures/keys/pool-04.pem", ca = "../../../../fixtures/pki/sign-ca.der" },
-  text_key = "../../../../fixtures/keys/pool-05.pem",
+  auth = { cert = "../../../fixtures/pki/alice-auth.der", key = "../../../fixtures/keys/pool-04.pem", ca = "../../../fixtures/pki/auth-ca.der" },
+  sign = { cert = "../../../fixtures/pki/alice-sign.der", key = "../../../fixtures/keys/pool-04.pem", ca = "../../../fixtures/pki/sign-ca.der" },
+  text_key = "../../../fixtures/keys/pool-05.pem",
 }
