@@ -44,7 +44,8 @@ static char ca_patterns[64][64];
 static size_t nroutes;
 
 /* The CA's routes as they are, under TSM_WORLD_CA_PREFIX ("/ca/ocsp"; the
- * CA's "/" becomes "/ca/"). */
+ * CA's "/", OCSP for `openssl ocsp -url http://HOST:PORT`, becomes "/ca",
+ * for -url http://HOST:PORT/ca). */
 const http_route_t *tsm_world_routes(size_t *n)
 {
 	if (!nroutes) {
@@ -53,7 +54,8 @@ const http_route_t *tsm_world_routes(size_t *n)
 		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/tsm/**", h_tsm);
 		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/tsm/**", h_tsm);
 		for (size_t i = 0; i < cn && nroutes < 64; i++) {
-			snprintf(ca_patterns[i], sizeof ca_patterns[i], "%s%s", TSM_WORLD_CA_PREFIX, ca[i].pattern);
+			snprintf(ca_patterns[i], sizeof ca_patterns[i], "%s%s", TSM_WORLD_CA_PREFIX,
+				 strcmp(ca[i].pattern, "/") ? ca[i].pattern : "");
 			routes[nroutes] = ca[i];
 			routes[nroutes++].pattern = ca_patterns[i];
 		}

@@ -117,6 +117,9 @@ CA_URL=$B/ca
 check "serve tsm: after it, still valid" [ "$(status_of 0700A001)" = valid ]
 out=$(ocsp_status "$tmp/auth-ca.pem" "$tmp/alice-auth.pem")
 check "serve tsm: OCSP at /ca/ocsp: good" has "$out" 'alice-auth.pem: good'
+out=$(openssl ocsp -issuer "$tmp/auth-ca.pem" -cert "$tmp/alice-auth.pem" -url "$CA_URL" \
+	-CAfile "$FX/pki/ca-chain.pem" -validity_period 1000000000 2>&1)
+check "serve tsm: OCSP at /ca itself (openssl ocsp -url BASE/ca): good" has "$out" 'alice-auth.pem: good'
 post_as application/ocsp-request /ocsp x
 check "serve tsm: OCSP at the root: 404 ($code)" [ "$code" = 404 ]
 post_as text/plain /v1/tsm/callcenter/hold '{"holder":"alice"}'
