@@ -17,6 +17,7 @@
  * transaction.  Rolling back never allocates, so it cannot fail. */
 #include "nvm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -611,6 +612,11 @@ const uint8_t *nvm_get(const nvm_t *n, const char *key, size_t *len)
 	return n->slots[s].val;
 }
 
+size_t nvm_count(const nvm_t *n)
+{
+	return n ? n->count : 0;
+}
+
 /* ---- ordered iteration ---- */
 
 static int cmp_rec(const void *a, const void *b)
@@ -831,20 +837,52 @@ out:
 	return rc;
 }
 
+/* Copy up to n bytes of key k into out as printable ASCII: a key from a
+ * damaged image may hold anything, and it ends up on a terminal. */
+static void key_copy(char out[NVM_FAULT_KEY], const char *k, size_t n)
+{
+	size_t i, max = NVM_FAULT_KEY - 1;
+
+	for (i = 0; i < n && i < max && k[i]; i++)
+		out[i] = k[i] >= 0x20 && k[i] < 0x7F ? k[i] : '?';
+	out[i] = '\0';
+	if (i == max && i < n && k[i])
+		memcpy(out + max - 3, "...", 3);
+}
+
 struct rd {
 	const uint8_t *p;
 	size_t n, off;
-	int bad;
+	nvm_fault_t f; /* the first fault; f.why NULL while there is none */
+	char cur[NVM_FAULT_KEY]; /* the record being read, for the message */
 };
+
+/* Note the first fault only: what a damaged image does next says nothing
+ * new. */
+static int rd_fail(struct rd *r, size_t at, const char *why)
+{
+	if (!r->f.why) {
+		r->f.why = why;
+		r->f.off = (long)at;
+		memcpy(r->f.key, r->cur, sizeof r->f.key);
+	}
+	return NVM_ERR_IMAGE;
+}
+
+static int rd_short(struct rd *r, size_t n)
+{
+	if (!r->f.why && r->n - r->off >= n)
+		return 0;
+	rd_fail(r, r->off, "a length runs past the end of the image");
+	return 1;
+}
 
 static uint64_t get_be(struct rd *r, int bytes)
 {
 	uint64_t v = 0;
 
-	if (r->bad || r->n - r->off < (size_t)bytes) {
-		r->bad = 1;
+	if (rd_short(r, (size_t)bytes))
 		return 0;
-	}
 	while (bytes-- > 0)
 		v = (v << 8) | r->p[r->off++];
 	return v;
@@ -854,10 +892,8 @@ static const uint8_t *get_raw(struct rd *r, size_t n)
 {
 	const uint8_t *p = r->p + r->off;
 
-	if (r->bad || r->n - r->off < n) {
-		r->bad = 1;
+	if (rd_short(r, n))
 		return NULL;
-	}
 	r->off += n;
 	return p;
 }
@@ -866,13 +902,18 @@ static const uint8_t *get_raw(struct rd *r, size_t n)
  * Returns a fresh copy, or NULL with *rc set. */
 static char *get_key(struct rd *r, const char *prev, int *rc)
 {
-	size_t kl = (size_t)get_be(r, 2);
+	size_t at = r->off, kl = (size_t)get_be(r, 2);
 	const uint8_t *k = get_raw(r, kl);
 	char *key;
 
 	*rc = NVM_ERR_IMAGE;
-	if (!k || memchr(k, 0, kl))
+	if (!k)
 		return NULL;
+	key_copy(r->cur, (const char *)k, kl);
+	if (memchr(k, 0, kl)) {
+		rd_fail(r, at, "a key holds a NUL byte");
+		return NULL;
+	}
 	key = dup_key((const char *)k, kl);
 	if (!key) {
 		*rc = NVM_ERR_NOMEM;
@@ -880,6 +921,7 @@ static char *get_key(struct rd *r, const char *prev, int *rc)
 	}
 	if (prev && strcmp(prev, key) >= 0) {
 		free(key);
+		rd_fail(r, at, "keys out of order or repeated");
 		return NULL;
 	}
 	return key;
@@ -887,14 +929,14 @@ static char *get_key(struct rd *r, const char *prev, int *rc)
 
 static int load_records(nvm_t *t, struct rd *r)
 {
-	size_t nrec = (size_t)get_be(r, 4), i;
+	size_t at = r->off, nrec = (size_t)get_be(r, 4), i;
 	const char *prev = NULL;
 	int rc;
 
 	/* Each record takes at least 6 bytes: bound the count before
 	 * sizing the table from it. */
-	if (r->bad || nrec > (r->n - r->off) / 6)
-		return NVM_ERR_IMAGE;
+	if (r->f.why || nrec > (r->n - r->off) / 6)
+		return rd_fail(r, at, "more records than the image has room for");
 	if (table_reserve(t, nrec) != NVM_OK)
 		return NVM_ERR_NOMEM;
 	for (i = 0; i < nrec; i++) {
@@ -914,6 +956,7 @@ static int load_records(nvm_t *t, struct rd *r)
 		slot_insert(t, fnv1a(key), key, val, vl, vl ? vl : 1);
 		prev = key;
 	}
+	r->cur[0] = '\0';
 	return NVM_OK;
 }
 
@@ -921,6 +964,7 @@ static int load_entry(nvm_t *t, struct rd *r, const char *prev)
 {
 	struct jent e = { 0 };
 	int rc, present;
+	size_t at;
 	const uint8_t *v;
 
 	if (journal_reserve(t) != NVM_OK)
@@ -928,12 +972,17 @@ static int load_entry(nvm_t *t, struct rd *r, const char *prev)
 	if (!(e.key = get_key(r, prev, &rc)))
 		return rc;
 	e.hash = fnv1a(e.key);
+	at = r->off;
 	present = (int)get_be(r, 1);
 	e.len = (size_t)get_be(r, 4);
 	v = get_raw(r, e.len);
 	rc = NVM_ERR_IMAGE;
-	if (!v || present > 1 || (!present && e.len))
+	if (!v)
 		goto fail;
+	if (present > 1 || (!present && e.len)) {
+		rd_fail(r, at, "a journal entry's presence flag is neither 0 nor 1, or an absent value has bytes");
+		goto fail;
+	}
 	if (present && !(e.old = dup_val(v, e.len))) {
 		rc = NVM_ERR_NOMEM;
 		goto fail;
@@ -947,18 +996,24 @@ fail:
 
 static int load_journal(nvm_t *t, struct rd *r)
 {
+	size_t at = r->off;
 	int txn = (int)get_be(r, 1), rc;
 	size_t nj = (size_t)get_be(r, 4), i;
 
-	/* Each entry takes at least 7 bytes. */
-	if (r->bad || txn > 1 || (!txn && nj) || nj > (r->n - r->off) / 7)
+	if (r->f.why)
 		return NVM_ERR_IMAGE;
+	/* Each entry takes at least 7 bytes. */
+	if (txn > 1 || (!txn && nj))
+		return rd_fail(r, at, "the transaction flag is neither 0 nor 1, or a journal without a transaction");
+	if (nj > (r->n - r->off) / 7)
+		return rd_fail(r, at + 1, "more journal entries than the image has room for");
 	t->in_txn = txn;
 	for (i = 0; i < nj; i++) {
 		rc = load_entry(t, r, i ? t->jrnl[i - 1].key : NULL);
 		if (rc != NVM_OK)
 			return rc;
 	}
+	r->cur[0] = '\0';
 	/* Rolling back may bring back every journalled key: make sure the
 	 * table has room for that now, as rollback must not allocate. */
 	return table_reserve(t, nj);
@@ -984,33 +1039,47 @@ static void swap_in(nvm_t *n, nvm_t *t)
 	nvm_free(t);
 }
 
-int nvm_load(nvm_t *n, const uint8_t *buf, size_t len)
+/* Magic, version and checksum: whether this is an image at all and
+ * arrived whole. */
+static int image_envelope(struct rd *r, const uint8_t *buf, size_t len)
 {
-	struct rd r = { buf, len, 0, 0 };
-	nvm_t *t;
+	size_t head = len < sizeof(image_magic) ? len : sizeof(image_magic);
+
+	if (memcmp(buf, image_magic, head) != 0)
+		return rd_fail(r, 0, "not an NVM image (no MYNVM1 magic)");
+	if (len < sizeof(image_magic) + 1 + 4 + 1 + 4 + 8)
+		return rd_fail(r, len, "too short to be an NVM image (truncated?)");
+	if (buf[sizeof(image_magic)] != IMAGE_VERSION)
+		return rd_fail(r, sizeof(image_magic), "NVM image of an unknown version");
+	/* The reader stops at the checksum, so no field can run into it. */
+	r->n = len - 8;
+	r->off = sizeof(image_magic) + 1;
+	if (fnv1a_bytes(buf, r->n) != be64(buf + r->n))
+		return rd_fail(r, r->n, "checksum mismatch: the image is damaged or truncated");
+	return NVM_OK;
+}
+
+int nvm_load_fault(nvm_t *n, const uint8_t *buf, size_t len, nvm_fault_t *f)
+{
+	struct rd r = { buf, len, 0, { NULL, -1, "" }, "" };
+	nvm_t *t = NULL;
 	int rc;
 
 	if (!n || !buf)
 		return NVM_ERR_ARG;
-	if (len < sizeof(image_magic) + 1 + 4 + 1 + 4 + 8 ||
-	    memcmp(buf, image_magic, sizeof(image_magic)) != 0 ||
-	    buf[sizeof(image_magic)] != IMAGE_VERSION)
-		return NVM_ERR_IMAGE;
-	/* The reader stops at the checksum, so no field can run into it. */
-	r.n = len - 8;
-	r.off = sizeof(image_magic) + 1;
-	if (fnv1a_bytes(buf, r.n) != be64(buf + r.n))
-		return NVM_ERR_IMAGE;
-	t = nvm_new();
-	if (!t)
-		return NVM_ERR_NOMEM;
-	rc = load_records(t, &r);
+	rc = image_envelope(&r, buf, len);
+	if (rc == NVM_OK && !(t = nvm_new()))
+		rc = NVM_ERR_NOMEM;
+	if (rc == NVM_OK)
+		rc = load_records(t, &r);
 	if (rc == NVM_OK)
 		rc = load_journal(t, &r);
 	if (rc == NVM_OK && r.off != r.n)
-		rc = NVM_ERR_IMAGE; /* trailing bytes before the checksum */
+		rc = rd_fail(&r, r.off, "bytes left over before the checksum");
 	if (rc != NVM_OK) {
 		nvm_free(t);
+		if (f && rc == NVM_ERR_IMAGE)
+			*f = r.f;
 		return rc;
 	}
 	/* A loaded chip has just been given this memory: no write counted
@@ -1021,6 +1090,76 @@ int nvm_load(nvm_t *n, const uint8_t *buf, size_t len)
 	t->powered = !t->in_txn;
 	swap_in(n, t);
 	return NVM_OK;
+}
+
+int nvm_load(nvm_t *n, const uint8_t *buf, size_t len)
+{
+	return nvm_load_fault(n, buf, len, NULL);
+}
+
+/* ---- validation ---- */
+
+int nvm_fault(nvm_fault_t *f, const char *key, const char *why)
+{
+	if (f) {
+		f->why = why;
+		f->off = -1;
+		key_copy(f->key, key ? key : "", key ? strlen(key) : 0);
+	}
+	return NVM_ERR_IMAGE;
+}
+
+struct check {
+	const nvm_rule_t *rules;
+	size_t nrules;
+	void *arg;
+	nvm_fault_t *f;
+	int bad;
+};
+
+static void check_one(void *arg, const char *key, const uint8_t *val, size_t len)
+{
+	struct check *c = arg;
+	const char *why = "a record no part of this chip owns (an image of another chip?)";
+	size_t i;
+
+	if (c->bad)
+		return; /* the first fault is the one reported */
+	for (i = 0; i < c->nrules; i++)
+		if (strncmp(key, c->rules[i].prefix, strlen(c->rules[i].prefix)) == 0) {
+			why = c->rules[i].check(c->arg, key, val, len);
+			break;
+		}
+	if (why) {
+		c->bad = 1;
+		nvm_fault(c->f, key, why);
+	}
+}
+
+int nvm_check(const nvm_t *n, const nvm_rule_t *rules, size_t nrules, void *arg, nvm_fault_t *f)
+{
+	struct check c = { rules, nrules, arg, f, 0 };
+
+	if (!n || (nrules && !rules))
+		return NVM_ERR_ARG;
+	nvm_each(n, "", check_one, &c);
+	return c.bad ? NVM_ERR_IMAGE : NVM_OK;
+}
+
+void nvm_fault_str(const nvm_fault_t *f, char *out, size_t cap)
+{
+	const char *why = f && f->why ? f->why : "no fault";
+
+	if (!out || !cap)
+		return;
+	if (f && f->key[0] && f->off >= 0)
+		snprintf(out, cap, "record %s (offset %ld): %s", f->key, f->off, why);
+	else if (f && f->key[0])
+		snprintf(out, cap, "record %s: %s", f->key, why);
+	else if (f && f->off >= 0)
+		snprintf(out, cap, "offset %ld: %s", f->off, why);
+	else
+		snprintf(out, cap, "%s", why);
 }
 
 const char *nvm_strerror(int err)

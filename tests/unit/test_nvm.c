@@ -694,6 +694,110 @@ static void load_crafted_images(void **state)
 	nvm_free(t);
 }
 
+/* A refused image says why and where: the error about a damaged state
+ * file names the offset of the bad field and the record it is in, with
+ * the key made printable (it goes to a terminal). */
+static void load_fault_says_where(void **state)
+{
+	nvm_t *a = nvm_new(), *t = nvm_new();
+	struct img im;
+	nvm_fault_t f;
+	uint8_t *img;
+	size_t len, at;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(nvm_load_fault(t, (const uint8_t *)"#!/bin/sh\nrm -rf /\n", 19, &f), NVM_ERR_IMAGE);
+	assert_non_null(strstr(f.why, "not an NVM image"));
+	assert_int_equal(f.off, 0);
+	assert_string_equal(f.key, "");
+	assert_int_equal(nvm_load_fault(t, (const uint8_t *)"MYNVM1", 6, &f), NVM_ERR_IMAGE);
+	assert_non_null(strstr(f.why, "too short"));
+
+	put_str(a, "pin/ctr", "\x03");
+	assert_int_equal(nvm_save(a, &img, &len), NVM_OK);
+	assert_int_equal(nvm_load_fault(t, img, len - 1, &f), NVM_ERR_IMAGE);
+	assert_non_null(strstr(f.why, "checksum"));
+	assert_int_equal(f.off, (long)(len - 9));
+	img[len / 2] ^= 0x10;
+	assert_int_equal(nvm_load_fault(t, img, len, &f), NVM_ERR_IMAGE);
+	assert_non_null(strstr(f.why, "checksum"));
+	assert_int_equal(f.off, (long)(len - 8));
+	free(img);
+
+	/* With a valid checksum: the second record's key, cleaned up. */
+	img_head(&im, 2);
+	img_rec(&im, "z", 1, "1");
+	at = im.n;
+	img_rec(&im, "\x1b[2J", 4, "1");
+	img_be(&im, 0, 1), img_be(&im, 0, 4), img_seal(&im);
+	assert_int_equal(nvm_load_fault(t, im.b, im.n, &f), NVM_ERR_IMAGE);
+	assert_non_null(strstr(f.why, "out of order"));
+	assert_int_equal(f.off, (long)at);
+	assert_string_equal(f.key, "?[2J");
+	nvm_fault_str(&f, msg, sizeof msg);
+	snprintf((char *)im.b, sizeof im.b, "record ?[2J (offset %zu): ", at);
+	assert_memory_equal(msg, im.b, strlen((char *)im.b));
+
+	/* A value running past the end names its record. */
+	img_head(&im, 1);
+	img_be(&im, 3, 2), img_raw(&im, "key", 3), img_be(&im, 100, 4), img_raw(&im, "short", 5);
+	img_be(&im, 0, 1), img_be(&im, 0, 4), img_seal(&im);
+	assert_int_equal(nvm_load_fault(t, im.b, im.n, &f), NVM_ERR_IMAGE);
+	assert_string_equal(f.key, "key");
+	assert_non_null(strstr(f.why, "past the end"));
+
+	/* Without a fault pointer, and for NULL arguments. */
+	assert_int_equal(nvm_load_fault(t, im.b, im.n, NULL), NVM_ERR_IMAGE);
+	assert_int_equal(nvm_load_fault(t, NULL, 0, &f), NVM_ERR_ARG);
+	nvm_free(a);
+	nvm_free(t);
+}
+
+static const char *even_length(void *arg, const char *key, const uint8_t *val, size_t len)
+{
+	(void)key;
+	(void)val;
+	++*(int *)arg;
+	return len % 2 ? "odd length" : NULL;
+}
+
+/* nvm_check: the first rule whose prefix fits judges a record, a record
+ * no rule claims is refused, the first bad record in key order is the
+ * one named. */
+static void check_applies_rules(void **state)
+{
+	static const nvm_rule_t rules[] = { { "x/", even_length } };
+	nvm_t *n = nvm_new();
+	nvm_fault_t f;
+	int seen = 0;
+	char msg[128];
+
+	(void)state;
+	assert_int_equal(nvm_check(n, rules, 1, &seen, &f), NVM_OK);
+	put_str(n, "x/a", "12");
+	put_str(n, "x/b", "1234");
+	assert_int_equal(nvm_check(n, rules, 1, &seen, &f), NVM_OK);
+	assert_int_equal(seen, 2);
+	put_str(n, "y/c", "12");
+	assert_int_equal(nvm_check(n, rules, 1, &seen, &f), NVM_ERR_IMAGE);
+	assert_string_equal(f.key, "y/c");
+	assert_int_equal(f.off, -1);
+	assert_int_equal(nvm_del(n, "y/c"), NVM_OK);
+	put_str(n, "x/c", "123");
+	put_str(n, "x/0", "1");
+	assert_int_equal(nvm_check(n, rules, 1, &seen, &f), NVM_ERR_IMAGE);
+	assert_string_equal(f.key, "x/0");
+	nvm_fault_str(&f, msg, sizeof msg);
+	assert_string_equal(msg, "record x/0: odd length");
+	assert_int_equal(nvm_check(n, rules, 1, &seen, NULL), NVM_ERR_IMAGE);
+	assert_int_equal(nvm_fault(&f, NULL, "whole image"), NVM_ERR_IMAGE);
+	nvm_fault_str(&f, msg, sizeof msg);
+	assert_string_equal(msg, "whole image");
+	assert_int_equal(nvm_count(n), 4);
+	nvm_free(n);
+}
+
 /* ---- tearing ---- */
 
 /* The card before a PIN verification failure: counter 3, a record of the
@@ -963,6 +1067,8 @@ int main(void)
 		cmocka_unit_test(load_rejects_truncated),
 		cmocka_unit_test(load_rejects_corrupted),
 		cmocka_unit_test(load_crafted_images),
+		cmocka_unit_test(load_fault_says_where),
+		cmocka_unit_test(check_applies_rules),
 		cmocka_unit_test(tear_sweep_pin_counter),
 		cmocka_unit_test(tear_sweep_through_image),
 		cmocka_unit_test(tear_implicit_transaction),
