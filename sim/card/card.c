@@ -66,6 +66,56 @@ fail:
 	return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : rc == NVM_ERR_NOMEM ? SIM_ERR_NOMEM : SIM_ERR_PROFILE;
 }
 
+/* ---- checking a loaded image ------------------------------------------- */
+
+static const char *perso_check(void *arg, const char *key, const uint8_t *v, size_t n)
+{
+	(void)arg;
+	if (strcmp(key, PERSONALISED) != 0)
+		return "no object of the card has this name";
+	return n == 1 && v[0] == PERSO_VERSION ? NULL : "personalisation mark of an unknown version";
+}
+
+static const char *jpki_check(void *arg, const char *key, const uint8_t *v, size_t n)
+{
+	const jpki_opts_t o = { 0 }; /* record names do not depend on the options */
+	jpki_app_t app;
+
+	(void)arg;
+	jpki_app_init(&app, &o);
+	return cardos_check(&app.def, key, v, n);
+}
+
+static const char *text_check(void *arg, const char *key, const uint8_t *v, size_t n)
+{
+	(void)arg;
+	return cardos_check(&textap_app, key, v, n);
+}
+
+static const nvm_rule_t card_rules[] = {
+	{ PERSONALISED, perso_check },
+	{ "jpki/", jpki_check },
+	{ "text/", text_check },
+};
+
+int sim_card_check_nvm(nvm_t *nvm, nvm_fault_t *f)
+{
+	size_t n;
+
+	if (!nvm)
+		return SIM_ERR_ARG;
+	nvm_power_up(nvm);
+	if (nvm_check(nvm, card_rules, sizeof card_rules / sizeof card_rules[0], NULL, f) != NVM_OK)
+		return SIM_ERR_IMAGE;
+	/* Personalisation is one transaction: records without the mark are
+	 * no card this simulator made. */
+	if (nvm_count(nvm) && !nvm_get(nvm, PERSONALISED, &n)) {
+		nvm_fault(f, PERSONALISED, "missing, yet the image holds records");
+		return SIM_ERR_IMAGE;
+	}
+	return SIM_OK;
+}
+
 int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
 {
 	const cardos_app_def_t *apps[2];
@@ -87,6 +137,8 @@ int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
 	/* Building the card is powering it up on its NVM: an image saved in
 	 * the middle of a transaction is rolled back first. */
 	nvm_power_up(ctx->nvm);
+	if ((rc = sim_card_check_nvm(ctx->nvm, NULL)) != SIM_OK)
+		goto fail;
 	if (!nvm_get(ctx->nvm, PERSONALISED, &n) && (rc = personalise(ctx->nvm, p)) != SIM_OK)
 		goto fail;
 	/* The phone options follow the token actually stored, so a loaded

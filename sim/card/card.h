@@ -53,8 +53,15 @@ typedef struct sim_card sim_card_t;
 /* Build a card on ctx.  If ctx->nvm already holds a personalised card (a
  * loaded image) its contents win and the profile only supplies the ATR;
  * otherwise the card is personalised from the profile in one transaction.
- * Returns SIM_OK or a negative SIM_ERR_*. */
+ * Returns SIM_OK or a negative SIM_ERR_*; SIM_ERR_IMAGE when the NVM
+ * fails sim_card_check_nvm(). */
 int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx);
+/* Power nvm up (rolling back a transaction left open) and check every
+ * record a loaded image brought: each must be one the card writes, with
+ * a value in range (a PIN counter within its tries, a key an RSA key...),
+ * and a non-empty image must be a personalised card.  SIM_OK, or
+ * SIM_ERR_IMAGE with *f (may be NULL) naming the record and why. */
+int sim_card_check_nvm(nvm_t *nvm, nvm_fault_t *f);
 void sim_card_free(sim_card_t *c);
 
 /* OFF: the card goes mute.  COLD/WARM: NVM recovery (a torn transaction

@@ -522,6 +522,50 @@ const cardos_ef_def_t *cardos_def_by_fid(const cardos_app_def_t *app, uint16_t f
 	return NULL;
 }
 
+/* ---- checking a loaded image --------------------------------------------- */
+
+/* READ BINARY reaches offsets up to 7FFF; no EF this OS writes is longer. */
+#define EF_MAX 0x8000
+
+static const char *value_check(const cardos_ef_def_t *d, const uint8_t *v, size_t n)
+{
+	EVP_PKEY *k;
+
+	switch (d->type) {
+	case CARDOS_EF_BINARY:
+		return n <= EF_MAX ? NULL : "file longer than READ BINARY can address";
+	case CARDOS_EF_PIN:
+		return n >= 1 && n <= CARDOS_PIN_MAX ? NULL : "PIN value not 1 to 16 bytes";
+	case CARDOS_EF_KEY:
+		k = cardos_key_parse(v, n, 0);
+		EVP_PKEY_free(k);
+		return k ? NULL : "not an RSA private key";
+	}
+	return "object of an unknown type";
+}
+
+/* A counter above max_tries would hand out tries the card never had. */
+static const char *ctr_check(const cardos_ef_def_t *d, const uint8_t *v, size_t n)
+{
+	return n == 1 && v[0] <= d->max_tries ? NULL : "PIN retry counter not one byte within the PIN's tries";
+}
+
+const char *cardos_check(const cardos_app_def_t *app, const char *key, const uint8_t *v, size_t n)
+{
+	char name[CARDOS_NAME_MAX];
+
+	for (size_t i = 0; i < app->n_efs; i++) {
+		const cardos_ef_def_t *d = &app->efs[i];
+
+		if (cardos_nvm_name(name, sizeof name, app->ns, d, 0) == 0 && strcmp(name, key) == 0)
+			return value_check(d, v, n);
+		if (d->type == CARDOS_EF_PIN && cardos_nvm_name(name, sizeof name, app->ns, d, 1) == 0 &&
+		    strcmp(name, key) == 0)
+			return ctr_check(d, v, n);
+	}
+	return "no object of the application has this name";
+}
+
 static void fill_disp(const cardos_cmd_t **disp, const cardos_cmd_t *cmds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

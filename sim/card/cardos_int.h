@@ -132,6 +132,11 @@ int cardos_nvm_name(char *out, size_t cap, const char *ns, const cardos_ef_def_t
 int cardos_perso(nvm_t *nvm, const char *ns, const cardos_ef_def_t *def,
 		 const void *val, size_t len);
 const cardos_ef_def_t *cardos_def_by_fid(const cardos_app_def_t *app, uint16_t fid);
+/* What is wrong with record key = v[0..n) of app (NULL: nothing): its
+ * name must be one of app's objects and its value fit the object (a
+ * retry counter at most the PIN's tries, a key an RSA key...).  For the
+ * check of a loaded image. */
+const char *cardos_check(const cardos_app_def_t *app, const char *key, const uint8_t *v, size_t n);
 /* Parse a PKCS#8 (or traditional) DER RSA private key of exactly bits
  * bits (0: any); NULL if it is anything else. */
 EVP_PKEY *cardos_key_parse(const uint8_t *der, size_t n, int bits);

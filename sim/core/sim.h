@@ -25,5 +25,6 @@ enum sim_power { SIM_POWER_OFF = 0, SIM_POWER_COLD = 1, SIM_POWER_WARM = 2 };
 #define SIM_ERR_ARG -2     /* caller passed something impossible */
 #define SIM_ERR_NOMEM -3
 #define SIM_ERR_PROFILE -4 /* profile inconsistent or incomplete */
+#define SIM_ERR_IMAGE -5   /* the NVM holds a record the chip cannot use (damaged or foreign image) */
 
 #endif

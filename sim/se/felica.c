@@ -8,6 +8,7 @@
 #include "felica.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -51,6 +52,22 @@ void felica_reset(felica_t *f)
 static void rec_name(char out[12], uint16_t number)
 {
 	snprintf(out, 12, "fe/%04X", number);
+}
+
+const char *felica_check(const char *key, const uint8_t *v, size_t n)
+{
+	char name[12] = "", *end;
+	unsigned long number = strtoul(key + 3, &end, 16);
+
+	(void)v;
+	/* Exactly what rec_name() writes: one record per service number. */
+	if (strncmp(key, "fe/", 3) == 0 && !*end && number <= 0xFFFF)
+		rec_name(name, (uint16_t)number);
+	if (strcmp(name, key) != 0)
+		return "not a FeliCa record name (fe/ and 4 upper-case hex digits)";
+	if (n == 0 || n % FELICA_BLOCK || n > 255 * FELICA_BLOCK)
+		return "FeliCa data not 1 to 255 whole blocks";
+	return NULL;
 }
 
 /* The first service entry of a service number carries its block count. */

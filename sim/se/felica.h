@@ -42,6 +42,10 @@ void felica_init(felica_t *f, const se_profile_t *p, sim_ctx_t *ctx);
  * transaction); NVM_* code. */
 int felica_personalise(nvm_t *nvm, const se_profile_t *p);
 void felica_reset(felica_t *f);
+/* What is wrong with record key = v[0..n) of a loaded image (NULL:
+ * nothing): a canonical "fe/SSSS" name and whole blocks, at most the 255
+ * a service number can have. */
+const char *felica_check(const char *key, const uint8_t *v, size_t n);
 /* One frame in, one out.  0 with *outlen = 0: no answer (not for us, or
  * malformed).  SIM_ERR_MUTE on a tear, SIM_ERR_ARG if out is too small. */
 int felica_frame(felica_t *f, const uint8_t *in, size_t n, uint8_t *out, size_t cap,

@@ -4,6 +4,7 @@
  * "gp/ctr/KK" its 3-byte sequence counter, apart because it changes on
  * every INITIALIZE UPDATE while the keys change only on PUT KEY. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "se_int.h"
@@ -56,6 +57,46 @@ int gpkey_get(const nvm_t *nvm, uint8_t kvn, se_keyset_t *k)
 	if ((c = nvm_get(nvm, name, &cn)) && cn == 3)
 		k->counter = (uint32_t)c[0] << 16 | (uint32_t)c[1] << 8 | c[2];
 	return 0;
+}
+
+/* The KVN of a record name, -1 unless the name is exactly what
+ * key_name() writes for kind. */
+static int kvn_of(const char *key, const char *kind)
+{
+	char name[16], *end;
+	unsigned long v;
+
+	if (strlen(key) != 9) /* "gp/key/KK" */
+		return -1;
+	v = strtoul(key + 7, &end, 16);
+	if (*end || v > 0xFF)
+		return -1;
+	key_name(name, kind, (uint8_t)v);
+	return strcmp(name, key) == 0 ? (int)v : -1;
+}
+
+const char *gpkey_check(const nvm_t *nvm, const char *key, const uint8_t *v, size_t n)
+{
+	int ctr = strncmp(key, "gp/ctr/", 7) == 0, kvn = kvn_of(key, ctr ? "ctr" : "key");
+	char name[16];
+
+	if (kvn < 0)
+		return "not a key record name (gp/key/ or gp/ctr/ and 2 upper-case hex digits)";
+	if (kvn > 0x7F)
+		return "KVN above 7F";
+	if (ctr) {
+		/* A counter that gpkey_get() would skip reads as 0: a rewound
+		 * sequence counter. */
+		key_name(name, "key", (uint8_t)kvn);
+		if (n != 3)
+			return "sequence counter not 3 bytes";
+		return nvm_get(nvm, name, &(size_t){ 0 }) ? NULL : "sequence counter of a key set that is not there";
+	}
+	if (n < 2 || v[0] != kvn)
+		return "key set record does not start with its own KVN";
+	if ((v[1] != 16 && v[1] != 24 && v[1] != 32) || n != 2 + 3 * (size_t)v[1])
+		return "key set is not three AES-128, -192 or -256 keys";
+	return NULL;
 }
 
 static void first_kvn(void *arg, const char *key, const uint8_t *val, size_t len)

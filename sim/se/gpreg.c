@@ -6,6 +6,7 @@
 #include "gpreg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -130,6 +131,39 @@ int gpreg_decode(gpreg_ent_t *e, uint16_t seq, const uint8_t *p, size_t n)
 static void name_of(char out[16], uint16_t seq)
 {
 	snprintf(out, 16, GPREG_PREFIX "%04X", seq);
+}
+
+/* The sequence number of a record name, -1 unless the name is exactly
+ * what name_of() writes: one record per entry, no aliases. */
+static long seq_of(const char *key)
+{
+	const char *hex = key + strlen(GPREG_PREFIX);
+	char name[16], *end;
+	unsigned long v;
+
+	if (strncmp(key, GPREG_PREFIX, strlen(GPREG_PREFIX)) != 0)
+		return -1;
+	v = strtoul(hex, &end, 16);
+	if (*end || v > 0xFFFF)
+		return -1;
+	name_of(name, (uint16_t)v);
+	return strcmp(name, key) == 0 ? (long)v : -1;
+}
+
+const char *gpreg_check(const char *key, const uint8_t *v, size_t n, gpreg_ent_t *e)
+{
+	long seq = seq_of(key);
+
+	if (seq < 0)
+		return "not a registry record name (gp/reg/ and 4 upper-case hex digits)";
+	if (gpreg_decode(e, (uint16_t)seq, v, n) < 0)
+		return "registry record does not decode (unknown tag, bad length, kind or AID)";
+	if (seq == 0 && e->kind != SE_OBJ_SD)
+		return "entry 0000, the ISD, is not a security domain";
+	/* gpreg_next_seq() would wrap to 0000 and overwrite the ISD. */
+	if (seq == 0xFFFF)
+		return "sequence number FFFF leaves none for the next entry";
+	return NULL;
 }
 
 typedef struct load_arg {

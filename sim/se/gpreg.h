@@ -71,4 +71,10 @@ int gpreg_decode(gpreg_ent_t *e, uint16_t seq, const uint8_t *p, size_t n);
 
 int gpreg_aid_eq(const se_aid_t *a, const uint8_t *b, size_t n);
 
+/* What is wrong with registry record key = v[0..n) of a loaded image
+ * (NULL: nothing; then *e is the decoded entry): a canonical name, a
+ * record that decodes, entry 0000 a security domain, a sequence number
+ * that leaves room for the next. */
+const char *gpreg_check(const char *key, const uint8_t *v, size_t n, gpreg_ent_t *e);
+
 #endif

@@ -19,8 +19,6 @@
 #include "gplc.h"
 #include "se_int.h"
 
-#define PERSONALISED "gp/personalised"
-#define PERSO_VERSION 1
 
 static const uint8_t default_isd[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 /* The GP test key set (GP-FELICA.md §3.1), KVN 30 as pySim expects. */
@@ -35,6 +33,7 @@ static const uint8_t default_atr[] = { 0x3B, 0x8A, 0x80, 0x01, 0x00, 0x31, 0xC1,
 
 const se_applet_t *const se_applets[] = { &sejpki_applet };
 const size_t se_n_applets = sizeof se_applets / sizeof se_applets[0];
+_Static_assert(sizeof se_applets / sizeof se_applets[0] <= SE_MAX_APPLETS, "raise SE_MAX_APPLETS");
 
 const se_applet_t *se_applet_for_package(const uint8_t *aid, size_t len)
 {
@@ -159,7 +158,7 @@ static void seed_entry(gpreg_ent_t *e, const se_reg_seed_t *s, uint16_t seq)
 
 static int personalise(sim_se_t *se, const se_profile_t *p)
 {
-	static const uint8_t version = PERSO_VERSION;
+	static const uint8_t version = SE_PERSO_VERSION;
 	nvm_t *nvm = se->ctx->nvm;
 	gpreg_ent_t isd;
 	uint16_t seq = 1;
@@ -217,7 +216,7 @@ static int personalise(sim_se_t *se, const se_profile_t *p)
 	    (p->cin.n && (rc = nvm_put(nvm, "gp/data/45", p->cin.p, p->cin.n)) != NVM_OK))
 		goto abort;
 	if ((rc = felica_personalise(nvm, p)) != NVM_OK ||
-	    (rc = nvm_put(nvm, PERSONALISED, &version, 1)) != NVM_OK || (rc = nvm_commit(nvm)) != NVM_OK)
+	    (rc = nvm_put(nvm, SE_PERSONALISED, &version, 1)) != NVM_OK || (rc = nvm_commit(nvm)) != NVM_OK)
 		goto abort;
 	return SIM_OK;
 abort:
@@ -371,7 +370,9 @@ int sim_se_new(sim_se_t **out, const se_profile_t *p, sim_ctx_t *ctx)
 	/* Building the SE is powering it up on its NVM: an image saved in
 	 * the middle of a transaction is rolled back first. */
 	nvm_power_up(ctx->nvm);
-	if (!nvm_get(ctx->nvm, PERSONALISED, &n) && (rc = personalise(se, p)) != SIM_OK)
+	if ((rc = sim_se_check_nvm(ctx->nvm, NULL)) != SIM_OK)
+		goto fail;
+	if (!nvm_get(ctx->nvm, SE_PERSONALISED, &n) && (rc = personalise(se, p)) != SIM_OK)
 		goto fail;
 	se_reg_reload(se);
 	if (!se->isd) {

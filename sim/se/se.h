@@ -122,6 +122,14 @@ typedef struct sim_se sim_se_t;
  * personalised from the profile in one transaction.  SIM_OK or
  * SIM_ERR_*. */
 int sim_se_new(sim_se_t **out, const se_profile_t *p, sim_ctx_t *ctx);
+/* Power nvm up (rolling back a transaction left open) and check every
+ * record a loaded image brought: each must be one the SE writes, with
+ * every value in range (a registry entry's applet index, key set
+ * lengths, counters, FeliCa blocks, the applet's records...), and a
+ * non-empty image must be a personalised SE with its ISD and a key set.
+ * SIM_OK, or SIM_ERR_IMAGE with *f (may be NULL) naming the record and
+ * why.  sim_se_new() refuses such an NVM with SIM_ERR_IMAGE. */
+int sim_se_check_nvm(nvm_t *nvm, nvm_fault_t *f);
 void sim_se_free(sim_se_t *se);
 /* OFF: mute.  COLD/WARM: NVM recovery, every channel but 0 closed, the
  * ISD selected on channel 0, secure channels closed. */

@@ -14,6 +14,9 @@
 #define SE_LOAD_MAX 0x10000   /* a load file's bytes, buffered until the last LOAD */
 #define SE_TORN (-1)          /* handler result: NVM lost power, the SE goes mute */
 #define SE_NOROOM (-2)        /* handler result: the caller's buffer is too small */
+#define SE_MAX_APPLETS 8      /* ROM applets: se_applets[] has at most this many */
+#define SE_PERSONALISED "gp/personalised" /* NVM: the mark of a personalised SE ... */
+#define SE_PERSO_VERSION 1                /* ... and its value */
 
 enum se_sel { SE_SEL_NONE = 0, SE_SEL_ISD, SE_SEL_APP };
 
@@ -93,6 +96,10 @@ struct se_applet {
 	const char *name;
 	se_aid_t package, module;
 	uint8_t version[2];
+	const char *ns; /* prefix of every NVM record of the instance, "sejpki/" */
+	/* A loaded image's record key = v[0..n) under ns: NULL if it is one
+	 * the applet writes, with a value in range; else what is wrong. */
+	const char *(*check)(const char *key, const uint8_t *v, size_t n);
 	int (*init)(sim_se_t *se, void **priv);
 	void (*free)(void *priv);
 	/* After power-up and after any registry change: bind to the
@@ -145,5 +152,8 @@ size_t gpcm_recognition(const sim_se_t *se, uint8_t *out, size_t cap);
 int gpkey_put(nvm_t *nvm, const se_keyset_t *k);
 int gpkey_get(const nvm_t *nvm, uint8_t kvn, se_keyset_t *k);
 int gpkey_default_kvn(const nvm_t *nvm, uint8_t *kvn);
+/* A loaded image's "gp/key/KK" or "gp/ctr/KK" record: NULL if good, else
+ * what is wrong (a counter needs its key set in nvm). */
+const char *gpkey_check(const nvm_t *nvm, const char *key, const uint8_t *v, size_t n);
 
 #endif

@@ -671,11 +671,29 @@ static int sj_store(sim_se_t *se, void *priv, gpreg_ent_t *e, const apdu_t *a, i
 	return sw ? sw : SW_OK;
 }
 
+/* ---- checking a loaded image ------------------------------------------ */
+
+/* slot_next() and half_valid() know the five slot states only; PINs,
+ * keys and files are checked as the card's (cardos). */
+static const char *sj_check(const char *key, const uint8_t *v, size_t n)
+{
+	const jpki_opts_t o = { .auth_cert_pin = 1 };
+	jpki_app_t app;
+
+	if (strcmp(key, SLOTS_REC) == 0)
+		return n == 2 && v[0] <= S_ERASED && v[1] <= S_ERASED ? NULL : "slot states not two bytes 00..04";
+	jpki_app_init(&app, &o);
+	app.def.ns = NS;
+	return cardos_check(&app.def, key, v, n);
+}
+
 const se_applet_t sejpki_applet = {
 	.name = "jpki",
 	.package = { 7, { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00 } },
 	.module = { 8, { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x01 } },
 	.version = { 0x01, 0x00 },
+	.ns = NS "/",
+	.check = sj_check,
 	.init = sj_init,
 	.free = sj_free,
 	.sync = sj_sync,
