@@ -33,21 +33,51 @@ typedef struct sim_link {
 	seprof_t *seprof; /* sim:se */
 	sim_se_t *se;
 	char *state;  /* NVM image path, or NULL */
+	int save;     /* the open succeeded: close may write the state file */
 } sim_link_t;
+
+/* The state file is kept as it is when it cannot be used: a damaged one
+ * is evidence, and writing over it would hand the next run a fresh chip
+ * (with its PIN tries restored). */
+static int state_fail(link_t *l, const sim_link_t *s, const nvm_fault_t *f)
+{
+	char why[256];
+
+	nvm_fault_str(f, why, sizeof why);
+	return link_fail(l, LINK_ERR_OPEN, "state %s: %s (file left unchanged)", s->state, why);
+}
 
 static int load_state(link_t *l, sim_link_t *s)
 {
+	nvm_fault_t f;
 	uint8_t *img;
 	size_t n;
 	int rc;
 
+	/* Absent: a blank chip, saved there at the end. */
 	if (util_read_file(s->state, &img, &n) < 0)
-		return errno == ENOENT ? 0 : link_fail(l, LINK_ERR_OPEN, "state %s: %s", s->state, strerror(errno));
-	rc = nvm_load(s->ctx.nvm, img, n);
+		return errno == ENOENT ? 0
+				       : link_fail(l, LINK_ERR_OPEN, "state %s: cannot read: %s", s->state,
+						   strerror(errno));
+	rc = nvm_load_fault(s->ctx.nvm, img, n, &f);
 	free(img);
+	if (rc == NVM_ERR_IMAGE)
+		return state_fail(l, s, &f);
 	if (rc < 0)
 		return link_fail(l, LINK_ERR_OPEN, "state %s: %s", s->state, nvm_strerror(rc));
 	return 0;
+}
+
+/* A chip that refused to power up on its NVM: SIM_ERR_IMAGE says the
+ * state file holds a record out of range; check says which. */
+static int new_fail(link_t *l, sim_link_t *s, int rc, int (*check)(nvm_t *, nvm_fault_t *),
+		    const char *who, const char *profile)
+{
+	nvm_fault_t f;
+
+	if (rc == SIM_ERR_IMAGE && s->state && check(s->ctx.nvm, &f) == SIM_ERR_IMAGE)
+		return state_fail(l, s, &f);
+	return link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the %s (error %d)", profile, who, rc);
 }
 
 static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
@@ -116,9 +146,10 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 			memcpy(sp.felica.idm + 4, sn, 4);
 		}
 		if ((rc = sim_se_new(&s->se, &sp, &s->ctx)) < 0) {
-			rc = link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the SE (error %d)", profile, rc);
+			rc = new_fail(l, s, rc, sim_se_check_nvm, "SE", profile);
 			goto fail;
 		}
+		s->save = 1;
 		return LINK_OK;
 	}
 	if (!(s->profile = profile_load(profile, err, sizeof err))) {
@@ -126,9 +157,10 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		goto fail;
 	}
 	if ((rc = sim_card_new(&s->card, profile_card(s->profile), &s->ctx)) < 0) {
-		rc = link_fail(l, LINK_ERR_OPEN, "profile %s rejected by the card (error %d)", profile, rc);
+		rc = new_fail(l, s, rc, sim_card_check_nvm, "card", profile);
 		goto fail;
 	}
+	s->save = 1;
 	return LINK_OK;
 fail:
 	l->ops->close(l);
@@ -144,7 +176,7 @@ static void sim_close(link_t *l)
 
 	if (!s)
 		return;
-	if (s->state && nvm_save(s->ctx.nvm, &img, &n) == 0) {
+	if (s->save && s->state && nvm_save(s->ctx.nvm, &img, &n) == 0) {
 		if (util_write_file(s->state, img, n) < 0)
 			fprintf(stderr, "mynahil: %s: cannot save state %s: %s\n", l->uri, s->state, strerror(errno));
 		free(img);

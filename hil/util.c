@@ -11,50 +11,135 @@
 
 #include "hil/util.h"
 
+/* Everything from fd, up to cap bytes (a file may shrink while read). */
+static int read_all(int fd, uint8_t *p, size_t cap, size_t *got)
+{
+	size_t n = 0;
+
+	while (n < cap) {
+		ssize_t r = read(fd, p + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*got = n;
+	return 0;
+}
+
+/* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat
+ * can refuse it; it changes nothing for a regular file. */
 int util_read_file(const char *path, uint8_t **buf, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = -1, e;
 	uint8_t *p = NULL;
-	long n;
-	int rc = -1;
+	struct stat st;
+	size_t n;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+	if (fstat(fd, &st) < 0)
 		goto out;
-	if (!(p = malloc((size_t)n + 1)))
-		goto out;
-	if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-		errno = EIO;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto out;
 	}
+	if (st.st_size > UTIL_READ_MAX) {
+		errno = EFBIG;
+		goto out;
+	}
+	if (!(p = malloc((size_t)st.st_size + 1)) || read_all(fd, p, (size_t)st.st_size, &n) < 0)
+		goto out;
 	p[n] = 0;
 	*buf = p;
-	*len = (size_t)n;
+	*len = n;
 	p = NULL;
 	rc = 0;
 out:
+	e = errno;
 	free(p);
-	fclose(f);
+	close(fd);
+	errno = e;
 	return rc;
 }
 
-int util_write_file(const char *path, const void *buf, size_t len)
+static int write_all(int fd, const uint8_t *p, size_t len)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
+	while (len) {
+		ssize_t w = write(fd, p, len);
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Make the rename itself durable: fsync the directory that holds path. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	int fd, rc, e;
+
+	if (n >= sizeof dir) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (!(f = fopen(tmp, "wb")))
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (n == 0) {
+		strcpy(dir, "/");
+	} else {
+		memcpy(dir, path, n);
+		dir[n] = 0;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	if (fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-		unlink(tmp);
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* The temporary file sits next to path, so rename() is atomic: a reader
+ * (or a crash) sees the old contents or the new, never a mix.  Its mode
+ * is 0666 less the umask, like any file the harness creates. */
+int util_write_file(const char *path, const void *buf, size_t len)
+{
+	static unsigned serial;
+	char tmp[PATH_MAX];
+	int fd, e;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld.%u", path, (long)getpid(), serial++) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return rename(tmp, path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0)
+		return -1;
+	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return sync_dir(path);
 }
 
 int64_t util_now_ms(void)

@@ -5,10 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Whole file into a malloc'd buffer (NUL-terminated for convenience);
- * -1 with errno set on failure. */
+/* Largest file util_read_file reads: images, profiles, certificates. */
+#define UTIL_READ_MAX (64L << 20)
+/* Whole regular file into a malloc'd buffer (NUL-terminated for
+ * convenience); -1 with errno set on failure: EISDIR for a directory,
+ * EINVAL for anything else that is not a regular file (device, FIFO,
+ * socket), EFBIG above UTIL_READ_MAX. */
 int util_read_file(const char *path, uint8_t **buf, size_t *len);
-/* Write atomically (temp file + rename). */
+/* Replace path atomically and durably: a temporary file in the same
+ * directory, written, fsync'ed, renamed over path, the directory
+ * fsync'ed.  -1 with errno set on failure, the temporary file gone and
+ * path untouched (unless only the directory's fsync failed). */
 int util_write_file(const char *path, const void *buf, size_t len);
 /* Monotonic milliseconds, for watchdogs and deadlines only. */
 int64_t util_now_ms(void);
