@@ -51,7 +51,8 @@ void fz_sim_done(fz_sim_t *s);
 const card_profile_t *fz_card_profile(void);
 const se_profile_t *fz_se_profile(void);
 
-/* A fresh default card / SE on s (SIM_OK or the error). */
+/* A fresh default card / SE on s, whose NVM is replaced by a copy of
+ * the image of a personalised one (common.c); SIM_OK or the error. */
 int fz_card_new(sim_card_t **c, fz_sim_t *s);
 int fz_se_new(sim_se_t **se, fz_sim_t *s);
 

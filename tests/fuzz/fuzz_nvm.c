@@ -49,7 +49,8 @@ static void run_card(fz_sim_t *s)
 	sim_card_t *c;
 	size_t n;
 
-	if (fz_card_new(&c, s) != SIM_OK)
+	/* Not fz_card_new: that would put the default card's image over s's. */
+	if (sim_card_new(&c, fz_card_profile(), &s->ctx) != SIM_OK)
 		return;
 	sim_card_power(c, SIM_POWER_COLD);
 	for (int i = 0; card_script[i]; i++) {
@@ -66,7 +67,7 @@ static void run_se(fz_sim_t *s)
 	int i;
 
 	memset(&h, 0, sizeof h);
-	if (fz_se_new(&h.se, s) != SIM_OK)
+	if (sim_se_new(&h.se, fz_se_profile(), &s->ctx) != SIM_OK)
 		return;
 	sim_se_power(h.se, SIM_POWER_COLD);
 	h.level = 0x03;
