@@ -5,7 +5,8 @@
 # (the reproducer: a registry entry bound to ROM applet 5, a PIN
 # counter above its tries) each fail the run with a message that names
 # the file and says why, and leave it byte-identical.  --state naming a
-# directory is a clear error.  A good run replaces the file atomically
+# directory, a FIFO or a file above the size cap is a clear error, with
+# no huge allocation.  A good run replaces the file atomically
 # (a new file renamed over it, no temporary file left) and it reloads.
 set -u
 bin=$1 src=$2
@@ -144,6 +145,13 @@ mkfifo "$tmp/st/fifo"
 run se "$tmp/st/fifo"
 check "fifo: exit status non-zero" [ "$rc" != 0 ]
 check "fifo: says why" grep -qF "state $tmp/st/fifo: cannot read:" "$tmp/err"
+
+# Nor a file above the size cap (sparse: nothing is written to disk).
+truncate -s 65M "$tmp/st/huge"
+run card "$tmp/st/huge"
+check "huge: exit status non-zero" [ "$rc" != 0 ]
+check "huge: says why" grep -qF "state $tmp/st/huge: cannot read: File too large" "$tmp/err"
+check "huge: no crash" no_asan
 
 # The state persists: a wrong PIN spends a try, which the next run sees.
 printf '00A4040C0AD392F000260100000001\n00A4020C020018\n0020008004 30303030\n' >"$tmp/wrong.in"
