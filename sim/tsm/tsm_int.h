@@ -1,0 +1,177 @@
+/* tsm_int.h — what the TSM's source files share (private to sim/tsm):
+ * the object, the session and script types, and
+ *   tsm.c          the API: routing, open / close, reconcile, the fault hook
+ *                  on the CA calls that change the CA
+ *   tsm_store.c    the records (SQLite), intents, the rng state, JSON helpers
+ *   tsm_script.c   SCP03 host sessions and the APDU scripts
+ *   tsm_session.c  a session's facts, what its op needs, absorbing answers
+ *   tsm_plan.c     planning a session's next action
+ *   tsm_ops.c      the endpoints, and finishing requests from their intents */
+#ifndef TSM_INT_H
+#define TSM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "tsm.h"
+
+#define ISD_AID "A000000151000000"
+#define JPKI_ELF "D392F000260100"
+#define JPKI_MOD "D392F00026010001"
+#define JPKI_AID "D392F000260100000001"
+
+enum { S_EMPTY = 0, S_GENERATED = 1, S_ACTIVE = 2, S_REVOKED = 3, S_ERASED = 4 };
+static const char *const slot_names[2] = { "auth", "sign" };
+
+#define SCP_CACHE 256
+#define MAX_REOPENS 4
+#define BLOCK 200
+
+struct scpent {
+	char id[40];
+	scp03_session_t s;
+	uint64_t used;
+	int live;
+};
+
+struct tsm {
+	sim_ctx_t *ctx;
+	ca_t *ca;
+	sqlite3 *db;
+	scp03_keyset_t keys;
+	uint8_t level;
+	json_t *policy;
+	ca_blob_t auth_ca, sign_ca;
+	struct scpent scp[SCP_CACHE];
+	uint64_t tick;
+	tsm_stats_t st;
+	rng_t rng;      /* the TSM's own stream, saved with every step (meta 'rng') */
+	int fault_at, fault_before, ca_calls, crashed; /* tsm_fault() */
+	int touched;    /* mutating CA calls in the current request */
+};
+
+typedef struct script {
+	json_t *apdus, *ops;
+	scp03_session_t *s;
+	int err;
+} script_t;
+
+typedef struct sess {
+	tsm_t *t;
+	json_t *doc;   /* the session (owned) */
+	json_t *facts; /* borrowed from doc */
+	json_t *dev;   /* the device (owned), or NULL until the CPLC is read */
+	json_t *pins;  /* this request's pins (borrowed), or NULL */
+	int status;    /* HTTP status of a failure */
+	int replay;    /* the TSM finishing a step from its intent (no pins, no SCP session) */
+	int64_t intent_at; /* virtual time the step's intent was written (replay) */
+} sess_t;
+
+/* ---- small helpers (tsm_store.c) */
+
+json_t *tsm_jerr(const char *field, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+json_t *tsm_jhex(const uint8_t *p, size_t n);
+int tsm_unhex(const char *s, uint8_t **out, size_t *n);
+
+static inline const char *tsm_jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static inline int tsm_jbool(json_t *o, const char *k)
+{
+	return json_is_true(json_object_get(o, k));
+}
+
+static inline json_int_t tsm_jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static inline void tsm_serial_str(uint64_t s, char out[17])
+{
+	ca_serial_format(s, out);
+}
+
+/* ---- the CA calls that change it (tsm.c): each may be the one
+ * tsm_fault() "dies" before or after. */
+
+int tsm_ca_revoke(tsm_t *t, uint64_t serial, int reason);
+int tsm_ca_hold(tsm_t *t, uint64_t serial);
+int tsm_ca_lift(tsm_t *t, uint64_t serial);
+int tsm_ca_issue(tsm_t *t, const ca_phone_req_t *r, uint64_t *serial);
+
+/* ---- records (tsm_store.c): tables devices and sessions hold JSON docs
+ * keyed by id (key: a device's holder, a session's state). */
+
+int tsm_exec(tsm_t *t, const char *sql);
+json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id);
+int tsm_doc_put(tsm_t *t, const char *table, json_t *doc);
+json_t *tsm_docs_by_key(tsm_t *t, const char *table, const char *key);
+json_t *tsm_docs_all(tsm_t *t, const char *table);
+void tsm_event(tsm_t *t, const char *session, const char *device, const char *what);
+uint64_t tsm_next_counter(tsm_t *t);
+
+/* Intents (tsm_store.c, where their protocol is told). */
+int tsm_intent_put(tsm_t *t, const char *id, const char *kind, json_int_t step, json_t *body);
+void tsm_intent_del(tsm_t *t, const char *id);
+/* The virtual time the intent was written; -1 if there is none. */
+int64_t tsm_intent_at(tsm_t *t, const char *id);
+/* Requests whose intent is still pending: their sessions' devices, or
+ * hold:HOLDER; tsm_in_flight says whether id is one. */
+json_t *tsm_in_flight_list(tsm_t *t);
+int tsm_in_flight(json_t *flying, const char *id);
+
+/* The rng state, saved in the committing transaction, loaded at open. */
+void tsm_rng_save(tsm_t *t);
+void tsm_rng_load(tsm_t *t);
+
+/* ---- SCP03 host sessions, by session id (tsm_script.c) */
+
+scp03_session_t *tsm_scp_find(tsm_t *t, const char *id);
+void tsm_scp_drop(tsm_t *t, const char *id);
+scp03_session_t *tsm_scp_new(tsm_t *t, const char *id);
+
+/* ---- scripts (tsm_script.c): each command appended to sc with the
+ * name of what it does (op), checked on its answer. */
+
+void tsm_sc_raw(script_t *sc, const uint8_t *cmd, size_t n, const char *op);
+void tsm_sc_cmd(script_t *sc, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d, size_t lc,
+		const char *op);
+size_t tsm_hexb(const char *hex, uint8_t *out);
+void tsm_sc_dgi(script_t *sc, uint16_t dgi, const uint8_t *v, size_t n, const char *op);
+void tsm_sc_inventory(script_t *sc);
+
+/* ---- sessions (tsm_session.c) */
+
+const char *tsm_policy_get(json_t *sess, const char *k, const char *def);
+json_t *tsm_facts_obj(sess_t *x, const char *k);
+int tsm_slot_state(sess_t *x, int s);
+void tsm_fail_session(sess_t *x, int status, const char *field, const char *msg);
+/* The device's phone certificates at the CA, revoked. */
+int tsm_revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason);
+/* One phone per holder: the holder's other devices revoked (superseded). */
+int tsm_one_phone(sess_t *x);
+int tsm_sess_prepare(sess_t *x);
+/* The responses to the last script: 1 when the secure channel must be
+ * opened again, 0 when all went as planned, -1 on a failed session. */
+int tsm_absorb_apdus(sess_t *x, json_t *rsps);
+/* The signatures asked for (card_sign). */
+int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j);
+
+/* ---- planning (tsm_plan.c): the session's next action, or NULL when
+ * it failed (x->status 400: a refused request, nothing to commit). */
+
+json_t *tsm_plan(sess_t *x);
+
+/* ---- endpoints (tsm_ops.c), routed by tsm_handle */
+
+int tsm_h_begin(tsm_t *t, json_t *b, json_t **out);
+int tsm_h_step(tsm_t *t, const char *id, json_t *b, json_t **out);
+int tsm_h_hold(tsm_t *t, json_t *b, json_t **out);
+int tsm_h_check(tsm_t *t, json_t **out);
+int tsm_h_events(tsm_t *t, json_t **out);
+
+#endif

@@ -1,0 +1,499 @@
+/* tsm_session.c — a session's facts: what its operation needs once the
+ * device is known, the device record, and absorbing the answers to the
+ * last action (the SE's responses, the card's or phone's signatures). */
+#include "tsm_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "../core/apdu.h"
+
+/* ------------------------------------------------------------ sessions */
+
+const char *tsm_policy_get(json_t *sess, const char *k, const char *def)
+{
+	const char *v = tsm_jstr(json_object_get(sess, "policy"), k);
+	return v ? v : def;
+}
+
+json_t *tsm_facts_obj(sess_t *x, const char *k)
+{
+	json_t *o = json_object_get(x->facts, k);
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(x->facts, k, o);
+	}
+	return o;
+}
+
+int tsm_slot_state(sess_t *x, int s)
+{
+	json_t *inv = json_object_get(x->facts, "inv");
+	if (!tsm_jbool(inv, "applet"))
+		return S_EMPTY;
+	return (int)json_integer_value(json_array_get(json_object_get(inv, "slots"), (size_t)s));
+}
+
+void tsm_fail_session(sess_t *x, int status, const char *field, const char *msg)
+{
+	json_object_set_new(x->doc, "state", json_string("failed"));
+	json_object_set_new(x->doc, "error", json_pack("{s:s, s:s?}", "error", msg, "field", field));
+	x->status = status;
+	x->t->st.failed++;
+}
+
+static const char *holder_of(sess_t *x)
+{
+	return tsm_jstr(x->doc, "holder");
+}
+
+/* The device's phone certificates at the CA, revoked (the holder's
+ * one-phone rule, a revocation, a renewal's own check). */
+int tsm_revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason)
+{
+	static const char *const keys[2] = { "auth_serial", "sign_serial" };
+	for (int s = 0; s < 2; s++) {
+		uint64_t serial;
+		const char *v = tsm_jstr(dev, keys[s]);
+		int rc;
+		if (!(which_mask & (1 << s)) || !v || ca_serial_parse(v, &serial))
+			continue;
+		rc = tsm_ca_revoke(x->t, serial, reason);
+		if (rc != CA_OK && rc != CA_ERR_STATE) /* expired: nothing left to revoke */
+			return rc;
+	}
+	return CA_OK;
+}
+
+/* One phone per holder: every other device of the holder with certificates
+ * is revoked (superseded) and its applet deleted when it is next online. */
+int tsm_one_phone(sess_t *x)
+{
+	json_t *devs = tsm_docs_by_key(x->t, "devices", holder_of(x)), *d;
+	size_t i;
+	int rc = CA_OK;
+
+	json_array_foreach(devs, i, d) {
+		const char *st = tsm_jstr(d, "status");
+		if (!strcmp(tsm_jstr(d, "id"), tsm_jstr(x->dev, "id")) || !st ||
+		    (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")))
+			continue;
+		if ((rc = tsm_revoke_serials(x, d, 3, CA_REASON_SUPERSEDED)) != CA_OK)
+			break;
+		json_object_set_new(d, "status", json_string("revoked"));
+		json_object_set_new(d, "pending_delete", json_true());
+		tsm_doc_put(x->t, "devices", d);
+		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(d, "id"), "revoked: one phone per holder; applet deletion pending");
+		{
+			json_t *sup = json_object_get(x->facts, "superseded");
+			if (!sup) {
+				sup = json_array();
+				json_object_set_new(x->facts, "superseded", sup);
+			}
+			json_array_append_new(sup, json_string(tsm_jstr(d, "id")));
+		}
+	}
+	json_decref(devs);
+	return rc;
+}
+
+/* What the op needs, decided once the device is known. */
+int tsm_sess_prepare(sess_t *x)
+{
+	const char *op = tsm_jstr(x->doc, "op"), *dst = tsm_jstr(x->dev, "status"), *dh = tsm_jstr(x->dev, "holder");
+	const char *h = holder_of(x);
+	int sign_cert = strcmp(tsm_policy_get(x->doc, "phone_sign_cert", "true"), "false") != 0;
+	json_t *f = x->facts;
+	int same = dh && h && !strcmp(dh, h);
+	int active = dst && (!strcmp(dst, "active") || !strcmp(dst, "hold"));
+
+	json_object_set_new(f, "prepared", json_true());
+	if (strcmp(op, "sync") && dh && h && !same && active && strcmp(op, "revoke") && strcmp(op, "pin_reset") &&
+	    strcmp(op, "lift")) {
+		/* A phone passed on without revocation (DOMAIN.md case 8): the
+		 * previous holder's certificates are revoked before anything else. */
+		if (tsm_revoke_serials(x, x->dev, 3, CA_REASON_CESSATION) != CA_OK) {
+			tsm_fail_session(x, 409, NULL, ca_error(x->t->ca));
+			return -1;
+		}
+		json_object_set_new(x->dev, "status", json_string("revoked"));
+		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"), "previous holder's certificates revoked (transfer)");
+		dst = "revoked";
+		active = 0;
+	}
+	if (tsm_jbool(x->dev, "pending_delete") || (tsm_jbool(json_object_get(f, "inv"), "applet") && !same &&
+						 strcmp(op, "sync")))
+		json_object_set_new(f, "pre_delete", json_true());
+	if (!strcmp(op, "sync"))
+		return 0;
+	if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew")) {
+		if (!strcmp(op, "issue") && same && active) {
+			tsm_fail_session(x, 409, "op", "this device already carries the holder's certificates: renew or reissue");
+			return -1;
+		}
+		if (!strcmp(op, "renew") && !(same && active)) {
+			tsm_fail_session(x, 409, "op", "renew: the device carries no certificates of the holder");
+			return -1;
+		}
+		if (!strcmp(op, "reissue") && same && active && !strcmp(dst, "active")) {
+			/* The TSM's own status check: reissue needs revoked or expired certificates. */
+			ca_info_t ci;
+			uint64_t serial;
+			if (tsm_jstr(x->dev, "auth_serial") && !ca_serial_parse(tsm_jstr(x->dev, "auth_serial"), &serial) &&
+			    ca_status(x->t->ca, serial, &ci) == CA_OK && ci.status == CA_VALID) {
+				tsm_fail_session(x, 409, "op", "reissue: the certificates are still valid (renew them)");
+				return -1;
+			}
+		}
+		json_object_set_new(f, "provision", sign_cert ? json_pack("[i,i]", 0, 1) : json_pack("[i]", 0));
+		json_object_set_new(f, "pin_slots", sign_cert ? json_pack("[i,i]", 0, 1) : json_pack("[i]", 0));
+		if (!strcmp(op, "renew")) {
+			/* Seed §4: the TSM checks the phone certificates' status itself
+			 * and revokes those still valid (the card certificate was not
+			 * renewed, or the linkage did not reach them). */
+			ca_info_t ci;
+			uint64_t serial;
+			int valid = 0;
+			if (tsm_jstr(x->dev, "auth_serial") && !ca_serial_parse(tsm_jstr(x->dev, "auth_serial"), &serial) &&
+			    ca_status(x->t->ca, serial, &ci) == CA_OK &&
+			    (ci.status == CA_VALID ||
+			     /* replayed: this very step revoked them before the crash */
+			     (x->replay && ci.status == CA_REVOKED && ci.reason == CA_REASON_SUPERSEDED &&
+			      ci.revoked_at >= x->intent_at)))
+				valid = 1;
+			json_object_set_new(f, "revoked_by_tsm", json_boolean(valid));
+			json_object_set_new(f, "revoke_mask", json_integer(3));
+			json_object_set_new(f, "revoke_reason", json_integer(CA_REASON_SUPERSEDED));
+			json_object_set_new(f, "mark", json_pack("[i,i]", 0, 1));
+		} else if (!strcmp(op, "reissue") && same) {
+			json_object_set_new(f, "revoke_mask", json_integer(3));
+			json_object_set_new(f, "revoke_reason", json_integer(CA_REASON_SUPERSEDED));
+			json_object_set_new(f, "mark", json_pack("[i,i]", 0, 1));
+		}
+		if (!sign_cert && !json_object_get(f, "pre_delete") && tsm_slot_state(x, 1) == S_ACTIVE)
+			json_object_set_new(f, "pre_delete", json_true());
+		return 0;
+	}
+	/* The other operations act on the holder's own device. */
+	if (!same) {
+		tsm_fail_session(x, 403, "card_serial", "the card's holder does not hold this device");
+		return -1;
+	}
+	if (!strcmp(op, "revoke")) {
+		const char *certs = tsm_jstr(f, "certs");
+		int mask = !certs || !strcmp(certs, "both") ? 3 : !strcmp(certs, "auth") ? 1 : 2;
+		json_object_set_new(f, "revoke_mask", json_integer(mask));
+		if (mask == 3) {
+			if (!strcmp(tsm_policy_get(x->doc, "delete_applet_on_revoke", "force"), "force"))
+				json_object_set_new(f, "delete", json_true());
+			else
+				json_object_set_new(f, "mark", json_pack("[i,i]", 0, 1));
+		} else {
+			int s = mask == 1 ? 0 : 1;
+			json_object_set_new(f, "mark", json_pack("[i]", s));
+			if (!strcmp(tsm_policy_get(x->doc, "half_valid", "block"), "erase_revoked"))
+				json_object_set_new(f, "erase", json_pack("[i]", s));
+		}
+		return 0;
+	}
+	if (!strcmp(op, "lift")) {
+		if (!dst || strcmp(dst, "hold")) {
+			tsm_fail_session(x, 409, "op", "lift: the device's certificates are not on hold");
+			return -1;
+		}
+		json_object_set_new(f, "lift_auth", json_true());
+		json_object_set_new(f, "revoke_mask", json_integer(2));
+		json_object_set_new(f, "revoke_reason", json_integer(CA_REASON_SUPERSEDED));
+		json_object_set_new(f, "mark", json_pack("[i]", 1));
+		json_object_set_new(f, "provision", json_pack("[i]", 1));
+		if (json_object_get(x->pins ? x->pins : json_null(), "sign"))
+			json_object_set_new(f, "pin_slots", json_pack("[i]", 1));
+		return 0;
+	}
+	if (!strcmp(op, "pin_reset")) {
+		const char *slot = tsm_jstr(f, "slot");
+		if (!dst || strcmp(dst, "active")) {
+			tsm_fail_session(x, 409, "op", "pin_reset: the device's certificates are not valid");
+			return -1;
+		}
+		json_object_set_new(f, "pin_slots", json_pack("[i]", slot && !strcmp(slot, "sign") ? 1 : 0));
+		return 0;
+	}
+	tsm_fail_session(x, 400, "op", "unknown operation");
+	return -1;
+}
+
+/* The device record for a CPLC (created at first sight). */
+static int device_seen(sess_t *x, const uint8_t *cplc, size_t n)
+{
+	char id[21], cp[85];
+	uint8_t idb[10];
+
+	if (n < 42)
+		return -1;
+	/* IC fabricator, IC type, IC batch identifier, IC serial number. */
+	memcpy(idb, cplc, 4);
+	memcpy(idb + 4, cplc + 16, 2);
+	memcpy(idb + 6, cplc + 12, 4);
+	apdu_hex(idb, 10, id);
+	apdu_hex(cplc, 42, cp);
+	if (tsm_jstr(x->doc, "device") && strcmp(tsm_jstr(x->doc, "device"), id)) {
+		tsm_fail_session(x, 409, "responses", "the SE is not the session's device");
+		return -1;
+	}
+	if (!x->dev) {
+		x->dev = tsm_doc_get(x->t, "devices", id);
+		if (!x->dev) {
+			x->dev = json_pack("{s:s, s:s, s:s, s:b}", "id", id, "cplc", cp, "status", "none",
+					   "pending_delete", 0);
+			tsm_event(x->t, tsm_jstr(x->doc, "id"), id, "device registered");
+		}
+	}
+	if (tsm_jstr(x->facts, "idm"))
+		json_object_set(x->dev, "idm", json_object_get(x->facts, "idm"));
+	json_object_set_new(x->doc, "device", json_string(id));
+	return 0;
+}
+
+/* ------------------------------------------------------------ absorbing answers */
+
+static int find_hex(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+/* The responses to the last script.  Returns 1 when the secure channel
+ * must be opened again (an unexpected answer), 0 when all went as
+ * planned, -1 on a failed session. */
+int tsm_absorb_apdus(sess_t *x, json_t *rsps)
+{
+	json_t *ops = json_object_get(x->facts, "ops");
+	json_t *inv = json_object();
+	scp03_session_t *s = tsm_scp_find(x->t, tsm_jstr(x->doc, "id"));
+	int reopen = 0, inv_ok = 1;
+	size_t i;
+	json_t *opj;
+
+	json_object_set_new(inv, "slots", json_pack("[i,i]", 0, 0));
+	json_array_foreach(ops, i, opj) {
+		const char *op = json_string_value(opj), *hex = json_string_value(json_array_get(rsps, i));
+		uint8_t *r = NULL;
+		size_t rn = 0;
+		uint16_t sw;
+		int slot = -1;
+
+		if (!hex || tsm_unhex(hex, &r, &rn) < 0 || rn < 2) {
+			free(r);
+			reopen = 1;
+			inv_ok = 0;
+			break;
+		}
+		sw = apdu_sw(r, rn);
+		if (strchr(op, ':'))
+			slot = atoi(strchr(op, ':') + 1);
+		if (!strcmp(op, "select") || !strcmp(op, "perso") || !strcmp(op, "block")) {
+			if (sw != 0x9000 && strcmp(op, "select"))
+				reopen = 1;
+		} else if (!strcmp(op, "cplc")) {
+			const uint8_t *p = r;
+			size_t n = rn - 2;
+			if (n >= 3 && p[0] == 0x9F && p[1] == 0x7F) {
+				p += 3;
+				n -= 3;
+			}
+			if (sw != 0x9000 || device_seen(x, p, n) < 0) {
+				free(r);
+				json_decref(inv);
+				if (!strcmp(tsm_jstr(x->doc, "state"), "failed"))
+					return -1;
+				tsm_fail_session(x, 422, "responses", "no CPLC from the SE");
+				return -1;
+			}
+		} else if (!strcmp(op, "iu")) {
+			uint8_t ea[64];
+			size_t en;
+			if (!s || scp03_host_open(s, &x->t->keys, r, rn, x->t->level, ea, sizeof ea, &en) < 0)
+				reopen = 1;
+			else
+				json_object_set_new(x->facts, "ea", tsm_jhex(ea, en));
+		} else if (!strcmp(op, "ea")) {
+			if (sw != 0x9000)
+				reopen = 1;
+		} else if (!strcmp(op, "gs_app") || !strcmp(op, "gs_elf")) {
+			char *h = malloc(2 * rn + 1);
+			if (!h) {
+				free(r);
+				json_decref(inv);
+				return -1;
+			}
+			apdu_hex(r, rn - 2, h);
+			if (sw == 0x9000 || sw == 0x6310) {
+				if (!strcmp(op, "gs_app")) {
+					int on = find_hex(h, "4F0A" JPKI_AID);
+					json_object_set_new(inv, "applet", json_boolean(on));
+				} else {
+					json_object_set_new(inv, "elf", json_boolean(find_hex(h, "4F07" JPKI_ELF)));
+				}
+			} else if (sw == 0x6A88) {
+				json_object_set_new(inv, !strcmp(op, "gs_app") ? "applet" : "elf", json_false());
+			} else {
+				inv_ok = 0;
+				reopen = 1;
+			}
+			free(h);
+		} else if (!strcmp(op, "inv_slots")) {
+			if (sw == 0x9000 && rn == 4)
+				json_object_set_new(inv, "slots", json_pack("[i,i]", r[0], r[1]));
+			else if (tsm_jbool(inv, "applet"))
+				inv_ok = 0, reopen = 1;
+		} else if (!strncmp(op, "gen:", 4)) {
+			if (sw == 0x9000 && rn > 2) {
+				json_object_set_new(tsm_facts_obj(x, "spki"), slot_names[slot], tsm_jhex(r, rn - 2));
+				json_object_del(tsm_facts_obj(x, "cert"), slot_names[slot]);
+			} else {
+				reopen = 1;
+			}
+		} else if (!strncmp(op, "pin:", 4)) {
+			if (sw == 0x9000)
+				json_object_set_new(tsm_facts_obj(x, "pin_done"), slot_names[slot], json_true());
+			else
+				reopen = 1;
+		} else if (!strcmp(op, "delete")) {
+			if (sw == 0x6985)
+				json_object_set_new(x->facts, "delete_refused", json_true());
+			else if (sw != 0x9000 && sw != 0x6A88)
+				reopen = 1;
+		} else if (sw != 0x9000) { /* load, install, cert:, ca:, rev:, erase: */
+			reopen = 1;
+		}
+		free(r);
+	}
+	json_object_del(x->facts, "ops");
+	if (reopen && inv_ok && json_object_get(inv, "applet")) {
+		/* Something went out of plan but the inventory came back: plan
+		 * again from it on the same channel, a bounded number of times. */
+		int retries = (int)tsm_jint(x->facts, "retries") + 1;
+		json_object_set_new(x->facts, "retries", json_integer(retries));
+		if (retries > MAX_REOPENS) {
+			json_decref(inv);
+			tsm_fail_session(x, 422, "responses", "the SE keeps answering out of plan");
+			return -1;
+		}
+		reopen = 0;
+	}
+	if (inv_ok && json_object_get(inv, "applet") && json_object_get(inv, "elf")) {
+		json_object_set_new(inv, "valid", json_true());
+		json_object_set(x->facts, "inv", inv);
+		if (x->dev) {
+			json_object_set_new(x->dev, "applet",
+					    json_string(tsm_jbool(inv, "applet") ? "installed" : "none"));
+			json_object_set(x->dev, "slots", json_object_get(inv, "slots"));
+		}
+	} else if (!json_object_get(x->facts, "ea")) {
+		json_object_del(x->facts, "inv");
+	}
+	json_decref(inv);
+	if (reopen && !json_object_get(x->facts, "ea")) {
+		json_object_del(x->facts, "inv");
+		tsm_scp_drop(x->t, tsm_jstr(x->doc, "id"));
+	}
+	return reopen;
+}
+
+/* revoke_without_card (DOMAIN.md, seed §3 課題 1): the phone's own sign
+ * key may authorise its revocation instead of the card.  Checked with the
+ * phone's sign certificate from the CA, which must still be valid or on
+ * hold: a revoked key authorises nothing. */
+static int verify_phone(sess_t *x, const uint8_t *msg, size_t mn, const uint8_t *sig, size_t sn)
+{
+	uint64_t serial;
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	size_t n;
+	ca_info_t ci;
+	X509 *cert = NULL;
+	EVP_MD_CTX *c = NULL;
+	int ok = 0;
+
+	if (!tsm_jstr(x->dev, "sign_serial") || ca_serial_parse(tsm_jstr(x->dev, "sign_serial"), &serial) ||
+	    ca_status(x->t->ca, serial, &ci) != CA_OK || (ci.status != CA_VALID && ci.status != CA_HOLD) ||
+	    ca_cert(x->t->ca, serial, &der, &n) != CA_OK)
+		goto out;
+	p = der;
+	if (!(cert = d2i_X509(NULL, &p, (long)n)) || !(c = EVP_MD_CTX_new()))
+		goto out;
+	ok = EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1 &&
+	     EVP_DigestVerify(c, sig, sn, msg, mn) == 1;
+out:
+	EVP_MD_CTX_free(c);
+	X509_free(cert);
+	free(der);
+	return ok;
+}
+
+static int policy_true(json_t *sess, const char *k)
+{
+	json_t *v = json_object_get(json_object_get(sess, "policy"), k);
+	return json_is_true(v) || (json_is_string(v) && !strcmp(json_string_value(v), "true"));
+}
+
+static int bad_request(sess_t *x, const char *field, const char *why)
+{
+	x->status = 400;
+	json_object_set_new(x->facts, "bad_field", json_string(field));
+	json_object_set_new(x->facts, "bad", json_string(why));
+	return -1;
+}
+
+/* The signatures asked for: over the TSM's authorisation message (by the
+ * card, or by the phone under revoke_without_card), or over the
+ * phone-certificate requests (by the card). */
+int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j)
+{
+	const char *kind = tsm_jstr(x->facts, "sign_kind");
+	const char *signer = json_is_string(signer_j) ? json_string_value(signer_j) : "card";
+	uint64_t card;
+
+	if (!kind)
+		kind = "certs";
+	json_object_del(x->facts, "bad_field");
+	if (signer_j && (!json_is_string(signer_j) || (strcmp(signer, "card") && strcmp(signer, "phone"))))
+		return bad_request(x, "signer", "signer: card or phone");
+	if (!json_is_array(sigs) || json_array_size(sigs) != json_array_size(json_object_get(x->facts, "sign_for")))
+		return bad_request(x, "signatures", "signatures: one hex signature per digest_info");
+	if (!strcmp(signer, "phone") &&
+	    (strcmp(kind, "auth") || strcmp(tsm_jstr(x->doc, "op"), "revoke") || !policy_true(x->doc, "revoke_without_card"))) {
+		tsm_fail_session(x, 403, "signer",
+			     "the phone's own signature authorises only a revocation, under revoke_without_card");
+		return -1;
+	}
+	ca_serial_parse(tsm_jstr(x->doc, "card_serial"), &card);
+	if (!strcmp(kind, "auth")) {
+		uint8_t *msg = NULL, *sig = NULL;
+		size_t mn, sn;
+		ca_info_t ci;
+		int rc = -1;
+		if (tsm_unhex(tsm_jstr(x->facts, "auth_msg"), &msg, &mn) == 0 &&
+		    tsm_unhex(json_string_value(json_array_get(sigs, 0)), &sig, &sn) == 0)
+			rc = !strcmp(signer, "phone") ? (verify_phone(x, msg, mn, sig, sn) ? CA_OK : CA_ERR_SIGNATURE)
+						      : ca_verify_card(x->t->ca, card, msg, mn, sig, sn, &ci);
+		free(msg);
+		free(sig);
+		if (rc != CA_OK) {
+			tsm_fail_session(x, rc == CA_ERR_SIGNATURE ? 403 : 409, "signatures",
+				     rc == CA_ERR_SIGNATURE && !strcmp(signer, "phone")
+					     ? "the phone's signature does not verify under its valid sign certificate"
+				     : rc < -1 ? ca_error(x->t->ca) : "not hex");
+			return -1;
+		}
+		json_object_set_new(x->facts, "auth_ok", json_true());
+	} else {
+		json_object_set(x->facts, "sigs", sigs);
+	}
+	json_object_del(x->facts, "sign_kind");
+	json_object_del(x->facts, "sign_for");
+	return 0;
+}
