@@ -143,11 +143,49 @@ int se_nvm_fail(sim_se_t *se, int rc);
 /* Deselect every channel that has entry seq selected. */
 void se_deselect_seq(sim_se_t *se, uint16_t seq);
 
-/* The ISD (gpcm.c): one command on a channel that has it selected. */
+/* ---- the ISD: GlobalPlatform card manager ------------------------------
+ *   gpcm.c       the dispatch, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE,
+ *                PUT KEY, and the helpers below
+ *   gpcontent.c  INSTALL, LOAD, DELETE
+ *   gpinfo.c     GET STATUS, GET DATA, SET STATUS, STORE DATA */
+
+/* One command on a channel that has the ISD selected. */
 int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, apdu_rsp_t *r);
 /* Card Recognition Data body (tag 73's value), for GET DATA 66 and the
- * ISD's FCI. */
+ * ISD's FCI (gpinfo.c). */
 size_t gpcm_recognition(const sim_se_t *se, uint8_t *out, size_t cap);
+
+/* A command as the handlers see it, once gpcm_process has checked and
+ * unwrapped it. */
+typedef struct gpcm_req {
+	sim_se_t *se;
+	se_chan_t *ch;
+	const apdu_t *a;  /* plain */
+	int confidential; /* the command came with C-DECRYPTION */
+	apdu_rsp_t *r;
+} gpcm_req_t;
+
+/* Response data: 0, or SE_NOROOM. */
+int gpcm_put(gpcm_req_t *q, const void *p, size_t n);
+int gpcm_put_byte(gpcm_req_t *q, uint8_t b);
+nvm_t *gpcm_nv(gpcm_req_t *q);
+/* Begin an NVM transaction: 0, or a handler result (se_nvm_fail). */
+int gpcm_nv_begin(gpcm_req_t *q);
+/* Commit (if rc is fine) and refresh the RAM registry either way: 0, or
+ * a handler result. */
+int gpcm_nv_commit(gpcm_req_t *q, int rc);
+void gpcm_aid_set(se_aid_t *a, const uint8_t *p, size_t n);
+
+/* The handlers in gpcontent.c and gpinfo.c: a status word, SE_TORN or
+ * SE_NOROOM. */
+int gpcm_install(gpcm_req_t *q);
+int gpcm_load(gpcm_req_t *q);
+int gpcm_delete(gpcm_req_t *q);
+int gpcm_get_status(gpcm_req_t *q);
+int gpcm_get_data(gpcm_req_t *q);
+int gpcm_set_status(gpcm_req_t *q);
+int gpcm_store_data(gpcm_req_t *q);
+
 /* Keys: the personalisation of key sets (sim_se_new) and lookups. */
 int gpkey_put(nvm_t *nvm, const se_keyset_t *k);
 int gpkey_get(const nvm_t *nvm, uint8_t kvn, se_keyset_t *k);
