@@ -13,8 +13,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "hil/profile.h"
-#include "hil/util.h"
+#include "hil/fixtures/profile.h"
+#include "hil/base/util.h"
 #include "sim/ca/ca.h"
 
 #define BATCH 128

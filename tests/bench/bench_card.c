@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hil/profile.h"
-#include "hil/util.h"
+#include "hil/fixtures/profile.h"
+#include "hil/base/util.h"
 #include "sim/card/card.h"
 #include "sim/core/apdu.h"
 

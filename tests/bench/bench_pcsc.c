@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hil/link.h"
-#include "hil/util.h"
+#include "hil/link/link.h"
+#include "hil/base/util.h"
 #include "sim/core/apdu.h"
 
 static const uint8_t select_ap[] = { 0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00,

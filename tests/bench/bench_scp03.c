@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hil/util.h"
+#include "hil/base/util.h"
 #include "sim/core/apdu.h"
 #include "sim/gp/scp03.h"
 

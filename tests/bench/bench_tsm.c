@@ -37,10 +37,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "hil/profile.h"
-#include "hil/se_profile.h"
-#include "hil/tsm_world.h"
-#include "hil/util.h"
+#include "hil/fixtures/profile.h"
+#include "hil/fixtures/se_profile.h"
+#include "hil/svc/tsm_world.h"
+#include "hil/base/util.h"
 #include "sim/core/apdu.h"
 #include "sim/core/nvm.h"
 #include "sim/se/se.h"
@@ -222,7 +222,7 @@ static char *hexs(const uint8_t *p, size_t n)
 }
 
 /* A phone: a simulated FeliCa-SE of the default model with its own IC
- * serial (CPLC) and IDm, as sim:se?serial=HEX8 makes (hil/link_sim.c),
+ * serial (CPLC) and IDm, as sim:se?serial=HEX8 makes (hil/link/link_sim.c),
  * built from one profile loaded once: loading the profile (a Lua file and
  * its key pool in PEM) costs more than a whole flow, and is the phone's
  * making, not the TSM's work. */
@@ -233,7 +233,7 @@ typedef struct phone {
 	sim_se_t *se;
 } phone_t;
 
-#define SE_EPOCH 1775001600 /* as hil/link_sim.c SIM_EPOCH */
+#define SE_EPOCH 1775001600 /* as hil/link/link_sim.c SIM_EPOCH */
 
 static const seprof_t *g_prof;
 

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hil/profile.h"
-#include "hil/se_profile.h"
+#include "hil/fixtures/profile.h"
+#include "hil/fixtures/se_profile.h"
 
 int fz_next(fz_in_t *in, fz_rec_t *r)
 {

@@ -46,7 +46,7 @@ void fz_sim_init(fz_sim_t *s, nvm_t *nvm);
 void fz_sim_done(fz_sim_t *s);
 
 /* The fixtures' default card and SE profiles, loaded once through the
- * harness's own loaders (hil/profile.c, hil/se_profile.c); abort() if
+ * harness's own loaders (hil/fixtures/profile.c, hil/fixtures/se_profile.c); abort() if
  * they do not load, as no input can then be tested. */
 const card_profile_t *fz_card_profile(void);
 const se_profile_t *fz_se_profile(void);

@@ -1,6 +1,6 @@
 /* fuzz_http.c — the JSON (and OCSP) handlers of serve ca and serve tsm
  * below libmicrohttpd: requests routed through the TSM world's table
- * (hil/tsm_world.h: the TSM's routes and the CA's), as a server would
+ * (hil/svc/tsm_world.h: the TSM's routes and the CA's), as a server would
  * after reading them.
  *
  * The input is text: requests separated by NUL bytes, each a line
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hil/tsm_world.h"
+#include "hil/svc/tsm_world.h"
 #include "tests/fuzz/fuzz.h"
 
 /* One request; line is NUL-terminated and writable. */

@@ -1,11 +1,11 @@
-/* fuzz_pn532.c — the software PN532's host-link frames (hil/pn532.h)
+/* fuzz_pn532.c — the software PN532's host-link frames (hil/serve/pn532.h)
  * with the default card as its Type B target and the default SE as
  * FeliCa and Type A.  Byte 0 is how many bytes each read brings (0: all
  * at once); bit 7 of byte 1 makes the host go away half-way (a new
  * client: pn532_host_reset).  The output is drained as a client would. */
 #include <stdlib.h>
 
-#include "hil/pn532.h"
+#include "hil/serve/pn532.h"
 #include "tests/fuzz/links.h"
 
 static void drain(pn532_t *p)

@@ -1,7 +1,7 @@
-/* fuzz_profile.c — the card profile loader (hil/profile.c): the input is
+/* fuzz_profile.c — the card profile loader (hil/fixtures/profile.c): the input is
  * the Lua file, next to the fixtures' keys and certificates.  A profile
  * that loads must personalise a card or be refused by it cleanly. */
-#include "hil/profile.h"
+#include "hil/fixtures/profile.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

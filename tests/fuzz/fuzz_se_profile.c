@@ -1,7 +1,7 @@
-/* fuzz_se_profile.c — the SE profile loader (hil/se_profile.c): the input
+/* fuzz_se_profile.c — the SE profile loader (hil/fixtures/se_profile.c): the input
  * is the Lua file, next to the fixtures' keys.  A profile that loads
  * must build an SE or be refused by it cleanly. */
-#include "hil/se_profile.h"
+#include "hil/fixtures/se_profile.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,12 +1,12 @@
 /* fuzz_vpcd.c — vsmartcard's vpcd framing as serve card --vpcd reads it
- * (hil/serve_vpcd.c, serve_vpcd_feed): length-prefixed control codes and
+ * (hil/serve/serve_vpcd.c, serve_vpcd_feed): length-prefixed control codes and
  * APDUs from pcscd's driver, to a fresh default card.  Byte 0 is how
  * many bytes each read returns (0: everything at once), so frames split
  * across reads are fuzzed too.  Every answer must be one well-formed
  * frame. */
 #include <stdlib.h>
 
-#include "hil/serve.h"
+#include "hil/serve/serve.h"
 #include "tests/fuzz/links.h"
 
 static int check_frame(void *arg, const uint8_t *frame, size_t len)

@@ -11,7 +11,7 @@ static int fl_power(link_t *l, enum sim_power how)
 	return f->se ? sim_se_power(f->se, how) : sim_card_power(f->card, how);
 }
 
-/* As hil/link_sim.c: an SE takes FeliCa frames and APDUs on one path. */
+/* As hil/link/link_sim.c: an SE takes FeliCa frames and APDUs on one path. */
 static int fl_transmit(link_t *l, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t cap, size_t *rsplen,
 		       int timeout_ms)
 {

@@ -1,11 +1,11 @@
-/* links.h — hil links (hil/link.h) over a fresh default card or SE, for
+/* links.h — hil links (hil/link/link.h) over a fresh default card or SE, for
  * the targets that fuzz what sits in front of a link (the vpcd and PN532
  * framing).  link_open("sim:...") would load the profiles for every
  * input; these reuse the ones fuzz.h loaded once. */
 #ifndef FUZZ_LINKS_H
 #define FUZZ_LINKS_H
 
-#include "hil/link.h"
+#include "hil/link/link.h"
 #include "tests/fuzz/fuzz.h"
 
 typedef struct fz_link {

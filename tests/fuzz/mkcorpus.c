@@ -18,7 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "hil/profile.h"
+#include "hil/fixtures/profile.h"
 #include "sim/core/apdu.h"
 #include "tests/fuzz/host.h"
 

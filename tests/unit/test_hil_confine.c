@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hil/confine.h"
+#include "hil/base/confine.h"
 
 typedef struct fx {
 	char top[PATH_MAX / 2], root[PATH_MAX], err[1024], out[PATH_MAX];

@@ -22,9 +22,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hil/link.h"
-#include "hil/serve.h"
-#include "hil/util.h"
+#include "hil/link/link.h"
+#include "hil/serve/serve.h"
+#include "hil/base/util.h"
 
 static char dir[64], path[128], uri[160], path_se[128], uri_se[160];
 static link_t *card, *card2;
@@ -121,7 +121,7 @@ static int start_server(void **state)
 		return -1;
 	if ((ino = inotify_init1(IN_NONBLOCK)) < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CREATE) < 0)
 		return -1;
-	serve_stop = 0;
+	util_stop = 0;
 	if (pthread_create(&server, NULL, serve, NULL) || pthread_create(&server_se, NULL, serve_se, NULL))
 		return -1;
 	deadline = util_now_ms() + 5000;
@@ -146,7 +146,7 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
 	(void)state;
-	serve_stop = 1;
+	util_stop = 1;
 	pthread_join(server, NULL);
 	pthread_join(server_se, NULL);
 	link_close(card);

@@ -24,10 +24,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hil/link.h"
-#include "hil/pn532.h"
-#include "hil/serve.h"
-#include "hil/util.h"
+#include "hil/link/link.h"
+#include "hil/serve/pn532.h"
+#include "hil/serve/serve.h"
+#include "hil/base/util.h"
 
 /* ------------------------------------------------------------ fake links */
 
@@ -127,13 +127,13 @@ static int setup_se(void **state)
 	return 0;
 }
 
-static void serve_stop_child(served_t *s);
+static void util_stop_child(served_t *s);
 
 static int teardown(void **state)
 {
 	bench_t *b = *state;
 	if (b->srv.pid > 0)
-		serve_stop_child(&b->srv);
+		util_stop_child(&b->srv);
 	pn532_free(b->p);
 	free(b);
 	return 0;
@@ -714,7 +714,7 @@ static void serve_start(bench_t *b, served_t *s)
 	assert_int_equal(access(s->pty, F_OK), 0);
 }
 
-static void serve_stop_child(served_t *s)
+static void util_stop_child(served_t *s)
 {
 	int st;
 

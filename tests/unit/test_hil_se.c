@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hil/link.h"
-#include "hil/link_sim.h"
-#include "hil/se_profile.h"
+#include "hil/link/link.h"
+#include "hil/link/link_sim.h"
+#include "hil/fixtures/se_profile.h"
 #include "sim/core/apdu.h"
 
 #define FX MYNAHIL_SOURCE_DIR "/fixtures/se/"

@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#include "hil/tsm_world.h"
+#include "hil/svc/tsm_world.h"
 
 static int call(tsm_world_t *w, const char *method, const char *path, const char *body, json_t **out)
 {

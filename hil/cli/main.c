@@ -1,0 +1,508 @@
+/* main.c — the mynahil command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "hil/link/link.h"
+#include "hil/run/runner.h"
+#include "hil/cli/cli.h"
+#include "hil/base/util.h"
+#include "sim/core/apdu.h"
+
+#define MAX_BIND 8
+
+static const char usage_main[] =
+	"usage: mynahil COMMAND [OPTIONS]\n"
+	"\n"
+	"A test bench for the My Number card and smartphone JPKI.\n"
+	"\n"
+	"commands:\n"
+	"  run [PATH...]     run scenarios (files or directories) and write reports\n"
+	"  list [PATH...]    list the scenarios that would run\n"
+	"  apdu --target URI send hex APDUs, one per line, print the responses\n"
+	"  serve card|se|pn532  serve a simulator to pcscd (vpcd) or libnfc (pty)\n"
+	"\n"
+	"  mynahil COMMAND --help   options of one command\n"
+	"  mynahil --version\n";
+
+static const char usage_run[] =
+	"usage: mynahil run [PATH...] [OPTIONS]\n"
+	"\n"
+	"PATH is a scenario file or a directory searched for *.lua (lib/ directories\n"
+	"are skipped); the default is ./scenarios.\n"
+	"\n"
+	"  --out DIR          reports: junit.xml, results.json, results.tap (build/reports)\n"
+	"  -j, --jobs N       scenario processes at once (1)\n"
+	"  --filter REGEX     only scenarios whose \"id file title\" matches\n"
+	"  --tags A,B         only scenarios carrying one of these tags\n"
+	"  --seed S           the run's seed, decimal or 0x-hex (0)\n"
+	"  --shard I/N        run the I-th of N shards (1-based)\n"
+	"  --target [ROLE=]URI bind a role to a target; ROLE defaults to card\n"
+	"                     (default card=sim:card)\n"
+	"  --bench FILE       bind roles from a bench file, a Lua table such as\n"
+	"                     return { card = \"pcsc:Virtual PCD\" }; --target wins\n"
+	"  --timeout S        wall-clock limit per scenario in seconds (60); a scenario's\n"
+	"                     own timeout may lower it, never raise it\n"
+	"  --budget N         Lua instructions per scenario (2000000000)\n"
+	"  --memory MIB       Lua memory per scenario in MiB (512)\n"
+	"  --no-isolate       run in this process instead of one process each\n"
+	"\n"
+	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error\n";
+
+static const char usage_apdu[] =
+	"usage: mynahil apdu --target URI|--bench FILE [--profile FILE] [--state FILE] [-v] [FILE|-]\n"
+	"\n"
+	"Reads one hex APDU per line (blanks and # comments ignored) from FILE or\n"
+	"standard input and prints, per command, the whole response in upper-case\n"
+	"hex with the status word as its last four digits.\n"
+	"\n"
+	"  --target URI    e.g. sim:card, sim:card?profile=fixtures/profiles/bob.lua,\n"
+	"                  pcsc:Virtual PCD (the first PC/SC reader whose name matches)\n"
+	"  --bench FILE    take the target from the card role of a bench file\n"
+	"  --profile FILE  card profile for a sim: target\n"
+	"  --state FILE    NVM image: loaded if it exists, saved at the end\n"
+	"  --seed S        seed of the simulator's random values (0)\n"
+	"  --timeout MS    per-command timeout (5000)\n"
+	"  -v              print the command and the time taken too\n"
+	"\n"
+	"exit status: 0 every line answered, 1 a line failed, 2 usage or target error\n";
+
+static int bad_usage(const char *msg, const char *usage)
+{
+	fprintf(stderr, "mynahil: %s\n\n%s", msg, usage);
+	return 2;
+}
+
+static int add_binding(binding_t *b, size_t *n, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *colon = strchr(arg, ':');
+	static char roles[MAX_BIND][32];
+
+	if (*n == MAX_BIND)
+		return -1;
+	if (eq && (!colon || eq < colon)) {
+		size_t len = (size_t)(eq - arg);
+		if (len == 0 || len >= sizeof roles[0])
+			return -1;
+		memcpy(roles[*n], arg, len);
+		roles[*n][len] = 0;
+		b[*n].role = roles[*n];
+		b[*n].uri = eq + 1;
+	} else {
+		b[*n].role = "card";
+		b[*n].uri = arg;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(b[i].role, b[*n].role)) {
+			b[i].uri = b[*n].uri; /* the last binding of a role wins */
+			return 0;
+		}
+	(*n)++;
+	return 0;
+}
+
+/* A bench file: a Lua chunk returning { role = "URI", ... }.  Pure data:
+ * loaded as text, with an empty environment and an instruction limit. */
+#define BENCH_MAX_INSTR 1000000
+#define BENCH_URI_MAX 1024
+
+static void bench_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "too much computation for a bench file");
+}
+
+static int cmp_role(const void *a, const void *b)
+{
+	return strcmp(((const binding_t *)a)->role, ((const binding_t *)b)->role);
+}
+
+/* Adds the bench file's bindings for the roles b[0..*n) does not bind
+ * yet (an explicit --target wins), in role order.  -1 with err set. */
+static int load_bench(const char *file, binding_t *b, size_t *n, char *err, size_t errlen)
+{
+	static char roles[MAX_BIND][32], uris[MAX_BIND][BENCH_URI_MAX];
+	binding_t found[MAX_BIND];
+	size_t nfound = 0, nexplicit = *n;
+	lua_State *L = luaL_newstate();
+	int rc = -1;
+
+	if (!L) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		goto out;
+	}
+	lua_newtable(L);
+	lua_setupvalue(L, -2, 1); /* _ENV = {} */
+	lua_sethook(L, bench_hook, LUA_MASKCOUNT, BENCH_MAX_INSTR);
+	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		snprintf(err, errlen, "%s%s%s", strncmp(msg, file, strlen(file)) ? file : "",
+			 strncmp(msg, file, strlen(file)) ? ": " : "", msg);
+		goto out;
+	}
+	lua_sethook(L, NULL, 0, 0);
+	if (!lua_istable(L, -1)) {
+		snprintf(err, errlen, "%s: must return a table of role = \"URI\"", file);
+		goto out;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		const char *role, *uri;
+		size_t rlen, ulen, i;
+
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			snprintf(err, errlen, "%s: keys must be role names", file);
+			goto out;
+		}
+		role = lua_tolstring(L, -2, &rlen);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			snprintf(err, errlen, "%s: role %s: expected a target URI string", file, role);
+			goto out;
+		}
+		uri = lua_tolstring(L, -1, &ulen);
+		if (rlen == 0 || rlen >= sizeof roles[0] || strspn(role, "abcdefghijklmnopqrstuvwxyz0123456789_") != rlen) {
+			snprintf(err, errlen, "%s: '%s' is not a role name (lower-case letters, digits, _)", file, role);
+			goto out;
+		}
+		if (ulen == 0 || ulen >= BENCH_URI_MAX) {
+			snprintf(err, errlen, "%s: role %s: empty or over-long URI", file, role);
+			goto out;
+		}
+		for (i = 0; i < nexplicit && strcmp(b[i].role, role); i++)
+			;
+		if (i == nexplicit) {
+			if (nexplicit + nfound == MAX_BIND) {
+				snprintf(err, errlen, "%s: more than %d roles", file, MAX_BIND);
+				goto out;
+			}
+			memcpy(roles[nfound], role, rlen + 1);
+			memcpy(uris[nfound], uri, ulen + 1);
+			found[nfound].role = roles[nfound];
+			found[nfound].uri = uris[nfound];
+			nfound++;
+		}
+		lua_pop(L, 1);
+	}
+	qsort(found, nfound, sizeof *found, cmp_role);
+	for (size_t i = 0; i < nfound; i++)
+		b[(*n)++] = found[i];
+	rc = 0;
+out:
+	lua_close(L);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv, int list_only)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, 0, 'o' },	 { "jobs", required_argument, 0, 'j' },
+		{ "filter", required_argument, 0, 'f' }, { "tags", required_argument, 0, 't' },
+		{ "seed", required_argument, 0, 's' },	 { "shard", required_argument, 0, 'S' },
+		{ "target", required_argument, 0, 'T' }, { "timeout", required_argument, 0, 'w' },
+		{ "budget", required_argument, 0, 'b' }, { "no-isolate", no_argument, 0, 'n' },
+		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
+		{ "memory", required_argument, 0, 'm' }, { 0, 0, 0, 0 },
+	};
+	static char *default_paths[] = { "scenarios" };
+	const char *bench = NULL;
+	char err[1024];
+	binding_t bind[MAX_BIND];
+	size_t nbind = 0;
+	runner_opts_t o = { .jobs = 1, .isolate = 1 };
+	uint64_t u;
+	int c;
+
+	o.env.out = "build/reports";
+	o.env.budget = 2000000000LL;
+	o.env.timeout_s = 60;
+	o.env.memory = (size_t)512 << 20;
+	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.env.out = optarg; break;
+		case 'j':
+			if (util_parse_u64(optarg, &u) || u < 1 || u > 64)
+				return bad_usage("--jobs takes a number from 1 to 64", usage_run);
+			o.jobs = (int)u;
+			break;
+		case 'f': o.filter = optarg; break;
+		case 't': o.tags = optarg; break;
+		case 's':
+			if (util_parse_u64(optarg, &o.env.seed))
+				return bad_usage("--seed takes a number (decimal or 0x-hex)", usage_run);
+			break;
+		case 'S':
+			if (sscanf(optarg, "%d/%d", &o.shard_i, &o.shard_n) != 2 || o.shard_n < 1 ||
+			    o.shard_i < 1 || o.shard_i > o.shard_n)
+				return bad_usage("--shard takes I/N with 1 <= I <= N", usage_run);
+			break;
+		case 'T':
+			if (add_binding(bind, &nbind, optarg) < 0)
+				return bad_usage("--target: too many bindings or a bad role", usage_run);
+			break;
+		case 'w':
+			if (util_parse_u64(optarg, &u) || u < 1 || u > 86400)
+				return bad_usage("--timeout takes seconds from 1 to 86400", usage_run);
+			o.env.timeout_s = (int)u;
+			break;
+		case 'b':
+			if (util_parse_u64(optarg, &u) || u < 1 || u > 1000000000000000ULL)
+				return bad_usage("--budget takes a number from 1 to 10^15", usage_run);
+			o.env.budget = (long long)u;
+			break;
+		case 'm':
+			if (util_parse_u64(optarg, &u) || u < 16 || u > 65536)
+				return bad_usage("--memory takes MiB from 16 to 65536", usage_run);
+			o.env.memory = (size_t)u << 20;
+			break;
+		case 'n': o.isolate = 0; break;
+		case 'B': bench = optarg; break;
+		case 'h':
+			/* list takes the same selection options */
+			if (list_only)
+				fputs("usage: mynahil list [PATH...] [OPTIONS]\n\n", stdout);
+			fputs(usage_run, stdout);
+			return 0;
+		default: return bad_usage("unknown option", usage_run);
+		}
+	}
+	if (bench && load_bench(bench, bind, &nbind, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: --bench %s\n", err);
+		return 2;
+	}
+	{
+		int has_card = 0;
+		for (size_t i = 0; i < nbind; i++)
+			has_card |= !strcmp(bind[i].role, "card");
+		if (!has_card) /* the card is sim:card unless bound (--target tsm=... alone) */
+			add_binding(bind, &nbind, "card=sim:card");
+	}
+	o.env.bind = bind;
+	o.env.nbind = nbind;
+	o.paths = optind < argc ? argv + optind : default_paths;
+	o.npaths = optind < argc ? (size_t)(argc - optind) : 1;
+	return list_only ? runner_list(&o, stdout) : runner_run(&o);
+}
+
+/* One input line: strip the comment and blanks; empty means skip. */
+static char *clean_line(char *s)
+{
+	char *hash = strchr(s, '#');
+	if (hash)
+		*hash = 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = 0;
+	return s;
+}
+
+enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
+
+/* One line of in into buf (at most cap - 1 bytes, NUL-terminated, its
+ * newline dropped).  A longer line, or one with a NUL byte, is read to
+ * its end and reported: cut, either would send something else than
+ * what the line says. */
+static int read_line(FILE *in, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, rc = LINE_OK;
+
+	while ((c = getc(in)) != EOF && c != '\n') {
+		if (rc != LINE_OK)
+			continue; /* the rest of a bad line */
+		if (c == 0)
+			rc = LINE_NUL;
+		else if (n + 1 >= cap)
+			rc = LINE_LONG;
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	return c == EOF && n == 0 && rc == LINE_OK ? LINE_EOF : rc;
+}
+
+/* "FILE:LINE: what is wrong; then" (then: what became of the input). */
+static int bad_line(const char *name, unsigned long lineno, int why, size_t cap, const char *then)
+{
+	if (why == LINE_LONG)
+		fprintf(stderr, "%s:%lu: line longer than %zu bytes; %s\n", name, lineno, cap - 1, then);
+	else
+		fprintf(stderr, "%s:%lu: NUL byte in the line (not a text file?); %s\n", name, lineno, then);
+	return 1;
+}
+
+/* A regular file is read through once before anything is sent: input
+ * that is not lines of text (a binary file, a line too long) is refused
+ * whole rather than sent in part.  A pipe is taken line by line, as it
+ * comes (a session can be driven interactively); there, such a line
+ * ends the session.  Returns 0, or 1 when refused. */
+static int check_lines(FILE *in, const char *name, char *line, size_t cap)
+{
+	struct stat st;
+	unsigned long lineno = 0;
+	long start;
+	int r;
+
+	if (fstat(fileno(in), &st) < 0 || !S_ISREG(st.st_mode) || (start = ftell(in)) < 0)
+		return 0;
+	while ((r = read_line(in, line, cap)) != LINE_EOF) {
+		lineno++;
+		if (r != LINE_OK)
+			return bad_line(name, lineno, r, cap, "nothing sent");
+	}
+	if (fseek(in, start, SEEK_SET) < 0) {
+		fprintf(stderr, "mynahil: %s: cannot read it again\n", name);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_apdu(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, 0, 'T' }, { "profile", required_argument, 0, 'p' },
+		{ "state", required_argument, 0, 'S' },	 { "seed", required_argument, 0, 's' },
+		{ "timeout", required_argument, 0, 'w' }, { "bench", required_argument, 0, 'B' },
+		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
+	};
+	const char *target = NULL, *name = "<stdin>", *bench = NULL;
+	link_opts_t lo = { .label = "apdu" };
+	uint64_t timeout = 5000;
+	int verbose = 0, c, rc = 0;
+	unsigned long lineno = 0;
+	char err[512], line[4 * APDU_MAX_DATA + 64];
+	static uint8_t cmd[APDU_MAX_DATA + 16], rsp[LINK_RSP_MAX];
+	static char hex[2 * LINK_RSP_MAX + 1];
+	link_t *l;
+	FILE *in = stdin;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'T': target = optarg; break;
+		case 'p': lo.profile = optarg; break;
+		case 'S': lo.state = optarg; break;
+		case 's':
+			if (util_parse_u64(optarg, &lo.seed))
+				return bad_usage("--seed takes a number", usage_apdu);
+			break;
+		case 'w':
+			if (util_parse_u64(optarg, &timeout) || timeout < 1 || timeout > 600000)
+				return bad_usage("--timeout takes milliseconds from 1 to 600000", usage_apdu);
+			break;
+		case 'v': verbose = 1; break;
+		case 'B': bench = optarg; break;
+		case 'h': fputs(usage_apdu, stdout); return 0;
+		default: return bad_usage("unknown option", usage_apdu);
+		}
+	}
+	if (!target && bench) {
+		binding_t b[MAX_BIND];
+		size_t nb = 0;
+		if (load_bench(bench, b, &nb, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: --bench %s\n", err);
+			return 2;
+		}
+		for (size_t i = 0; i < nb; i++)
+			if (!strcmp(b[i].role, "card"))
+				target = b[i].uri;
+		if (!target) {
+			fprintf(stderr, "mynahil: --bench %s: binds no card role\n", bench);
+			return 2;
+		}
+	}
+	if (!target)
+		return bad_usage("--target is required (or --bench FILE)", usage_apdu);
+	if (optind < argc)
+		name = argv[optind];
+	if (optind < argc && strcmp(argv[optind], "-") && !(in = fopen(name, "r"))) {
+		fprintf(stderr, "mynahil: %s: cannot open\n", name);
+		return 2;
+	}
+	if (check_lines(in, name, line, sizeof line)) {
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	if (link_open(&l, target, &lo, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: %s\n", err);
+		if (in != stdin)
+			fclose(in);
+		return 2;
+	}
+	while ((c = read_line(in, line, sizeof line)) != LINE_EOF) {
+		char *s = clean_line(line);
+		size_t rn = 0;
+		long n;
+
+		lineno++;
+		if (c != LINE_OK) {
+			rc = bad_line(name, lineno, c, sizeof line, "nothing after it sent");
+			break;
+		}
+		if (!*s)
+			continue;
+		n = apdu_unhex(s, cmd, sizeof cmd);
+		if (n < 4) {
+			fprintf(stderr, "%s:%lu: not a hex APDU: %s\n", name, lineno, s);
+			rc = 1;
+			continue;
+		}
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (link_transmit(l, cmd, (size_t)n, rsp, sizeof rsp, &rn, (int)timeout) < 0) {
+			fprintf(stderr, "%s:%lu: %s\n", name, lineno, link_error(l));
+			rc = 1;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		apdu_hex(rsp, rn, hex);
+		if (verbose) {
+			double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+			apdu_hex(cmd, (size_t)n, line);
+			printf("%s -> %s (%.3f ms)\n", line, hex, ms);
+		} else {
+			printf("%s\n", hex);
+		}
+		fflush(stdout); /* a line per answer, also into a pipe */
+	}
+	if (in != stdin)
+		fclose(in);
+	link_close(l);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return bad_usage("no command", usage_main);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("mynahil %s\n", MYNAHIL_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1, 0);
+	if (!strcmp(argv[1], "list"))
+		return cmd_run(argc - 1, argv + 1, 1);
+	if (!strcmp(argv[1], "apdu"))
+		return cmd_apdu(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return serve_main(argc - 1, argv + 1);
+	fprintf(stderr, "mynahil: unknown command '%s'\n\n%s", argv[1], usage_main);
+	return 2;
+}

@@ -1,0 +1,133 @@
+/* link.c — target URI dispatch and the calls common to every link. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hil/link/link.h"
+
+extern const link_ops_t link_sim_ops;
+extern const link_ops_t link_pcsc_ops;
+extern const link_ops_t link_nfc_ops;
+
+static const link_ops_t *const kinds[] = {
+	&link_sim_ops,
+	&link_pcsc_ops,
+	&link_nfc_ops,
+};
+
+int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, size_t errlen)
+{
+	static const link_opts_t none;
+	const char *colon = strchr(uri, ':');
+	const link_ops_t *ops = NULL;
+	link_t *l;
+	int rc;
+
+	*out = NULL;
+	if (colon) {
+		size_t n = (size_t)(colon - uri);
+		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (strlen(kinds[i]->scheme) == n && !memcmp(kinds[i]->scheme, uri, n))
+				ops = kinds[i];
+	}
+	if (!ops) {
+		snprintf(err, errlen, "%s: unknown target (expected sim:card)", uri);
+		return LINK_ERR_URI;
+	}
+	l = calloc(1, sizeof *l);
+	if (!l || !(l->uri = strdup(uri))) {
+		free(l);
+		snprintf(err, errlen, "%s: out of memory", uri);
+		return LINK_ERR_IO;
+	}
+	l->ops = ops;
+	rc = ops->open(l, colon + 1, o ? o : &none);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", l->err[0] ? l->err : link_strerror(rc));
+		free(l->uri);
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return LINK_OK;
+}
+
+void link_close(link_t *l)
+{
+	if (!l)
+		return;
+	l->ops->close(l);
+	free(l->uri);
+	free(l);
+}
+
+int link_power(link_t *l, enum sim_power how)
+{
+	return l->ops->power(l, how);
+}
+
+int link_transmit(link_t *l, const uint8_t *cmd, size_t len,
+		  uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms)
+{
+	l->napdu++;
+	return l->ops->transmit(l, cmd, len, rsp, cap, rsplen, timeout_ms);
+}
+
+size_t link_atr(link_t *l, uint8_t *atr, size_t cap)
+{
+	return l->ops->atr(l, atr, cap);
+}
+
+int link_wait(link_t *l, int present, int timeout_ms)
+{
+	return l->ops->wait(l, present, timeout_ms);
+}
+
+const char *link_error(const link_t *l)
+{
+	return l->err;
+}
+
+int link_fail(link_t *l, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(l->err, sizeof l->err, "%s: ", l->uri ? l->uri : "link");
+
+	if (n < 0 || (size_t)n >= sizeof l->err)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(l->err + n, sizeof l->err - (size_t)n, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int link_path(link_t *l, const link_opts_t *o, const char *what, const char *path,
+	      enum link_path_use use, char *out, size_t cap)
+{
+	char err[512];
+
+	if (!o->paths) {
+		if ((size_t)snprintf(out, cap, "%s", path) >= cap)
+			return link_fail(l, LINK_ERR_OPEN, "%s: path too long", what);
+		return 0;
+	}
+	if (o->paths->check(o->paths->ud, path, use, out, cap, err, sizeof err) < 0)
+		return link_fail(l, LINK_ERR_OPEN, "%s: %s", what, err);
+	return 0;
+}
+
+const char *link_strerror(int err)
+{
+	switch (err) {
+	case LINK_OK: return "ok";
+	case LINK_ERR_URI: return "bad target URI";
+	case LINK_ERR_OPEN: return "cannot open target";
+	case LINK_ERR_MUTE: return "card is mute";
+	case LINK_ERR_TIMEOUT: return "timed out";
+	case LINK_ERR_ABSENT: return "no card present";
+	case LINK_ERR_IO: return "I/O error";
+	case LINK_ERR_UNSUPPORTED: return "not supported by this link";
+	}
+	return "unknown link error";
+}

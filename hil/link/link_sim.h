@@ -1,0 +1,16 @@
+/* link_sim.h — what the in-process simulators behind sim: links offer
+ * beyond the link vtable. */
+#ifndef LINK_SIM_H
+#define LINK_SIM_H
+
+#include "hil/link/link.h"
+#include "sim/se/se.h"
+
+/* The SE behind a sim:se link, for callers that speak FeliCa to it
+ * directly with sim_se_felica() (the software PN532 may also send FeliCa
+ * frames through link_transmit: a sim:se link routes what
+ * sim_se_is_felica() recognises to the FeliCa layer).  NULL for any other
+ * link. */
+sim_se_t *link_sim_se(link_t *l);
+
+#endif

@@ -1,0 +1,398 @@
+/* lsvc.c — the TSM and the CA as scenario objects (w.tsm, w.ca) and extra
+ * links (w:open).  mynahil._service(uri [, prefix]): "sim" is the TSM with
+ * its CA in this process (hil/svc/tsm_world.c, one per scenario state, shared
+ * by w.tsm and w.ca); "http://HOST:PORT[/PATH]" reaches a served one with
+ * libcurl.  prefix goes before every path: "/ca" makes the TSM's CA of
+ * either (TSM_WORLD_CA_PREFIX).  Both take the same JSON through
+ * svc:call(method, path [, body]) and answer status, table: a scenario
+ * cannot tell them apart.  Status 0 means the server could not be reached
+ * (the table's error says why).
+ *
+ * A served simulator started with a token (--token, or the one it prints
+ * with --allow-remote) wants it on every POST: it comes from the
+ * environment variable MYNAHIL_TOKEN, not from the URI, so that it stays
+ * out of reports and traces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <lauxlib.h>
+
+#include "hil/link/link.h"
+#include "hil/run/lua/lhil.h"
+#include "hil/svc/tsm_world.h"
+
+#define SVC_MT "mynahil.service"
+#define WORLD_KEY "mynahil.tsm_world"
+
+typedef struct svc {
+	tsm_world_t *w; /* in process (borrowed from the registry's world) */
+	CURL *curl;     /* over HTTP */
+	char *base;     /* http://HOST:PORT[/PATH], the prefix included */
+	char *prefix;   /* in process: before every path */
+	char *auth;     /* "Authorization: Bearer ..." from MYNAHIL_TOKEN, or NULL */
+} svc_t;
+
+typedef struct wbox {
+	tsm_world_t *w;
+} wbox_t;
+
+/* ---- Lua <-> JSON ---- */
+
+static json_t *to_json(lua_State *L, int idx, int depth)
+{
+	idx = lua_absindex(L, idx);
+	if (depth > 32)
+		return json_null();
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			return json_integer((json_int_t)lua_tointeger(L, idx));
+		return json_real(lua_tonumber(L, idx));
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		return json_stringn(s, n);
+	}
+	case LUA_TTABLE: {
+		size_t len = lua_rawlen(L, idx);
+		json_t *o;
+		if (len > 0) {
+			o = json_array();
+			for (size_t i = 1; i <= len; i++) {
+				lua_rawgeti(L, idx, (lua_Integer)i);
+				json_array_append_new(o, to_json(L, -1, depth + 1));
+				lua_pop(L, 1);
+			}
+			return o;
+		}
+		o = json_object();
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			if (lua_type(L, -2) == LUA_TSTRING)
+				json_object_set_new(o, lua_tostring(L, -2), to_json(L, -1, depth + 1));
+			lua_pop(L, 1);
+		}
+		return o;
+	}
+	default: return json_null();
+	}
+}
+
+static void push_json(lua_State *L, json_t *j)
+{
+	size_t i;
+	const char *k;
+	json_t *v;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(j));
+		json_object_foreach(j, k, v) {
+			if (json_is_null(v))
+				continue;
+			push_json(L, v);
+			lua_setfield(L, -2, k);
+		}
+		break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(j), 0);
+		json_array_foreach(j, i, v) {
+			push_json(L, v);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); break;
+	case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(j)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(j)); break;
+	case JSON_TRUE: lua_pushboolean(L, 1); break;
+	case JSON_FALSE: lua_pushboolean(L, 0); break;
+	default: lua_pushnil(L); break;
+	}
+}
+
+/* ---- the call ---- */
+
+typedef struct buf {
+	char *p;
+	size_t n;
+} buf_t;
+
+static size_t on_data(char *p, size_t sz, size_t nm, void *u)
+{
+	buf_t *b = u;
+	size_t n = sz * nm;
+	char *q = realloc(b->p, b->n + n + 1);
+
+	if (!q)
+		return 0;
+	memcpy(q + b->n, p, n);
+	b->p = q;
+	b->n += n;
+	b->p[b->n] = 0;
+	return n;
+}
+
+static void push_answer(lua_State *L, long status, const char *body, size_t n)
+{
+	json_error_t je;
+	json_t *j = n ? json_loadb(body, n, 0, &je) : NULL;
+
+	lua_pushinteger(L, status);
+	if (j) {
+		push_json(L, j);
+		json_decref(j);
+	} else {
+		lua_createtable(L, 0, 1);
+		lua_pushlstring(L, body ? body : "", n);
+		lua_setfield(L, -2, "raw");
+	}
+}
+
+/* a .. b, malloc'd (NULL when out of memory). */
+static char *join(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	char *s = malloc(na + nb + 1);
+
+	if (s) {
+		memcpy(s, a, na);
+		memcpy(s + na, b, nb + 1);
+	}
+	return s;
+}
+
+static void push_unreachable(lua_State *L, const char *why)
+{
+	lua_pushinteger(L, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushstring(L, why);
+	lua_setfield(L, -2, "error");
+}
+
+/* One request to the world in process: pushes status, table. */
+static void call_world(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+{
+	http_rsp_t rsp = { 0 };
+	char *full = join(s->prefix, path);
+
+	if (!full) {
+		push_unreachable(L, "out of memory");
+		return;
+	}
+	tsm_world_call(s->w, method, full, (const uint8_t *)body, body ? strlen(body) : 0, &rsp);
+	push_answer(L, rsp.status, (const char *)rsp.body, rsp.len);
+	free(rsp.body);
+	free(full);
+}
+
+/* One request over HTTP: pushes status, table.  A POST always says it
+ * is JSON, body or not: the server refuses any other (http.h). */
+static void call_http(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+{
+	buf_t b = { NULL, 0 };
+	struct curl_slist *h = NULL, *h2;
+	char *url = join(s->base, path);
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	long status = 0;
+	int post = !strcmp(method, "POST");
+
+	if (post && (h2 = curl_slist_append(h, "Content-Type: " HTTP_JSON)))
+		h = h2;
+	if (s->auth && (h2 = curl_slist_append(h, s->auth)))
+		h = h2;
+	if (url) {
+		curl_easy_setopt(s->curl, CURLOPT_URL, url);
+		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 20000L);
+		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+		if (post) {
+			curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
+		} else {
+			curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+		}
+		rc = curl_easy_perform(s->curl);
+	}
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	free(url);
+	if (rc != CURLE_OK)
+		push_unreachable(L, curl_easy_strerror(rc));
+	else
+		push_answer(L, status, b.p, b.n);
+	free(b.p);
+}
+
+/* svc:call(method, path [, body]) -> status, table */
+static int l_call(lua_State *L)
+{
+	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
+	const char *method = luaL_checkstring(L, 2), *path = luaL_checkstring(L, 3);
+	char *body = NULL;
+
+	if (!lua_isnoneornil(L, 4)) {
+		json_t *j = to_json(L, 4, 0);
+		body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
+	if (s->w)
+		call_world(L, s, method, path, body);
+	else
+		call_http(L, s, method, path, body);
+	free(body);
+	return 2;
+}
+
+static int l_svc_uri(lua_State *L)
+{
+	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
+	lua_pushstring(L, s->w ? "sim" : s->base);
+	return 1;
+}
+
+static int l_svc_gc(lua_State *L)
+{
+	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	free(s->base);
+	free(s->prefix);
+	free(s->auth);
+	s->curl = NULL;
+	s->base = s->prefix = s->auth = NULL;
+	return 0;
+}
+
+static int l_world_gc(lua_State *L)
+{
+	wbox_t *b = lua_touserdata(L, 1);
+	tsm_world_close(b->w);
+	b->w = NULL;
+	return 0;
+}
+
+/* The in-process world of this state, created on first use. */
+static tsm_world_t *world(lua_State *L)
+{
+	wbox_t *b;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, WORLD_KEY);
+	b = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (b)
+		return b->w;
+	{
+		char err[512];
+		tsm_world_opts_t o = { 0 };
+		tsm_world_t *w;
+		lua_getglobal(L, "mynahil");
+		lua_getfield(L, -1, "_seed");
+		o.seed = (uint64_t)lua_tointeger(L, -1);
+		lua_pop(L, 2);
+		if (tsm_world_open(&w, &o, err, sizeof err) < 0)
+			luaL_error(L, "the in-process TSM: %s", err);
+		b = lua_newuserdatauv(L, sizeof *b, 0);
+		b->w = w;
+		lua_createtable(L, 0, 1);
+		lua_pushcfunction(L, l_world_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_setmetatable(L, -2);
+		lua_setfield(L, LUA_REGISTRYINDEX, WORLD_KEY);
+		return w;
+	}
+}
+
+/* "Authorization: Bearer $MYNAHIL_TOKEN", malloc'd, or NULL if unset. */
+static char *auth_header(void)
+{
+	const char *t = getenv("MYNAHIL_TOKEN");
+
+	return t && *t ? join("Authorization: Bearer ", t) : NULL;
+}
+
+/* The base URL of uri (trailing '/' dropped) with prefix after it. */
+static char *base_url(const char *uri, const char *prefix)
+{
+	size_t n = strlen(uri);
+	char *u, *b;
+
+	while (n > 7 && uri[n - 1] == '/')
+		n--;
+	if (!(u = strndup(uri, n)))
+		return NULL;
+	b = join(u, prefix);
+	free(u);
+	return b;
+}
+
+/* mynahil._service(uri [, prefix]) */
+static int l_service(lua_State *L)
+{
+	const char *uri = luaL_checkstring(L, 1), *prefix = luaL_optstring(L, 2, "");
+	svc_t *s;
+
+	if (strcmp(uri, "sim") && strncmp(uri, "http://", 7))
+		return luaL_error(L, "service '%s': expected sim or http://HOST:PORT", uri);
+	if (strpbrk(uri, "?#"))
+		return luaL_error(L, "service '%s': no query or fragment (a token goes in MYNAHIL_TOKEN)", uri);
+	s = lua_newuserdatauv(L, sizeof *s, 0);
+	memset(s, 0, sizeof *s);
+	luaL_setmetatable(L, SVC_MT);
+	if (!strcmp(uri, "sim")) {
+		s->w = world(L);
+		if (!(s->prefix = strdup(prefix)))
+			return luaL_error(L, "out of memory");
+	} else {
+		s->base = base_url(uri, prefix);
+		s->curl = curl_easy_init();
+		s->auth = auth_header();
+		if (!s->base || !s->curl)
+			return luaL_error(L, "out of memory");
+	}
+	return 1;
+}
+
+/* mynahil._open(uri, seed, label) -> link (or nil, error) */
+static int l_open(lua_State *L)
+{
+	const char *uri = luaL_checkstring(L, 1);
+	link_opts_t lo = { .seed = (uint64_t)luaL_optinteger(L, 2, 0),
+			   .label = luaL_optstring(L, 3, uri),
+			   .paths = lhil_paths(L) }; /* a scenario's link: confined */
+	char err[512];
+	link_t *l;
+
+	if (link_open(&l, uri, &lo, err, sizeof err) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lhil_push_link(L, l);
+	return 1;
+}
+
+void lhil_open_services(lua_State *L)
+{
+	static const luaL_Reg m[] = { { "call", l_call }, { "uri", l_svc_uri }, { NULL, NULL } };
+
+	if (luaL_newmetatable(L, SVC_MT)) {
+		luaL_newlib(L, m);
+		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, l_svc_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
+	lua_getglobal(L, "mynahil");
+	lua_pushcfunction(L, l_service);
+	lua_setfield(L, -2, "_service");
+	lua_pushcfunction(L, l_open);
+	lua_setfield(L, -2, "_open");
+	lua_pop(L, 1);
+}

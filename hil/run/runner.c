@@ -1,0 +1,572 @@
+/* runner.c — discovery, selection, isolation and parallelism.
+ *
+ * Scenario files are code from strangers, so the runner never runs them
+ * itself: each is read (its declarations) and then run in a forked
+ * process that sends its answer back as JSON over a pipe; a crash, a
+ * hang or a leak fails that scenario and nothing else.  The parent waits
+ * with poll() and a deadline per child and SIGKILLs what outlives it —
+ * the one limit a C-level loop (a pattern, a finaliser) cannot outrun. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hil/run/runner.h"
+#include "hil/base/util.h"
+
+#define KILL_GRACE_S 2 /* beyond the in-process watchdog */
+
+typedef struct list {
+	char **v;
+	size_t n, cap;
+} list_t;
+
+static int list_add(list_t *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	return (l->v[l->n] = strdup(s)) ? (int)l->n++ : -1;
+}
+
+static void list_free(list_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.lua below dir, except library directories (lib/). */
+static int walk(const char *dir, list_t *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!d) {
+		fprintf(stderr, "mynahil: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (stat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (strcmp(e->d_name, "lib"))
+				walk(path, out);
+		} else if (n > 4 && !strcmp(e->d_name + n - 4, ".lua")) {
+			list_add(out, path);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int discover(const runner_opts_t *o, list_t *files)
+{
+	for (size_t i = 0; i < o->npaths; i++) {
+		struct stat st;
+		char path[PATH_MAX];
+		size_t n = strlen(o->paths[i]);
+
+		snprintf(path, sizeof path, "%.*s", (int)(n > 1 && o->paths[i][n - 1] == '/' ? n - 1 : n),
+			 o->paths[i]);
+		if (stat(path, &st) < 0) {
+			fprintf(stderr, "mynahil: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		if (S_ISDIR(st.st_mode) ? walk(path, files) < 0 : list_add(files, path) < 0)
+			return -1;
+	}
+	qsort(files->v, files->n, sizeof *files->v, cmp_str);
+	return 0;
+}
+
+static int tag_selected(const scen_meta_t *m, const char *tags)
+{
+	char buf[512];
+
+	if (!tags || !*tags)
+		return 1;
+	snprintf(buf, sizeof buf, "%s", tags);
+	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (scen_has_tag(m, t))
+			return 1;
+	return 0;
+}
+
+/* Reports key results by id, so two scenarios with one id would hide
+ * each other: the later file is an error. */
+static void mark_duplicates(scen_meta_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++) {
+			char why[1024];
+			if (strcmp(v[i].id, v[j].id) || v[i].error)
+				continue;
+			snprintf(why, sizeof why, "%.400s:1: duplicate scenario id '%.100s' (also in %.400s)",
+				 v[i].file, v[i].id, v[j].file);
+			v[i].error = strdup(why);
+			break;
+		}
+}
+
+/* ---- the pool: items worked in child processes, -j at a time ---- */
+
+typedef struct pool_ops {
+	/* In the child: do item i and write the answer to fd. */
+	void (*work)(void *ud, size_t i, int fd);
+	/* In the parent: item i may take this long (ms) before SIGKILL. */
+	int64_t (*limit_ms)(void *ud, size_t i);
+	/* In the parent: what item i's child wrote, how it ended (a wait
+	 * status; killed: the deadline passed), and how long it took. */
+	void (*done)(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms);
+} pool_ops_t;
+
+typedef struct child {
+	pid_t pid;
+	int fd;
+	size_t index;
+	int64_t started, deadline;
+	char *buf;
+	size_t len, cap;
+	int killed;
+} child_t;
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static int start(child_t *c, const pool_ops_t *ops, void *ud, size_t i)
+{
+	int p[2];
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	c->pid = fork();
+	if (c->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (c->pid == 0) {
+		struct rlimit no_core = { 0, 0 }, fsize = { 1ul << 30, 1ul << 30 };
+		close(p[0]);
+		/* A crashing scenario leaves no core behind, and no file it
+		 * writes (io.open, a trace) can fill the disk. */
+		setrlimit(RLIMIT_CORE, &no_core);
+		setrlimit(RLIMIT_FSIZE, &fsize);
+		ops->work(ud, i, p[1]);
+		close(p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	*c = (child_t){ .pid = c->pid, .fd = p[0], .index = i, .started = util_now_ms() };
+	c->deadline = c->started + ops->limit_ms(ud, i);
+	return 0;
+}
+
+/* Read what is there; returns 1 at EOF. */
+static int drain(child_t *c)
+{
+	for (;;) {
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? 2 * c->cap : 16384;
+			char *b = realloc(c->buf, cap);
+			if (!b)
+				return 1;
+			c->buf = b;
+			c->cap = cap;
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 1;
+		c->len += (size_t)r;
+		return 0;
+	}
+}
+
+static void reap(child_t *c, const pool_ops_t *ops, void *ud)
+{
+	int status = 0;
+
+	close(c->fd);
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ops->done(ud, c->index, c->buf ? c->buf : "", c->len, status, c->killed, util_now_ms() - c->started);
+	free(c->buf);
+	memset(c, 0, sizeof *c);
+}
+
+static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
+{
+	child_t kids[64] = { 0 };
+	size_t next = 0, done = 0;
+	int active = 0;
+
+	jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+	while (done < n) {
+		struct pollfd pf[64];
+		int map[64], np = 0;
+		int64_t now, wait_ms = 1000;
+
+		for (int j = 0; j < jobs && next < n; j++) {
+			if (kids[j].pid)
+				continue;
+			if (start(&kids[j], ops, ud, next) < 0) {
+				fprintf(stderr, "mynahil: cannot start a scenario process: %s\n", strerror(errno));
+				for (int k = 0; k < jobs; k++)
+					if (kids[k].pid) {
+						kill(kids[k].pid, SIGKILL);
+						reap(&kids[k], ops, ud);
+					}
+				return -1;
+			}
+			next++;
+			active++;
+		}
+		now = util_now_ms();
+		for (int j = 0; j < jobs; j++) {
+			if (!kids[j].pid)
+				continue;
+			pf[np] = (struct pollfd){ .fd = kids[j].fd, .events = POLLIN };
+			map[np++] = j;
+			if (kids[j].deadline - now < wait_ms)
+				wait_ms = kids[j].deadline - now;
+		}
+		if (poll(pf, (nfds_t)np, wait_ms < 0 ? 0 : (int)wait_ms) < 0 && errno != EINTR)
+			return -1;
+		now = util_now_ms();
+		for (int k = 0; k < np; k++) {
+			child_t *c = &kids[map[k]];
+			int eof = 0;
+			if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
+				eof = drain(c);
+			if (!eof && now > c->deadline) {
+				kill(c->pid, SIGKILL);
+				c->killed = 1;
+				eof = 1;
+			}
+			if (!eof)
+				continue;
+			reap(c, ops, ud);
+			active--;
+			done++;
+		}
+	}
+	(void)active;
+	return 0;
+}
+
+/* Why a child gave no usable answer, in words. */
+static void child_failure(char *why, size_t cap, const char *file, const char *doing, int status,
+			  int killed, int64_t limit_ms)
+{
+	if (killed)
+		snprintf(why, cap, "%s: watchdog: no result %s after %lld s; killed (a loop in C: a pattern, "
+			 "a finaliser?)", file, doing, (long long)(limit_ms / 1000));
+	else if (WIFSIGNALED(status))
+		snprintf(why, cap, "%s: scenario process died of signal %d (%s) %s", file, WTERMSIG(status),
+			 strsignal(WTERMSIG(status)), doing);
+	else
+		snprintf(why, cap, "%s: scenario process exited with status %d %s", file,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1, doing);
+}
+
+/* ---- reading declarations ---- */
+
+typedef struct meta_job {
+	const runner_opts_t *o;
+	const list_t *files;
+	scen_meta_t *v;
+} meta_job_t;
+
+static void meta_work(void *ud, size_t i, int fd)
+{
+	meta_job_t *j = ud;
+	scen_meta_t m;
+	char *json;
+
+	scen_read_meta(j->files->v[i], &j->o->env, &m);
+	json = scen_meta_to_json(&m);
+	if (json)
+		write_all(fd, json, strlen(json));
+	free(json);
+	scen_meta_clear(&m);
+}
+
+static int64_t meta_limit(void *ud, size_t i)
+{
+	(void)i;
+	return (int64_t)(((meta_job_t *)ud)->o->env.timeout_s + KILL_GRACE_S) * 1000;
+}
+
+static void meta_done(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms)
+{
+	meta_job_t *j = ud;
+	const char *file = j->files->v[i];
+	char why[1024], *slash, *dot;
+
+	(void)ms;
+	if (!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    scen_meta_from_json(&j->v[i], file, out, len) == 0)
+		return;
+	child_failure(why, sizeof why, file, "while loading", status, killed, meta_limit(ud, i));
+	memset(&j->v[i], 0, sizeof j->v[i]);
+	j->v[i].file = strdup(file);
+	slash = strrchr(file, '/');
+	j->v[i].id = strdup(slash ? slash + 1 : file);
+	if (j->v[i].id && (dot = strrchr(j->v[i].id, '.')))
+		*dot = 0;
+	j->v[i].title = strdup("");
+	j->v[i].timeout_s = j->o->env.timeout_s;
+	j->v[i].error = strdup(why);
+}
+
+/* Every file's declarations into v, each read in its own process under
+ * the watchdog (in this one with --no-isolate). */
+static int read_metas(const runner_opts_t *o, const list_t *files, scen_meta_t *v)
+{
+	static const pool_ops_t ops = { meta_work, meta_limit, meta_done };
+	meta_job_t j = { o, files, v };
+
+	if (!o->isolate) {
+		for (size_t i = 0; i < files->n; i++)
+			scen_read_meta(files->v[i], &o->env, &v[i]);
+		return 0;
+	}
+	return pool_run(files->n, o->jobs, &ops, &j);
+}
+
+/* Discover, read declarations, filter, shard.  Returns the selection. */
+static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *count)
+{
+	list_t files = { 0 };
+	regex_t re;
+	int have_re = 0, rc = -1;
+	size_t k = 0, kept = 0;
+	scen_meta_t *v = NULL;
+
+	if (o->filter && *o->filter) {
+		if (regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB)) {
+			fprintf(stderr, "mynahil: --filter: '%s' is not a valid regular expression\n", o->filter);
+			return -1;
+		}
+		have_re = 1;
+	}
+	if (discover(o, &files) < 0)
+		goto out;
+	if (!(v = calloc(files.n + 1, sizeof *v)) || read_metas(o, &files, v) < 0)
+		goto out;
+	for (size_t i = 0; i < files.n; i++) {
+		scen_meta_t m = v[i];
+		char hay[2048];
+
+		memset(&v[i], 0, sizeof v[i]);
+		snprintf(hay, sizeof hay, "%s %s %s", m.id, m.file, m.title);
+		if ((have_re && regexec(&re, hay, 0, NULL, 0)) || !tag_selected(&m, o->tags)) {
+			scen_meta_clear(&m);
+			continue;
+		}
+		/* Shards split the selection, so n shards together run it all. */
+		if (o->shard_n > 0 && (int)(k++ % (size_t)o->shard_n) != o->shard_i - 1) {
+			scen_meta_clear(&m);
+			continue;
+		}
+		v[kept++] = m;
+	}
+	mark_duplicates(v, kept);
+	*out = v;
+	*count = kept;
+	v = NULL;
+	rc = 0;
+out:
+	for (size_t i = 0; v && i < files.n; i++)
+		scen_meta_clear(&v[i]);
+	free(v);
+	list_free(&files);
+	if (have_re)
+		regfree(&re);
+	return rc;
+}
+
+int runner_list(const runner_opts_t *o, FILE *out)
+{
+	scen_meta_t *v;
+	size_t n;
+	int bad = 0;
+
+	if (select_scenarios(o, &v, &n) < 0)
+		return 2;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].error) {
+			fprintf(out, "%-12s %s  (does not load: %s)\n", v[i].id, v[i].file, v[i].error);
+			bad = 1;
+		} else {
+			fprintf(out, "%-12s %-40s %s [", v[i].id, v[i].file, v[i].title);
+			for (size_t t = 0; t < v[i].ntags; t++)
+				fprintf(out, "%s%s", t ? "," : "", v[i].tags[t]);
+			fprintf(out, "]\n");
+		}
+		scen_meta_clear(&v[i]);
+	}
+	free(v);
+	return bad;
+}
+
+/* ---- running ---- */
+
+typedef struct run_job {
+	const runner_opts_t *o;
+	scen_meta_t *v;
+	res_run_t *run;
+	report_progress_t *prog;
+} run_job_t;
+
+static void run_work(void *ud, size_t i, int fd)
+{
+	run_job_t *j = ud;
+	res_scenario_t res = { 0 };
+	char *json;
+
+	scen_run(&j->v[i], &j->o->env, &res);
+	json = res_scenario_to_json(&res);
+	if (json)
+		write_all(fd, json, strlen(json));
+	free(json);
+	res_scenario_clear(&res);
+}
+
+static int64_t run_limit(void *ud, size_t i)
+{
+	return (int64_t)(((run_job_t *)ud)->v[i].timeout_s + KILL_GRACE_S) * 1000;
+}
+
+static void run_done(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms)
+{
+	run_job_t *j = ud;
+	const scen_meta_t *m = &j->v[i];
+	res_scenario_t *res = &j->run->sc[i];
+	char why[1024];
+
+	memset(res, 0, sizeof *res);
+	if (killed || !len || res_scenario_from_json(res, out, len) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		res_scenario_clear(res);
+		child_failure(why, sizeof why, m->file, "while running", status, killed, run_limit(ud, i));
+		res->id = strdup(m->id);
+		res->file = strdup(m->file);
+		res->title = strdup(m->title);
+		res->status = RES_ERROR;
+		res->reason = strdup(why);
+	}
+	res->ms = (double)ms;
+	report_progress_one(j->prog, res);
+}
+
+static int run_all(const runner_opts_t *o, scen_meta_t *v, size_t n, res_run_t *run)
+{
+	static const pool_ops_t ops = { run_work, run_limit, run_done };
+	run_job_t j = { o, v, run, report_progress_new(stdout, n, isatty(1)) };
+	int rc = 0;
+
+	if (!j.prog)
+		return -1;
+	if (o->isolate) {
+		rc = pool_run(n, o->jobs, &ops, &j);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			int64_t t0 = util_now_ms();
+			memset(&run->sc[i], 0, sizeof run->sc[i]);
+			scen_run(&v[i], &o->env, &run->sc[i]);
+			run->sc[i].ms = (double)(util_now_ms() - t0);
+			report_progress_one(j.prog, &run->sc[i]);
+		}
+	}
+	report_progress_end(j.prog, run);
+	return rc;
+}
+
+static char *target_string(const scen_env_t *env)
+{
+	char buf[2048] = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < env->nbind; i++)
+		off += (size_t)snprintf(buf + off, off < sizeof buf ? sizeof buf - off : 0, "%s%s=%s",
+					i ? " " : "", env->bind[i].role, env->bind[i].uri);
+	return strdup(buf);
+}
+
+int runner_run(const runner_opts_t *o)
+{
+	static const report_writer_t *const writers[] = { &report_junit, &report_json, &report_tap };
+	res_run_t run = { 0 };
+	scen_meta_t *v = NULL;
+	size_t n = 0;
+	int64_t t0 = util_now_ms();
+	int rc = 2;
+
+	if (util_mkdirs(o->env.out) < 0) {
+		fprintf(stderr, "mynahil: --out %s: %s\n", o->env.out, strerror(errno));
+		return 2;
+	}
+	if (select_scenarios(o, &v, &n) < 0)
+		return 2;
+	run.seed = o->env.seed;
+	run.target = target_string(&o->env);
+	run.sc = calloc(n + 1, sizeof *run.sc);
+	run.n = n;
+	if (!run.sc || run_all(o, v, n, &run) < 0)
+		goto out;
+	run.ms = (double)(util_now_ms() - t0);
+	rc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (run.sc[i].status == RES_FAIL || run.sc[i].status == RES_ERROR)
+			rc = 1;
+	for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++)
+		if (report_write_file(writers[i], &run, o->env.out) < 0) {
+			fprintf(stderr, "mynahil: %s/%s: %s\n", o->env.out, writers[i]->filename, strerror(errno));
+			rc = 2;
+		}
+	printf("seed 0x%llx; reports in %s/\n", (unsigned long long)run.seed, o->env.out);
+out:
+	for (size_t i = 0; i < n; i++)
+		scen_meta_clear(&v[i]);
+	free(v);
+	res_run_clear(&run);
+	return rc;
+}

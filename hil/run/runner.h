@@ -1,0 +1,25 @@
+/* runner.h — find scenarios, pick them, run each in its own process. */
+#ifndef RUNNER_H
+#define RUNNER_H
+
+#include <stdio.h>
+#include "hil/run/scenario.h"
+
+typedef struct runner_opts {
+	char *const *paths;   /* files or directories */
+	size_t npaths;
+	scen_env_t env;
+	int jobs;             /* scenario processes at once */
+	const char *filter;   /* POSIX extended regex on "id file title"; NULL = all */
+	const char *tags;     /* comma-separated; a scenario needs one of them */
+	int shard_i, shard_n; /* run the i-th of n shards (1-based); n = 0: all */
+	int isolate;          /* 1: fork per scenario (default); 0: in process */
+} runner_opts_t;
+
+/* Run and write the reports; returns the exit status (0 all passed,
+ * 1 a failure or error, 2 usage or setup error). */
+int runner_run(const runner_opts_t *o);
+/* Print what would run, one scenario per line; returns an exit status. */
+int runner_list(const runner_opts_t *o, FILE *out);
+
+#endif

@@ -1,0 +1,446 @@
+/* scenario.c — load a scenario in its sandbox, bind its roles to links,
+ * run it and turn what happened into a res_scenario_t. */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <lauxlib.h>
+
+#include "hil/link/link.h"
+#include "hil/run/lua/lhil.h"
+#include "hil/fixtures/profile.h"
+#include "hil/run/scenario.h"
+#include "hil/base/trace.h"
+#include "hil/base/util.h"
+
+#define MAX_ROLES 8
+
+static const char *builtin_libdir(void)
+{
+	const char *env = getenv("MYNAHIL_LIB");
+	return env && *env ? env : MYNAHIL_SOURCE_DIR "/scenarios/lib";
+}
+
+/* The nearest ancestor directory of file with a lib/ in it, so a lab's
+ * own scenario tree can carry its own modules. */
+static void find_userlib(const char *file, char *out, size_t cap)
+{
+	char dir[PATH_MAX - 8];
+	struct stat st;
+
+	out[0] = 0;
+	snprintf(dir, sizeof dir, "%s", file);
+	for (int depth = 0; depth < 4; depth++) {
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+		if ((size_t)snprintf(out, cap, "%s/lib", dir) >= cap)
+			break;
+		if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+			return;
+	}
+	out[0] = 0;
+}
+
+static void base_name(const char *file, char *out, size_t cap)
+{
+	const char *b = strrchr(file, '/');
+	b = b ? b + 1 : file;
+	snprintf(out, cap, "%s", b);
+	char *dot = strrchr(out, '.');
+	if (dot)
+		*dot = 0;
+}
+
+const char *scen_binding(const scen_env_t *env, const char *role)
+{
+	for (size_t i = 0; i < env->nbind; i++)
+		if (!strcmp(env->bind[i].role, role))
+			return env->bind[i].uri;
+	return NULL;
+}
+
+static lua_State *open_state(const char *file, const scen_env_t *env, const char *rundir,
+			     int timeout_s, res_scenario_t *res, trace_t *trace, char *err, size_t errlen)
+{
+	char userlib[PATH_MAX], scendir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+	lhil_opts_t o = {
+		.rundir = rundir,
+		.libdir = builtin_libdir(),
+		.scendir = scendir,
+		.seed = env->seed,
+		.budget = env->budget,
+		.memory = env->memory,
+		.deadline_ms = timeout_s > 0 ? util_now_ms() + (int64_t)timeout_s * 1000 : 0,
+		.res = res,
+		.trace = trace,
+	};
+
+	snprintf(scendir, sizeof scendir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+	find_userlib(file, userlib, sizeof userlib);
+	o.userlib = userlib[0] ? userlib : NULL;
+	return lhil_new(&o, err, errlen);
+}
+
+static char **string_list(lua_State *L, const char *field, size_t *n)
+{
+	char **v = NULL;
+
+	*n = 0;
+	lua_getfield(L, -1, field);
+	if (lua_istable(L, -1)) {
+		size_t len = lua_rawlen(L, -1);
+		v = calloc(len + 1, sizeof *v);
+		for (size_t i = 0; v && i < len; i++) {
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				v[(*n)++] = strdup(lua_tostring(L, -1));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+static char *string_field(lua_State *L, const char *field)
+{
+	char *s = NULL;
+	lua_getfield(L, -1, field);
+	if (lua_type(L, -1) == LUA_TSTRING)
+		s = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return s;
+}
+
+int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
+{
+	char err[1024], name[256];
+	lua_State *L;
+
+	memset(m, 0, sizeof *m);
+	m->file = strdup(file);
+	m->timeout_s = env->timeout_s;
+	base_name(file, name, sizeof name);
+	L = open_state(file, env, NULL, env->timeout_s, NULL, NULL, err, sizeof err);
+	if (L && lhil_load_scenario(L, file, err, sizeof err) == 0) {
+		m->id = string_field(L, "id");
+		m->title = string_field(L, "title");
+		m->tags = string_list(L, "tags", &m->ntags);
+		m->needs = string_list(L, "needs", &m->nneeds);
+		/* A scenario may lower --timeout, never raise it (scenario{}
+		 * has checked the range). */
+		lua_getfield(L, -1, "timeout");
+		if (lua_isnumber(L, -1) && lua_tonumber(L, -1) < (lua_Number)env->timeout_s) {
+			lua_Number t = lua_tonumber(L, -1);
+			m->timeout_s = (int)t + ((lua_Number)(int)t < t); /* rounded up */
+		}
+		lua_pop(L, 1);
+	} else {
+		m->error = strdup(err);
+	}
+	if (!m->id)
+		m->id = strdup(name);
+	if (!m->title)
+		m->title = strdup("");
+	lhil_close(L);
+	return m->error ? -1 : 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The meta crosses from the process that read it to the runner. */
+char *scen_meta_to_json(const scen_meta_t *m)
+{
+	json_t *o = json_object(), *tags = json_array(), *needs = json_array();
+	char *s;
+
+	for (size_t i = 0; i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	for (size_t i = 0; i < m->nneeds; i++)
+		json_array_append_new(needs, json_string(m->needs[i]));
+	json_object_set_new(o, "id", json_string(m->id));
+	json_object_set_new(o, "title", json_string(m->title));
+	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "needs", needs);
+	json_object_set_new(o, "timeout", json_integer(m->timeout_s));
+	if (m->error)
+		json_object_set_new(o, "error", json_string(m->error));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static char **json_strings(json_t *a, size_t *n)
+{
+	char **v = calloc(json_array_size(a) + 1, sizeof *v);
+	size_t i;
+	json_t *e;
+
+	*n = 0;
+	json_array_foreach(a, i, e) {
+		if (v && json_is_string(e))
+			v[(*n)++] = strdup(json_string_value(e));
+	}
+	return v;
+}
+
+int scen_meta_from_json(scen_meta_t *m, const char *file, const char *json, size_t len)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *id = json_object_get(o, "id"), *title = json_object_get(o, "title");
+	json_t *err = json_object_get(o, "error"), *to = json_object_get(o, "timeout");
+
+	memset(m, 0, sizeof *m);
+	if (!json_is_string(id) || !json_is_string(title) || !json_is_integer(to)) {
+		json_decref(o);
+		return -1;
+	}
+	m->file = strdup(file);
+	m->id = strdup(json_string_value(id));
+	m->title = strdup(json_string_value(title));
+	m->timeout_s = (int)json_integer_value(to);
+	m->tags = json_strings(json_object_get(o, "tags"), &m->ntags);
+	m->needs = json_strings(json_object_get(o, "needs"), &m->nneeds);
+	m->error = json_is_string(err) ? strdup(json_string_value(err)) : NULL;
+	json_decref(o);
+	return 0;
+}
+
+void scen_meta_clear(scen_meta_t *m)
+{
+	free(m->file);
+	free(m->id);
+	free(m->title);
+	free_list(m->tags, m->ntags);
+	free_list(m->needs, m->nneeds);
+	free(m->error);
+	memset(m, 0, sizeof *m);
+}
+
+int scen_has_tag(const scen_meta_t *m, const char *tag)
+{
+	for (size_t i = 0; i < m->ntags; i++)
+		if (!strcmp(m->tags[i], tag))
+			return 1;
+	return 0;
+}
+
+static void set_reason(res_scenario_t *res, res_status_t st, const char *why)
+{
+	res->status = st;
+	free(res->reason);
+	res->reason = strdup(why);
+}
+
+/* A need the bindings cannot meet makes the scenario a skip, not a
+ * failure: it is the bench, not the system, that lacks something. */
+static int unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap)
+{
+	for (size_t i = 0; i < m->nneeds; i++) {
+		if (!strcmp(m->needs[i], "sim")) {
+			const char *uri = scen_binding(env, "card");
+			if (uri && strncmp(uri, "sim:", 4)) {
+				snprintf(why, cap, "needs a simulator's insides; card is bound to %s", uri);
+				return 1;
+			}
+		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "tsm") ||
+			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card")) {
+			continue; /* defaults: sim:se, the in-process TSM and CA, sim:card */
+		} else if (!scen_binding(env, m->needs[i])) {
+			snprintf(why, cap, "needs role '%s', which is not bound", m->needs[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int needs(const scen_meta_t *m, const char *what)
+{
+	for (size_t i = 0; i < m->nneeds; i++)
+		if (!strcmp(m->needs[i], what))
+			return 1;
+	return 0;
+}
+
+static void copy_meta(const scen_meta_t *m, res_scenario_t *res)
+{
+	res->id = strdup(m->id);
+	res->file = strdup(m->file);
+	res->title = strdup(m->title);
+	res->tags = calloc(m->ntags + 1, sizeof *res->tags);
+	for (size_t i = 0; res->tags && i < m->ntags; i++)
+		res->tags[res->ntags++] = strdup(m->tags[i]);
+}
+
+/* The card profile a card binding stands for — what a scenario knows of
+ * the card in the reader (holder attributes, PINs), whether the card is
+ * simulated from it or is the physical card it describes.  Loaded as pure
+ * data: the chunk gets an empty environment. */
+static void push_profile(lua_State *L, const char *uri)
+{
+	const char *q = strstr(uri, "?profile=");
+	char path[PATH_MAX];
+
+	if (!q)
+		q = strstr(uri, "&profile=");
+	if (q) {
+		q += strlen("?profile=");
+		snprintf(path, sizeof path, "%.*s", (int)strcspn(q, "&"), q);
+	} else {
+		snprintf(path, sizeof path, "%s", profile_default_path());
+	}
+	if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		return;
+	}
+	lua_newtable(L);
+	lua_setupvalue(L, -2, 1);
+	if (lua_pcall(L, 0, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* A run starts from an empty run directory: what an earlier run left
+ * (a state file, a planted symlink) must not change this one.  Symlinks
+ * are removed, never followed. */
+static int clear_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
+{
+	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX];
+	trace_t *trace = NULL;
+	link_t *links[MAX_ROLES];
+	size_t nlinks = 0;
+	lua_State *L = NULL;
+	int rc;
+
+	copy_meta(m, res);
+	if (m->error) {
+		set_reason(res, RES_ERROR, m->error);
+		return;
+	}
+	if (unmet_need(m, env, err, sizeof err)) {
+		set_reason(res, RES_SKIP, err);
+		return;
+	}
+	snprintf(rundir, sizeof rundir, "%s/run/%s", env->out, m->id);
+	if (clear_dir(rundir) < 0 || util_mkdirs(rundir) < 0) {
+		snprintf(err, sizeof err, "%.900s: cannot create run directory", rundir);
+		set_reason(res, RES_ERROR, err);
+		return;
+	}
+	/* traces/ID.jsonl: every exchange, for whoever chases a failure */
+	snprintf(tpath, sizeof tpath, "%.2000s/traces", env->out);
+	if (util_mkdirs(tpath) == 0) {
+		snprintf(tpath, sizeof tpath, "%.2000s/traces/%.200s.jsonl", env->out, m->id);
+		trace = trace_open(tpath);
+	}
+	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
+	if (!L || lhil_load_scenario(L, m->file, err, sizeof err) < 0) {
+		set_reason(res, RES_ERROR, err);
+		goto out;
+	}
+	lua_getfield(L, -1, "run");                /* scenario run */
+	lua_getglobal(L, "mynahil");
+	lua_getfield(L, -1, "_world");
+	lua_remove(L, -2);                         /* scenario run _world */
+	lua_newtable(L);                           /* roles */
+	for (size_t i = 0; i <= env->nbind && nlinks < MAX_ROLES; i++) {
+		link_opts_t lo = { .seed = env->seed, .label = m->id };
+		const char *role = i < env->nbind ? env->bind[i].role : "se";
+		const char *uri = i < env->nbind ? env->bind[i].uri : "sim:se";
+		link_t *l;
+		if (!strcmp(role, "tsm") || !strcmp(role, "ca"))
+			continue; /* services, not links: w.tsm and w.ca (hil/run/lua/lsvc.c) */
+		/* A scenario that needs the SE gets sim:se unless bound. */
+		if (i == env->nbind && (scen_binding(env, "se") || !needs(m, "se")))
+			continue;
+		if (link_open(&l, uri, &lo, err, sizeof err) < 0) {
+			char why[1200];
+			snprintf(why, sizeof why, "role %s: %s", role, err);
+			set_reason(res, RES_ERROR, why);
+			goto out;
+		}
+		links[nlinks++] = l;
+		lhil_push_link(L, l);
+		lua_setfield(L, -2, role);
+	}
+	lua_createtable(L, 0, 5);                  /* info */
+	lua_getfield(L, -5, "policy");             /* the scenario's policy switches */
+	lua_setfield(L, -2, "policy");
+	if (scen_binding(env, "tsm")) {
+		lua_pushstring(L, scen_binding(env, "tsm"));
+		lua_setfield(L, -2, "tsm");
+	}
+	if (scen_binding(env, "ca")) {
+		lua_pushstring(L, scen_binding(env, "ca"));
+		lua_setfield(L, -2, "ca");
+	}
+	lua_pushinteger(L, (lua_Integer)env->seed);
+	lua_setfield(L, -2, "seed");
+	lua_pushstring(L, m->id);
+	lua_setfield(L, -2, "id");
+	if (scen_binding(env, "card")) {
+		push_profile(L, scen_binding(env, "card"));
+		lua_setfield(L, -2, "profile");
+	}
+	lua_call(L, 2, 1);                         /* scenario run world */
+	lua_pushvalue(L, -1);
+	lua_insert(L, -3);                         /* scenario world run world */
+
+	rc = lhil_pcall(L, 1, 0);
+	if (rc == LUA_OK) {                        /* DOMAIN.md's invariants on the world */
+		lua_getglobal(L, "mynahil");
+		lua_getfield(L, -1, "_invariants");
+		lua_remove(L, -2);
+		lua_pushvalue(L, -2);
+		rc = lhil_pcall(L, 1, 0);
+	}
+	if (rc == LHIL_SKIP) {
+		lua_getfield(L, -1, "__mynahil_skip");
+		set_reason(res, RES_SKIP, lua_tostring(L, -1));
+	} else if (rc != LUA_OK) {
+		set_reason(res, RES_ERROR, lua_tostring(L, -1));
+	} else if (res->nexpects == 0) {
+		set_reason(res, RES_FAIL, "the scenario checked nothing: no expect ran");
+	} else {
+		res->status = RES_PASS;
+		for (size_t i = 0; i < res->nexpects; i++)
+			if (!res->expects[i].ok)
+				res->status = RES_FAIL;
+	}
+out:
+	for (size_t i = 0; i < nlinks; i++)
+		res->apdus += links[i]->napdu;
+	lhil_close(L); /* closes the links through their __gc */
+	trace_close(trace);
+}

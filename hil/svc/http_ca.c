@@ -1,0 +1,770 @@
+/* http_ca.c — `mynahil serve ca`: the CA simulator (sim/ca) behind
+ * HTTP.  CRLs at /crl/{auth,sign}.crl, OCSP at /ocsp (POST, and GET
+ * /ocsp/<base64>), a JSON API under /v1 (docs/ca.md).
+ *
+ * The harness side of the CA: it reads the CA keys and certificates from
+ * the fixtures and hands them in, imports the fixtures' card
+ * certificates, seeds the rng and owns the virtual clock.  The clock
+ * starts at --time, else at the value saved in --db, else at
+ * 2026-01-05T00:00:00Z (the fixtures' issue date); it moves only by
+ * POST /v1/clock, and every move is saved in the database.  The CA is
+ * not thread-safe: the server runs one handler at a time over a pool of
+ * connection threads. */
+#include "hil/svc/http_ca.h"
+#include "hil/fixtures/pki.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "hil/svc/http.h"
+#include "hil/svc/http_cli.h"
+#include "hil/fixtures/profile.h"
+#include "hil/base/util.h"
+#include "sim/ca/ca.h"
+
+#define DEFAULT_TIME "20260105000000Z"
+
+typedef struct http_ca_app app_t;
+
+#define DEFAULT_PORT "8080"
+
+static const char usage_ca[] =
+	"usage: mynahil serve ca [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
+	"                        [--db FILE] [--seed S] [--time T] [--fixtures DIR] [--base-url URL]\n"
+	"\n"
+	"The J-LIS CA simulator over HTTP: CRLs at /crl/auth.crl and /crl/sign.crl,\n"
+	"OCSP at /ocsp, a JSON API under /v1 (docs/ca.md).\n"
+	HTTP_CLI_TEST_ONLY
+	"\n"
+	HTTP_CLI_USAGE("ca", DEFAULT_PORT)
+	"  --db FILE           SQLite records, kept across restarts (default: in memory)\n"
+	"  --seed S            seed of serial numbers and names (0); an existing --db\n"
+	"                      goes on with the stream it saved\n"
+	"  --time T            virtual clock at start, YYYYMMDDhhmmssZ (default: the clock\n"
+	"                      saved in --db, else " DEFAULT_TIME ")\n"
+	"  --fixtures DIR      CA keys (keys/pool-01.pem, pool-02.pem) and certificates\n"
+	"                      (pki/auth-ca.der, sign-ca.der); pki/*-auth.der and\n"
+	"                      *-sign.der are imported as card certificates (default:\n"
+	"                      $MYNAHIL_FIXTURES, else the source tree's fixtures/)\n"
+	"  --base-url URL      CRL and OCSP location in issued certificates\n"
+	"                      (default http://HOST:PORT)\n"
+	"\n"
+	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
+
+/* ------------------------------------------------------------ JSON of a certificate */
+
+static json_t *time_json(int64_t t)
+{
+	char s[16];
+
+	vclock_format(t, s);
+	return json_string(s);
+}
+
+static json_t *serial_json(uint64_t s)
+{
+	char h[17];
+
+	ca_serial_format(s, h);
+	return json_string(h);
+}
+
+static json_t *b64_json(const uint8_t *p, size_t n)
+{
+	char *s = http_b64_encode(p, n);
+	json_t *j = s ? json_string(s) : NULL;
+
+	free(s);
+	return j;
+}
+
+static json_t *cert_json(app_t *a, uint64_t serial, int with_der)
+{
+	ca_info_t i;
+	json_t *o;
+	uint8_t *der;
+	size_t n;
+
+	if (ca_status(a->ca, serial, &i) != CA_OK)
+		return NULL;
+	o = json_object();
+	json_object_set_new(o, "serial", serial_json(serial));
+	json_object_set_new(o, "ca", json_string(i.purpose == CA_AUTH ? "auth" : "sign"));
+	json_object_set_new(o, "purpose", json_string(i.purpose == CA_AUTH ? "auth" : "sign"));
+	json_object_set_new(o, "kind", json_string(i.kind == CA_CARD ? "card" : "phone"));
+	json_object_set_new(o, "holder", json_string(i.holder));
+	json_object_set_new(o, "status", json_string(ca_status_name(i.status)));
+	json_object_set_new(o, "reason",
+			    i.reason >= 0 ? json_string(ca_reason_name(i.reason)) : json_null());
+	json_object_set_new(o, "not_before", time_json(i.not_before));
+	json_object_set_new(o, "not_after", time_json(i.not_after));
+	json_object_set_new(o, "revoked_at", i.reason >= 0 ? time_json(i.revoked_at) : json_null());
+	json_object_set_new(o, "card_serial", i.card_serial ? serial_json(i.card_serial) : json_null());
+	if (with_der && ca_cert(a->ca, serial, &der, &n) == CA_OK) {
+		json_object_set_new(o, "der", b64_json(der, n));
+		free(der);
+	}
+	return o;
+}
+
+static void ca_error_rsp(app_t *a, int rc, http_rsp_t *rsp)
+{
+	int st = rc == CA_ERR_ARG			 ? 400
+		 : rc == CA_ERR_SIGNATURE		 ? 403
+		 : rc == CA_ERR_NOTFOUND		 ? 404
+		 : rc == CA_ERR_STATE || rc == CA_ERR_EXISTS ? 409
+		 : rc == CA_ERR_CHAIN || rc == CA_ERR_POLICY ? 422
+							 : 500;
+
+	http_set_error(rsp, st, ca_error_field(a->ca), "%s",
+		       *ca_error(a->ca) ? ca_error(a->ca) : ca_strerror(rc));
+}
+
+static void cert_rsp(app_t *a, int status, uint64_t serial, int with_der, http_rsp_t *rsp)
+{
+	json_t *o = cert_json(a, serial, with_der);
+
+	if (!o)
+		http_set_error(rsp, 500, NULL, "certificate %016llX vanished", (unsigned long long)serial);
+	else
+		http_set_json(rsp, status, o);
+}
+
+static int path_serial(const http_req_t *req, int i, uint64_t *s, http_rsp_t *rsp)
+{
+	if (ca_serial_parse(req->params[i], s) < 0) {
+		http_set_error(rsp, 400, "serial", "serial: not a hex serial number: %s", req->params[i]);
+		return -1;
+	}
+	return 0;
+}
+
+static int body_serial(json_t *o, const char *name, int required, uint64_t *s, http_rsp_t *rsp)
+{
+	const char *v = NULL;
+
+	if (http_field_str(o, name, required, &v, rsp) < 0)
+		return -1;
+	if (v && ca_serial_parse(v, s) < 0) {
+		http_set_error(rsp, 400, name, "%s: not a hex serial number", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int body_purpose(json_t *o, enum ca_purpose *p, http_rsp_t *rsp)
+{
+	const char *v = NULL;
+
+	if (http_field_str(o, "purpose", 1, &v, rsp) < 0)
+		return -1;
+	if (!strcmp(v, "auth"))
+		*p = CA_AUTH;
+	else if (!strcmp(v, "sign"))
+		*p = CA_SIGN;
+	else {
+		http_set_error(rsp, 400, "purpose", "purpose: \"auth\" or \"sign\"");
+		return -1;
+	}
+	return 0;
+}
+
+/* An optional body that must be an empty object if present. */
+static int empty_body(const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const none[] = { NULL };
+	json_t *o;
+	int rc;
+
+	if (!req->body_len)
+		return 0;
+	if (!(o = http_json_body(req, rsp)))
+		return -1;
+	rc = http_fields_only(o, none, rsp);
+	json_decref(o);
+	return rc;
+}
+
+/* ------------------------------------------------------------ CRL and OCSP */
+
+static void h_crl(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	enum ca_purpose which;
+	uint8_t *der;
+	size_t n;
+	int rc;
+
+	if (!strcmp(req->params[0], "auth.crl"))
+		which = CA_AUTH;
+	else if (!strcmp(req->params[0], "sign.crl"))
+		which = CA_SIGN;
+	else {
+		http_set_error(rsp, 404, "path", "path: the CRLs are auth.crl and sign.crl");
+		return;
+	}
+	if ((rc = ca_crl(a->ca, which, &der, &n)) != CA_OK) {
+		ca_error_rsp(a, rc, rsp);
+		return;
+	}
+	http_set_bytes(rsp, 200, "application/pkix-crl", der, n);
+	free(der);
+}
+
+static void ocsp(app_t *a, const uint8_t *req, size_t n, http_rsp_t *rsp)
+{
+	uint8_t *out;
+	size_t on;
+	int rc;
+
+	if ((rc = ca_ocsp(a->ca, req, n, &out, &on)) != CA_OK) {
+		ca_error_rsp(a, rc, rsp);
+		return;
+	}
+	http_set_bytes(rsp, 200, "application/ocsp-response", out, on);
+	free(out);
+}
+
+/* Its route asks for application/ocsp-request. */
+static void h_ocsp_post(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	ocsp(app, req->body, req->body_len, rsp);
+}
+
+/* RFC 6960 appendix A.1: GET {url}/{url-encoding of base-64 encoding of
+ * the DER encoding of the OCSPRequest} (the server has URL-decoded it). */
+static void h_ocsp_get(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	uint8_t *der;
+	size_t n;
+
+	if (http_b64_decode(req->params[0], strlen(req->params[0]), &der, &n) < 0) {
+		http_set_error(rsp, 400, "path", "path: the request is not base64");
+		return;
+	}
+	ocsp(app, der, n, rsp);
+	free(der);
+}
+
+/* ------------------------------------------------------------ issuance */
+
+static void h_card_certs(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "holder", "purpose", "spki", "birth", "name",
+					       "name_alt", "sex", "address", "address_alt", "pref",
+					       "city", "not_after", "renews", NULL };
+	app_t *a = app;
+	ca_card_req_t r = { 0 };
+	const char *na = NULL;
+	uint8_t *spki = NULL, *der = NULL;
+	size_t sn = 0, dn;
+	uint64_t serial;
+	json_t *o = http_json_body(req, rsp);
+	int rc;
+
+	if (!o)
+		return;
+	if (http_fields_only(o, allowed, rsp) < 0 ||
+	    http_field_str(o, "holder", 1, &r.holder.id, rsp) < 0 || body_purpose(o, &r.purpose, rsp) < 0 ||
+	    http_field_b64(o, "spki", 1, &spki, &sn, rsp) < 0 ||
+	    http_field_str(o, "birth", 1, &r.holder.birth, rsp) < 0 ||
+	    http_field_str(o, "name", 0, &r.holder.name, rsp) < 0 ||
+	    http_field_str(o, "name_alt", 0, &r.holder.name_alt, rsp) < 0 ||
+	    http_field_str(o, "sex", 0, &r.holder.sex, rsp) < 0 ||
+	    http_field_str(o, "address", 0, &r.holder.address, rsp) < 0 ||
+	    http_field_str(o, "address_alt", 0, &r.holder.address_alt, rsp) < 0 ||
+	    http_field_str(o, "pref", 0, &r.holder.pref, rsp) < 0 ||
+	    http_field_str(o, "city", 0, &r.holder.city, rsp) < 0 ||
+	    http_field_str(o, "not_after", 0, &na, rsp) < 0 || body_serial(o, "renews", 0, &r.renews, rsp) < 0)
+		goto out;
+	if (na && vclock_parse(na, &r.not_after) < 0) {
+		http_set_error(rsp, 400, "not_after", "not_after: YYYYMMDDhhmmssZ");
+		goto out;
+	}
+	r.spki.p = spki;
+	r.spki.n = sn;
+	if ((rc = ca_issue_card(a->ca, &r, &serial, &der, &dn)) != CA_OK)
+		ca_error_rsp(a, rc, rsp);
+	else
+		cert_rsp(a, 201, serial, 1, rsp);
+out:
+	free(der);
+	free(spki);
+	json_decref(o);
+}
+
+static void h_import(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "holder", "der", NULL };
+	app_t *a = app;
+	const char *holder = NULL;
+	uint8_t *der = NULL;
+	size_t n = 0;
+	uint64_t serial;
+	json_t *o = http_json_body(req, rsp);
+	int rc;
+
+	if (!o)
+		return;
+	if (http_fields_only(o, allowed, rsp) == 0 && http_field_str(o, "holder", 1, &holder, rsp) == 0 &&
+	    http_field_b64(o, "der", 1, &der, &n, rsp) == 0) {
+		if ((rc = ca_import_card(a->ca, holder, der, n, &serial)) != CA_OK)
+			ca_error_rsp(a, rc, rsp);
+		else
+			cert_rsp(a, 200, serial, 0, rsp);
+	}
+	free(der);
+	json_decref(o);
+}
+
+/* The fields of a phone request; *_p malloc'd. */
+static int phone_req(json_t *o, int with_sig, ca_phone_req_t *r, uint8_t **spki, uint8_t **nonce,
+		     uint8_t **sig, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "card_serial", "purpose", "spki", "nonce", "signature",
+					       NULL };
+	static const char *const allowed_tbs[] = { "card_serial", "purpose", "spki", "nonce", NULL };
+
+	if (http_fields_only(o, with_sig ? allowed : allowed_tbs, rsp) < 0 ||
+	    body_serial(o, "card_serial", 1, &r->card_serial, rsp) < 0 ||
+	    body_purpose(o, &r->purpose, rsp) < 0 ||
+	    http_field_b64(o, "spki", 1, spki, &r->spki.n, rsp) < 0 ||
+	    http_field_b64(o, "nonce", 1, nonce, &r->nonce.n, rsp) < 0 ||
+	    (with_sig && http_field_b64(o, "signature", 1, sig, &r->signature.n, rsp) < 0))
+		return -1;
+	r->spki.p = *spki;
+	r->nonce.p = *nonce;
+	r->signature.p = *sig;
+	return 0;
+}
+
+static void h_phone_certs(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	ca_phone_req_t r = { 0 };
+	uint8_t *spki = NULL, *nonce = NULL, *sig = NULL, *der = NULL;
+	size_t dn;
+	uint64_t serial;
+	json_t *o = http_json_body(req, rsp);
+	int rc;
+
+	if (!o)
+		return;
+	if (phone_req(o, 1, &r, &spki, &nonce, &sig, rsp) == 0) {
+		rc = ca_issue_phone(a->ca, &r, &serial, &der, &dn);
+		if (rc == CA_OK || rc == CA_REPLAYED)
+			cert_rsp(a, rc == CA_OK ? 201 : 200, serial, 1, rsp);
+		else
+			ca_error_rsp(a, rc, rsp);
+	}
+	free(der);
+	free(spki);
+	free(nonce);
+	free(sig);
+	json_decref(o);
+}
+
+/* What the card signs, for clients that do not build the DER. */
+static void h_phone_tbs(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	ca_phone_req_t r = { 0 };
+	uint8_t *spki = NULL, *nonce = NULL, *sig = NULL, *tbs = NULL, di[51];
+	size_t tn;
+	json_t *o = http_json_body(req, rsp);
+	(void)app;
+
+	if (!o)
+		return;
+	if (phone_req(o, 0, &r, &spki, &nonce, &sig, rsp) == 0) {
+		if (r.nonce.n < 8 || r.nonce.n > 64)
+			http_set_error(rsp, 400, "nonce", "nonce: 8 to 64 bytes");
+		else if (ca_phone_tbs(&r, &tbs, &tn) != CA_OK || ca_phone_digestinfo(&r, di) != CA_OK)
+			http_set_error(rsp, 400, "spki", "spki: the request cannot be encoded");
+		else
+			http_set_json(rsp, 200,
+				      json_pack("{s:o, s:o}", "tbs", b64_json(tbs, tn), "digest_info",
+						b64_json(di, sizeof di)));
+	}
+	free(tbs);
+	free(spki);
+	free(nonce);
+	json_decref(o);
+}
+
+/* ------------------------------------------------------------ status */
+
+static void h_cert(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint64_t s;
+	ca_info_t i;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0)
+		return;
+	if ((rc = ca_status(a->ca, s, &i)) != CA_OK)
+		ca_error_rsp(a, rc, rsp);
+	else
+		cert_rsp(a, 200, s, 1, rsp);
+}
+
+static void h_cert_der(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint8_t *der;
+	size_t n;
+	uint64_t s;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0)
+		return;
+	if ((rc = ca_cert(a->ca, s, &der, &n)) != CA_OK) {
+		if (rc == CA_ERR_NOTFOUND)
+			http_set_error(rsp, 404, "serial", "serial: no certificate %s", req->params[0]);
+		else
+			ca_error_rsp(a, rc, rsp);
+		return;
+	}
+	http_set_bytes(rsp, 200, "application/pkix-cert", der, n);
+	free(der);
+}
+
+static void h_revoke(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "reason", NULL };
+	app_t *a = app;
+	json_t *o = NULL, *v;
+	uint64_t s;
+	int reason = CA_REASON_UNSPECIFIED, rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0)
+		return;
+	if (req->body_len) {
+		if (!(o = http_json_body(req, rsp)) || http_fields_only(o, allowed, rsp) < 0)
+			goto out;
+		if ((v = json_object_get(o, "reason")) != NULL) {
+			reason = json_is_string(v)    ? ca_reason_parse(json_string_value(v))
+				 : json_is_integer(v) ? (int)json_integer_value(v)
+						      : -1;
+			if (reason < 0 || !ca_reason_name(reason)) {
+				http_set_error(rsp, 400, "reason", "reason: an RFC 5280 CRLReason");
+				goto out;
+			}
+		}
+	}
+	if ((rc = ca_revoke(a->ca, s, reason)) != CA_OK) {
+		ca_error_rsp(a, rc, rsp);
+		goto out;
+	}
+	{
+		/* A card certificate: with the linked phone certificates. */
+		json_t *c = cert_json(a, s, 0), *list = json_array();
+		uint64_t linked[64];
+		size_t n = 0;
+		if (c && ca_linked(a->ca, s, linked, 64, &n) == CA_OK && n) {
+			for (size_t i = 0; i < n && i < 64; i++)
+				json_array_append_new(list, cert_json(a, linked[i], 0));
+			json_object_set_new(c, "linked", list);
+		} else
+			json_decref(list);
+		if (c)
+			http_set_json(rsp, 200, c);
+		else
+			http_set_error(rsp, 500, NULL, "certificate vanished");
+	}
+out:
+	json_decref(o);
+}
+
+static void h_hold(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint64_t s;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0 || empty_body(req, rsp) < 0)
+		return;
+	if ((rc = ca_hold(a->ca, s)) != CA_OK)
+		ca_error_rsp(a, rc, rsp);
+	else
+		cert_rsp(a, 200, s, 0, rsp);
+}
+
+static void h_lift(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint64_t s;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0 || empty_body(req, rsp) < 0)
+		return;
+	if ((rc = ca_lift(a->ca, s)) != CA_OK)
+		ca_error_rsp(a, rc, rsp);
+	else
+		cert_rsp(a, 200, s, 0, rsp);
+}
+
+/* A list of serials as certificate objects. */
+static void list_rsp(app_t *a, const char *key, const char *value, uint64_t *v, size_t n,
+		     http_rsp_t *rsp)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, cert_json(a, v[i], 0));
+	http_set_json(rsp, 200, json_pack("{s:s, s:o}", key, value, "certs", arr));
+}
+
+static void h_linkage(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint64_t s, *v = NULL;
+	size_t n = 0;
+	ca_info_t i;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0)
+		return;
+	if ((rc = ca_status(a->ca, s, &i)) != CA_OK || (rc = ca_linked(a->ca, s, NULL, 0, &n)) != CA_OK) {
+		ca_error_rsp(a, rc, rsp);
+		return;
+	}
+	if (n && (!(v = calloc(n, sizeof *v)) || ca_linked(a->ca, s, v, n, &n) != CA_OK)) {
+		free(v);
+		http_set_error(rsp, 500, NULL, "linkage");
+		return;
+	}
+	{
+		char h[17];
+		ca_serial_format(s, h);
+		list_rsp(a, "card_serial", h, v, n, rsp);
+	}
+	free(v);
+}
+
+static void h_holder(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	app_t *a = app;
+	uint64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = ca_list_holder(a->ca, req->params[0], NULL, 0, &n)) != CA_OK) {
+		ca_error_rsp(a, rc, rsp);
+		return;
+	}
+	if (n && (!(v = calloc(n, sizeof *v)) ||
+		  ca_list_holder(a->ca, req->params[0], v, n, &n) != CA_OK)) {
+		free(v);
+		http_set_error(rsp, 500, NULL, "holder");
+		return;
+	}
+	list_rsp(a, "holder", req->params[0], v, n, rsp);
+	free(v);
+}
+
+/* ------------------------------------------------------------ the clock */
+
+static void clock_rsp(app_t *a, http_rsp_t *rsp)
+{
+	http_set_json(rsp, 200, json_pack("{s:o, s:I}", "now", time_json(vclock_now(a->clk)), "epoch",
+					  (json_int_t)vclock_now(a->clk)));
+}
+
+static void h_clock_get(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	(void)req;
+	clock_rsp(app, rsp);
+}
+
+/* {"now": "YYYYMMDDhhmmssZ"} or {"advance": seconds}: for tests. */
+static void h_clock_post(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "now", "advance", NULL };
+	app_t *a = app;
+	const char *now = NULL;
+	int64_t adv = 0, t;
+	json_t *o = http_json_body(req, rsp);
+	int rc;
+
+	if (!o)
+		return;
+	if (http_fields_only(o, allowed, rsp) < 0 || http_field_str(o, "now", 0, &now, rsp) < 0 ||
+	    http_field_int(o, "advance", 0, &adv, rsp) < 0)
+		goto out;
+	if (!now == !json_object_get(o, "advance")) {
+		http_set_error(rsp, 400, "now", "now: give either now or advance");
+		goto out;
+	}
+	if (now && vclock_parse(now, &t) < 0) {
+		http_set_error(rsp, 400, "now", "now: YYYYMMDDhhmmssZ");
+		goto out;
+	}
+	if (now)
+		vclock_set(a->clk, t);
+	else
+		vclock_advance(a->clk, adv);
+	if ((rc = ca_clock_save(a->ca)) != CA_OK)
+		ca_error_rsp(a, rc, rsp);
+	else
+		clock_rsp(a, rsp);
+out:
+	json_decref(o);
+}
+
+#define OCSP_REQ "application/ocsp-request"
+
+/* Every POST but OCSP's changes state or is part of a change (tbs), and
+ * takes JSON (http.h). */
+static const http_route_t routes[] = {
+	HTTP_GET("/crl/*", h_crl),
+	{ "POST", "/ocsp", h_ocsp_post, OCSP_REQ, 1 },
+	{ "POST", "/", h_ocsp_post, OCSP_REQ, 1 },
+	HTTP_GET("/ocsp/**", h_ocsp_get),
+	HTTP_POST("/v1/card-certs", h_card_certs),
+	HTTP_POST("/v1/card-certs/import", h_import),
+	HTTP_POST("/v1/phone-certs", h_phone_certs),
+	HTTP_POST("/v1/phone-certs/tbs", h_phone_tbs),
+	HTTP_GET("/v1/certs/*", h_cert),
+	HTTP_GET("/v1/certs/*/der", h_cert_der),
+	HTTP_POST("/v1/certs/*/revoke", h_revoke),
+	HTTP_POST("/v1/certs/*/hold", h_hold),
+	HTTP_POST("/v1/certs/*/lift", h_lift),
+	HTTP_GET("/v1/linkage/*", h_linkage),
+	HTTP_GET("/v1/holders/*/certs", h_holder),
+	HTTP_GET("/v1/clock", h_clock_get),
+	HTTP_POST("/v1/clock", h_clock_post),
+};
+
+const http_route_t *http_ca_routes(size_t *n)
+{
+	*n = sizeof routes / sizeof *routes;
+	return routes;
+}
+
+/* ------------------------------------------------------------ start-up */
+
+int serve_ca_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		HTTP_CLI_OPTIONS,
+		{ "db", required_argument, 0, 'd' },	   { "seed", required_argument, 0, 's' },
+		{ "time", required_argument, 0, 't' },	   { "fixtures", required_argument, 0, 'f' },
+		{ "base-url", required_argument, 0, 'b' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *db = NULL, *time_arg = NULL, *fixtures = NULL, *base = NULL;
+	http_cli_t cli = { .fd = -1 };
+	uint64_t seed = 0;
+	int64_t start = 0;
+	char err[512], path[4096];
+	uint8_t *ak = NULL, *ac = NULL, *sk = NULL, *sc = NULL;
+	size_t akn, acn, skn, scn;
+	rng_t rng;
+	vclock_t clk;
+	sim_ctx_t ctx = { .rng = &rng, .clock = &clk };
+	app_t app = { .clk = &clk };
+	int c, rc = 1, n;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (http_cli_option(&cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 't': time_arg = optarg; break;
+		case 'f': fixtures = optarg; break;
+		case 'b': base = optarg; break;
+		case 's':
+			if (util_parse_u64(optarg, &seed)) {
+				fprintf(stderr, "mynahil: --seed takes a number\n");
+				return 2;
+			}
+			break;
+		case 'h': fputs(usage_ca, stdout); return 0;
+		default: fprintf(stderr, "\n%s", usage_ca); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mynahil: serve ca: unexpected %s\n\n%s", argv[optind], usage_ca);
+		return 2;
+	}
+	if (time_arg && vclock_parse(time_arg, &start) < 0) {
+		fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
+		return 2;
+	}
+	if (!fixtures)
+		fixtures = profile_fixtures_dir();
+
+#define LOAD(fn, rel, p, n)                                                        \
+	(snprintf(path, sizeof path, "%s/%s", fixtures, rel),                      \
+	 fn(path, &p, &n, err, sizeof err) == 0)
+	if (!LOAD(pki_load_key, "keys/pool-01.pem", ak, akn) || !LOAD(pki_load_der, "pki/auth-ca.der", ac, acn) ||
+	    !LOAD(pki_load_key, "keys/pool-02.pem", sk, skn) || !LOAD(pki_load_der, "pki/sign-ca.der", sc, scn)) {
+		fprintf(stderr, "mynahil: serve ca: %s\n", err);
+		goto out;
+	}
+#undef LOAD
+	if ((rc = http_cli_listen(&cli, DEFAULT_PORT, "ca", err, sizeof err)) != 0) {
+		fprintf(stderr, "mynahil: serve ca: %s\n", err);
+		goto out;
+	}
+	rc = 1;
+
+	rng_seed(&rng, seed);
+	vclock_set(&clk, start);
+	{
+		ca_config_t cfg = {
+			.auth_key = { ak, akn }, .auth_cert = { ac, acn },
+			.sign_key = { sk, skn }, .sign_cert = { sc, scn },
+			.db = db, .base_url = base ? base : cli.url,
+		};
+		if (ca_open(&app.ca, &ctx, &cfg, err, sizeof err) != CA_OK) {
+			fprintf(stderr, "mynahil: serve ca: %s\n", err);
+			goto out;
+		}
+	}
+	/* The virtual clock: --time, else the saved one, else the default. */
+	if (!time_arg && ca_clock_load(app.ca, &start) != CA_OK)
+		vclock_parse(DEFAULT_TIME, &start);
+	vclock_set(&clk, start);
+	if (ca_clock_save(app.ca) != CA_OK) {
+		fprintf(stderr, "mynahil: serve ca: %s\n", ca_error(app.ca));
+		goto out;
+	}
+	if ((n = pki_import_cards(app.ca, fixtures, err, sizeof err)) < 0) {
+		fprintf(stderr, "mynahil: serve ca: %s\n", err);
+		goto out;
+	}
+
+	{
+		http_opts_t ho = { .routes = routes, .nroutes = sizeof routes / sizeof *routes, .app = &app,
+				   .serialize = 1 };
+		char now[16], details[512], banner[1024];
+		http_cli_apply(&cli, &ho);
+		vclock_format(vclock_now(&clk), now);
+		snprintf(details, sizeof details, "clock %s, %d card certificates imported, db %s", now, n,
+			 db ? db : ":memory:");
+		http_cli_banner(&cli, "ca", details, banner, sizeof banner);
+		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: serve ca: %s\n", err);
+			goto out;
+		}
+		cli.fd = -1; /* the server had it */
+	}
+	rc = 0;
+out:
+	if (cli.fd >= 0)
+		close(cli.fd);
+	ca_close(app.ca);
+	free(ak);
+	free(ac);
+	free(sk);
+	free(sc);
+	return rc;
+}

@@ -1,0 +1,148 @@
+/* tsm_world.c — the TSM and its CA from the fixtures (tsm_world.h). */
+#include "hil/svc/tsm_world.h"
+#include "hil/fixtures/pki.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hil/fixtures/profile.h"
+
+#define DEFAULT_TIME "20260105000000Z"
+
+/* The SEs' ISD key set: KVN 30, the GP test key 40..4F (fixtures/se/
+ * default.lua and phone2.lua).  One key set for every SE: a
+ * simplification (a real TSM holds one diversified set per SE). */
+static void se_keys(scp03_keyset_t *k)
+{
+	memset(k, 0, sizeof *k);
+	k->kvn = 0x30;
+	k->key_len = 16;
+	for (int i = 0; i < 16; i++)
+		k->enc[i] = k->mac[i] = k->dek[i] = (uint8_t)(0x40 + i);
+}
+
+static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	tsm_world_t *w = app;
+	json_t *body = NULL, *out = NULL;
+	int status;
+
+	if (!strcmp(req->method, "POST")) {
+		if (req->body_len == 0) {
+			body = json_object();
+		} else if (!(body = http_json_body(req, rsp))) {
+			return;
+		}
+	}
+	status = tsm_handle(w->tsm, req->method, req->path, body, &out);
+	json_decref(body);
+	http_set_json(rsp, status, out);
+}
+
+static http_route_t routes[64];
+static char ca_patterns[64][64];
+static size_t nroutes;
+
+/* The CA's routes as they are, under TSM_WORLD_CA_PREFIX ("/ca/ocsp"; the
+ * CA's "/", OCSP for `openssl ocsp -url http://HOST:PORT`, becomes "/ca",
+ * for -url http://HOST:PORT/ca). */
+const http_route_t *tsm_world_routes(size_t *n)
+{
+	if (!nroutes) {
+		size_t cn;
+		const http_route_t *ca = http_ca_routes(&cn);
+		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/tsm/**", h_tsm);
+		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/tsm/**", h_tsm);
+		for (size_t i = 0; i < cn && nroutes < 64; i++) {
+			snprintf(ca_patterns[i], sizeof ca_patterns[i], "%s%s", TSM_WORLD_CA_PREFIX,
+				 strcmp(ca[i].pattern, "/") ? ca[i].pattern : "");
+			routes[nroutes] = ca[i];
+			routes[nroutes++].pattern = ca_patterns[i];
+		}
+	}
+	*n = nroutes;
+	return routes;
+}
+
+void tsm_world_call(tsm_world_t *w, const char *method, const char *path, const uint8_t *body, size_t n,
+		    http_rsp_t *rsp)
+{
+	size_t nr;
+	const http_route_t *r = tsm_world_routes(&nr);
+	http_req_t req = { .method = method, .path = path, .content_type = "application/json",
+			   .body = body ? body : (const uint8_t *)"", .body_len = body ? n : 0 };
+
+	http_route(r, nr, w, &req, rsp);
+}
+
+int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size_t errlen)
+{
+	tsm_world_t *w = calloc(1, sizeof *w);
+	const char *fx = o->fixtures ? o->fixtures : profile_fixtures_dir();
+	char path[4096], cadb[4096];
+	int64_t start = 0;
+	tsm_config_t tc = { 0 };
+
+	*out = NULL;
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+#define LOAD(fn, rel, p, n) (snprintf(path, sizeof path, "%s/%s", fx, rel), fn(path, &w->p, &w->n, err, errlen) == 0)
+	if (!LOAD(pki_load_key, "keys/pool-01.pem", ak, akn) || !LOAD(pki_load_der, "pki/auth-ca.der", ac, acn) ||
+	    !LOAD(pki_load_key, "keys/pool-02.pem", sk, skn) || !LOAD(pki_load_der, "pki/sign-ca.der", sc, scn))
+		goto fail;
+#undef LOAD
+	if (o->time && vclock_parse(o->time, &start) < 0) {
+		snprintf(err, errlen, "time: YYYYMMDDhhmmssZ");
+		goto fail;
+	}
+	rng_seed(&w->rng, o->seed);
+	rng_derive(&w->tsm_rng, &w->rng, "tsm");
+	w->ctx = (sim_ctx_t){ .rng = &w->rng, .clock = &w->clk };
+	w->tsm_ctx = (sim_ctx_t){ .rng = &w->tsm_rng, .clock = &w->clk };
+	w->ca_app.clk = &w->clk;
+	vclock_set(&w->clk, start);
+	snprintf(cadb, sizeof cadb, "%s.ca", o->db ? o->db : "");
+	{
+		ca_config_t cfg = { .auth_key = { w->ak, w->akn }, .auth_cert = { w->ac, w->acn },
+				    .sign_key = { w->sk, w->skn }, .sign_cert = { w->sc, w->scn },
+				    .db = o->db ? cadb : NULL, .base_url = o->base_url };
+		if (ca_open(&w->ca_app.ca, &w->ctx, &cfg, err, errlen) != CA_OK)
+			goto fail;
+	}
+	if (!o->time && ca_clock_load(w->ca_app.ca, &start) != CA_OK)
+		vclock_parse(DEFAULT_TIME, &start);
+	vclock_set(&w->clk, start);
+	if (ca_clock_save(w->ca_app.ca) != CA_OK) {
+		snprintf(err, errlen, "%s", ca_error(w->ca_app.ca));
+		goto fail;
+	}
+	if ((w->ncards = pki_import_cards(w->ca_app.ca, fx, err, errlen)) < 0)
+		goto fail;
+	se_keys(&tc.keys);
+	tc.db = o->db;
+	tc.auth_ca = (ca_blob_t){ w->ac, w->acn };
+	tc.sign_ca = (ca_blob_t){ w->sc, w->scn };
+	if (tsm_open(&w->tsm, &w->tsm_ctx, w->ca_app.ca, &tc, err, errlen) < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	tsm_world_close(w);
+	return -1;
+}
+
+void tsm_world_close(tsm_world_t *w)
+{
+	if (!w)
+		return;
+	tsm_close(w->tsm);
+	ca_close(w->ca_app.ca);
+	free(w->ak);
+	free(w->ac);
+	free(w->sk);
+	free(w->sc);
+	free(w);
+}

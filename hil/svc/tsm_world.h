@@ -1,0 +1,44 @@
+/* tsm_world.h — the TSM with its CA, as `mynahil serve tsm` runs them and
+ * as scenarios reach them in process: the CA from the fixtures (keys,
+ * certificates, the holders' card certificates imported), the TSM on top
+ * with the SEs' key set, one virtual clock, one seed.  Both answer the
+ * same JSON API (docs/tsm.md, docs/ca.md) through one route table, so an
+ * in-process call and an HTTP request take the same path: the TSM's under
+ * /v1/tsm, the CA's under TSM_WORLD_CA_PREFIX (/ca/v1/certs/..., /ca/ocsp),
+ * so that a client of the TSM reaches the CA only when it means to. */
+#ifndef TSM_WORLD_H
+#define TSM_WORLD_H
+
+#include "hil/svc/http.h"
+#include "hil/svc/http_ca.h"
+#include "sim/tsm/tsm.h"
+
+#define TSM_WORLD_CA_PREFIX "/ca"
+
+typedef struct tsm_world_opts {
+	const char *fixtures; /* NULL: profile_fixtures_dir() */
+	const char *db;       /* TSM records; the CA's go to DB.ca; NULL: memory */
+	uint64_t seed;
+	const char *time;     /* YYYYMMDDhhmmssZ, NULL: saved in the CA's db, else 20260105000000Z */
+	const char *base_url; /* CRL/OCSP location in certificates; NULL: the CA's default */
+} tsm_world_opts_t;
+
+typedef struct tsm_world {
+	http_ca_app_t ca_app; /* first: the CA's handlers take the world as their app */
+	tsm_t *tsm;
+	rng_t rng, tsm_rng;
+	vclock_t clk;
+	sim_ctx_t ctx, tsm_ctx;
+	uint8_t *ak, *ac, *sk, *sc;
+	size_t akn, acn, skn, scn;
+	int ncards;
+} tsm_world_t;
+
+int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size_t errlen);
+void tsm_world_close(tsm_world_t *w);
+const http_route_t *tsm_world_routes(size_t *n);
+/* One request in process (method, path, body bytes); rsp as a server's. */
+void tsm_world_call(tsm_world_t *w, const char *method, const char *path, const uint8_t *body, size_t n,
+		    http_rsp_t *rsp);
+
+#endif
