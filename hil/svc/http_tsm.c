@@ -12,7 +12,6 @@
 
 #include "hil/svc/http.h"
 #include "hil/svc/http_cli.h"
-#include "hil/serve/serve.h"
 #include "hil/svc/tsm_world.h"
 #include "hil/base/util.h"
 
