@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "hil/base/trace.h"
 #include "sim/core/apdu.h"
 
@@ -21,55 +23,62 @@ trace_t *trace_open(const char *path)
 	return t;
 }
 
-static void put_hex(FILE *f, const uint8_t *p, size_t n)
+/* One line per exchange, written by jansson like every other JSON of
+ * the harness.  Link URIs are ours or the user's: bytes are kept as they
+ * are (no UTF-8 check that would drop the line). */
+static void put_line(trace_t *t, json_t *o)
 {
-	static char hex[2 * (65536 + 16) + 1];
-	apdu_hex(p, n < 65536 + 16 ? n : 65536 + 16, hex);
-	fputs(hex, f);
+	if (!o)
+		return;
+	json_dumpf(o, t->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', t->f);
+	json_decref(o);
 }
 
-/* Link URIs are ours or the user's: escape what JSON needs. */
-static void put_str(FILE *f, const char *s)
+static json_t *hex_json(const uint8_t *p, size_t n)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
+	char *h = malloc(2 * n + 1);
+	json_t *j;
+
+	if (!h)
+		return NULL;
+	apdu_hex(p, n, h);
+	j = json_string_nocheck(h);
+	free(h);
+	return j;
+}
+
+static json_t *line(trace_t *t, const char *link)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "n", json_integer((json_int_t)++t->n));
+	json_object_set_new(o, "link", json_string_nocheck(link));
+	return o;
 }
 
 void trace_apdu(trace_t *t, const char *link, const uint8_t *cmd, size_t n,
 		const uint8_t *rsp, size_t rn)
 {
+	json_t *o;
+
 	if (!t)
 		return;
-	fprintf(t->f, "{\"n\":%lu,\"link\":", ++t->n);
-	put_str(t->f, link);
-	fputs(",\"cmd\":\"", t->f);
-	put_hex(t->f, cmd, n);
-	if (rsp) {
-		fputs("\",\"rsp\":\"", t->f);
-		put_hex(t->f, rsp, rn);
-		fputs("\"}\n", t->f);
-	} else {
-		fputs("\",\"rsp\":null}\n", t->f);
-	}
+	o = line(t, link);
+	json_object_set_new(o, "cmd", hex_json(cmd, n));
+	json_object_set_new(o, "rsp", rsp ? hex_json(rsp, rn) : json_null());
+	put_line(t, o);
 }
 
 void trace_note(trace_t *t, const char *link, const char *event)
 {
+	json_t *o;
+
 	if (!t)
 		return;
-	fprintf(t->f, "{\"n\":%lu,\"link\":", ++t->n);
-	put_str(t->f, link);
-	fputs(",\"event\":", t->f);
-	put_str(t->f, event);
-	fputs("}\n", t->f);
+	o = line(t, link);
+	json_object_set_new(o, "event", json_string_nocheck(event));
+	put_line(t, o);
 }
 
 void trace_close(trace_t *t)
