@@ -5,13 +5,7 @@
 # exit 1.  From a file, nothing at all is sent (the --state file is not
 # even created); from a pipe, nothing after the bad line is sent.
 set -u
-bin=$1
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
+. "$2/tests/cli/lib/check.sh"
 select=00A4040C0AD392F000260100000001
 
 spaces() { head -c "$1" /dev/zero | tr '\0' ' '; }
@@ -61,5 +55,4 @@ check "a line at the limit: answered" [ "$(cat "$tmp/edge.out")" = 9000 ]
 "$bin" apdu --target sim:card <"$tmp/nul" >"$tmp/redir.out" 2>"$tmp/redir.err"
 check "stdin from a file: nothing sent" [ $? = 1 ] && [ ! -s "$tmp/redir.out" ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

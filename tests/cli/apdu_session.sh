@@ -3,13 +3,7 @@
 # documents it, and the signature verifies with openssl under the
 # certificate read from EF 000A.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
+. "$2/tests/cli/lib/check.sh"
 line() { sed -n "${1}p" "$tmp/out"; }
 
 printf 'signed by the simulated card\n' >"$tmp/data"
@@ -77,5 +71,4 @@ check "unknown target named" grep -q "nosuch:thing" "$tmp/bad"
 "$bin" apdu --target 'sim:card?profile=/nonexistent.lua' </dev/null >/dev/null 2>"$tmp/bad"
 check "missing profile named" grep -q "/nonexistent.lua" "$tmp/bad"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

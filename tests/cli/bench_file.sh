@@ -6,13 +6,7 @@
 # error that names the file and what is wrong — never run as code with
 # powers (no os, no io) or for ever.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
 
 cat >"$tmp/bob.lua" <<EOS
@@ -61,5 +55,4 @@ printf 'return { se = "sim:se" }\n' >"$tmp/nocard.lua"
 "$bin" apdu --bench "$tmp/nocard.lua" </dev/null >/dev/null 2>"$tmp/nocard.err"
 check "apdu --bench without a card role: exit 2, said" sh -c "[ $? = 2 ] && grep -q 'binds no card role' '$tmp/nocard.err'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -2,15 +2,8 @@
 # A broken scenario file is reported as "file:line: what is wrong", fails
 # alone, and the run's exit status says so.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
-pass=0 fail=0
-check() { # description, command...
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
-has() { grep -q -- "$1" "$2"; }
 
 "$bin" run tests/cli/data --out "$tmp/r" --budget 50000000 >"$tmp/out" 2>&1
 st=$?
@@ -42,5 +35,4 @@ cp tests/cli/data/failing_expect.lua "$tmp/dup.lua"
 "$bin" run "$tmp/dup.lua" tests/cli/data/failing_expect.lua --out "$tmp/r4" >"$tmp/out4" 2>&1
 check "duplicate ids: the later file is an error" has "failing_expect.lua:1: duplicate scenario id 'FAILING-EXPECT'" "$tmp/out4"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -2,14 +2,8 @@
 # --help everywhere, --version, usage errors with status 2, and the
 # wall-clock watchdog stopping a scenario that outlives its timeout.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
 check "--version" sh -c "'$bin' --version | grep -Eq '^mynahil [0-9]+\.[0-9]+\.[0-9]+$'"
 check "--help" sh -c "'$bin' --help | grep -q '^commands:'"
 for c in run list apdu; do
@@ -29,5 +23,4 @@ check "apdu without --target: status 2" sh -c "[ $st = 2 ] && grep -q 'target is
 check "watchdog: status 1" [ "$st" = 1 ]
 check "watchdog: file:line named" grep -q "tests/cli/slow/slow.lua:4: wall-clock watchdog" "$tmp/o"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

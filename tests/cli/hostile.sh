@@ -3,15 +3,8 @@
 # a message that says what was refused, while the run goes on and writes
 # its reports; nothing is written outside the run directory.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
-pass=0 fail=0
-check() { # description, command...
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
-has() { grep -q -- "$1" "$2"; }
 # result ID STATUS TEXT: results.json has ID with STATUS and TEXT in its reason.
 result() {
 	python3 - "$tmp/r/results.json" "$1" "$2" "$3" <<'PY'
@@ -73,5 +66,4 @@ check "the run ended in bounded time ($took s)" [ "$took" -lt 120 ]
 "$bin" list tests/cli/hostile --timeout 2 >"$tmp/list" 2>&1
 check "list survives a top-level pattern bomb" has "pattern_top.lua: watchdog" "$tmp/list"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -3,9 +3,8 @@
 # its room, never up or sideways.  sim/ includes nothing of the harness;
 # reports/ stands on hil/base only.
 set -u
-src=$2
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
-pass=0 fail=0
 
 # floor ROOM: its level; rooms on one level may not include each other.
 floor() {
@@ -43,5 +42,4 @@ for d in $(find hil -type d); do
 	n=$(find "$d" -maxdepth 1 -type f | wc -l)
 	if [ "$n" -le 10 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d holds $n files"; fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

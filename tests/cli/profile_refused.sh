@@ -8,14 +8,8 @@
 # key_mismatch.lua is the default profile but for its auth key: it was
 # accepted before.
 set -u
-bin=$1 src=$2
+. "$2/tests/cli/lib/check.sh"
 d=$src/tests/cli/profiles
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	desc=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $desc"; fi
-}
 select=00A4040C0AD392F000260100000001
 
 # refused TARGET PROFILE PATTERN: exit 2, and stderr matches PATTERN.
@@ -45,5 +39,4 @@ sed -e 's|auth = "1234"|auth = "12345"|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
 	"$src/fixtures/profiles/default.lua" >"$tmp/pins.lua"
 refused sim:card "$tmp/pins.lua" "$tmp/pins.lua: field 'pins.auth' must be 4 digits"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -5,13 +5,7 @@
 # response, its EXTERNAL AUTHENTICATE and wrapped commands are accepted and
 # answered as published.  Also: the default SE profile, and bad profiles.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
+. "$2/tests/cli/lib/check.sh"
 
 # replay NAME PROFILE: stdin holds "command response" pairs.
 replay() {
@@ -84,5 +78,4 @@ check "bad key length named" grep -q "keys of 16, 24 or 32 bytes" "$tmp/bad1.err
 check "unknown field named" grep -q "unknown field 'colour'" "$tmp/bad2.err"
 check "bad policy named" grep -q "half_valid" "$tmp/bad3.err"
 
-echo "se_replay: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

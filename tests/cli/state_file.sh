@@ -9,13 +9,7 @@
 # no huge allocation.  A good run replaces the file atomically
 # (a new file renamed over it, no temporary file left) and it reloads.
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
+. "$2/tests/cli/lib/check.sh"
 : "$src"
 
 # One command per chip: SELECT of the JPKI AP (card), of the ISD (SE).
@@ -162,5 +156,4 @@ check "wrong PIN: exit status 0" [ "$rc" = 0 ]
 run card "$f" "$tmp/tries.in"
 check "next run: two tries left" [ "$(sed -n 3p "$tmp/out")" = 63C2 ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -3,14 +3,8 @@
 # parallel and in shards, and the same seed gives the same results.json
 # (outside its "timing" part).
 set -u
-bin=$1 src=$2
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+. "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
-pass=0 fail=0
-check() {
-	d=$1; shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
 comparable() { sed '/"timing"/,$d' "$1"; }
 
 "$bin" run scenarios --out "$tmp/a" -j 2 --seed 42 >"$tmp/a.out" 2>&1
@@ -38,5 +32,4 @@ check "--tags selects (tear: $nt)" [ "$nt" = 1 ]
 nf=$("$bin" list scenarios --filter 'CARD-0[12]' | wc -l)
 check "--filter selects ($nf)" [ "$nf" = 2 ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
