@@ -6,7 +6,8 @@
  * either (TSM_WORLD_CA_PREFIX).  Both take the same JSON through
  * svc:call(method, path [, body]) and answer status, table: a scenario
  * cannot tell them apart.  Status 0 means the server could not be reached
- * (the table's error says why).
+ * (the table's error says why).  svc:raw(method, path [, type, body])
+ * is the same with bytes (OCSP, CRLs) for a relying party.
  *
  * A served simulator started with a token (--token, or the one it prints
  * with --allow-remote) wants it on every POST: it comes from the
@@ -188,18 +189,18 @@ static void call_world(lua_State *L, svc_t *s, const char *method, const char *p
 	free(full);
 }
 
-/* One request over HTTP: pushes status, table.  A POST always says it
- * is JSON, body or not: the server refuses any other (http.h). */
-static void call_http(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+/* One request over HTTP, its answer's bytes in b: the status, or 0 with
+ * *rc set.  A POST says its media type (ctype), body or not. */
+static long perform_http(svc_t *s, const char *method, const char *path, const char *ctype, const char *body,
+			 size_t n, buf_t *b, CURLcode *rc)
 {
-	buf_t b = { NULL, 0 };
 	struct curl_slist *h = NULL, *h2;
-	char *url = join(s->base, path);
-	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	char *url = join(s->base, path), *ct = NULL;
 	long status = 0;
 	int post = !strcmp(method, "POST");
 
-	if (post && (h2 = curl_slist_append(h, "Content-Type: " HTTP_JSON)))
+	*rc = CURLE_OUT_OF_MEMORY;
+	if (post && (ct = join("Content-Type: ", ctype)) && (h2 = curl_slist_append(h, ct)))
 		h = h2;
 	if (s->auth && (h2 = curl_slist_append(h, s->auth)))
 		h = h2;
@@ -207,22 +208,34 @@ static void call_http(lua_State *L, svc_t *s, const char *method, const char *pa
 		curl_easy_setopt(s->curl, CURLOPT_URL, url);
 		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, b);
 		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 20000L);
 		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 		if (post) {
 			curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
 		} else {
 			curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
 		}
-		rc = curl_easy_perform(s->curl);
+		*rc = curl_easy_perform(s->curl);
 	}
-	if (rc == CURLE_OK)
+	if (*rc == CURLE_OK)
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(h);
+	free(ct);
 	free(url);
+	return status;
+}
+
+/* One request over HTTP: pushes status, table. */
+static void call_http(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
+{
+	buf_t b = { NULL, 0 };
+	CURLcode rc;
+	long status = perform_http(s, method, path, HTTP_JSON, body ? body : "{}", body ? strlen(body) : 2, &b, &rc);
+
 	if (rc != CURLE_OK)
 		push_unreachable(L, curl_easy_strerror(rc));
 	else
@@ -248,6 +261,52 @@ static int l_call(lua_State *L)
 		call_http(L, s, method, path, body);
 	free(body);
 	return 2;
+}
+
+/* svc:raw(method, path [, content_type, body]) -> status, bytes,
+ * content_type: the same service with bytes for bytes (OCSP, CRLs,
+ * DER), for a relying party.  Status 0: unreachable, bytes say why. */
+static int l_raw(lua_State *L)
+{
+	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
+	const char *method = luaL_checkstring(L, 2), *path = luaL_checkstring(L, 3);
+	const char *ctype = luaL_optstring(L, 4, HTTP_JSON);
+	size_t n = 0;
+	const char *body = luaL_optlstring(L, 5, "", &n);
+
+	if (s->w) {
+		size_t nr;
+		const http_route_t *r = tsm_world_routes(&nr);
+		char *full = join(s->prefix, path);
+		http_rsp_t rsp = { 0 };
+		http_req_t req = { .method = method, .path = full, .content_type = ctype,
+				   .body = (const uint8_t *)body, .body_len = n };
+
+		if (!full)
+			return luaL_error(L, "out of memory");
+		http_route(r, nr, s->w, &req, &rsp); /* what tsm_world_call does, with ctype */
+		free(full);
+		lua_pushinteger(L, rsp.status);
+		lua_pushlstring(L, rsp.body ? (const char *)rsp.body : "", rsp.len);
+		lua_pushstring(L, rsp.content_type ? rsp.content_type : "");
+		free(rsp.body);
+	} else {
+		buf_t b = { NULL, 0 };
+		CURLcode rc;
+		long status = perform_http(s, method, path, ctype, body, n, &b, &rc);
+		char *ct = NULL;
+
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ct);
+		lua_pushinteger(L, rc == CURLE_OK ? status : 0);
+		if (rc == CURLE_OK)
+			lua_pushlstring(L, b.p ? b.p : "", b.n);
+		else
+			lua_pushstring(L, curl_easy_strerror(rc));
+		lua_pushstring(L, ct ? ct : "");
+		free(b.p);
+	}
+	return 3;
 }
 
 static int l_svc_uri(lua_State *L)
@@ -380,7 +439,7 @@ static int l_open(lua_State *L)
 
 void lhil_open_services(lua_State *L)
 {
-	static const luaL_Reg m[] = { { "call", l_call }, { "uri", l_svc_uri }, { NULL, NULL } };
+	static const luaL_Reg m[] = { { "call", l_call }, { "raw", l_raw }, { "uri", l_svc_uri }, { NULL, NULL } };
 
 	if (luaL_newmetatable(L, SVC_MT)) {
 		luaL_newlib(L, m);
