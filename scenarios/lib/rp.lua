@@ -22,7 +22,7 @@ rp.__index = rp
 -- w: the scenario's world (w.ca); anchors: { root, auth, sign } DER, by
 -- default the fixtures' (rp_anchors.lua).
 function rp.new(w, anchors)
-  return setmetatable({ w = w, ca = w.ca, anchors = anchors or require "rp_anchors", n = 0 }, rp)
+  return setmetatable({ w = w, ca = w.ca, anchors = anchors or require "rp_anchors" }, rp)
 end
 
 -- The virtual clock, as the CA keeps it: epoch seconds, "YYYYMMDDhhmmssZ".
@@ -33,10 +33,12 @@ function rp:now()
 end
 
 -- The nonce of the next OCSP request: from the scenario's id, seed and a
--- counter (the same seed gives the same bytes).
+-- counter shared by every relying party of the scenario (the same seed
+-- gives the same bytes; no two requests the same nonce).
+local count = 0
 function rp:nonce()
-  self.n = self.n + 1
-  return crypto.sha256("rp-nonce/" .. tostring(self.w.id) .. "/" .. tostring(self.w.seed) .. "/" .. self.n):sub(1, 16)
+  count = count + 1
+  return crypto.sha256("rp-nonce/" .. tostring(self.w.id) .. "/" .. tostring(self.w.seed) .. "/" .. count):sub(1, 16)
 end
 
 -- Which CA issued der: "auth" or "sign" and its certificate, or nil.

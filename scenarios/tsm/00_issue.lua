@@ -6,12 +6,14 @@
 -- key, the registry names the device and holder, the CA says valid and
 -- links the phone certificates to the card's.
 local app = require "app"
+local rp = require "rp"
 local jpki = require "jpki"
 
 return scenario {
   id = "TSM-00", title = "issue: install, personalise, certify, write; registry and CA agree",
   tags = { "tsm", "issue", "operation" }, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     expect(app.applet_present(phone), "no applet before issuance").is(false)
@@ -33,11 +35,11 @@ return scenario {
     expect(dev.cplc ~= nil, "registry: CPLC").is_true()
 
     -- The CA
-    local st, c = app.ca_status(w, res.auth_serial)
-    expect(st, "CA: phone auth certificate valid").is "valid"
+    expect(bank:says(res.auth_serial), "CA: phone auth certificate valid (OCSP, CRL, JSON API)").is "valid"
+    local _, c = app.ca_status(w, res.auth_serial)
     expect(c.kind).is "phone"
     expect(c.card_serial, "CA: linked to the card sign certificate").is(app.card_serial(card))
-    expect(app.ca_status(w, res.sign_serial), "CA: phone sign certificate valid").is "valid"
+    expect(bank:says(res.sign_serial), "CA: phone sign certificate valid").is "valid"
 
     -- The phone signs with its own key; the certificate on the SE is the CA's.
     local sig = app.sign(phone, "sign", "PHONE2026", "hello")

@@ -4,12 +4,14 @@
 -- says revoked, the SE holds no applet, the phone cannot sign.  Then a
 -- reissue (operation 4) on the same phone installs it again.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-01", title = "revoke (force: applet deleted), then reissue on the same phone",
   tags = { "tsm", "revoke", "reissue", "operation" }, needs = { "se", "tsm" },
   policy = { delete_applet_on_revoke = "force" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "2468", sign = "PHONEONE1" }
@@ -27,10 +29,10 @@ return scenario {
     expect(v.result.status, "registry: revoked").is "revoked"
     expect(v.result.applet, "registry: applet gone").is "none"
     expect(app.applet_present(phone), "SE: the applet is deleted").is(false)
-    local st, c = app.ca_status(w, old.auth_serial)
+    local st, c = bank:says(old.auth_serial)
     expect(st, "CA: auth revoked").is "revoked"
     expect(c.reason).is "cessationOfOperation"
-    expect(app.ca_status(w, old.sign_serial), "CA: sign revoked").is "revoked"
+    expect(bank:says(old.sign_serial), "CA: sign revoked").is "revoked"
     expect(app.sign(phone, "sign", pins.sign, "x"), "no signature from a revoked phone").is(nil)
     expect((app.check(w)), "registry and CA agree").is_true()
 
@@ -40,7 +42,7 @@ return scenario {
     if not n.ok then return end
     expect(n.result.status).is "active"
     expect(n.result.auth_serial ~= old.auth_serial, "a new auth certificate").is_true()
-    expect(app.ca_status(w, n.result.sign_serial), "CA: the new sign certificate").is "valid"
+    expect(bank:says(n.result.sign_serial), "CA: the new sign certificate").is "valid"
     expect(app.sign(phone, "sign", pins.sign, "x") ~= nil, "the phone signs again").is_true()
     expect((app.check(w)), "registry and CA agree").is_true()
   end,

@@ -4,12 +4,14 @@
 -- phone can no longer produce a signature the CA accepts (invariant 1):
 -- the key may still sign, but its certificate is revoked.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-02", title = "revoke (warn: applet kept, slots revoked, warning)",
   tags = { "tsm", "revoke", "policy" }, needs = { "se", "tsm" },
   policy = { delete_applet_on_revoke = "warn" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local r = app.issue(w, phone, card, { pins = { auth = "2468", sign = "PHONEONE1" } })
@@ -22,8 +24,8 @@ return scenario {
     expect(v.result.slots[1], "SE: auth slot REVOKED").is(3)
     expect(v.result.slots[2], "SE: sign slot REVOKED").is(3)
     expect(app.applet_present(phone), "SE: the applet is still there").is_true()
-    expect(app.ca_status(w, r.result.auth_serial), "CA: auth revoked").is "revoked"
-    expect(app.ca_status(w, r.result.sign_serial), "CA: sign revoked").is "revoked"
+    expect(bank:says(r.result.auth_serial), "CA: auth revoked").is "revoked"
+    expect(bank:says(r.result.sign_serial), "CA: sign revoked").is "revoked"
     expect((app.check(w)), "registry and CA agree").is_true()
   end,
 }

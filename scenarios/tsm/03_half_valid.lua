@@ -4,8 +4,10 @@
 -- revoked; erase_revoked: the TSM erases the revoked key and certificate.
 -- Either way the auth certificate keeps working, the SE refuses DELETE.
 local app = require "app"
+local rp = require "rp"
 
 local function run(w, policy)
+  local bank = rp.new(w)
   local phone = app.phone(w)
   local card = app.card(w.card, w.profile.pins)
   local r = app.issue(w, phone, card, { pins = { auth = "2468", sign = "PHONEONE1" } })
@@ -17,8 +19,8 @@ local function run(w, policy)
   expect(v.result.status, "registry: half-valid").is "half"
   expect(v.result.slots[1], "SE: auth ACTIVE").is(2)
   expect(v.result.slots[2], "SE: sign slot").is(policy == "block" and 3 or 4)
-  expect(app.ca_status(w, r.result.auth_serial), "CA: auth still valid").is "valid"
-  expect(app.ca_status(w, r.result.sign_serial), "CA: sign revoked").is "revoked"
+  expect(bank:says(r.result.auth_serial), "CA: auth still valid").is "valid"
+  expect(bank:says(r.result.sign_serial), "CA: sign revoked").is "revoked"
   expect(app.applet_present(phone), "SE: the applet stays").is_true()
   expect(app.sign(phone, "auth", "2468", "login") ~= nil, "the auth key still signs").is_true()
   -- The SE itself refuses to delete a half-valid applet (6985), whoever asks.

@@ -4,11 +4,13 @@
 -- keys, linked to the card certificate.  Renewing a phone that carries no
 -- certificates of the holder is refused.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-04", title = "renew: the TSM's own revocation check, new keys and certificates",
   tags = { "tsm", "renew", "operation" }, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "1111", sign = "RENEW2026" }
@@ -21,12 +23,12 @@ return scenario {
     expect(n.ok, "renewed: " .. tostring(n.error)).is_true()
     if not n.ok then return end
     expect(n.result.revoked_by_tsm, "the TSM revoked the still-valid certificates itself").is_true()
-    local st, c = app.ca_status(w, r.result.auth_serial)
+    local st, c = bank:says(r.result.auth_serial)
     expect(st, "CA: old auth revoked").is "revoked"
     expect(c.reason).is "superseded"
-    expect(app.ca_status(w, r.result.sign_serial), "CA: old sign revoked").is "revoked"
-    expect(app.ca_status(w, n.result.auth_serial), "CA: new auth valid").is "valid"
-    expect(app.ca_status(w, n.result.sign_serial), "CA: new sign valid").is "valid"
+    expect(bank:says(r.result.sign_serial), "CA: old sign revoked").is "revoked"
+    expect(bank:says(n.result.auth_serial), "CA: new auth valid").is "valid"
+    expect(bank:says(n.result.sign_serial), "CA: new sign valid").is "valid"
     expect(n.result.slots[1] == 2 and n.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()
     local der = app.phone_cert(phone, "sign", pins.sign)
     local sig = app.sign(phone, "sign", pins.sign, "renewed")

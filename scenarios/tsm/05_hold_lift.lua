@@ -4,11 +4,13 @@
 -- reinstated (same serial), the sign certificate is revoked and reissued
 -- on a new key, written to the SE.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-05", title = "hold by the call centre, lift: auth reinstated, sign reissued",
   tags = { "tsm", "hold", "lift", "operation" }, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "4321", sign = "LOSTFOUND1" }
@@ -20,8 +22,8 @@ return scenario {
 
     local s, h = app.hold(w, "alice")
     expect(s, "call centre: hold").is(200)
-    expect(app.ca_status(w, r.result.auth_serial), "CA: auth on hold").is "hold"
-    expect(app.ca_status(w, r.result.sign_serial), "CA: sign on hold").is "hold"
+    expect(bank:says(r.result.auth_serial), "CA: auth on hold").is "hold"
+    expect(bank:says(r.result.sign_serial), "CA: sign on hold").is "hold"
     expect(app.device(w, r.result.device).status, "registry: hold").is "hold"
     expect(app.applet_present(phone), "SE untouched by the hold").is_true()
     expect((app.check(w)), "registry and CA agree on hold").is_true()
@@ -30,10 +32,10 @@ return scenario {
     expect(l.ok, "lifted: " .. tostring(l.error)).is_true()
     if not l.ok then return end
     expect(l.result.auth_serial, "the same auth certificate").is(r.result.auth_serial)
-    expect(app.ca_status(w, r.result.auth_serial), "CA: auth reinstated").is "valid"
-    expect(app.ca_status(w, r.result.sign_serial), "CA: old sign revoked").is "revoked"
+    expect(bank:says(r.result.auth_serial), "CA: auth reinstated").is "valid"
+    expect(bank:says(r.result.sign_serial), "CA: old sign revoked").is "revoked"
     expect(l.result.sign_serial ~= r.result.sign_serial, "a new sign certificate").is_true()
-    expect(app.ca_status(w, l.result.sign_serial), "CA: new sign valid").is "valid"
+    expect(bank:says(l.result.sign_serial), "CA: new sign valid").is "valid"
     expect(l.result.status).is "active"
     local der = app.phone_cert(phone, "sign", pins.sign)
     local sig = app.sign(phone, "sign", pins.sign, "found")

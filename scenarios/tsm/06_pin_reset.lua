@@ -4,12 +4,14 @@
 -- C-DECRYPTION, and the counter is full again.  PIN change (operation 7)
 -- stays on the device: CHANGE REFERENCE DATA, no TSM.
 local app = require "app"
+local rp = require "rp"
 local jpki = require "jpki"
 
 return scenario {
   id = "TSM-06", title = "PIN reset with the card; PIN change on the device",
   tags = { "tsm", "pin", "operation" }, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local r = app.issue(w, phone, card, { pins = { auth = "1234", sign = "FIRSTPIN1" } })
@@ -28,7 +30,7 @@ return scenario {
     local p = app.pin_reset(w, phone, card, "sign", "NEWPIN22")
     expect(p.ok, "reset: " .. tostring(p.error)).is_true()
     expect(app.sign(phone, "sign", "NEWPIN22", "x") ~= nil, "the new PIN signs").is_true()
-    expect(app.ca_status(w, r.result.sign_serial), "CA untouched").is "valid"
+    expect(bank:says(r.result.sign_serial), "CA untouched").is "valid"
 
     -- PIN change on the device (the auth PIN), no TSM session.
     local ch = phone.se:transmit("0070000001")

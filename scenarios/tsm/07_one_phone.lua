@@ -4,11 +4,13 @@
 -- and records a pending deletion; when the old phone is next online (the
 -- app's check-in), its applet is deleted.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-07", title = "one phone per holder: the new phone revokes the old, deleted when next online",
   tags = { "tsm", "issue", "one-phone", "lifecycle" }, case = 1, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local old = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "1234", sign = "OLDPHONE1" }
@@ -22,9 +24,9 @@ return scenario {
     if not b.ok then return end
     expect(b.result.device ~= a.result.device, "two devices").is_true()
     expect(b.result.superseded and b.result.superseded[1], "the old phone superseded").is(a.result.device)
-    expect(app.ca_status(w, a.result.auth_serial), "CA: old auth revoked").is "revoked"
-    expect(app.ca_status(w, a.result.sign_serial), "CA: old sign revoked").is "revoked"
-    expect(app.ca_status(w, b.result.sign_serial), "CA: new sign valid").is "valid"
+    expect(bank:says(a.result.auth_serial), "CA: old auth revoked").is "revoked"
+    expect(bank:says(a.result.sign_serial), "CA: old sign revoked").is "revoked"
+    expect(bank:says(b.result.sign_serial), "CA: new sign valid").is "valid"
     local od = app.device(w, a.result.device)
     expect(od.status, "registry: old revoked").is "revoked"
     expect(od.pending_delete, "registry: deletion pending").is_true()

@@ -3,11 +3,13 @@
 -- the TSM revokes Alice's certificates, deletes her applet and installs a
 -- fresh one for Bob.  Alice's PIN and keys are gone; Bob's work.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-08", title = "resale without revocation: the new owner's issuance removes the previous owner's",
   tags = { "tsm", "transfer", "lifecycle" }, case = 8, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local alice = app.card(w.card, w.profile.pins)
     local a = app.issue(w, phone, alice, { pins = { auth = "1111", sign = "ALICEPIN1" } })
@@ -21,10 +23,10 @@ return scenario {
     local b = app.issue(w, phone, bob, { pins = { auth = "2222", sign = "BOBPHONE2" } })
     expect(b.ok, "Bob issued: " .. tostring(b.error)).is_true()
     if not b.ok then return end
-    local st, c = app.ca_status(w, a.result.auth_serial)
+    local st, c = bank:says(a.result.auth_serial)
     expect(st, "CA: Alice's auth revoked").is "revoked"
     expect(c.reason).is "cessationOfOperation"
-    expect(app.ca_status(w, a.result.sign_serial), "CA: Alice's sign revoked").is "revoked"
+    expect(bank:says(a.result.sign_serial), "CA: Alice's sign revoked").is "revoked"
     expect(app.device(w, b.result.device).holder, "registry: Bob holds the phone").is "bob"
     expect(app.sign(phone, "sign", "ALICEPIN1", "x"), "Alice's PIN is gone").is(nil)
     expect(app.sign(phone, "sign", "BOBPHONE2", "x") ~= nil, "Bob's PIN signs").is_true()

@@ -5,11 +5,13 @@
 -- missing, and answers a repeated step with the same answer; the result
 -- is one clean issuance: the SE, the registry and the CA agree.
 local app = require "app"
+local rp = require "rp"
 
 return scenario {
   id = "TSM-09", title = "a relay dying mid-script and a lost answer: retried without damage",
   tags = { "tsm", "issue", "resume" }, needs = { "se", "tsm" },
   run = function(w)
+    local bank = rp.new(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "1234", sign = "RESUMED11" }
@@ -17,7 +19,7 @@ return scenario {
     expect(r.ok, "issued despite the relay: " .. tostring(r.error)).is_true()
     if not r.ok then return end
     expect(r.result.slots[1] == 2 and r.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()
-    expect(app.ca_status(w, r.result.auth_serial), "CA: valid").is "valid"
+    expect(bank:says(r.result.auth_serial), "CA: valid").is "valid"
     local s, list = w.ca:call("GET", "/v1/holders/alice/certs")
     local phone_certs = 0
     for _, c in ipairs(list.certs or {}) do
