@@ -13,13 +13,11 @@
 #include "hil/svc/http_ca.h"
 #include "hil/fixtures/pki.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
 
 #include "hil/svc/http.h"
 #include "hil/svc/http_cli.h"
@@ -651,86 +649,46 @@ const http_route_t *http_ca_routes(size_t *n)
 
 int serve_ca_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		HTTP_CLI_OPTIONS,
-		{ "db", required_argument, 0, 'd' },	   { "seed", required_argument, 0, 's' },
-		{ "time", required_argument, 0, 't' },	   { "fixtures", required_argument, 0, 'f' },
-		{ "base-url", required_argument, 0, 'b' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
-	};
-	const char *db = NULL, *time_arg = NULL, *fixtures = NULL, *base = NULL;
 	http_cli_t cli = { .fd = -1 };
-	uint64_t seed = 0;
 	int64_t start = 0;
-	char err[512], path[4096];
-	uint8_t *ak = NULL, *ac = NULL, *sk = NULL, *sc = NULL;
-	size_t akn, acn, skn, scn;
+	char err[512];
+	ca_config_t pki = { 0 };
 	rng_t rng;
 	vclock_t clk;
 	sim_ctx_t ctx = { .rng = &rng, .clock = &clk };
 	app_t app = { .clk = &clk };
-	int c, rc = 1, n;
+	const char *fixtures;
+	int rc, n;
 
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (http_cli_option(&cli, c, optarg))
-			continue;
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 't': time_arg = optarg; break;
-		case 'f': fixtures = optarg; break;
-		case 'b': base = optarg; break;
-		case 's':
-			if (util_parse_u64(optarg, &seed)) {
-				fprintf(stderr, "mynahil: --seed takes a number\n");
-				return 2;
-			}
-			break;
-		case 'h': fputs(usage_ca, stdout); return 0;
-		default: fprintf(stderr, "\n%s", usage_ca); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mynahil: serve ca: unexpected %s\n\n%s", argv[optind], usage_ca);
-		return 2;
-	}
-	if (time_arg && vclock_parse(time_arg, &start) < 0) {
-		fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
-		return 2;
-	}
-	if (!fixtures)
-		fixtures = profile_fixtures_dir();
-
-#define LOAD(fn, rel, p, n)                                                        \
-	(snprintf(path, sizeof path, "%s/%s", fixtures, rel),                      \
-	 fn(path, &p, &n, err, sizeof err) == 0)
-	if (!LOAD(pki_load_key, "keys/pool-01.pem", ak, akn) || !LOAD(pki_load_der, "pki/auth-ca.der", ac, acn) ||
-	    !LOAD(pki_load_key, "keys/pool-02.pem", sk, skn) || !LOAD(pki_load_der, "pki/sign-ca.der", sc, scn)) {
+	if ((rc = http_cli_parse(&cli, argc, argv, "ca", usage_ca)) >= 0)
+		return rc;
+	rc = 1;
+	if (cli.time)
+		vclock_parse(cli.time, &start);
+	fixtures = cli.fixtures ? cli.fixtures : profile_fixtures_dir();
+	if (pki_load_ca(fixtures, &pki, err, sizeof err) < 0) {
 		fprintf(stderr, "mynahil: serve ca: %s\n", err);
 		goto out;
 	}
-#undef LOAD
 	if ((rc = http_cli_listen(&cli, DEFAULT_PORT, "ca", err, sizeof err)) != 0) {
 		fprintf(stderr, "mynahil: serve ca: %s\n", err);
 		goto out;
 	}
 	rc = 1;
 
-	rng_seed(&rng, seed);
+	rng_seed(&rng, cli.seed);
 	vclock_set(&clk, start);
 	{
-		ca_config_t cfg = {
-			.auth_key = { ak, akn }, .auth_cert = { ac, acn },
-			.sign_key = { sk, skn }, .sign_cert = { sc, scn },
-			.db = db, .base_url = base ? base : cli.url,
-		};
+		ca_config_t cfg = pki;
+		cfg.db = cli.db;
+		cfg.base_url = cli.base_url ? cli.base_url : cli.url;
 		if (ca_open(&app.ca, &ctx, &cfg, err, sizeof err) != CA_OK) {
 			fprintf(stderr, "mynahil: serve ca: %s\n", err);
 			goto out;
 		}
 	}
 	/* The virtual clock: --time, else the saved one, else the default. */
-	if (!time_arg && ca_clock_load(app.ca, &start) != CA_OK)
+	if (!cli.time && ca_clock_load(app.ca, &start) != CA_OK)
 		vclock_parse(DEFAULT_TIME, &start);
 	vclock_set(&clk, start);
 	if (ca_clock_save(app.ca) != CA_OK) {
@@ -749,7 +707,7 @@ int serve_ca_main(int argc, char **argv)
 		http_cli_apply(&cli, &ho);
 		vclock_format(vclock_now(&clk), now);
 		snprintf(details, sizeof details, "clock %s, %d card certificates imported, db %s", now, n,
-			 db ? db : ":memory:");
+			 cli.db ? cli.db : ":memory:");
 		http_cli_banner(&cli, "ca", details, banner, sizeof banner);
 		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
 			fprintf(stderr, "mynahil: serve ca: %s\n", err);
@@ -762,9 +720,6 @@ out:
 	if (cli.fd >= 0)
 		close(cli.fd);
 	ca_close(app.ca);
-	free(ak);
-	free(ac);
-	free(sk);
-	free(sc);
+	pki_free_ca(&pki);
 	return rc;
 }

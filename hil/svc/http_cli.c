@@ -3,6 +3,7 @@
 #include "hil/svc/http_cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -13,17 +14,51 @@
 #include <openssl/rand.h>
 
 #include "hil/base/util.h"
+#include "sim/core/vclock.h"
 
 #define LOOPBACK "127.0.0.1"
 
-int http_cli_option(http_cli_t *c, int opt, const char *arg)
+int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const char *usage)
 {
-	switch (opt) {
-	case 'l': c->listen = arg; return 1;
-	case 'R': c->allow_remote = 1; return 1;
-	case 'K': c->token = arg; return 1;
-	default: return 0;
+	static const struct option opts[] = {
+		{ "listen", required_argument, 0, 'l' }, { "allow-remote", no_argument, 0, 'R' },
+		{ "token", required_argument, 0, 'K' },	 { "db", required_argument, 0, 'd' },
+		{ "seed", required_argument, 0, 's' },	 { "time", required_argument, 0, 't' },
+		{ "fixtures", required_argument, 0, 'f' }, { "base-url", required_argument, 0, 'b' },
+		{ "help", no_argument, 0, 'h' },	 { 0, 0, 0, 0 },
+	};
+	int64_t t;
+	int o;
+
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l': c->listen = optarg; break;
+		case 'R': c->allow_remote = 1; break;
+		case 'K': c->token = optarg; break;
+		case 'd': c->db = optarg; break;
+		case 't': c->time = optarg; break;
+		case 'f': c->fixtures = optarg; break;
+		case 'b': c->base_url = optarg; break;
+		case 's':
+			if (util_parse_u64(optarg, &c->seed)) {
+				fprintf(stderr, "mynahil: --seed takes a number\n");
+				return 2;
+			}
+			break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fprintf(stderr, "\n%s", usage); return 2;
+		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "mynahil: serve %s: unexpected %s\n\n%s", who, argv[optind], usage);
+		return 2;
+	}
+	if (c->time && vclock_parse(c->time, &t) < 0) {
+		fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
+		return 2;
+	}
+	return -1;
 }
 
 /* --listen [HOST:]PORT: "PORT" and ":PORT" mean loopback, so that the

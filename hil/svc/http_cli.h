@@ -9,16 +9,12 @@
 #ifndef HTTP_CLI_H
 #define HTTP_CLI_H
 
-#include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hil/svc/http.h"
 
-/* getopt_long entries, and their lines of the usage texts. */
-#define HTTP_CLI_OPTIONS                                                                   \
-	{ "listen", required_argument, 0, 'l' }, { "allow-remote", no_argument, 0, 'R' }, \
-	{ "token", required_argument, 0, 'K' }
-
+/* The listening options' lines of the usage texts. */
 #define HTTP_CLI_USAGE(who, port)                                                          \
 	"  --listen [HOST:]PORT where to listen (default 127.0.0.1:" port "); PORT 0 picks a\n" \
 	"                      free one, and the first line on standard output,\n"            \
@@ -40,6 +36,10 @@ typedef struct http_cli {
 	const char *listen; /* NULL: 127.0.0.1 and the default port */
 	int allow_remote;
 	const char *token;
+	const char *db;     /* --db, NULL: memory */
+	const char *time;   /* --time, checked; NULL: the saved clock or the default */
+	const char *fixtures, *base_url; /* NULL: the defaults */
+	uint64_t seed;
 	/* what http_cli_listen() made of them */
 	int fd;
 	int loopback;
@@ -47,9 +47,11 @@ typedef struct http_cli {
 	char bearer[160];   /* the token in force, "" for none */
 } http_cli_t;
 
-/* Take one of the shared options (getopt's answer and optarg): 1 if it
- * was one of them, 0 if not. */
-int http_cli_option(http_cli_t *c, int opt, const char *arg);
+/* `mynahil serve WHO` (argv[1] is WHO): the options above and --db,
+ * --seed, --time, --fixtures, --base-url, --help, into c.  Returns -1 to
+ * go on, else the exit status: 0 after --help (usage on stdout), 2 on a
+ * usage error (said on stderr). */
+int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const char *usage);
 
 /* Listen as the options say.  0: c->fd, url, loopback and bearer set
  * (and the warning about a non-loopback address printed on stderr);

@@ -4,7 +4,6 @@
  * libmicrohttpd's pool. */
 #include "hil/svc/http_tsm.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,50 +38,17 @@ static const char usage_tsm[] =
 
 int serve_tsm_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		HTTP_CLI_OPTIONS,
-		{ "db", required_argument, 0, 'd' },	   { "seed", required_argument, 0, 's' },
-		{ "time", required_argument, 0, 't' },	   { "fixtures", required_argument, 0, 'f' },
-		{ "base-url", required_argument, 0, 'b' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
-	};
 	tsm_world_opts_t wo = { 0 };
 	http_cli_t cli = { .fd = -1 };
 	char err[512], ca_url[sizeof cli.url + sizeof TSM_WORLD_CA_PREFIX];
 	tsm_world_t *w = NULL;
-	int c, rc = 1;
+	int rc;
 	size_t nr;
 
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (http_cli_option(&cli, c, optarg))
-			continue;
-		switch (c) {
-		case 'd': wo.db = optarg; break;
-		case 't': wo.time = optarg; break;
-		case 'f': wo.fixtures = optarg; break;
-		case 'b': wo.base_url = optarg; break;
-		case 's':
-			if (util_parse_u64(optarg, &wo.seed)) {
-				fprintf(stderr, "mynahil: --seed takes a number\n");
-				return 2;
-			}
-			break;
-		case 'h': fputs(usage_tsm, stdout); return 0;
-		default: fprintf(stderr, "\n%s", usage_tsm); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mynahil: serve tsm: unexpected %s\n\n%s", argv[optind], usage_tsm);
-		return 2;
-	}
-	if (wo.time) {
-		int64_t t;
-		if (vclock_parse(wo.time, &t) < 0) {
-			fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
-			return 2;
-		}
-	}
+	if ((rc = http_cli_parse(&cli, argc, argv, "tsm", usage_tsm)) >= 0)
+		return rc;
+	wo = (tsm_world_opts_t){ .fixtures = cli.fixtures, .db = cli.db, .seed = cli.seed,
+				 .time = cli.time, .base_url = cli.base_url };
 	if ((rc = http_cli_listen(&cli, DEFAULT_PORT, "tsm", err, sizeof err)) != 0) {
 		fprintf(stderr, "mynahil: serve tsm: %s\n", err);
 		goto out;

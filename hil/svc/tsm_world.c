@@ -80,7 +80,7 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 {
 	tsm_world_t *w = calloc(1, sizeof *w);
 	const char *fx = o->fixtures ? o->fixtures : profile_fixtures_dir();
-	char path[4096], cadb[4096];
+	char cadb[4096];
 	int64_t start = 0;
 	tsm_config_t tc = { 0 };
 
@@ -89,11 +89,8 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-#define LOAD(fn, rel, p, n) (snprintf(path, sizeof path, "%s/%s", fx, rel), fn(path, &w->p, &w->n, err, errlen) == 0)
-	if (!LOAD(pki_load_key, "keys/pool-01.pem", ak, akn) || !LOAD(pki_load_der, "pki/auth-ca.der", ac, acn) ||
-	    !LOAD(pki_load_key, "keys/pool-02.pem", sk, skn) || !LOAD(pki_load_der, "pki/sign-ca.der", sc, scn))
+	if (pki_load_ca(fx, &w->pki, err, errlen) < 0)
 		goto fail;
-#undef LOAD
 	if (o->time && vclock_parse(o->time, &start) < 0) {
 		snprintf(err, errlen, "time: YYYYMMDDhhmmssZ");
 		goto fail;
@@ -106,9 +103,9 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 	vclock_set(&w->clk, start);
 	snprintf(cadb, sizeof cadb, "%s.ca", o->db ? o->db : "");
 	{
-		ca_config_t cfg = { .auth_key = { w->ak, w->akn }, .auth_cert = { w->ac, w->acn },
-				    .sign_key = { w->sk, w->skn }, .sign_cert = { w->sc, w->scn },
-				    .db = o->db ? cadb : NULL, .base_url = o->base_url };
+		ca_config_t cfg = w->pki;
+		cfg.db = o->db ? cadb : NULL;
+		cfg.base_url = o->base_url;
 		if (ca_open(&w->ca_app.ca, &w->ctx, &cfg, err, errlen) != CA_OK)
 			goto fail;
 	}
@@ -123,8 +120,8 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 		goto fail;
 	se_keys(&tc.keys);
 	tc.db = o->db;
-	tc.auth_ca = (ca_blob_t){ w->ac, w->acn };
-	tc.sign_ca = (ca_blob_t){ w->sc, w->scn };
+	tc.auth_ca = w->pki.auth_cert;
+	tc.sign_ca = w->pki.sign_cert;
 	if (tsm_open(&w->tsm, &w->tsm_ctx, w->ca_app.ca, &tc, err, errlen) < 0)
 		goto fail;
 	*out = w;
@@ -140,9 +137,6 @@ void tsm_world_close(tsm_world_t *w)
 		return;
 	tsm_close(w->tsm);
 	ca_close(w->ca_app.ca);
-	free(w->ak);
-	free(w->ac);
-	free(w->sk);
-	free(w->sc);
+	pki_free_ca(&w->pki);
 	free(w);
 }

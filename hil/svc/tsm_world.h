@@ -29,8 +29,7 @@ typedef struct tsm_world {
 	rng_t rng, tsm_rng;
 	vclock_t clk;
 	sim_ctx_t ctx, tsm_ctx;
-	uint8_t *ak, *ac, *sk, *sc;
-	size_t akn, acn, skn, scn;
+	ca_config_t pki;      /* the CA's keys and certificates (pki_load_ca) */
 	int ncards;
 } tsm_world_t;
 
