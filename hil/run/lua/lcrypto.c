@@ -356,7 +356,7 @@ static int l_ocsp_request(lua_State *L)
 {
 	X509 *x = der_x509(L, 1), *ca = der_x509(L, 2);
 	size_t nn = 0;
-	const char *nonce = lua_isnoneornil(L, 3) ? NULL : lua_tolstring(L, 3, &nn);
+	const char *nonce = lua_type(L, 3) == LUA_TSTRING ? lua_tolstring(L, 3, &nn) : NULL;
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
 	OCSP_CERTID *id = x && ca ? OCSP_cert_to_id(EVP_sha1(), x, ca) : NULL;
 	unsigned char *der = NULL;
@@ -365,7 +365,7 @@ static int l_ocsp_request(lua_State *L)
 
 	if (!x || !ca)
 		why = !x ? "argument #1 is not a DER certificate" : "argument #2 is not a DER certificate";
-	else if (!lua_isnoneornil(L, 3) && (lua_type(L, 3) != LUA_TSTRING || nn < 1 || nn > 64))
+	else if (!lua_isnoneornil(L, 3) && (!nonce || nn < 1 || nn > 64))
 		why = "argument #3 (nonce) must be a string of 1 to 64 bytes";
 	else if (!req || !id || !OCSP_request_add0_id(req, id))
 		why = "cannot make the request";
