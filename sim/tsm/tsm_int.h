@@ -56,6 +56,8 @@ typedef struct script {
 	json_t *apdus, *ops;
 	scp03_session_t *s;
 	int err;
+	int dry;       /* no secure channel (a step finished from its intent):
+			* commands are counted, not wrapped, and never sent */
 } script_t;
 
 typedef struct sess {

@@ -31,7 +31,7 @@ static json_t *action_apdus(sess_t *x, script_t *sc)
 
 static json_t *open_script(sess_t *x)
 {
-	script_t sc = { json_array(), json_array(), NULL, 0 };
+	script_t sc = { json_array(), json_array(), NULL, 0, 0 };
 	uint8_t cmd[64], hc[8], isd[16];
 	size_t n, in = tsm_hexb(ISD_AID, isd);
 	int reopens = (int)tsm_jint(x->facts, "reopens");
@@ -214,8 +214,11 @@ static int write_pin(sess_t *x, script_t *sc, int s)
 	const char *pin = tsm_jstr(x->pins, slot_names[s]);
 	char op[16];
 
+	if (!pin && sc->dry)
+		pin = ""; /* a step finished by the TSM (its script is thrown away):
+			   * still SE work to come; the PINs go with the app's next step */
 	if (!pin && x->replay)
-		return 0; /* finished by the TSM: the PINs go with the app's next step */
+		return 0;
 	if (!pin) {
 		x->status = 400;
 		json_object_set_new(x->facts, "bad", json_string("pins: this step writes the PINs"));
@@ -461,17 +464,27 @@ json_t *tsm_plan(sess_t *x)
 
 	for (int round = 0; round < 8; round++) {
 		scp03_session_t *s;
-		script_t sc = { json_array(), json_array(), NULL, 0 };
+		script_t sc = { json_array(), json_array(), NULL, 0, 0 };
 		int w;
 
 		if (!tsm_jbool(f, "remote")) {
 			s = tsm_scp_find(x->t, tsm_jstr(x->doc, "id"));
-			if (!s && !tsm_jstr(f, "ea") && !json_object_get(f, "inv")) {
+			if (!s && x->replay && !tsm_jstr(f, "ea") && json_object_get(f, "inv")) {
+				/* Finishing a step from its intent: the secure channel
+				 * died with the process, the step's CA work did not.  It
+				 * may be half done at the CA (each call is its own CA
+				 * commit: one of two revocations, one of two issuances),
+				 * so the step is planned on, on the SE's inventory, as it
+				 * ran before the kill: the same CA calls again (they are
+				 * idempotent), recorded in the registry; only the SE
+				 * script it comes to is replaced by a new channel. */
+				sc.dry = 1;
+			} else if (!s && !tsm_jstr(f, "ea") && !json_object_get(f, "inv")) {
 				json_decref(sc.apdus);
 				json_decref(sc.ops);
 				return open_script(x);
 			}
-			if (!s) {
+			if (!s && !sc.dry) {
 				json_decref(sc.apdus);
 				json_decref(sc.ops);
 				json_object_del(f, "ea");
@@ -501,6 +514,11 @@ json_t *tsm_plan(sess_t *x)
 			w = se_work(x, &sc);
 			if (w < 0 || sc.err)
 				goto fail;
+			if (w > 0 && sc.dry) {
+				json_decref(sc.apdus);
+				json_decref(sc.ops);
+				return open_script(x);
+			}
 			if (w > 0) {
 				tsm_sc_inventory(&sc);
 				return action_apdus(x, &sc);

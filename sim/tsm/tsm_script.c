@@ -66,6 +66,10 @@ void tsm_sc_cmd(script_t *sc, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t
 	uint8_t plain[300], w[340];
 	size_t n = apdu_build(plain, sizeof plain, 0x80, ins, p1, p2, d, lc, 256), wn;
 
+	if (n && sc->dry) { /* planned only: the script is thrown away */
+		tsm_sc_raw(sc, plain, n, op);
+		return;
+	}
 	if (!n || scp03_host_wrap(sc->s, plain, n, w, sizeof w, &wn) < 0) {
 		sc->err = 1;
 		return;

@@ -17,7 +17,14 @@ T=$(mktemp -d) || exit 1
 PID= CL=
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$CL" ] && kill -- -"$CL" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$T/srv.out" ] && cat "$T/srv.out"; exit 1; }
+fail() {
+	echo "FAIL: $*"
+	[ -f "$T/srv.out" ] && cat "$T/srv.out"
+	# what the TSM did last (recoveries, reconciles) and what is left
+	[ -n "$PID" ] && [ -n "$URL" ] && echo "events:" && curl -s "$URL/v1/tsm/events" | tr '{' '\n' | tail -n 30
+	[ -f "$T/tsm.db" ] && echo "intents:" && sqlite3 "$T/tsm.db" 'SELECT id, kind, step FROM intents' 2>/dev/null
+	exit 1
+}
 
 start() {
 	: > "$T/srv.out"

@@ -3,7 +3,10 @@
  * step posted twice gets the same answer, a stale step is refused, the
  * call centre's hold of an unknown holder is a 404, and the records
  * persist across a reopen of the same --db.  The route table serves the
- * CA under /ca only, and takes a POST only as JSON. */
+ * CA under /ca only, and takes a POST only as JSON.  Crashes (tsm_fault):
+ * the call centre's hold, and every CA call of session steps that make
+ * several (one phone per holder, revoke, renew), with simulated phones
+ * and alice's card: the restarted TSM finishes each from its intent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +16,17 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sqlite3.h>
 
 #include "hil/svc/tsm_world.h"
+#include "hil/fixtures/profile.h"
+#include "hil/fixtures/se_profile.h"
+#include "sim/core/apdu.h"
+#include "sim/core/nvm.h"
+#include "sim/se/se.h"
 
 static int call(tsm_world_t *w, const char *method, const char *path, const char *body, json_t **out)
 {
@@ -87,16 +98,22 @@ static int route_as(tsm_world_t *w, const char *method, const char *path, const 
 	return rsp.status;
 }
 
-/* The certificate's status at the world's CA. */
-static void expect_status(tsm_world_t *w, const char *serial, const char *status)
+/* The status a record of the world says (GET prefix ‖ id). */
+static void expect_record_status(tsm_world_t *w, const char *prefix, const char *id, const char *status)
 {
-	char path[64];
+	char path[128];
 	json_t *j;
 
-	snprintf(path, sizeof path, "/ca/v1/certs/%s", serial);
+	snprintf(path, sizeof path, "%s%s", prefix, id);
 	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "status")), status);
 	json_decref(j);
+}
+
+/* The certificate's status at the world's CA. */
+static void expect_status(tsm_world_t *w, const char *serial, const char *status)
+{
+	expect_record_status(w, "/ca/v1/certs/", serial, status);
 }
 
 /* The CA's routes are the TSM world's only under /ca: a client of the
@@ -364,6 +381,357 @@ static void test_rng_continues(void **state)
 	rm_db(db);
 }
 
+/* ---- whole sessions with a simulated phone (as bench_tsm, app.lua) ---- */
+
+#define PINS "{\"auth\":\"1357\",\"sign\":\"PHONE2026\"}"
+
+static seprof_t *g_prof;  /* the default SE model, loaded once */
+static EVP_PKEY *g_alice; /* alice's card sign key (keys/pool-04.pem) */
+
+typedef struct phone {
+	rng_t rng;
+	vclock_t clock;
+	sim_ctx_t ctx;
+	sim_se_t *se;
+} phone_t;
+
+static int load_fixtures(void **state)
+{
+	char err[512], path[4096];
+	FILE *f;
+	(void)state;
+
+	g_prof = seprof_load(seprof_default_path(), err, sizeof err);
+	snprintf(path, sizeof path, "%s/keys/pool-04.pem", profile_fixtures_dir());
+	if (!g_prof || !(f = fopen(path, "r")))
+		return -1;
+	g_alice = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	return g_alice ? 0 : -1;
+}
+
+static int free_fixtures(void **state)
+{
+	(void)state;
+	seprof_free(g_prof);
+	EVP_PKEY_free(g_alice);
+	return 0;
+}
+
+/* A phone of the default model with its own CPLC serial and IDm, as
+ * sim:se?serial=HEX8 makes it. */
+static void phone_new(phone_t *ph, uint32_t serial)
+{
+	se_profile_t sp = *seprof_get(g_prof);
+	rng_t root;
+	char label[64];
+
+	memset(ph, 0, sizeof *ph);
+	snprintf(label, sizeof label, "sim:se/test_hil_tsm/%08X", serial);
+	rng_seed(&root, 7);
+	rng_derive(&ph->rng, &root, label);
+	vclock_set(&ph->clock, 1775001600);
+	ph->ctx.rng = &ph->rng;
+	ph->ctx.clock = &ph->clock;
+	assert_non_null(ph->ctx.nvm = nvm_new());
+	for (int i = 0; i < 4; i++) {
+		sp.cplc[12 + i] = (uint8_t)(serial >> (24 - 8 * i));
+		sp.felica.idm[4 + i] = (uint8_t)(serial >> (24 - 8 * i));
+	}
+	assert_int_equal(sim_se_new(&ph->se, &sp, &ph->ctx), 0);
+}
+
+static void phone_free(phone_t *ph)
+{
+	sim_se_free(ph->se);
+	nvm_free(ph->ctx.nvm);
+}
+
+static json_t *hexj(const uint8_t *p, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+	json_t *j;
+
+	assert_non_null(h);
+	apdu_hex(p, n, h);
+	j = json_string(h);
+	free(h);
+	return j;
+}
+
+/* The app's answer to action a: the phone relays a script, alice's card
+ * signs DigestInfos (80 2A: PKCS#1 v1.5 over the DigestInfo given). */
+static char *answer_to(phone_t *ph, json_t *a)
+{
+	const char *action = json_string_value(json_object_get(a, "action"));
+	json_t *req = json_pack("{s:O, s:o}", "step", json_object_get(a, "step"), "pins", json_loads(PINS, 0, NULL));
+	json_t *out = json_array(), *v;
+	size_t i;
+	char *body;
+
+	assert_non_null(action);
+	json_array_foreach(json_object_get(a, !strcmp(action, "apdus") ? "apdus" : "digest_infos"), i, v) {
+		static uint8_t in[65536], rsp[65536 + 2];
+		size_t n = strlen(json_string_value(v)) / 2, rn = sizeof rsp;
+		assert_int_equal(apdu_unhex(json_string_value(v), in, sizeof in), (long)n);
+		if (!strcmp(action, "apdus")) {
+			assert_true(sim_se_transmit(ph->se, in, n, rsp, sizeof rsp, &rn) >= 0);
+		} else {
+			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(g_alice, NULL);
+			assert_true(c && EVP_PKEY_sign_init(c) == 1 &&
+				    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+				    EVP_PKEY_sign(c, rsp, &rn, in, n) == 1);
+			EVP_PKEY_CTX_free(c);
+		}
+		json_array_append_new(out, hexj(rsp, rn));
+	}
+	json_object_set_new(req, !strcmp(action, "apdus") ? "responses" : "signatures", out);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	return body;
+}
+
+/* Answer the session's actions until it is done (0) or a step answers
+ * other than 200 (its status; *a is then the error, *posted the step). */
+static int drive(tsm_world_t *w, phone_t *ph, json_t **a, json_int_t *posted)
+{
+	for (int n = 0; n < 60; n++) {
+		char path[128], *body;
+		int status;
+
+		if (!strcmp(json_string_value(json_object_get(*a, "action")), "done"))
+			return 0;
+		assert_string_not_equal(json_string_value(json_object_get(*a, "action")), "failed");
+		snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", json_string_value(json_object_get(*a, "session")));
+		*posted = json_integer_value(json_object_get(*a, "step"));
+		body = answer_to(ph, *a);
+		json_decref(*a);
+		status = call(w, "POST", path, body, a);
+		free(body);
+		if (status != 200)
+			return status;
+	}
+	fail_msg("the session did not end in 60 steps");
+	return -1;
+}
+
+/* POST /v1/tsm/sessions for alice's card and this phone. */
+static json_t *begin(tsm_world_t *w, phone_t *ph, const char *op, const char *card)
+{
+	static const uint8_t poll[] = { 0x06, 0x00, 0xFF, 0xFF, 0x00, 0x00 };
+	uint8_t rsp[64];
+	size_t rn;
+	char idm[17], *body;
+	json_t *req, *a;
+
+	assert_true(sim_se_felica(ph->se, poll, sizeof poll, rsp, sizeof rsp, &rn) >= 0 && rn >= 10);
+	apdu_hex(rsp + 2, 8, idm);
+	req = json_pack("{s:s, s:s, s:s, s:o}", "op", op, "card_serial", card, "idm", idm, "pins", json_loads(PINS, 0, NULL));
+	if (!strcmp(op, "pin_reset"))
+		json_object_set_new(req, "slot", json_string("sign"));
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	assert_int_equal(call(w, "POST", "/v1/tsm/sessions", body, &a), 201);
+	free(body);
+	return a;
+}
+
+/* /v1/tsm/check clean: registry and CA agree both ways, nothing in flight. */
+static void expect_clean(tsm_world_t *w, const char *when)
+{
+	json_t *j;
+
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &j), 200);
+	if (!json_is_true(json_object_get(j, "ok")) || json_array_size(json_object_get(j, "in_flight"))) {
+		char *s = json_dumps(j, JSON_COMPACT);
+		fail_msg("%s: %s", when, s);
+	}
+	json_decref(j);
+}
+
+/* kill -9 at the nth mutating CA call (before or after it) of a session
+ * whose step makes several: alice's phone A is issued, then op runs
+ * ("issue" on a second phone B: one phone per holder revokes A's two
+ * certificates, then B's two are issued; "revoke" and "renew" on A: two
+ * revocations, and renew issues two).  Each CA call is its own CA
+ * transaction, committed before the TSM's; a kill between two of them
+ * leaves the CA half done (A's auth revoked, its sign still valid; B's
+ * auth issued, its sign not).  The restarted TSM must finish the step's
+ * CA work from its intent and record it: /check clean with no client
+ * retrying, then the client resumes with the recorded answer and the
+ * session ends done, still clean. */
+static void session_crash(const char *op, int nth, int before)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], path[128], body[64], when[96];
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	phone_t pa, pb, *ph;
+	json_t *a;
+	json_int_t posted = 0;
+	char *card, *da, *sid;
+	int fd = mkstemp(db), status;
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	snprintf(when, sizeof when, "%s, kill -9 %s CA call %d", op, before ? "before" : "after", nth);
+	phone_new(&pa, 0x10000001u);
+	phone_new(&pb, 0x10000002u);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	card = alice_sign(w);
+	a = begin(w, &pa, "issue", card);
+	assert_int_equal(drive(w, &pa, &a, &posted), 0);
+	da = strdup(json_string_value(json_object_get(a, "device")));
+	json_decref(a);
+
+	ph = !strcmp(op, "issue") ? &pb : &pa;
+	tsm_fault(w->tsm, nth, before);
+	a = begin(w, ph, op, card);
+	sid = strdup(json_string_value(json_object_get(a, "session")));
+	status = drive(w, ph, &a, &posted);
+	json_decref(a);
+	assert_int_equal(status, 500); /* the simulated kill */
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &a), 200);
+	assert_int_equal(json_array_size(json_object_get(a, "in_flight")), 1);
+	json_decref(a);
+	tsm_world_close(w);
+
+	/* Restarted: the TSM finished the step itself, nobody retried. */
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	expect_clean(w, when);
+	/* The client posts the lost step again: the recorded answer; then on. */
+	snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", sid);
+	snprintf(body, sizeof body, "{\"step\":%lld,\"responses\":[]}", (long long)posted);
+	assert_int_equal(call(w, "POST", path, body, &a), 200);
+	assert_int_equal(json_integer_value(json_object_get(a, "step")), posted + 1);
+	assert_int_equal(drive(w, ph, &a, &posted), 0);
+	expect_clean(w, when);
+	expect_record_status(w, "/v1/tsm/devices/", da, !strcmp(op, "renew") ? "active" : "revoked");
+	if (!strcmp(op, "issue")) /* B, the holder's one phone */
+		expect_record_status(w, "/v1/tsm/devices/", json_string_value(json_object_get(a, "device")), "active");
+	if (!strcmp(op, "renew")) /* still valid when the renewal began: the TSM revoked them */
+		assert_true(json_is_true(json_object_get(json_object_get(a, "result"), "revoked_by_tsm")));
+	json_decref(a);
+	tsm_world_close(w);
+	phone_free(&pa);
+	phone_free(&pb);
+	free(card);
+	free(da);
+	free(sid);
+	rm_db(db);
+}
+
+/* Before the first CA call of the step, and after each of its ncalls
+ * (after the nth is before the n+1th: the same kill). */
+static void crash_everywhere(const char *op, int ncalls)
+{
+	session_crash(op, 1, 1);
+	for (int n = 1; n <= ncalls; n++)
+		session_crash(op, n, 0);
+}
+
+/* one phone per holder: A's auth revoked, A's sign revoked, B's auth
+ * issued, B's sign issued. */
+static void test_crash_in_issue(void **state)
+{
+	(void)state;
+	crash_everywhere("issue", 4);
+}
+
+/* A revocation's two CA calls (auth, sign). */
+static void test_crash_in_revoke(void **state)
+{
+	(void)state;
+	crash_everywhere("revoke", 2);
+}
+
+/* A renewal: the TSM's own revocation of the old pair, then the new pair
+ * issued. */
+static void test_crash_in_renew(void **state)
+{
+	(void)state;
+	crash_everywhere("renew", 4);
+}
+
+/* kill -9 just after a step's intent committed, at a step that makes no
+ * CA call but would write a PIN (pin_reset, the card's authorisation
+ * answered): the intent is there, the step is not.  The TSM finishing the
+ * step has no PIN (never stored): the write is still to come, so the
+ * session must stay open (a new secure channel), not end done with the
+ * PIN never written; the app's next steps carry the PIN. */
+static void test_crash_before_pin_write(void **state)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], path[128], *card, *body, *sid;
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	phone_t pa;
+	json_t *a, *b;
+	json_int_t posted = 0;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int fd = mkstemp(db);
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	phone_new(&pa, 0x10000001u);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	card = alice_sign(w);
+	a = begin(w, &pa, "issue", card);
+	assert_int_equal(drive(w, &pa, &a, &posted), 0);
+	json_decref(a);
+	a = begin(w, &pa, "pin_reset", card);
+	sid = strdup(json_string_value(json_object_get(a, "session")));
+	snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", sid);
+	while (strcmp(json_string_value(json_object_get(a, "action")), "card_sign")) {
+		body = answer_to(&pa, a);
+		json_decref(a);
+		assert_int_equal(call(w, "POST", path, body, &a), 200);
+		free(body);
+	}
+	posted = json_integer_value(json_object_get(a, "step"));
+	tsm_world_close(w);
+
+	/* What the kill leaves: the intent (the body without its PINs), no step. */
+	body = answer_to(&pa, a);
+	b = json_loads(body, 0, NULL);
+	json_object_del(b, "pins");
+	free(body);
+	body = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(b);
+	json_decref(a);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO intents(id, kind, step, body, at) VALUES (?, 'step', ?, ?, 0)",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, posted);
+	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	free(body);
+
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	expect_clean(w, "pin_reset, kill -9 after the intent");
+	snprintf(path, sizeof path, "/v1/tsm/sessions/%s", sid);
+	assert_int_equal(call(w, "GET", path, NULL, &a), 200);
+	assert_string_equal(json_string_value(json_object_get(a, "state")), "open");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "action"), "action")), "apdus");
+	json_decref(a);
+	/* The app resumes (the lost step again: the recorded answer) with the PIN. */
+	snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", sid);
+	snprintf(err, sizeof err, "{\"step\":%lld,\"signatures\":[]}", (long long)posted);
+	assert_int_equal(call(w, "POST", path, err, &a), 200);
+	assert_int_equal(drive(w, &pa, &a, &posted), 0);
+	json_decref(a);
+	tsm_world_close(w);
+	phone_free(&pa);
+	free(card);
+	free(sid);
+	rm_db(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +742,10 @@ int main(void)
 		cmocka_unit_test(test_crash_before_ca),
 		cmocka_unit_test(test_crash_after_ca),
 		cmocka_unit_test(test_rng_continues),
+		cmocka_unit_test(test_crash_in_issue),
+		cmocka_unit_test(test_crash_in_revoke),
+		cmocka_unit_test(test_crash_in_renew),
+		cmocka_unit_test(test_crash_before_pin_write),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
