@@ -235,7 +235,6 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 {
 	child_t kids[64] = { 0 };
 	size_t next = 0, done = 0;
-	int active = 0;
 
 	jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
 	while (done < n) {
@@ -256,7 +255,6 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 				return -1;
 			}
 			next++;
-			active++;
 		}
 		now = util_now_ms();
 		for (int j = 0; j < jobs; j++) {
@@ -283,11 +281,9 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 			if (!eof)
 				continue;
 			reap(c, ops, ud);
-			active--;
 			done++;
 		}
 	}
-	(void)active;
 	return 0;
 }
 
