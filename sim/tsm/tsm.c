@@ -122,6 +122,12 @@ int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, jso
 	int n = segments(path, seg), get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 
 	*out = NULL;
+	/* Linked revocation: the registry follows the CA before anything
+	 * is answered (see tsm_reconcile). */
+	if (n >= 0 && tsm_reconcile(t, NULL) < 0 && t->crashed) {
+		*out = tsm_jerr(NULL, "simulated crash");
+		return 500;
+	}
 	if (n == 1 && !strcmp(seg[0], "sessions") && post)
 		return tsm_h_begin(t, body, out);
 	if (n == 3 && !strcmp(seg[0], "sessions") && !strcmp(seg[2], "steps") && post)
@@ -167,53 +173,176 @@ int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, jso
 
 /* ------------------------------------------------------------ open / close */
 
-/* After a crash: a CA change (revocation, hold) whose TSM step was not
- * committed.  The CA is the source of truth for certificate status: the
- * registry follows it, with an event, and a device whose certificates
- * were revoked under it gets its applet deletion pending.  The session
- * that made the change redoes its step when the app retries (the CA
- * calls are idempotent). */
-static void reconcile(tsm_t *t)
+/* ------------------------------------------------------------ linked revocation
+ *
+ * The CA is the source of truth for certificate status, and it changes
+ * under the TSM: J-LIS revokes a card's sign certificate (the card is
+ * lost: 連動失効 revokes the linked phone certificates at the CA),
+ * renews it (the old one revoked, superseded, with its phone
+ * certificates), puts it on hold, or it expires on the clock (the phone
+ * certificates' notAfter is the card's).  MODELLED ASSUMPTION (public
+ * sources do not say how the real SP-TSM learns it): before every
+ * request, and at open after the intents, the TSM checks the status of
+ * the certificates of every live device (active, hold, half) and of the
+ * card sign certificate each is linked to, and the registry follows:
+ *
+ *   all phone certificates revoked   -> revoked, applet deletion pending
+ *   some revoked, some valid / held  -> half, the revoked slots pending
+ *   on hold (none valid)             -> hold
+ *   all expired                      -> expired, applet deletion pending
+ *
+ * with reason card_revoked / card_renewed / card_held / card_expired when
+ * the card certificate explains it, else revoked_at_ca / held_at_ca /
+ * expired (and ca_reason, the CRLReason).  A card sign certificate on
+ * hold does not propagate at the CA (docs/ca.md): the TSM puts the
+ * phone's certificates on hold itself, behind a write-ahead intent
+ * (link:DEVICE) like the call centre's.  The pending SE work is done at
+ * the phone's next contact (sync, or any session of the device) under the
+ * session's delete_applet_on_revoke / half_valid policy, and the answer
+ * carries the reason. */
+
+static const char *const ser_keys[2] = { "auth_serial", "sign_serial" };
+
+static void set_reason(json_t *d, const char *code, int ca_reason)
 {
-	json_t *open = tsm_in_flight_list(t);
+	json_object_set_new(d, "reason", json_string(code));
+	if (ca_reason >= 0 && ca_reason != CA_REASON_HOLD && ca_reason_name(ca_reason))
+		json_object_set_new(d, "ca_reason", json_string(ca_reason_name(ca_reason)));
+	else
+		json_object_del(d, "ca_reason");
+}
+
+/* Why, as the card certificate explains it, else phone-level. */
+static const char *why(int card_known, const ca_info_t *card, const char *phone_level)
+{
+	if (card_known && card->status == CA_REVOKED)
+		return card->reason == CA_REASON_SUPERSEDED ? "card_renewed" : "card_revoked";
+	if (card_known && card->status == CA_HOLD)
+		return "card_held";
+	if (card_known && card->status == CA_EXPIRED)
+		return "card_expired";
+	return phone_level;
+}
+
+static int registry_follows(tsm_t *t, json_t *d, const char *status, int pending, const char *code, int reason,
+			    const char *what)
+{
+	char msg[200];
+
+	if (tsm_exec(t, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	json_object_set_new(d, "status", json_string(status));
+	if (pending)
+		json_object_set_new(d, "pending_delete", json_true());
+	set_reason(d, code, reason);
+	tsm_doc_put(t, "devices", d);
+	snprintf(msg, sizeof msg, "reconciled with the CA (%s): %s", code, what);
+	tsm_event(t, NULL, tsm_jstr(d, "id"), msg);
+	return tsm_exec(t, "COMMIT") < 0 ? (tsm_exec(t, "ROLLBACK"), -1) : 1;
+}
+
+/* One device: 0 nothing to do, 1 changed, -1 failed (t->crashed: the
+ * request "died", its intent left for recovery). */
+static int reconcile_dev(tsm_t *t, json_t *d)
+{
+	const char *st = tsm_jstr(d, "status"), *id = tsm_jstr(d, "id");
+	int n = 0, valid = 0, held = 0, revoked = 0, expired = 0, reason = -1, card_known = 0;
+	int is_valid[2] = { 0, 0 }, is_revoked[2] = { 0, 0 };
+	uint64_t serial[2] = { 0, 0 }, cs;
+	ca_info_t ci, card;
+
+	if (!st || (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")))
+		return 0;
+	for (int s = 0; s < 2; s++) {
+		if (!tsm_jstr(d, ser_keys[s]) || ca_serial_parse(tsm_jstr(d, ser_keys[s]), &serial[s]) ||
+		    ca_status(t->ca, serial[s], &ci) != CA_OK)
+			continue;
+		n++;
+		is_valid[s] = ci.status == CA_VALID;
+		is_revoked[s] = ci.status == CA_REVOKED;
+		valid += ci.status == CA_VALID;
+		held += ci.status == CA_HOLD;
+		expired += ci.status == CA_EXPIRED;
+		if (ci.status == CA_REVOKED) {
+			revoked++;
+			if (reason < 0)
+				reason = ci.reason;
+		}
+	}
+	if (!n)
+		return 0;
+	card_known = tsm_jstr(d, "card_serial") && !ca_serial_parse(tsm_jstr(d, "card_serial"), &cs) &&
+		     ca_status(t->ca, cs, &card) == CA_OK;
+	if (card_known && card.status == CA_HOLD && valid && !revoked && !strcmp(st, "active")) {
+		/* The card's sign certificate on hold: the phone's follow, held by
+		 * the TSM behind its intent (the CA calls are idempotent). */
+		char iid[64];
+		json_t *b = json_pack("{s:s}", "device", id);
+		int rc = CA_OK;
+		snprintf(iid, sizeof iid, "link:%s", id);
+		if (tsm_intent_put(t, iid, "link", 0, b) < 0) {
+			json_decref(b);
+			return -1;
+		}
+		json_decref(b);
+		for (int s = 0; s < 2 && rc == CA_OK; s++)
+			if (is_valid[s])
+				rc = tsm_ca_hold(t, serial[s]);
+		if (t->crashed)
+			return -1;
+		if (rc != CA_OK) {
+			tsm_intent_del(t, iid);
+			return -1;
+		}
+		rc = registry_follows(t, d, "hold", 0, "card_held", -1,
+				      "the card's sign certificate is on hold: the phone's certificates held");
+		tsm_intent_del(t, iid);
+		return rc;
+	}
+	if (revoked && !valid && !held)
+		return registry_follows(t, d, "revoked", 1, why(card_known, &card, "revoked_at_ca"), reason,
+					"certificates revoked; applet deletion pending");
+	if (revoked && strcmp(st, "half")) {
+		json_t *slots = json_array();
+		for (int s = 0; s < 2; s++)
+			if (is_revoked[s])
+				json_array_append_new(slots, json_integer(s));
+		json_object_set_new(d, "pending_revoke", slots);
+		return registry_follows(t, d, "half", 0, why(card_known, &card, "revoked_at_ca"), reason,
+					"one certificate revoked; its slot pending");
+	}
+	if (held && !valid && !revoked && !strcmp(st, "active"))
+		return registry_follows(t, d, "hold", 0, why(card_known, &card, "held_at_ca"), -1,
+					"certificates on hold");
+	if (expired == n)
+		return registry_follows(t, d, "expired", 1, why(card_known, &card, "expired"), -1,
+					"certificates expired; applet deletion pending");
+	return 0;
+}
+
+int tsm_reconcile(tsm_t *t, const char *only)
+{
+	json_t *open = only ? NULL : tsm_in_flight_list(t);
 	json_t *devs = tsm_docs_all(t, "devices"), *d;
 	size_t i;
+	int rc = 0;
 
-	if (tsm_exec(t, "BEGIN IMMEDIATE") < 0) {
-		json_decref(devs);
-		json_decref(open);
-		return;
-	}
 	json_array_foreach(devs, i, d) {
-		static const char *const keys[2] = { "auth_serial", "sign_serial" };
-		const char *st = tsm_jstr(d, "status");
-		int revoked = 0, held = 0;
-		if (!st || (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")) ||
-		    tsm_in_flight(open, tsm_jstr(d, "id")))
+		const char *id = tsm_jstr(d, "id"), *h = tsm_jstr(d, "holder");
+		char hold[96];
+		/* A request in flight on the device (or a call-centre hold on
+		 * its holder) is finished from its intent first. */
+		snprintf(hold, sizeof hold, "hold:%s", h ? h : "");
+		if (!id || (only ? strcmp(only, id) != 0 : tsm_in_flight(open, id) || (h && tsm_in_flight(open, hold))))
 			continue;
-		for (int s = 0; s < 2; s++) {
-			uint64_t serial;
-			ca_info_t ci;
-			if (!tsm_jstr(d, keys[s]) || ca_serial_parse(tsm_jstr(d, keys[s]), &serial) ||
-			    ca_status(t->ca, serial, &ci) != CA_OK)
-				continue;
-			revoked += ci.status == CA_REVOKED;
-			held += ci.status == CA_HOLD;
-		}
-		if (revoked && strcmp(st, "half")) {
-			json_object_set_new(d, "status", json_string("revoked"));
-			json_object_set_new(d, "pending_delete", json_true());
-			tsm_doc_put(t, "devices", d);
-			tsm_event(t, NULL, tsm_jstr(d, "id"), "reconciled with the CA: certificates revoked; applet deletion pending");
-		} else if (held && !strcmp(st, "active")) {
-			json_object_set_new(d, "status", json_string("hold"));
-			tsm_doc_put(t, "devices", d);
-			tsm_event(t, NULL, tsm_jstr(d, "id"), "reconciled with the CA: certificates on hold");
+		if (reconcile_dev(t, d) < 0 && t->crashed) {
+			rc = -1;
+			break;
 		}
 	}
-	tsm_exec(t, "COMMIT");
 	json_decref(devs);
 	json_decref(open);
+	return rc;
 }
 
 int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, char *err, size_t errlen)
@@ -259,7 +388,7 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 	t->rng = *ctx->rng; /* a new database: the context's stream; else where the last run left it */
 	tsm_rng_load(t);
 	tsm_recover(t);
-	reconcile(t);
+	tsm_reconcile(t, NULL);
 	*out = t;
 	return 0;
 }

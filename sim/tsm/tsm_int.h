@@ -168,6 +168,12 @@ int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j);
 
 json_t *tsm_plan(sess_t *x);
 
+/* ---- linked revocation (tsm.c): the registry follows the CA's status
+ * of every live device (or only that one), holding the phone's
+ * certificates behind an intent when the card's sign certificate is on
+ * hold.  -1 when the request "died" (tsm_fault). */
+int tsm_reconcile(tsm_t *t, const char *only);
+
 /* ---- endpoints (tsm_ops.c), routed by tsm_handle */
 
 int tsm_h_begin(tsm_t *t, json_t *b, json_t **out);

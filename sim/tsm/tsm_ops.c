@@ -388,7 +388,14 @@ static int recover_one(tsm_t *t, const char *id)
 		return 0;
 	}
 	b = json_loads(body, 0, NULL);
-	if (!strcmp(kind, "hold")) {
+	if (!strcmp(kind, "link")) {
+		/* A linked hold: the device reconciled again (holding a held
+		 * certificate is CA_OK; a registry already following is left). */
+		if (tsm_reconcile(t, tsm_jstr(b, "device")) == 0) {
+			tsm_intent_del(t, id);
+			tsm_event(t, NULL, tsm_jstr(b, "device"), "recovered: linked hold finished from its intent");
+		}
+	} else if (!strcmp(kind, "hold")) {
 		tsm_h_hold(t, b, &o); /* holding a held certificate is CA_OK */
 		tsm_intent_del(t, id);
 		tsm_event(t, NULL, NULL, "recovered: call-centre hold finished from its intent");
@@ -557,7 +564,8 @@ int tsm_h_check(tsm_t *t, json_t **out)
 			}
 			if ((!strcmp(st, "active") && ci.status != CA_VALID && ci.status != CA_EXPIRED) ||
 			    (!strcmp(st, "hold") && ci.status != CA_HOLD) ||
-			    (!strcmp(st, "revoked") && ci.status == CA_VALID)) {
+			    (!strcmp(st, "revoked") && ci.status == CA_VALID) ||
+			    (!strcmp(st, "expired") && (ci.status == CA_VALID || ci.status == CA_HOLD))) {
 				snprintf(msg, sizeof msg, "%s: registry says %s, CA says %s for %s", tsm_jstr(d, "id"), st,
 					 ca_status_name(ci.status), tsm_jstr(d, keys[s]));
 				json_array_append_new(problems, json_string(msg));

@@ -180,6 +180,9 @@ static int certify(sess_t *x)
 	json_object_set(x->dev, "holder", json_object_get(x->doc, "holder"));
 	json_object_set(x->dev, "card_serial", json_object_get(x->doc, "card_serial"));
 	json_object_set_new(x->dev, "status", json_string("active")); /* valid at the CA from now on */
+	json_object_del(x->dev, "reason");
+	json_object_del(x->dev, "ca_reason");
+	json_object_del(x->dev, "pending_revoke");
 	json_object_del(x->facts, "sigs");
 	json_object_del(x->facts, "certify_for");
 	json_object_del(x->facts, "req_nonce");
@@ -381,6 +384,8 @@ static void finalize(sess_t *x)
 		json_object_set_new(res, "superseded_meanwhile", json_true());
 	} else if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew") || !strcmp(op, "lift")) {
 		json_object_set_new(x->dev, "status", json_string("active"));
+		json_object_del(x->dev, "reason");
+		json_object_del(x->dev, "ca_reason");
 		if (json_array_size(json_object_get(f, "provision")) == 1 && strcmp(op, "lift"))
 			json_object_del(x->dev, "sign_serial");
 	} else if (!strcmp(op, "revoke")) {
@@ -402,6 +407,25 @@ static void finalize(sess_t *x)
 		json_object_set(res, "superseded", json_object_get(f, "superseded"));
 	if (tsm_jbool(f, "pending_done"))
 		json_object_set_new(res, "pending_deletion", json_true());
+	if (!strcmp(op, "sync") && tsm_jbool(f, "pending_revoke")) {
+		json_object_del(x->dev, "pending_revoke");
+		json_object_set_new(res, "pending_revocation", json_true());
+		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
+			  strcmp(tsm_policy_get(x->doc, "half_valid", "block"), "erase_revoked")
+				  ? "pending revocation executed: slot marked revoked"
+				  : "pending revocation executed: slot erased");
+	}
+	if (!strcmp(op, "sync") && tsm_jbool(f, "pending_done") && tsm_jbool(inv, "applet"))
+		json_object_set_new(res, "warning",
+				    json_string("policy delete_applet_on_revoke=warn: the applet is kept, its slots "
+						"revoked; delete it before handing the phone over"));
+	/* Why the certificates are no longer valid (the CA changed them
+	 * under the TSM: linked revocation, hold, expiry). */
+	if (tsm_jstr(x->dev, "reason") && tsm_jstr(x->dev, "status") && strcmp(tsm_jstr(x->dev, "status"), "active")) {
+		json_object_set(res, "reason", json_object_get(x->dev, "reason"));
+		if (tsm_jstr(x->dev, "ca_reason"))
+			json_object_set(res, "ca_reason", json_object_get(x->dev, "ca_reason"));
+	}
 	json_object_set(res, "device", json_object_get(x->dev, "id"));
 	json_object_set(res, "status", json_object_get(x->dev, "status"));
 	json_object_set(res, "applet", json_object_get(x->dev, "applet"));

@@ -127,8 +127,18 @@ int tsm_sess_prepare(sess_t *x)
 	if (tsm_jbool(x->dev, "pending_delete") || (tsm_jbool(json_object_get(f, "inv"), "applet") && !same &&
 						 strcmp(op, "sync")))
 		json_object_set_new(f, "pre_delete", json_true());
-	if (!strcmp(op, "sync"))
+	if (!strcmp(op, "sync")) {
+		/* Slots whose certificate the CA revoked while the other stays
+		 * valid (tsm_reconcile): marked, or erased under erase_revoked. */
+		json_t *pr = json_object_get(x->dev, "pending_revoke");
+		if (json_array_size(pr) && !tsm_jbool(f, "pre_delete")) {
+			json_object_set(f, "mark", pr);
+			if (!strcmp(tsm_policy_get(x->doc, "half_valid", "block"), "erase_revoked"))
+				json_object_set(f, "erase", pr);
+			json_object_set_new(f, "pending_revoke", json_true());
+		}
 		return 0;
+	}
 	if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew")) {
 		if (!strcmp(op, "issue") && same && active) {
 			tsm_fail_session(x, 409, "op", "this device already carries the holder's certificates: renew or reissue");

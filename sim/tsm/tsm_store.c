@@ -280,7 +280,10 @@ json_t *tsm_in_flight_list(tsm_t *t)
 		return a;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
-		json_t *d = strcmp((const char *)sqlite3_column_text(st, 1), "step") ? NULL : tsm_doc_get(t, "sessions", id);
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		json_t *d = strcmp(kind, "step") ? NULL : tsm_doc_get(t, "sessions", id);
+		if (!strcmp(kind, "link") && !strncmp(id, "link:", 5))
+			id += 5; /* linked hold: the device */
 		json_array_append_new(a, json_string(d && tsm_jstr(d, "device") ? tsm_jstr(d, "device") : id));
 		json_decref(d);
 	}

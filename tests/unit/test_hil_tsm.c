@@ -246,6 +246,7 @@ static void rm_db(const char *db)
 	}
 }
 
+/* Alice's card certificate of a purpose (her phones' are listed too). */
 static char *cert_of(tsm_world_t *w, const char *purpose)
 {
 	json_t *j, *c;
@@ -254,7 +255,8 @@ static char *cert_of(tsm_world_t *w, const char *purpose)
 
 	assert_int_equal(call(w, "GET", "/ca/v1/holders/alice/certs", NULL, &j), 200);
 	json_array_foreach(json_object_get(j, "certs"), i, c) {
-		if (!strcmp(json_string_value(json_object_get(c, "purpose")), purpose))
+		if (!strcmp(json_string_value(json_object_get(c, "purpose")), purpose) && !s &&
+		    !strcmp(json_string_value(json_object_get(c, "kind")), "card"))
 			s = strdup(json_string_value(json_object_get(c, "serial")));
 	}
 	json_decref(j);
@@ -515,8 +517,9 @@ static int drive(tsm_world_t *w, phone_t *ph, json_t **a, json_int_t *posted)
 	return -1;
 }
 
-/* POST /v1/tsm/sessions for alice's card and this phone. */
-static json_t *begin(tsm_world_t *w, phone_t *ph, const char *op, const char *card)
+/* POST /v1/tsm/sessions for this phone and a card (NULL: none, a sync),
+ * under a policy (JSON, or NULL). */
+static json_t *begin_x(tsm_world_t *w, phone_t *ph, const char *op, const char *card, const char *policy)
 {
 	static const uint8_t poll[] = { 0x06, 0x00, 0xFF, 0xFF, 0x00, 0x00 };
 	uint8_t rsp[64];
@@ -526,14 +529,22 @@ static json_t *begin(tsm_world_t *w, phone_t *ph, const char *op, const char *ca
 
 	assert_true(sim_se_felica(ph->se, poll, sizeof poll, rsp, sizeof rsp, &rn) >= 0 && rn >= 10);
 	apdu_hex(rsp + 2, 8, idm);
-	req = json_pack("{s:s, s:s, s:s, s:o}", "op", op, "card_serial", card, "idm", idm, "pins", json_loads(PINS, 0, NULL));
+	req = json_pack("{s:s, s:s?, s:s, s:o}", "op", op, "card_serial", card, "idm", idm, "pins", json_loads(PINS, 0, NULL));
 	if (!strcmp(op, "pin_reset"))
 		json_object_set_new(req, "slot", json_string("sign"));
+	if (policy)
+		json_object_set_new(req, "policy", json_loads(policy, 0, NULL));
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	assert_int_equal(call(w, "POST", "/v1/tsm/sessions", body, &a), 201);
 	free(body);
 	return a;
+}
+
+/* POST /v1/tsm/sessions for alice's card and this phone. */
+static json_t *begin(tsm_world_t *w, phone_t *ph, const char *op, const char *card)
+{
+	return begin_x(w, ph, op, card, NULL);
 }
 
 /* /v1/tsm/check clean: registry and CA agree both ways, nothing in flight. */
@@ -732,6 +743,258 @@ static void test_crash_before_pin_write(void **state)
 	rm_db(db);
 }
 
+/* ---- linked revocation (連動失効): the card's certificate changes at the
+ * CA (J-LIS: the card is lost, on hold, renewed), the registry follows
+ * and the phone's next contact with the TSM does the SE work ---- */
+
+/* SELECT the JPKI applet on the phone's SE (basic channel): its SW. */
+static unsigned se_select_jpki(phone_t *ph)
+{
+	uint8_t cmd[32], rsp[300];
+	size_t n = apdu_unhex("00A4040C0AD392F000260100000001", cmd, sizeof cmd), rn = sizeof rsp;
+
+	assert_true(sim_se_transmit(ph->se, cmd, n, rsp, sizeof rsp, &rn) >= 0 && rn >= 2);
+	return (unsigned)rsp[rn - 2] << 8 | rsp[rn - 1];
+}
+
+/* A device record field (string), or NULL. */
+static char *dev_field(tsm_world_t *w, const char *dev, const char *k)
+{
+	char path[128];
+	json_t *j;
+	char *v;
+
+	snprintf(path, sizeof path, "/v1/tsm/devices/%s", dev);
+	assert_int_equal(call(w, "GET", path, NULL, &j), 200);
+	v = json_string_value(json_object_get(j, k)) ? strdup(json_string_value(json_object_get(j, k))) : NULL;
+	json_decref(j);
+	return v;
+}
+
+static void expect_dev(tsm_world_t *w, const char *dev, const char *k, const char *want)
+{
+	char *v = dev_field(w, dev, k);
+	if (!want) {
+		assert_null(v);
+		return;
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+/* Alice's phone issued in a world: its card serial, device, serials. */
+typedef struct linked {
+	tsm_world_t *w;
+	phone_t ph;
+	char *card, *dev, *as, *ss;
+} linked_t;
+
+static void linked_setup(linked_t *l, tsm_world_t *w, uint32_t serial)
+{
+	json_t *a, *res;
+	json_int_t posted = 0;
+
+	l->w = w;
+	phone_new(&l->ph, serial);
+	l->card = alice_sign(w);
+	a = begin(w, &l->ph, "issue", l->card);
+	assert_int_equal(drive(w, &l->ph, &a, &posted), 0);
+	res = json_object_get(a, "result");
+	l->dev = strdup(json_string_value(json_object_get(res, "device")));
+	l->as = strdup(json_string_value(json_object_get(res, "auth_serial")));
+	l->ss = strdup(json_string_value(json_object_get(res, "sign_serial")));
+	json_decref(a);
+}
+
+static void linked_free(linked_t *l)
+{
+	tsm_world_close(l->w);
+	phone_free(&l->ph);
+	free(l->card);
+	free(l->dev);
+	free(l->as);
+	free(l->ss);
+}
+
+/* The phone checks in (sync) under a policy: the session's result (owned). */
+static json_t *linked_sync(linked_t *l, const char *policy)
+{
+	json_t *a = begin_x(l->w, &l->ph, "sync", NULL, policy), *res;
+	json_int_t posted = 0;
+
+	assert_int_equal(drive(l->w, &l->ph, &a, &posted), 0);
+	res = json_incref(json_object_get(a, "result"));
+	json_decref(a);
+	return res;
+}
+
+static void ca_post(tsm_world_t *w, const char *serial, const char *what, const char *body, int status)
+{
+	char path[128];
+	json_t *j;
+
+	snprintf(path, sizeof path, "/ca/v1/certs/%s/%s", serial, what);
+	assert_int_equal(call(w, "POST", path, body, &j), status);
+	json_decref(j);
+}
+
+/* J-LIS revokes the card's sign certificate (keyCompromise: the card is
+ * lost).  The CA revokes the phone's two certificates by the linkage; the
+ * registry follows at the TSM's next request (revoked, deletion pending,
+ * reason card_revoked); /check is clean.  The phone's next contact (sync)
+ * deletes the applet (force) or marks both slots revoked (warn), and
+ * says why; the revoked key cannot sign. */
+static void linked_revocation(const char *policy, int deleted)
+{
+	linked_t l;
+	json_t *res;
+
+	linked_setup(&l, memory_world(), 0x20000001u);
+	ca_post(l.w, l.card, "revoke", "{\"reason\":\"keyCompromise\"}", 200);
+	expect_status(l.w, l.as, "revoked");
+	expect_status(l.w, l.ss, "revoked");
+	expect_dev(l.w, l.dev, "status", "revoked");
+	expect_dev(l.w, l.dev, "reason", "card_revoked");
+	expect_dev(l.w, l.dev, "ca_reason", "keyCompromise");
+	expect_clean(l.w, "after the card's revocation");
+	assert_int_equal(se_select_jpki(&l.ph), 0x9000); /* not yet contacted */
+
+	res = linked_sync(&l, policy);
+	assert_true(json_is_true(json_object_get(res, "pending_deletion")));
+	assert_string_equal(json_string_value(json_object_get(res, "reason")), "card_revoked");
+	assert_string_equal(json_string_value(json_object_get(res, "status")), "revoked");
+	assert_string_equal(json_string_value(json_object_get(res, "applet")), deleted ? "none" : "installed");
+	if (deleted) {
+		assert_int_not_equal(se_select_jpki(&l.ph), 0x9000);
+	} else {
+		/* The slots as the SE reports them: both revoked, the key refused. */
+		assert_int_equal(json_integer_value(json_array_get(json_object_get(res, "slots"), 0)), 3);
+		assert_int_equal(json_integer_value(json_array_get(json_object_get(res, "slots"), 1)), 3);
+		assert_non_null(json_object_get(res, "warning"));
+	}
+	json_decref(res);
+	expect_dev(l.w, l.dev, "applet", deleted ? "none" : "installed");
+	expect_clean(l.w, "after the phone's check-in");
+	/* Nothing pending any more: a second check-in changes nothing. */
+	res = linked_sync(&l, policy);
+	assert_null(json_object_get(res, "pending_deletion"));
+	json_decref(res);
+	linked_free(&l);
+}
+
+static void test_linked_revocation_force(void **state)
+{
+	(void)state;
+	linked_revocation(NULL, 1);
+}
+
+static void test_linked_revocation_warn(void **state)
+{
+	(void)state;
+	linked_revocation("{\"delete_applet_on_revoke\":\"warn\"}", 0);
+}
+
+/* Revoking only the card's AUTH certificate: the phone's certificates are
+ * linked to the card's sign certificate, so nothing follows (docs/tsm.md). */
+static void test_card_auth_revocation_only(void **state)
+{
+	linked_t l;
+	json_t *res;
+	char *cauth;
+	(void)state;
+
+	linked_setup(&l, memory_world(), 0x20000002u);
+	cauth = cert_of(l.w, "auth");
+	ca_post(l.w, cauth, "revoke", "{\"reason\":\"cessationOfOperation\"}", 200);
+	expect_status(l.w, l.as, "valid");
+	expect_dev(l.w, l.dev, "status", "active");
+	expect_dev(l.w, l.dev, "reason", NULL);
+	expect_clean(l.w, "after the card's auth revocation");
+	res = linked_sync(&l, NULL);
+	assert_null(json_object_get(res, "pending_deletion"));
+	json_decref(res);
+	assert_int_equal(se_select_jpki(&l.ph), 0x9000);
+	free(cauth);
+	linked_free(&l);
+}
+
+/* The card's sign certificate on hold: the CA does not propagate a hold,
+ * the TSM holds the phone's certificates itself (behind an intent) and
+ * the registry says hold, card_held; the SE is left alone.  A held card
+ * sign certificate is not lifted (the CA refuses, 422): J-LIS revokes it,
+ * and the phone's held certificates are revoked by the linkage. */
+static void test_card_hold_then_revoke(void **state)
+{
+	linked_t l;
+	json_t *res;
+	(void)state;
+
+	linked_setup(&l, memory_world(), 0x20000003u);
+	ca_post(l.w, l.card, "hold", "{}", 200);
+	expect_dev(l.w, l.dev, "status", "hold");
+	expect_dev(l.w, l.dev, "reason", "card_held");
+	expect_status(l.w, l.as, "hold");
+	expect_status(l.w, l.ss, "hold");
+	expect_clean(l.w, "after the card's hold");
+	res = linked_sync(&l, NULL);
+	assert_string_equal(json_string_value(json_object_get(res, "reason")), "card_held");
+	json_decref(res);
+	assert_int_equal(se_select_jpki(&l.ph), 0x9000); /* a hold leaves the SE alone */
+
+	ca_post(l.w, l.card, "lift", "{}", 422);
+	ca_post(l.w, l.card, "revoke", "{\"reason\":\"keyCompromise\"}", 200);
+	expect_status(l.w, l.as, "revoked");
+	expect_status(l.w, l.ss, "revoked");
+	expect_dev(l.w, l.dev, "status", "revoked");
+	expect_dev(l.w, l.dev, "reason", "card_revoked");
+	expect_clean(l.w, "after the held card's revocation");
+	res = linked_sync(&l, NULL);
+	assert_true(json_is_true(json_object_get(res, "pending_deletion")));
+	json_decref(res);
+	assert_int_not_equal(se_select_jpki(&l.ph), 0x9000);
+	linked_free(&l);
+}
+
+/* kill -9 before and after each of the linked hold's two CA calls: the
+ * intent link:DEVICE is left, /check names the device in flight, and the
+ * restarted TSM finishes the hold from it: clean, nothing in flight. */
+static void linked_hold_crash(int nth, int before)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], when[64];
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	linked_t l;
+	json_t *a;
+	int fd = mkstemp(db);
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	snprintf(when, sizeof when, "linked hold, kill -9 %s CA call %d", before ? "before" : "after", nth);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	linked_setup(&l, w, 0x20000004u);
+	ca_post(w, l.card, "hold", "{}", 200); /* the CA's own route: no TSM request */
+	tsm_fault(w->tsm, nth, before);
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &a), 500);
+	json_decref(a);
+	tsm_world_close(w);
+	assert_int_equal(tsm_world_open(&l.w, &o, err, sizeof err), 0);
+	expect_clean(l.w, when);
+	expect_dev(l.w, l.dev, "status", "hold");
+	expect_dev(l.w, l.dev, "reason", "card_held");
+	linked_free(&l);
+	rm_db(db);
+}
+
+static void test_linked_hold_crash(void **state)
+{
+	(void)state;
+	linked_hold_crash(1, 1);
+	linked_hold_crash(1, 0);
+	linked_hold_crash(2, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +1009,11 @@ int main(void)
 		cmocka_unit_test(test_crash_in_revoke),
 		cmocka_unit_test(test_crash_in_renew),
 		cmocka_unit_test(test_crash_before_pin_write),
+		cmocka_unit_test(test_linked_revocation_force),
+		cmocka_unit_test(test_linked_revocation_warn),
+		cmocka_unit_test(test_card_auth_revocation_only),
+		cmocka_unit_test(test_card_hold_then_revoke),
+		cmocka_unit_test(test_linked_hold_crash),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
