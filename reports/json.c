@@ -9,7 +9,11 @@
  *     "target": "card=sim:card",         or null
  *     "summary": { "passed", "failed", "skipped", "errors", "total" },
  *     "scenarios": [                     in run->sc order (the runner sorts)
- *       { "id", "file", "title", "tags": [...], "status", "reason",
+ *       { "id", "file", "title", "tags": [...],
+ *         "cases": [8], "operations": ["revoke"],   DOMAIN.md's numbers, names
+ *         "policy": { "half_valid": "block" },   the switches in effect, in
+ *                                        DOMAIN.md's order (unset: the TSM's default)
+ *         "status", "reason",
  *         "apdus", "expects": [ { "file", "line", "ok", "what", "msg" } ] }
  *     ],
  *     "timing": { "total_ms": 12.5, "scenarios": { "<id>": 3.25 } }

@@ -200,9 +200,36 @@ static void put_skipped(FILE *f, const res_scenario_t *s)
 	fputs("\"/>\n", f);
 }
 
+/* The case numbers, operations and policy in effect, as the testcase's
+ * <properties> (one property per case and per operation; the policy as
+ * "policy.SWITCH"). */
+static void put_properties(FILE *f, const res_scenario_t *s)
+{
+	size_t i;
+
+	if (!s->ncases && !s->nops && !s->npol)
+		return;
+	fputs("      <properties>\n", f);
+	for (i = 0; i < s->ncases; i++)
+		fprintf(f, "        <property name=\"case\" value=\"%d\"/>\n", s->cases[i]);
+	for (i = 0; i < s->nops; i++) {
+		fputs("        <property name=\"operation\" value=\"", f);
+		xml_text(f, s->ops[i], 1);
+		fputs("\"/>\n", f);
+	}
+	for (i = 0; i < s->npol; i++) {
+		fputs("        <property name=\"policy.", f);
+		xml_text(f, s->pol_keys[i], 1);
+		fputs("\" value=\"", f);
+		xml_text(f, s->pol_vals[i], 1);
+		fputs("\"/>\n", f);
+	}
+	fputs("      </properties>\n", f);
+}
+
 static void put_testcase(FILE *f, const res_scenario_t *s)
 {
-	int body = s->status != RES_PASS || s->log;
+	int body = s->status != RES_PASS || s->log || s->ncases || s->nops || s->npol;
 
 	fputs("    <testcase classname=\"", f);
 	put_classname(f, s->file);
@@ -219,6 +246,7 @@ static void put_testcase(FILE *f, const res_scenario_t *s)
 	fprintf(f, "\" assertions=\"%zu\"%s\n", s->nexpects, body ? ">" : "/>");
 	if (!body)
 		return;
+	put_properties(f, s);
 	if (s->status == RES_FAIL)
 		put_failure(f, s);
 	else if (s->status == RES_SKIP)

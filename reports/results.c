@@ -38,6 +38,16 @@ void res_scenario_clear(res_scenario_t *s)
 	}
 	free(s->expects);
 	free(s->log);
+	free(s->cases);
+	for (i = 0; i < s->nops; i++)
+		free(s->ops[i]);
+	free(s->ops);
+	for (i = 0; i < s->npol; i++) {
+		free(s->pol_keys[i]);
+		free(s->pol_vals[i]);
+	}
+	free(s->pol_keys);
+	free(s->pol_vals);
 	memset(s, 0, sizeof *s);
 }
 
@@ -161,18 +171,39 @@ static json_t *expect_json(const res_expect_t *e)
 	return o;
 }
 
-static json_t *tags_json(const res_scenario_t *s)
+/* A JSON array of n strings (tags, operations), or of n integers when
+ * v is NULL (case numbers). */
+static json_t *list_json(char *const *v, const int *num, size_t n)
 {
 	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; a && i < s->ntags; i++) {
-		if (json_array_append_new(a, res_json_text(s->tags[i]))) {
+	for (i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, v ? res_json_text(v[i]) : json_integer(num[i]))) {
 			json_decref(a);
 			return NULL;
 		}
 	}
 	return a;
+}
+
+/* The policy in effect, keys in the order given (DOMAIN.md's). */
+static json_t *policy_json(const res_scenario_t *s)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < s->npol; i++) {
+		json_t *key = res_json_text(s->pol_keys[i]);
+
+		if (!key || put(o, json_string_value(key), res_json_text(s->pol_vals[i]))) {
+			json_decref(key);
+			json_decref(o);
+			return NULL;
+		}
+		json_decref(key);
+	}
+	return o;
 }
 
 static json_t *expects_json(const res_scenario_t *s)
@@ -210,7 +241,10 @@ json_t *res_scenario_json(const res_scenario_t *s, int full)
 	if (put(o, "id", res_json_text(s->id)) ||
 	    put(o, "file", res_json_text(s->file)) ||
 	    put(o, "title", res_json_text(s->title)) ||
-	    put(o, "tags", tags_json(s)) ||
+	    put(o, "tags", list_json(s->tags, NULL, s->ntags)) ||
+	    put(o, "cases", list_json(NULL, s->cases, s->ncases)) ||
+	    put(o, "operations", list_json(s->ops, NULL, s->nops)) ||
+	    put(o, "policy", policy_json(s)) ||
 	    put(o, "status", json_string(res_status_name(s->status))) ||
 	    put(o, "reason", res_json_text(s->reason)) ||
 	    put(o, "apdus", json_integer((json_int_t)s->apdus)) ||
@@ -328,35 +362,97 @@ static int get_ms(const json_t *o, double *out)
 	return 0;
 }
 
-/* Fills t->tags, counting t->ntags up as it goes so that a failure half
- * way leaves t consistent for res_scenario_clear. */
-static int get_tags(const json_t *o, res_scenario_t *t)
+/* Fills *v with the strings of array key (tags, operations), counting
+ * *n up as it goes so that a failure half way leaves t consistent for
+ * res_scenario_clear. */
+static int get_strings(const json_t *o, const char *key, char ***v, size_t *n)
 {
-	const json_t *a = json_object_get(o, "tags");
+	const json_t *a = json_object_get(o, key);
+	size_t i, len;
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return bad();
+	len = json_array_size(a);
+	if (len == 0)
+		return 0;
+	*v = calloc(len, sizeof **v);
+	if (!*v) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		const json_t *e = json_array_get(a, i);
+
+		if (!json_is_string(e) && !json_is_null(e))
+			return bad();
+		if (dup_opt(&(*v)[i], json_string_value(e))) {
+			errno = ENOMEM;
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static int get_cases(const json_t *o, res_scenario_t *t)
+{
+	const json_t *a = json_object_get(o, "cases");
 	size_t i, n;
 
 	if (!a || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
 		return bad();
-	n = json_array_size(a);
-	if (n == 0)
+	if ((n = json_array_size(a)) == 0)
 		return 0;
-	t->tags = calloc(n, sizeof *t->tags);
-	if (!t->tags) {
+	if (!(t->cases = calloc(n, sizeof *t->cases))) {
 		errno = ENOMEM;
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		const json_t *v = json_array_get(a, i);
 
-		if (!json_is_string(v) && !json_is_null(v))
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
 			return bad();
-		if (dup_opt(&t->tags[i], json_string_value(v))) {
+		t->cases[t->ncases++] = (int)json_integer_value(v);
+	}
+	return 0;
+}
+
+/* The policy object, in its document order (the writer's). */
+static int get_policy(const json_t *o, res_scenario_t *t)
+{
+	const json_t *p = json_object_get(o, "policy");
+	const char *k;
+	json_t *v;
+	size_t n;
+
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_object(p))
+		return bad();
+	if ((n = json_object_size(p)) == 0)
+		return 0;
+	t->pol_keys = calloc(n, sizeof *t->pol_keys);
+	t->pol_vals = calloc(n, sizeof *t->pol_vals);
+	if (!t->pol_keys || !t->pol_vals) {
+		errno = ENOMEM;
+		return -1;
+	}
+	json_object_foreach((json_t *)p, k, v) {
+		if (!json_is_string(v))
+			return bad();
+		if (t->npol == n)
+			break;
+		if (dup_opt(&t->pol_keys[t->npol], k) || dup_opt(&t->pol_vals[t->npol], json_string_value(v))) {
+			free(t->pol_keys[t->npol]);
+			t->pol_keys[t->npol] = NULL;
 			errno = ENOMEM;
 			return -1;
 		}
-		t->ntags++;
+		t->npol++;
 	}
 	return 0;
 }
@@ -412,7 +508,8 @@ int res_scenario_from_json(res_scenario_t *s, const char *json, size_t len)
 		goto out;
 	}
 	if (get_str(root, "id", &t.id) || get_str(root, "file", &t.file) ||
-	    get_str(root, "title", &t.title) || get_tags(root, &t) ||
+	    get_str(root, "title", &t.title) || get_strings(root, "tags", &t.tags, &t.ntags) ||
+	    get_cases(root, &t) || get_strings(root, "operations", &t.ops, &t.nops) || get_policy(root, &t) ||
 	    get_status(root, &t.status) || get_str(root, "reason", &t.reason) ||
 	    get_apdus(root, &t.apdus) || get_expects(root, &t) ||
 	    get_str(root, "log", &t.log) || get_ms(root, &t.ms))

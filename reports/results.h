@@ -29,6 +29,13 @@ typedef struct res_scenario {
 	size_t nexpects;
 	uint64_t apdus;  /* commands exchanged */
 	char *log;       /* what the scenario printed; may be NULL */
+	int *cases;      /* DOMAIN.md life-cycle case numbers it covers */
+	size_t ncases;
+	char **ops;      /* DOMAIN.md operations it covers */
+	size_t nops;
+	char **pol_keys; /* the policy in effect: switch names ... */
+	char **pol_vals; /* ... and their values, in DOMAIN.md's order */
+	size_t npol;
 	/* volatile: reported outside the comparable part of results.json */
 	double ms;
 } res_scenario_t;

@@ -80,6 +80,35 @@ static void put_diagnostics(FILE *f, const res_scenario_t *s)
 	fputs("  ...\n", f);
 }
 
+/* The case numbers, operations and policy in effect, as a diagnostic
+ * line after the test (and after its YAML block, which must follow the
+ * test line directly):
+ *   # meta: {cases: [8], operations: ["revoke"], policy: {half_valid: "block"}}
+ * a YAML flow mapping, so it reads as YAML once "# meta: " is cut. */
+static void put_meta(FILE *f, const res_scenario_t *s)
+{
+	size_t i;
+
+	if (!s->ncases && !s->nops && !s->npol)
+		return;
+	fputs("# meta: {cases: [", f);
+	for (i = 0; i < s->ncases; i++)
+		fprintf(f, "%s%d", i ? ", " : "", s->cases[i]);
+	fputs("], operations: [", f);
+	for (i = 0; i < s->nops; i++) {
+		fputs(i ? ", " : "", f);
+		yaml_str(f, s->ops[i]);
+	}
+	fputs("], policy: {", f);
+	for (i = 0; i < s->npol; i++) {
+		fputs(i ? ", " : "", f);
+		yaml_str(f, s->pol_keys[i]);
+		fputs(": ", f);
+		yaml_str(f, s->pol_vals[i]);
+	}
+	fputs("}}\n", f);
+}
+
 static void put_test(FILE *f, size_t num, const res_scenario_t *s)
 {
 	int ok = s->status == RES_PASS || s->status == RES_SKIP;
@@ -99,6 +128,7 @@ static void put_test(FILE *f, size_t num, const res_scenario_t *s)
 	fputc('\n', f);
 	if (!ok)
 		put_diagnostics(f, s);
+	put_meta(f, s);
 }
 
 static int tap_write(FILE *f, const res_run_t *run)

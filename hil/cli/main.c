@@ -52,6 +52,11 @@ static const char usage_run[] =
 	"  --budget N         Lua instructions per scenario (2000000000)\n"
 	"  --memory MIB       Lua memory per scenario in MiB (512)\n"
 	"  --no-isolate       run in this process instead of one process each\n"
+	"  --policy K=V       pin a DOMAIN.md policy switch for the run (repeatable); a\n"
+	"                     scenario declaring another value only is skipped\n"
+	"  --matrix           run each scenario under every combination of the switches\n"
+	"                     it declares in policies = { ... } (pinned ones fixed); each\n"
+	"                     is a result of its own, ID[switch=value,...]\n"
 	"\n"
 	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error\n";
 
@@ -203,6 +208,29 @@ out:
 	return rc;
 }
 
+/* --policy K=V into pin; -1 with err naming the valid choices. */
+static int pin_policy(pol_set_t pin, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64], choices[512];
+	int sw, v;
+
+	snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+	if ((sw = pol_find(name)) < 0) {
+		pol_choices(-1, choices, sizeof choices);
+		snprintf(err, errlen, "--policy: unknown switch '%.60s'; the switches are %s", name, choices);
+		return -1;
+	}
+	pol_choices(sw, choices, sizeof choices);
+	if (!eq || (v = pol_value(sw, eq + 1)) < 0) {
+		snprintf(err, errlen, "--policy: %s takes %s%s%.100s%s", name, choices, eq ? ", not '" : " (K=V)",
+			 eq ? eq + 1 : "", eq ? "'" : "");
+		return -1;
+	}
+	pin[sw] = (unsigned char)(v + 1); /* the last one of a switch wins */
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv, int list_only)
 {
 	static const struct option opts[] = {
@@ -212,7 +240,8 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "target", required_argument, 0, 'T' }, { "timeout", required_argument, 0, 'w' },
 		{ "budget", required_argument, 0, 'b' }, { "no-isolate", no_argument, 0, 'n' },
 		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
-		{ "memory", required_argument, 0, 'm' }, { 0, 0, 0, 0 },
+		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
+		{ "matrix", no_argument, 0, 'M' },	 { 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
 	const char *bench = NULL;
@@ -266,6 +295,11 @@ static int cmd_run(int argc, char **argv, int list_only)
 			o.env.memory = (size_t)u << 20;
 			break;
 		case 'n': o.isolate = 0; break;
+		case 'M': o.matrix = 1; break;
+		case 'P':
+			if (pin_policy(o.pin, optarg, err, sizeof err) < 0)
+				return bad_usage(err, usage_run);
+			break;
 		case 'B': bench = optarg; break;
 		case 'h':
 			/* list takes the same selection options */

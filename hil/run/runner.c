@@ -419,18 +419,162 @@ out:
 	return rc;
 }
 
+/* ---- the policy matrix ---- */
+
+typedef struct metas {
+	scen_meta_t *v;
+	size_t n, cap;
+} metas_t;
+
+/* A copy of m under pol (and skip), its id suffixed with the switches of
+ * mask ("TSM-03[half_valid=block]"). */
+static int add_run(metas_t *out, const scen_meta_t *m, const pol_set_t pol, unsigned mask, const char *skip)
+{
+	scen_meta_t *c;
+	char sfx[512];
+
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? 2 * out->cap : 64;
+		scen_meta_t *v = realloc(out->v, (cap + 1) * sizeof *v);
+		if (!v)
+			return -1;
+		out->v = v;
+		out->cap = cap;
+	}
+	c = &out->v[out->n];
+	if (scen_meta_copy(c, m) < 0)
+		return -1;
+	out->n++;
+	memcpy(c->pol, pol, sizeof c->pol);
+	free(c->skip);
+	c->skip = skip ? strdup(skip) : NULL;
+	pol_format(pol, mask, sfx, sizeof sfx);
+	if (sfx[0]) {
+		size_t len = strlen(c->id) + strlen(sfx) + 3;
+		char *id = malloc(len);
+		if (!id)
+			return -1;
+		snprintf(id, len, "%s[%s]", c->id, sfx);
+		free(c->id);
+		c->id = id;
+	}
+	return 0;
+}
+
+/* "a or b" of the values in a supports mask. */
+static void supported(unsigned char bits, int sw, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s", bits & 1 ? pol_switches[sw].values[0] : "", bits == 3 ? " or " : "",
+		 bits & 2 ? pol_switches[sw].values[1] : "");
+}
+
+/* Each scenario once, under its policy: the fixed switches, the pinned
+ * ones (--policy) and, for each switch it supports every listed value
+ * of, with --matrix one run per combination (DOMAIN.md's order, the first
+ * switch slowest), without it its default value if listed, else the
+ * first listed.  A pin the scenario does not support makes it a skip. */
+static int expand(const runner_opts_t *o, scen_meta_t *v, size_t n, metas_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const scen_meta_t *m = &v[i];
+		pol_set_t base = { 0 };
+		unsigned mask = 0;
+		char skip[512] = "", vals[64];
+		int sws[POL_N], nsw = 0, at[POL_N] = { 0 };
+
+		for (int s = 0; !m->error && s < POL_N; s++) {
+			if (o->matrix && m->supports[s])
+				mask |= 1u << s;
+			if (o->pin[s]) {
+				int pv = o->pin[s] - 1;
+				if (!skip[0] && m->fixed[s] && m->fixed[s] != o->pin[s])
+					snprintf(skip, sizeof skip, "runs under %s=%s only (--policy %s=%s)",
+						 pol_switches[s].name, pol_switches[s].values[m->fixed[s] - 1],
+						 pol_switches[s].name, pol_switches[s].values[pv]);
+				else if (!skip[0] && m->supports[s] && !(m->supports[s] & (1u << pv))) {
+					supported(m->supports[s], s, vals, sizeof vals);
+					snprintf(skip, sizeof skip, "supports %s=%s only (--policy %s=%s)",
+						 pol_switches[s].name, vals, pol_switches[s].name,
+						 pol_switches[s].values[pv]);
+				}
+				base[s] = o->pin[s];
+			} else if (m->fixed[s]) {
+				base[s] = m->fixed[s];
+			} else if (m->supports[s] && o->matrix) {
+				sws[nsw++] = s;
+			} else if (m->supports[s]) {
+				base[s] = (m->supports[s] & 1) ? 1 : 2;
+			}
+		}
+		if (m->error || skip[0]) {
+			if (add_run(out, m, base, mask, skip[0] ? skip : NULL) < 0)
+				return -1;
+			continue;
+		}
+		/* at[k]: which of switch sws[k]'s supported values, odometer-wise */
+		for (;;) {
+			pol_set_t pol;
+			int k;
+			memcpy(pol, base, sizeof pol);
+			for (k = 0; k < nsw; k++) {
+				unsigned char bits = m->supports[sws[k]];
+				int first = (bits & 1) ? 0 : 1;
+				pol[sws[k]] = (unsigned char)(first + at[k] + 1);
+			}
+			if (add_run(out, m, pol, mask, NULL) < 0)
+				return -1;
+			for (k = nsw - 1; k >= 0; k--) {
+				int count = m->supports[sws[k]] == 3 ? 2 : 1;
+				if (++at[k] < count)
+					break;
+				at[k] = 0;
+			}
+			if (k < 0)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* select_scenarios, then expand: the runs, in order. */
+static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
+{
+	scen_meta_t *v;
+	size_t n;
+	metas_t runs = { 0 };
+	int rc;
+
+	if (select_scenarios(o, &v, &n) < 0)
+		return -1;
+	rc = expand(o, v, n, &runs);
+	for (size_t i = 0; i < n; i++)
+		scen_meta_clear(&v[i]);
+	free(v);
+	if (rc < 0 || (!runs.v && !(runs.v = calloc(1, sizeof *runs.v)))) {
+		for (size_t i = 0; i < runs.n; i++)
+			scen_meta_clear(&runs.v[i]);
+		free(runs.v);
+		return -1;
+	}
+	*out = runs.v;
+	*count = runs.n;
+	return 0;
+}
+
 int runner_list(const runner_opts_t *o, FILE *out)
 {
 	scen_meta_t *v;
 	size_t n;
 	int bad = 0;
 
-	if (select_scenarios(o, &v, &n) < 0)
+	if (select_runs(o, &v, &n) < 0)
 		return 2;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].error) {
 			fprintf(out, "%-12s %s  (does not load: %s)\n", v[i].id, v[i].file, v[i].error);
 			bad = 1;
+		} else if (v[i].skip) {
+			fprintf(out, "%-12s %-40s (skipped: %s)\n", v[i].id, v[i].file, v[i].skip);
 		} else {
 			fprintf(out, "%-12s %-40s %s [", v[i].id, v[i].file, v[i].title);
 			for (size_t t = 0; t < v[i].ntags; t++)
@@ -483,9 +627,7 @@ static void run_done(void *ud, size_t i, const char *out, size_t len, int status
 	    WEXITSTATUS(status) != 0) {
 		res_scenario_clear(res);
 		child_failure(why, sizeof why, m->file, "while running", status, killed, run_limit(ud, i));
-		res->id = strdup(m->id);
-		res->file = strdup(m->file);
-		res->title = strdup(m->title);
+		scen_meta_to_res(m, res);
 		res->status = RES_ERROR;
 		res->reason = strdup(why);
 	}
@@ -540,7 +682,7 @@ int runner_run(const runner_opts_t *o)
 		fprintf(stderr, "mynahil: --out %s: %s\n", o->env.out, strerror(errno));
 		return 2;
 	}
-	if (select_scenarios(o, &v, &n) < 0)
+	if (select_runs(o, &v, &n) < 0)
 		return 2;
 	run.seed = o->env.seed;
 	run.target = target_string(&o->env);

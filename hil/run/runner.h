@@ -14,6 +14,8 @@ typedef struct runner_opts {
 	const char *tags;     /* comma-separated; a scenario needs one of them */
 	int shard_i, shard_n; /* run the i-th of n shards (1-based); n = 0: all */
 	int isolate;          /* 1: fork per scenario (default); 0: in process */
+	int matrix;           /* run every combination of a scenario's policies */
+	pol_set_t pin;        /* --policy k=v: switches fixed for the whole run */
 } runner_opts_t;
 
 /* Run and write the reports; returns the exit status (0 all passed,

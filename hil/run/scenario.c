@@ -120,6 +120,80 @@ static char *string_field(lua_State *L, const char *field)
 	return s;
 }
 
+/* cases, operations, policy and policies of the scenario table on top
+ * of the stack.  The prelude has checked them with file:line; this is
+ * the check of a table made without scenario{} (no line known).  NULL,
+ * or what is wrong. */
+static const char *read_domain(lua_State *L, scen_meta_t *m)
+{
+	size_t n;
+
+	lua_getfield(L, -1, "cases");
+	n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+	m->cases = calloc(n + 1, sizeof *m->cases);
+	for (size_t i = 0; m->cases && i < n; i++) {
+		int isint;
+		lua_Integer c = (lua_rawgeti(L, -1, (lua_Integer)i + 1), lua_tointegerx(L, -1, &isint));
+		lua_pop(L, 1);
+		if (!isint || c < 1 || c > POL_NCASES)
+			return "cases: life-cycle case numbers are 1 to 15";
+		m->cases[m->ncases++] = (int)c;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, -1, "operations");
+	n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+	m->ops = calloc(n + 1, sizeof *m->ops);
+	for (size_t i = 0; m->ops && i < n; i++) {
+		const char *op = (lua_rawgeti(L, -1, (lua_Integer)i + 1), lua_tostring(L, -1));
+		if (!op || lua_type(L, -1) != LUA_TSTRING || pol_operation(op) < 0) {
+			lua_pop(L, 2);
+			return "operations: not one of DOMAIN.md's operations";
+		}
+		m->ops[m->nops++] = strdup(op);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	for (int f = 0; f < 2; f++) {
+		lua_getfield(L, -1, f ? "policies" : "policy");
+		if (!lua_istable(L, -1)) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			int sw = lua_type(L, -2) == LUA_TSTRING ? pol_find(lua_tostring(L, -2)) : -1;
+			size_t nv = f ? (lua_istable(L, -1) ? lua_rawlen(L, -1) : 0) : 1;
+			if (sw < 0 || (f && nv == 0) || (f && m->fixed[sw])) {
+				lua_pop(L, 3);
+				return "policy: not DOMAIN.md's switches";
+			}
+			for (size_t i = 0; i < nv; i++) {
+				int v;
+				if (f)
+					lua_rawgeti(L, -1, (lua_Integer)i + 1);
+				else
+					lua_pushvalue(L, -1);
+				v = lua_type(L, -1) == LUA_TBOOLEAN ? (pol_switches[sw].boolean
+					? pol_value(sw, lua_toboolean(L, -1) ? "true" : "false") : -1)
+					: lua_type(L, -1) == LUA_TSTRING && !pol_switches[sw].boolean
+					? pol_value(sw, lua_tostring(L, -1)) : -1;
+				lua_pop(L, 1);
+				if (v < 0) {
+					lua_pop(L, 3);
+					return "policy: not a value of DOMAIN.md's switch";
+				}
+				if (f)
+					m->supports[sw] |= (unsigned char)(1u << v);
+				else
+					m->fixed[sw] = (unsigned char)(v + 1);
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	return NULL;
+}
+
 int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
 {
 	char err[1024], name[256];
@@ -135,6 +209,13 @@ int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
 		m->title = string_field(L, "title");
 		m->tags = string_list(L, "tags", &m->ntags);
 		m->needs = string_list(L, "needs", &m->nneeds);
+		{
+			const char *bad = read_domain(L, m);
+			if (bad) {
+				snprintf(err, sizeof err, "%.900s: scenario: %s", file, bad);
+				m->error = strdup(err);
+			}
+		}
 		/* A scenario may lower --timeout, never raise it (scenario{}
 		 * has checked the range). */
 		lua_getfield(L, -1, "timeout");
@@ -176,6 +257,31 @@ char *scen_meta_to_json(const scen_meta_t *m)
 	json_object_set_new(o, "tags", tags);
 	json_object_set_new(o, "needs", needs);
 	json_object_set_new(o, "timeout", json_integer(m->timeout_s));
+	{
+		json_t *cases = json_array(), *ops = json_array(), *fixed = json_object(),
+		       *sup = json_object();
+		for (size_t i = 0; i < m->ncases; i++)
+			json_array_append_new(cases, json_integer(m->cases[i]));
+		for (size_t i = 0; i < m->nops; i++)
+			json_array_append_new(ops, json_string(m->ops[i]));
+		for (int i = 0; i < POL_N; i++) {
+			json_t *vs = json_array();
+			if (m->fixed[i])
+				json_object_set_new(fixed, pol_switches[i].name,
+						    json_string(pol_switches[i].values[m->fixed[i] - 1]));
+			for (int v = 0; v < 2; v++)
+				if (m->supports[i] & (1u << v))
+					json_array_append_new(vs, json_string(pol_switches[i].values[v]));
+			if (json_array_size(vs))
+				json_object_set_new(sup, pol_switches[i].name, vs);
+			else
+				json_decref(vs);
+		}
+		json_object_set_new(o, "cases", cases);
+		json_object_set_new(o, "operations", ops);
+		json_object_set_new(o, "policy", fixed);
+		json_object_set_new(o, "policies", sup);
+	}
 	if (m->error)
 		json_object_set_new(o, "error", json_string(m->error));
 	s = json_dumps(o, JSON_COMPACT);
@@ -215,6 +321,32 @@ int scen_meta_from_json(scen_meta_t *m, const char *file, const char *json, size
 	m->tags = json_strings(json_object_get(o, "tags"), &m->ntags);
 	m->needs = json_strings(json_object_get(o, "needs"), &m->nneeds);
 	m->error = json_is_string(err) ? strdup(json_string_value(err)) : NULL;
+	{
+		json_t *cases = json_object_get(o, "cases"), *e, *vs;
+		const char *k;
+		size_t i;
+
+		m->cases = calloc(json_array_size(cases) + 1, sizeof *m->cases);
+		json_array_foreach(cases, i, e) {
+			if (m->cases && json_is_integer(e) && json_integer_value(e) >= 1 &&
+			    json_integer_value(e) <= POL_NCASES)
+				m->cases[m->ncases++] = (int)json_integer_value(e);
+		}
+		m->ops = json_strings(json_object_get(o, "operations"), &m->nops);
+		json_object_foreach(json_object_get(o, "policy"), k, e) {
+			int sw = pol_find(k), v = json_is_string(e) ? pol_value(sw, json_string_value(e)) : -1;
+			if (v >= 0)
+				m->fixed[sw] = (unsigned char)(v + 1);
+		}
+		json_object_foreach(json_object_get(o, "policies"), k, vs) {
+			int sw = pol_find(k);
+			json_array_foreach(vs, i, e) {
+				int v = json_is_string(e) ? pol_value(sw, json_string_value(e)) : -1;
+				if (v >= 0)
+					m->supports[sw] |= (unsigned char)(1u << v);
+			}
+		}
+	}
 	json_decref(o);
 	return 0;
 }
@@ -227,7 +359,45 @@ void scen_meta_clear(scen_meta_t *m)
 	free_list(m->tags, m->ntags);
 	free_list(m->needs, m->nneeds);
 	free(m->error);
+	free(m->cases);
+	free_list(m->ops, m->nops);
+	free(m->skip);
 	memset(m, 0, sizeof *m);
+}
+
+int scen_meta_copy(scen_meta_t *dst, const scen_meta_t *src)
+{
+	char *json = scen_meta_to_json(src);
+	int rc = json ? scen_meta_from_json(dst, src->file, json, strlen(json)) : -1;
+
+	free(json);
+	if (rc < 0)
+		return -1;
+	memcpy(dst->pol, src->pol, sizeof dst->pol);
+	dst->skip = src->skip ? strdup(src->skip) : NULL;
+	return 0;
+}
+
+void scen_file_name(const char *id, char *out, size_t cap)
+{
+	size_t n = strlen(id), i;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	if (!cap)
+		return;
+	for (i = 0; i < n && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)id[i];
+		out[i] = (char)(((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				 c == '.' || c == '_' || c == '-') ? c : '_');
+	}
+	out[i] = 0;
+	if (out[0] == '.')
+		out[0] = '_'; /* neither hidden nor "." nor ".." */
+	if (n > 160 && cap > 180) {
+		for (i = 0; i < n; i++)
+			h = (h ^ (unsigned char)id[i]) * 16777619u;
+		snprintf(out + 160, cap - 160, "-%08x", h);
+	}
 }
 
 int scen_has_tag(const scen_meta_t *m, const char *tag)
@@ -275,7 +445,7 @@ static int needs(const scen_meta_t *m, const char *what)
 	return 0;
 }
 
-static void copy_meta(const scen_meta_t *m, res_scenario_t *res)
+void scen_meta_to_res(const scen_meta_t *m, res_scenario_t *res)
 {
 	res->id = strdup(m->id);
 	res->file = strdup(m->file);
@@ -283,6 +453,37 @@ static void copy_meta(const scen_meta_t *m, res_scenario_t *res)
 	res->tags = calloc(m->ntags + 1, sizeof *res->tags);
 	for (size_t i = 0; res->tags && i < m->ntags; i++)
 		res->tags[res->ntags++] = strdup(m->tags[i]);
+	res->cases = calloc(m->ncases + 1, sizeof *res->cases);
+	for (size_t i = 0; res->cases && i < m->ncases; i++)
+		res->cases[res->ncases++] = m->cases[i];
+	res->ops = calloc(m->nops + 1, sizeof *res->ops);
+	for (size_t i = 0; res->ops && i < m->nops; i++)
+		res->ops[res->nops++] = strdup(m->ops[i]);
+	res->pol_keys = calloc(POL_N, sizeof *res->pol_keys);
+	res->pol_vals = calloc(POL_N, sizeof *res->pol_vals);
+	for (int i = 0; res->pol_keys && res->pol_vals && i < POL_N; i++) {
+		if (!m->pol[i])
+			continue;
+		res->pol_keys[res->npol] = strdup(pol_switches[i].name);
+		res->pol_vals[res->npol++] = strdup(pol_switches[i].values[m->pol[i] - 1]);
+	}
+}
+
+/* w.policy: the policy in effect, booleans for the boolean switches. */
+static void push_policy(lua_State *L, const scen_meta_t *m)
+{
+	lua_createtable(L, 0, POL_N);
+	for (int i = 0; i < POL_N; i++) {
+		const char *v;
+		if (!m->pol[i])
+			continue;
+		v = pol_switches[i].values[m->pol[i] - 1];
+		if (pol_switches[i].boolean)
+			lua_pushboolean(L, !strcmp(v, "true"));
+		else
+			lua_pushstring(L, v);
+		lua_setfield(L, -2, pol_switches[i].name);
+	}
 }
 
 /* The card profile a card binding stands for — what a scenario knows of
@@ -336,23 +537,28 @@ static int clear_dir(const char *dir)
 
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
-	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX];
+	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX], fname[200];
 	trace_t *trace = NULL;
 	link_t *links[MAX_ROLES];
 	size_t nlinks = 0;
 	lua_State *L = NULL;
 	int rc;
 
-	copy_meta(m, res);
+	scen_meta_to_res(m, res);
 	if (m->error) {
 		set_reason(res, RES_ERROR, m->error);
+		return;
+	}
+	if (m->skip) {
+		set_reason(res, RES_SKIP, m->skip);
 		return;
 	}
 	if (unmet_need(m, env, err, sizeof err)) {
 		set_reason(res, RES_SKIP, err);
 		return;
 	}
-	snprintf(rundir, sizeof rundir, "%s/run/%s", env->out, m->id);
+	scen_file_name(m->id, fname, sizeof fname);
+	snprintf(rundir, sizeof rundir, "%.2000s/run/%s", env->out, fname);
 	if (clear_dir(rundir) < 0 || util_mkdirs(rundir) < 0) {
 		snprintf(err, sizeof err, "%.900s: cannot create run directory", rundir);
 		set_reason(res, RES_ERROR, err);
@@ -361,7 +567,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	/* traces/ID.jsonl: every exchange, for whoever chases a failure */
 	snprintf(tpath, sizeof tpath, "%.2000s/traces", env->out);
 	if (util_mkdirs(tpath) == 0) {
-		snprintf(tpath, sizeof tpath, "%.2000s/traces/%.200s.jsonl", env->out, m->id);
+		snprintf(tpath, sizeof tpath, "%.2000s/traces/%s.jsonl", env->out, fname);
 		trace = trace_open(tpath);
 	}
 	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
@@ -395,7 +601,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		lua_setfield(L, -2, role);
 	}
 	lua_createtable(L, 0, 5);                  /* info */
-	lua_getfield(L, -5, "policy");             /* the scenario's policy switches */
+	push_policy(L, m);                         /* the policy in effect */
 	lua_setfield(L, -2, "policy");
 	if (scen_binding(env, "tsm")) {
 		lua_pushstring(L, scen_binding(env, "tsm"));

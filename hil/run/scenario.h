@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "reports/results.h"
+#include "hil/run/policy.h"
 
 typedef struct binding {
 	const char *role;  /* "card" */
@@ -30,6 +31,15 @@ typedef struct scen_meta {
 	size_t nneeds;
 	int timeout_s;        /* min(the scenario's own limit, --timeout) */
 	char *error;          /* "file:line: message" when it does not load */
+	int *cases;           /* DOMAIN.md life-cycle cases, ascending */
+	size_t ncases;
+	char **ops;           /* DOMAIN.md operations, in its order */
+	size_t nops;
+	pol_set_t fixed;      /* policy = { ... } */
+	unsigned char supports[POL_N]; /* policies = { ... }: bit v, value v */
+	/* One run of it, set by the runner (not in the JSON): */
+	pol_set_t pol;        /* the policy in effect */
+	char *skip;           /* not run: a skip with this reason */
 } scen_meta_t;
 
 /* Load the file in a sandbox and read its declarations.  A file that does
@@ -41,6 +51,14 @@ void scen_meta_clear(scen_meta_t *m);
 char *scen_meta_to_json(const scen_meta_t *m);
 int scen_meta_from_json(scen_meta_t *m, const char *file, const char *json, size_t len);
 int scen_has_tag(const scen_meta_t *m, const char *tag);
+/* A deep copy of src into dst (pol and skip too); 0 or -1. */
+int scen_meta_copy(scen_meta_t *dst, const scen_meta_t *src);
+/* What a result carries of the meta: id, file, title, tags, cases,
+ * operations and the policy in effect. */
+void scen_meta_to_res(const scen_meta_t *m, res_scenario_t *res);
+/* id as a file name: characters outside [A-Za-z0-9._-] become '_'; a
+ * long one is cut and ends in a hash of the whole id. */
+void scen_file_name(const char *id, char *out, size_t cap);
 
 /* Run it here, in this process, filling res (which the caller zeroed). */
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res);

@@ -53,6 +53,27 @@ static void add_tags(res_scenario_t *s, const char *a, const char *b)
 	s->ntags = 2;
 }
 
+/* Cases 6 and 8, two operations, two switches in effect. */
+static void add_domain(res_scenario_t *s)
+{
+	s->cases = calloc(2, sizeof *s->cases);
+	s->ops = calloc(2, sizeof *s->ops);
+	s->pol_keys = calloc(2, sizeof *s->pol_keys);
+	s->pol_vals = calloc(2, sizeof *s->pol_vals);
+	assert_true(s->cases && s->ops && s->pol_keys && s->pol_vals);
+	s->cases[0] = 6;
+	s->cases[1] = 8;
+	s->ncases = 2;
+	s->ops[0] = xstrdup("revoke");
+	s->ops[1] = xstrdup("suspend_resume");
+	s->nops = 2;
+	s->pol_keys[0] = xstrdup("revoke_without_card");
+	s->pol_vals[0] = xstrdup("true");
+	s->pol_keys[1] = xstrdup("half_valid");
+	s->pol_vals[1] = xstrdup("erase_revoked");
+	s->npol = 2;
+}
+
 /* 2 pass, 1 fail, 1 error, 1 skip; ms_base shifts every duration. */
 static void build_run(res_run_t *r, double ms_base)
 {
@@ -86,6 +107,7 @@ static void build_run(res_run_t *r, double ms_base)
 					"tries == 2", "got 1\xff"), 0);
 	s->apdus = 7;
 	s->log = xstrdup("line1\nline2 <b>\x02 " JP);
+	add_domain(s);
 	s->ms = 40.25 + ms_base;
 
 	s = &r->sc[2];
@@ -196,6 +218,17 @@ static void assert_scenario_equal(const res_scenario_t *a, const res_scenario_t 
 	}
 	assert_true(a->apdus == b->apdus);
 	STR_EQ(a->log, b->log);
+	assert_int_equal(a->ncases, b->ncases);
+	for (i = 0; i < a->ncases; i++)
+		assert_int_equal(a->cases[i], b->cases[i]);
+	assert_int_equal(a->nops, b->nops);
+	for (i = 0; i < a->nops; i++)
+		STR_EQ(a->ops[i], b->ops[i]);
+	assert_int_equal(a->npol, b->npol); /* in order: DOMAIN.md's, not sorted */
+	for (i = 0; i < a->npol; i++) {
+		STR_EQ(a->pol_keys[i], b->pol_keys[i]);
+		STR_EQ(a->pol_vals[i], b->pol_vals[i]);
+	}
 	/* Exact, not approximate: the runner must see what the child saw. */
 	assert_memory_equal(&a->ms, &b->ms, sizeof a->ms);
 #undef STR_EQ
@@ -400,6 +433,16 @@ static void test_junit(void **state)
 			   "&lt;want&gt; &quot;9000&quot; &apos;x&apos; " JP "\n"
 			   "scenarios/card/02_verify.lua:20: tries == 2: got 1\xEF\xBF\xBD</failure>");
 	assert_contains(x, "<system-out>line1\nline2 &lt;b&gt; " JP "</system-out>");
+	/* The case numbers, operations and policy as the testcase's properties. */
+	assert_contains(x, "assertions=\"3\">\n      <properties>\n"
+			   "        <property name=\"case\" value=\"6\"/>\n"
+			   "        <property name=\"case\" value=\"8\"/>\n"
+			   "        <property name=\"operation\" value=\"revoke\"/>\n"
+			   "        <property name=\"operation\" value=\"suspend_resume\"/>\n"
+			   "        <property name=\"policy.revoke_without_card\" value=\"true\"/>\n"
+			   "        <property name=\"policy.half_valid\" value=\"erase_revoked\"/>\n"
+			   "      </properties>\n      <failure ");
+	assert_int_equal(count(x, "<property name=\"case\""), 2);
 	assert_contains(x, "<error message=\"scenarios/card/03_sign.lua:7: attempt to index nil\">"
 			   "scenarios/card/03_sign.lua:7: attempt to index nil</error>");
 	assert_contains(x, "classname=\"scenarios.lifecycle\" name=\"LC-01: issue\"");
@@ -461,6 +504,12 @@ static void test_tap(void **state)
 	assert_contains(t, "  reason: \"scenarios/card/03_sign.lua:7: attempt to index nil\"\n");
 	assert_contains(t, "\nok 4 - LC-01 issue # SKIP needs sim: tear\n");
 	assert_contains(t, "\nok 5 - LC-02 renew\n");
+	/* After the YAML block (which must follow the test line). */
+	assert_contains(t, "      message: \"got 1\\uFFFD\"\n  ...\n"
+			   "# meta: {cases: [6, 8], operations: [\"revoke\", \"suspend_resume\"], "
+			   "policy: {\"revoke_without_card\": \"true\", \"half_valid\": \"erase_revoked\"}}\n"
+			   "not ok 3");
+	assert_int_equal(count(t, "# meta: "), 1);
 	assert_int_equal(count(t, "not ok "), 2);
 	assert_int_equal(count(t, "\n  ---\n"), 2);
 	assert_null(strchr(t, '\x01'));
@@ -538,6 +587,13 @@ static void test_json_report(void **state)
 			    "./scenarios/card/02_verify.lua");
 	assert_true(json_is_null(json_object_get(e, "reason")));
 	assert_int_member(e, "apdus", 7);
+	/* Cases, operations and the policy in effect, the policy's keys in
+	 * the order given; empty, not absent, where there are none. */
+	assert_contains(text, "      \"cases\": [\n        6,\n        8\n      ],\n"
+			      "      \"operations\": [\n        \"revoke\",\n        \"suspend_resume\"\n      ],\n"
+			      "      \"policy\": {\n        \"revoke_without_card\": \"true\",\n"
+			      "        \"half_valid\": \"erase_revoked\"\n      },\n      \"status\": \"fail\"");
+	assert_contains(text, "\"cases\": [],\n      \"operations\": [],\n      \"policy\": {},\n");
 	/* Nothing volatile, and no log, in a scenario. */
 	assert_null(json_object_get(e, "ms"));
 	assert_null(json_object_get(e, "log"));

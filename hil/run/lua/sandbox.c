@@ -23,6 +23,7 @@
 #include "hil/base/confine.h"
 #include "hil/link/link.h"
 #include "hil/run/lua/lhil.h"
+#include "hil/run/policy.h"
 #include "hil/fixtures/profile.h"
 #include "hil/base/util.h"
 
@@ -460,7 +461,8 @@ static int open_all(lua_State *L)
 	if (luaL_loadfilex(L, prelude, "t") != LUA_OK)
 		return lua_error(L);
 	lua_getfield(L, LUA_REGISTRYINDEX, "mynahil.getinfo");
-	lua_call(L, 1, 0);
+	pol_push_lua(L); /* DOMAIN.md's switches and operations */
+	lua_call(L, 2, 0);
 	return 0;
 }
 

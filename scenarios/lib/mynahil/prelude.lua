@@ -1,7 +1,9 @@
 -- prelude.lua — loaded into every scenario state before the scenario:
 -- `scenario { ... }`, `expect(value)` and the world handed to `run`.
--- It receives debug.getinfo, which scenarios themselves do not get.
-local getinfo = ...
+-- It receives debug.getinfo, which scenarios themselves do not get, and
+-- DOMAIN.md's policy switches and operations (hil/run/policy.c, the one
+-- table that --policy and --matrix use too).
+local getinfo, domain = ...
 local record, hex = mynahil._record, mynahil.hex
 
 -- The scenario line that called a matcher: level 3 from here is the
@@ -78,7 +80,125 @@ function expect(v, label)
 end
 
 local fields = { id = "string", title = "string", run = "function", tags = "table",
-                 needs = "table", case = "number", policy = "table", timeout = "number" }
+                 needs = "table", case = "number", cases = "table", operation = "string",
+                 operations = "table", policy = "table", policies = "table", timeout = "number" }
+
+-- Each check below returns an error message, or nil.
+
+-- A non-empty sequence, nothing but 1..n in it.
+local function is_list(v)
+  if type(v) ~= "table" or #v == 0 then return false end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  return n == #v
+end
+
+-- case = N or cases = { N, ... }: DOMAIN.md's life-cycle cases 1-15.
+local function check_cases(t)
+  if t.case ~= nil and t.cases ~= nil then return "scenario: give 'case' or 'cases', not both" end
+  local list = t.cases or (t.case ~= nil and { t.case }) or {}
+  local seen = {}
+  for i, c in ipairs(list) do
+    if math.type(c) ~= "integer" or c < 1 or c > 15 then
+      return string.format("scenario: %s must be a life-cycle case number from 1 to 15 (DOMAIN.md), not %s",
+                           t.cases and "cases[" .. i .. "]" or "field 'case'", tostring(c))
+    end
+    if seen[c] then return "scenario: case " .. c .. " given twice" end
+    seen[c] = true
+  end
+  if t.cases and not is_list(t.cases) then
+    return "scenario: field 'cases' must be a list of case numbers"
+  end
+  table.sort(list)
+  t.cases, t.case = list, nil
+end
+
+-- operation = "name" or operations = { "name", ... }: DOMAIN.md's seven.
+local function check_operations(t)
+  if t.operation ~= nil and t.operations ~= nil then
+    return "scenario: give 'operation' or 'operations', not both"
+  end
+  local list = t.operations or (t.operation ~= nil and { t.operation }) or {}
+  local known, seen = {}, {}
+  for i, o in ipairs(domain.operations) do known[o] = i end
+  if t.operations and not is_list(t.operations) then
+    return "scenario: field 'operations' must be a list of operation names"
+  end
+  for i, o in ipairs(list) do
+    if not known[o] then
+      return string.format("scenario: unknown operation %s%s; DOMAIN.md's operations are %s",
+                           type(o) == "string" and string.format("'%s'", o) or tostring(o),
+                           t.operations and " (operations[" .. i .. "])" or "",
+                           table.concat(domain.operations, ", "))
+    end
+    if seen[o] then return "scenario: operation '" .. o .. "' given twice" end
+    seen[o] = true
+  end
+  table.sort(list, function(a, b) return known[a] < known[b] end)
+  t.operations, t.operation = list, nil
+end
+
+-- A table's pairs in the order of its keys' names: the first error is
+-- the same on every run.
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local i = 0
+  return function()
+    i = i + 1
+    if keys[i] ~= nil then return keys[i], t[keys[i]] end
+  end
+end
+
+local function switch_of(k, field)
+  local sw = type(k) == "string" and domain.switches[k]
+  if not sw then
+    return nil, string.format("scenario: %s: unknown policy switch '%s'; DOMAIN.md's switches are %s",
+                              field, tostring(k), table.concat(domain.order, ", "))
+  end
+  return sw
+end
+
+-- A value as written in a scenario: true/false for the boolean switches,
+-- the name otherwise.  Returns the value's name, or nil and the message.
+local function value_of(sw, k, v, field)
+  local name = sw.boolean and type(v) == "boolean" and tostring(v) or
+               (not sw.boolean and type(v) == "string" and v) or nil
+  if name == sw[1] or name == sw[2] then return name end
+  local choices = sw.boolean and (sw[1] .. " or " .. sw[2]) or
+                  string.format("\"%s\" or \"%s\"", sw[1], sw[2])
+  return nil, string.format("scenario: %s: %s = %s is not a value of the switch; choose %s",
+                            field, k, type(v) == "string" and string.format("%q", v) or tostring(v), choices)
+end
+
+-- policy = { switch = value }: fixed; policies = { switch = { values } }:
+-- every value listed is supported, and --matrix runs each.
+local function check_policies(t)
+  for k, v in sorted_pairs(t.policy or {}) do
+    local sw, why = switch_of(k, "policy")
+    if not sw then return why end
+    local _, bad = value_of(sw, k, v, "policy")
+    if bad then return bad end
+  end
+  for k, vs in sorted_pairs(t.policies or {}) do
+    local sw, why = switch_of(k, "policies")
+    if not sw then return why end
+    if t.policy and t.policy[k] ~= nil then
+      return "scenario: switch '" .. k .. "' is in both 'policy' and 'policies'"
+    end
+    if not is_list(vs) then
+      return "scenario: policies: " .. k .. " must be a list of the values the scenario supports"
+    end
+    local seen = {}
+    for _, v in ipairs(vs) do
+      local name, bad = value_of(sw, k, v, "policies")
+      if bad then return bad end
+      if seen[name] then return "scenario: policies: " .. k .. " lists " .. name .. " twice" end
+      seen[name] = true
+    end
+  end
+end
 
 -- Errors name the scenario's own line: level 2 when Lua still knows it,
 -- else (after `return scenario {...}`, a tail call) the loader adds it.
@@ -114,6 +234,8 @@ function scenario(t)
     if type(tag) ~= "string" then error("scenario: tags[" .. i .. "] must be a string") end
   end
   t.needs = t.needs or {}
+  local why = check_cases(t) or check_operations(t) or check_policies(t)
+  if why then error(why) end
   return t
 end
 
