@@ -6,5 +6,6 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-03", case = 3, title = "MNP with a new phone, old not revoked: revoked by the new issuance",
   tags = { "lifecycle", "model-change" }, needs = { "se", "tsm" },
+  operations = { "issue", "revoke" },
   run = function(w) lifecycle.model_change(w, false) end,
 }

@@ -5,5 +5,6 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-04", case = 4, title = "MNP MNO to MVNO with a new phone: revoke the old, issue the new",
   tags = { "lifecycle", "model-change" }, needs = { "se", "tsm" },
+  operations = { "issue", "revoke" },
   run = function(w) lifecycle.model_change(w, true) end,
 }

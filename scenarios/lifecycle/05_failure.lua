@@ -7,6 +7,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-05", case = 5, title = "failure: the broken phone's certificates revoked from another device",
   tags = { "lifecycle", "revoke" }, needs = { "se", "tsm" },
+  operation = "revoke",
   run = function(w)
     local phone, card, r = lifecycle.issued(w, 1, { auth = "7410", sign = "BROKEN123" })
     if not r then return end

@@ -7,6 +7,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-06", case = 6, title = "loss, not found: hold, then revoke",
   tags = { "lifecycle", "hold", "revoke" }, needs = { "se", "tsm" },
+  operations = { "revoke", "suspend_resume" },
   run = function(w)
     local phone, card, r = lifecycle.issued(w, 1, { auth = "8520", sign = "LOSTPHONE1" })
     if not r then return end

@@ -7,6 +7,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-07", case = 7, title = "temporary loss: hold, found, lift",
   tags = { "lifecycle", "hold", "lift" }, needs = { "se", "tsm" },
+  operation = "suspend_resume",
   run = function(w)
     local pins = { auth = "9630", sign = "FOUNDIT12" }
     local phone, card, r = lifecycle.issued(w, 1, pins)

@@ -8,6 +8,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-09", case = 9, title = "transfer between individuals: Alice revokes, Bob issues",
   tags = { "lifecycle", "transfer" }, needs = { "se", "tsm" },
+  operations = { "issue", "revoke" },
   run = function(w)
     local apins = { auth = "1212", sign = "ALICEGIVES1" }
     local phone, alice, a = lifecycle.issued(w, 1, apins)

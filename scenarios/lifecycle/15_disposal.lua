@@ -7,6 +7,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-15", case = 15, title = "disposal: revoke, the applet deleted",
   tags = { "lifecycle", "revoke" }, needs = { "se", "tsm" },
+  operation = "revoke",
   policy = { delete_applet_on_revoke = "force" },
   run = function(w)
     local pins = { auth = "1593", sign = "DISPOSE12" }

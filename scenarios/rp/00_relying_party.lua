@@ -12,6 +12,7 @@ local rp = require "rp"
 return scenario {
   id = "RP-00", title = "a relying party verifies a phone signature; hold, lift, revoke seen in OCSP and the CRL",
   tags = { "tsm", "rp", "ocsp", "crl" }, needs = { "se", "tsm" },
+  operations = { "issue", "revoke", "suspend_resume" },
   run = function(w)
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)

@@ -9,7 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-02", title = "revoke (warn: applet kept, slots revoked, warning)",
   tags = { "tsm", "revoke", "policy" }, needs = { "se", "tsm" },
-  policy = { delete_applet_on_revoke = "warn" },
+  operation = "revoke", policy = { delete_applet_on_revoke = "warn" },
   run = function(w)
     local bank = rp.new(w)
     local phone = app.phone(w)

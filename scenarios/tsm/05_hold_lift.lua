@@ -9,6 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-05", title = "hold by the call centre, lift: auth reinstated, sign reissued",
   tags = { "tsm", "hold", "lift", "operation" }, needs = { "se", "tsm" },
+  operations = { "reissue", "suspend_resume" },
   run = function(w)
     local bank = rp.new(w)
     local phone = app.phone(w)
