@@ -6,7 +6,9 @@
 --
 --   local ph = app.phone(w)                   -- the SE of w.se
 --   local r = app.issue(w, ph, card, { pins = {auth="1357", sign="PHONE123"} })
---   r.ok, r.result (device, serials, slots), r.status, r.error, r.session
+--   r.ok, r.result (device, serials, slots), r.status, r.error, r.session;
+--   r.reason, r.notice: why the certificates are no longer valid (linked
+--   revocation, hold, expiry: the CA changed them under the TSM)
 local jpki = require "jpki"
 local hex, unhex = mynahil.hex, mynahil.unhex
 
@@ -29,6 +31,102 @@ end
 -- A holder's card: its link and the PINs the holder knows.
 function app.card(link, pins)
   return { link = link, pins = pins }
+end
+
+-- ---- a card certificate of the scenario's own ----
+-- A scenario that revokes or holds the card's sign certificate at the CA
+-- (J-LIS: the card is lost) must not do it to the fixture holder's: a
+-- served TSM and CA are shared by every scenario of a run.  app.own_card
+-- registers, for the same card key, a new card sign certificate of a
+-- holder of its own (HOLDER-<hash of the scenario id and seed>) and
+-- returns the card with that serial: the card signs as before, the CA
+-- checks it under the new certificate.
+
+-- A DER element at i: its content start and end (exclusive).
+local function der_el(s, i)
+  local b, c = s:byte(i + 1), i + 2
+  if b >= 0x80 then
+    local n = b & 0x7F
+    b = 0
+    for k = 0, n - 1 do b = b * 256 + s:byte(c + k) end
+    c = c + n
+  end
+  return c, c + b
+end
+
+-- The SubjectPublicKeyInfo of a certificate (DER).
+function app.spki(der)
+  local i = der_el(der, 1)   -- Certificate
+  i = der_el(der, i)         -- tbsCertificate
+  if der:byte(i) == 0xA0 then i = select(2, der_el(der, i)) end -- version
+  for _ = 1, 5 do i = select(2, der_el(der, i)) end -- serial, signature, issuer, validity, subject
+  return der:sub(i, select(2, der_el(der, i)) - 1)
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+function app.b64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a << 16 | (b or 0) << 8 | (c or 0)
+    local q = {}
+    for k = 1, 4 do
+      local v = (n >> (6 * (4 - k))) & 63
+      q[k] = B64:sub(v + 1, v + 1)
+    end
+    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
+-- renews: the serial of the holder's card certificate this one renews
+-- (J-LIS revokes it, superseded, and with it the linked phone ones).
+function app.own_card(w, card, prefix, renews)
+  jpki.select(card.link)
+  local r = jpki.verify(card.link, "sign", card.pins.sign)
+  if not r or r.sw ~= 0x9000 then return nil, "sign PIN refused" end
+  local der = jpki.read_ef(card.link, jpki.EF.sign_cert)
+  if not der then return nil, "no sign certificate" end
+  local holder = (prefix or "own") .. "-" ..
+    mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed))):sub(1, 12):lower()
+  local s, c = w.ca:call("POST", "/v1/card-certs", {
+    holder = holder, purpose = "sign", spki = app.b64(app.spki(der)), birth = "19800217",
+    name = "連動　失効", sex = "2", address = "東京都千代田区霞が関２丁目１番２号", renews = renews })
+  if s ~= 201 and s ~= 200 then return nil, "card certificate: " .. tostring(s) .. " " .. tostring(c and c.error) end
+  return { link = card.link, pins = card.pins, serial = c.serial, holder = holder }
+end
+
+-- A phone issued on a card certificate of the scenario's own: phone,
+-- card (with its serial), the issue's answer, the fixture card; or nil
+-- and why.
+function app.own_issued(w, prefix, pins)
+  local base = app.card(w.card, w.profile.pins)
+  local card, why = app.own_card(w, base, prefix)
+  if not card then return nil, "a card certificate of the scenario's own: " .. tostring(why) end
+  local phone = app.phone(w)
+  local r = app.issue(w, phone, card, { pins = pins })
+  if not r.ok then return nil, "issued: " .. tostring(r.error) end
+  return phone, card, r, base
+end
+
+-- Why the phone's certificates are no longer valid, as the app tells the
+-- holder (the TSM's `reason`: the CA changed them under it).
+app.reasons = {
+  card_revoked = "the card's signature certificate was revoked (lost or stolen card): "
+    .. "the phone's certificates were revoked with it",
+  card_renewed = "the card's signature certificate was renewed: apply for the phone's certificates again",
+  card_held = "the card's signature certificate is suspended: the phone's certificates are suspended with it",
+  card_expired = "the card's certificates expired: the phone's expired with them",
+  revoked_at_ca = "the phone's certificates were revoked by J-LIS",
+  held_at_ca = "the phone's certificates are suspended by J-LIS",
+  expired = "the phone's certificates expired",
+}
+
+function app.notice(result)
+  local why = result and result.reason
+  if not why then return nil end
+  return (app.reasons[why] or why) .. (result.ca_reason and " (" .. result.ca_reason .. ")" or "")
 end
 
 -- The card sign certificate's serial (upper-case hex, even length), read
@@ -101,7 +199,7 @@ function app.session(w, phone, card, op, opts)
   body.policy = opts.policy or w.policy
   if body.policy and next(body.policy) == nil then body.policy = nil end
   if card then
-    local serial, why = opts.card_serial or app.card_serial(card)
+    local serial, why = opts.card_serial or card.serial or app.card_serial(card)
     if not serial then return { ok = false, error = why } end
     body.card_serial = serial
   end
@@ -114,7 +212,8 @@ function app.session(w, phone, card, op, opts)
                field = a.field or (a.error and a.error.field), session = a.session, answer = a }
     end
     if a.action == "done" then
-      return { ok = true, status = status, result = a.result, session = a.session, steps = steps }
+      return { ok = true, status = status, result = a.result, session = a.session, steps = steps,
+               reason = a.result and a.result.reason, notice = app.notice(a.result) }
     end
     steps = steps + 1
     if steps > 40 then return { ok = false, error = "too many steps", session = a.session } end
