@@ -126,3 +126,19 @@ else
 	echo "   alternating; the TSM serves one request at a time: p99 grows with the queue)"
 	[ "$(get http_check_ok)" = 1 ] || echo "  warning: /v1/tsm/check did not answer ok after the run"
 fi
+
+echo
+echo "== the scenario suite under the policy matrix (issue: oracle, part 7) =="
+mx=$(mktemp -d)
+n=$("$build/mynahil" list "$src/scenarios" --matrix 2>/dev/null | wc -l)
+t0=$(date +%s%N)
+set +e
+"$build/mynahil" run "$src/scenarios" --matrix -j 2 --out "$mx" >"$build/bench_matrix.log" 2>&1
+st=$?
+set -e
+t1=$(date +%s%N)
+printf '%-44s %12s s\n' "mynahil run scenarios --matrix -j 2" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+printf '%-44s %12s s\n' "  target (2 cores)" "5"
+echo "  ($n results, each in its own process; $(tail -n 2 "$build/bench_matrix.log" | head -n 1))"
+[ "$st" = 0 ] || echo "  the run did not pass (exit $st); see $build/bench_matrix.log"
+rm -rf "$mx"
