@@ -956,6 +956,31 @@ static void test_card_hold_then_revoke(void **state)
 	linked_free(&l);
 }
 
+/* The card's certificates expire on the virtual clock, and with them the
+ * phone's (their notAfter is the card's): the registry says expired
+ * (card_expired), /check is clean, the next contact deletes the applet. */
+static void test_card_expiry(void **state)
+{
+	linked_t l;
+	json_t *res, *j;
+	(void)state;
+
+	linked_setup(&l, memory_world(), 0x20000005u);
+	assert_int_equal(call(l.w, "POST", "/ca/v1/clock", "{\"now\":\"20300218000000Z\"}", &j), 200);
+	json_decref(j);
+	expect_status(l.w, l.ss, "expired");
+	expect_dev(l.w, l.dev, "status", "expired");
+	expect_dev(l.w, l.dev, "reason", "card_expired");
+	expect_clean(l.w, "after the card's expiry");
+	res = linked_sync(&l, NULL);
+	assert_true(json_is_true(json_object_get(res, "pending_deletion")));
+	assert_string_equal(json_string_value(json_object_get(res, "reason")), "card_expired");
+	json_decref(res);
+	assert_int_not_equal(se_select_jpki(&l.ph), 0x9000);
+	expect_clean(l.w, "after the expired phone's check-in");
+	linked_free(&l);
+}
+
 /* kill -9 before and after each of the linked hold's two CA calls: the
  * intent link:DEVICE is left, /check names the device in flight, and the
  * restarted TSM finishes the hold from it: clean, nothing in flight. */
@@ -1014,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_card_auth_revocation_only),
 		cmocka_unit_test(test_card_hold_then_revoke),
 		cmocka_unit_test(test_linked_hold_crash),
+		cmocka_unit_test(test_card_expiry),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
