@@ -956,6 +956,41 @@ static void test_card_hold_then_revoke(void **state)
 	linked_free(&l);
 }
 
+/* J-LIS revokes only the phone's sign certificate (the card's stays
+ * valid): the registry says half, its sign slot pending, revoked_at_ca;
+ * the check-in marks the slot revoked (half_valid=block) or erases it
+ * (erase_revoked), the applet and the auth slot stay. */
+static void half_at_ca(const char *policy, int want)
+{
+	linked_t l;
+	json_t *res;
+
+	linked_setup(&l, memory_world(), 0x20000006u);
+	ca_post(l.w, l.ss, "revoke", "{\"reason\":\"keyCompromise\"}", 200);
+	expect_status(l.w, l.as, "valid");
+	expect_dev(l.w, l.dev, "status", "half");
+	expect_dev(l.w, l.dev, "reason", "revoked_at_ca");
+	expect_clean(l.w, "after the phone's sign revocation");
+	res = linked_sync(&l, policy);
+	assert_true(json_is_true(json_object_get(res, "pending_revocation")));
+	assert_string_equal(json_string_value(json_object_get(res, "reason")), "revoked_at_ca");
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(res, "slots"), 0)), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(res, "slots"), 1)), want);
+	json_decref(res);
+	assert_int_equal(se_select_jpki(&l.ph), 0x9000);
+	res = linked_sync(&l, policy);
+	assert_null(json_object_get(res, "pending_revocation"));
+	json_decref(res);
+	linked_free(&l);
+}
+
+static void test_half_at_ca(void **state)
+{
+	(void)state;
+	half_at_ca(NULL, 3);
+	half_at_ca("{\"half_valid\":\"erase_revoked\"}", 4);
+}
+
 /* The card's certificates expire on the virtual clock, and with them the
  * phone's (their notAfter is the card's): the registry says expired
  * (card_expired), /check is clean, the next contact deletes the applet. */
@@ -1040,6 +1075,7 @@ int main(void)
 		cmocka_unit_test(test_card_hold_then_revoke),
 		cmocka_unit_test(test_linked_hold_crash),
 		cmocka_unit_test(test_card_expiry),
+		cmocka_unit_test(test_half_at_ca),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
