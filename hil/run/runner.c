@@ -536,6 +536,25 @@ static int expand(const runner_opts_t *o, scen_meta_t *v, size_t n, metas_t *out
 	return 0;
 }
 
+/* Two ids that make one file name (MX[a=b] and a scenario named MX_a_b_)
+ * would share a run directory and a trace: the later is an error. */
+static void mark_same_files(scen_meta_t *v, size_t n)
+{
+	char a[200], b[200], why[2048];
+
+	for (size_t i = 1; i < n; i++) {
+		scen_file_name(v[i].id, a, sizeof a);
+		for (size_t j = 0; j < i && !v[i].error; j++) {
+			scen_file_name(v[j].id, b, sizeof b);
+			if (strcmp(a, b) || !strcmp(v[i].id, v[j].id))
+				continue;
+			snprintf(why, sizeof why, "%.400s:1: scenario id '%.200s' makes the same file name as '%.200s' "
+				 "(%.400s)", v[i].file, v[i].id, v[j].id, v[j].file);
+			v[i].error = strdup(why);
+		}
+	}
+}
+
 /* select_scenarios, then expand: the runs, in order. */
 static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 {
@@ -556,6 +575,7 @@ static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 		free(runs.v);
 		return -1;
 	}
+	mark_same_files(runs.v, runs.n);
 	*out = runs.v;
 	*count = runs.n;
 	return 0;

@@ -102,4 +102,9 @@ check "bad case at file:line" has "tests/cli/matrix/bad/bad_case.lua:2: scenario
 check "a boolean switch takes booleans" has "tests/cli/matrix/bad/string_bool.lua:2: scenario: policies: phone_sign_cert = \"true\" is not a value of the switch; choose true or false" "$tmp/f.out"
 check "all five refused" has "^0 passed, 5 failed, 0 skipped$" "$tmp/f.out"
 
+# Two ids that make one file name: the later (in run order) refused.
+"$bin" run "$ok/policies.lua" tests/cli/matrix/collide --matrix --out "$tmp/g" >"$tmp/g.out" 2>&1
+check "colliding file names: one refused" has "^4 passed, 1 failed, 0 skipped$" "$tmp/g.out"
+check "colliding file names: named" grep -qF "ok/policies.lua:1: scenario id 'MX-01[revoke_without_card=false,half_valid=block]' makes the same file name as 'MX-01_revoke_without_card_false_half_valid_block_'" "$tmp/g.out"
+
 finish
