@@ -110,6 +110,16 @@ function app.own_issued(w, prefix, pins)
   return phone, card, r, base
 end
 
+-- After a check-in under delete_applet_on_revoke = warn: what the holder
+-- is left with: the answer's warning, the slot states it reports, the
+-- applet, and whether a relying party accepts what the key still signs.
+function app.kept_applet(phone, answer, pin, der, bank)
+  local res = answer.result or {}
+  local sig = app.sign(phone, "sign", pin, "after")
+  return { warning = res.warning, slots = res.slots or {}, applet = app.applet_present(phone),
+           accepted = (sig and der and bank:verify(der, "after", sig).ok) or false }
+end
+
 -- Why the phone's certificates are no longer valid, as the app tells the
 -- holder (the TSM's `reason`: the CA changed them under it).
 app.reasons = {
