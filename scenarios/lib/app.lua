@@ -233,6 +233,7 @@ function app.session(w, phone, card, op, opts)
         -- The relay dies mid-script: the first drop_after APDUs reached the
         -- SE, the rest never did; the app reports what it has.
         opts.drop_at = nil
+        opts.dropped = true   -- the caller can see the drop happened
         req.responses = app.relay(phone.se, a.apdus, opts.drop_after or 1)
       else
         req.responses = app.relay(phone.se, a.apdus)
@@ -255,6 +256,7 @@ function app.session(w, phone, card, op, opts)
     if opts.lose_answer_at == steps and status == 200 then
       -- The TSM's answer was lost: the same step again gets the same answer.
       opts.lose_answer_at = nil
+      opts.answer_lost = true
       local s2, a2 = call(w, "POST", "/v1/tsm/sessions/" .. sid .. "/steps", req)
       status, a = s2, a2
     end

@@ -16,7 +16,10 @@ return scenario {
     local phone = app.phone(w)
     local card = app.card(w.card, w.profile.pins)
     local pins = { auth = "1234", sign = "RESUMED11" }
-    local r = app.issue(w, phone, card, { pins = pins, drop_at = 3, drop_after = 4, lose_answer_at = 4 })
+    -- step 3 is the card's authorisation, step 4 the personalisation script
+    local o = { pins = pins, drop_at = 4, drop_after = 4, lose_answer_at = 5 }
+    local r = app.issue(w, phone, card, o)
+    expect(o.dropped and o.answer_lost, "the relay died and an answer was lost").is_true()
     expect(r.ok, "issued despite the relay: " .. tostring(r.error)).is_true()
     if not r.ok then return end
     expect(r.result.slots[1] == 2 and r.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()

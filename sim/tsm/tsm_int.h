@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "tsm.h"
+#include "../core/mutate.h"
 
 #define ISD_AID "A000000151000000"
 #define JPKI_ELF "D392F000260100"
@@ -156,6 +157,7 @@ void tsm_fail_session(sess_t *x, int status, const char *field, const char *msg)
 int tsm_revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason);
 /* One phone per holder: the holder's other devices revoked (superseded). */
 int tsm_one_phone(sess_t *x);
+int tsm_transfer(sess_t *x);
 int tsm_sess_prepare(sess_t *x);
 /* The responses to the last script: 1 when the secure channel must be
  * opened again, 0 when all went as planned, -1 on a failed session. */

@@ -134,6 +134,18 @@ int tsm_h_begin(tsm_t *t, json_t *b, json_t **out)
 			*out = tsm_jerr("card_serial", "card_serial: not a card certificate");
 			return 422;
 		}
+		if (ci.purpose != CA_SIGN) {
+			/* the card's sign key authorises; a minor's card has none */
+			*out = tsm_jerr("card_serial", "card_serial: not a card sign certificate (a minor's card has none)");
+			return 422;
+		}
+		if (ci.status != CA_VALID && strcmp(op, "revoke")) {
+			/* held, revoked or expired: the card authorises nothing (a
+			 * revocation is refused at its authorisation step instead:
+			 * under revoke_without_card the phone may sign it) */
+			*out = tsm_jerr("card_serial", "card_serial: the card certificate is %s", ca_status_name(ci.status));
+			return 409;
+		}
 	}
 	if (begin_tx(t) < 0) {
 		*out = tsm_jerr(NULL, "database: %s", sqlite3_errmsg(t->db));

@@ -144,6 +144,36 @@ static json_t *card_sign_certs(sess_t *x, json_t *need)
 			 "messages", tbs, "digest_infos", dis);
 }
 
+/* Every phone-certificate request of the step signed by the card:
+ * checked before the holder's other phone is revoked, so that a refused
+ * signature revokes nothing (the CA checks them again as it issues). */
+static int requests_signed(sess_t *x)
+{
+	json_t *need = json_object_get(x->facts, "certify_for"), *v;
+	size_t i;
+	int rc = CA_OK;
+
+	json_array_foreach(need, i, v) {
+		ca_phone_req_t r;
+		uint8_t *spki, *nonce, *sig, *tbs = NULL;
+		size_t tn = 0;
+		rc = CA_ERR_ARG;
+		if (phone_req(x, (int)json_integer_value(v), &r, &spki, &nonce, &sig, i) == 0 && r.signature.p &&
+		    ca_phone_tbs(&r, &tbs, &tn) == CA_OK)
+			rc = ca_verify_card(x->t->ca, r.card_serial, tbs, tn, r.signature.p, r.signature.n, NULL);
+		free(tbs);
+		free(spki);
+		free(nonce);
+		free(sig);
+		if (rc != CA_OK)
+			break;
+	}
+	if (rc != CA_OK)
+		tsm_fail_session(x, rc == CA_ERR_SIGNATURE ? 403 : rc == CA_ERR_STATE ? 409 : 422,
+				 rc == CA_ERR_STATE ? "card_serial" : "signatures", ca_error(x->t->ca));
+	return rc == CA_OK ? 0 : -1;
+}
+
 /* Certify the generated keys with the card's signatures. */
 static int certify(sess_t *x)
 {
@@ -151,6 +181,8 @@ static int certify(sess_t *x)
 	size_t i;
 	json_t *v;
 
+	if (requests_signed(x) < 0)
+		return -1;
 	if (tsm_jstr(x->doc, "op") && (!strcmp(tsm_jstr(x->doc, "op"), "issue") || !strcmp(tsm_jstr(x->doc, "op"), "reissue")) &&
 	    tsm_one_phone(x) != CA_OK) {
 		tsm_fail_session(x, 502, NULL, ca_error(x->t->ca));
@@ -252,7 +284,7 @@ static int se_work(sess_t *x, script_t *sc)
 					snprintf(op, sizeof op, "rev:%d", s);
 					tsm_sc_dgi(sc, (uint16_t)(0x0400 | (s + 1)), (const uint8_t *)"\x03", 1, op);
 				}
-			if (!warn_only) {
+			if (!warn_only && !mut_on(MUT_KEEP_APPLET)) {
 				d[0] = 0x4F;
 				d[1] = (uint8_t)tsm_hexb(JPKI_AID, d + 2);
 				tsm_sc_cmd(sc, 0xE4, 0x00, 0x00, d, 2u + d[1], "delete");
@@ -468,10 +500,13 @@ static int server_side(sess_t *x)
 		}
 		json_object_set_new(f, "revoked", json_true());
 		/* The registry says what the CA now says, in the same step. */
-		json_object_set_new(x->dev, "status",
-				    json_string(!strcmp(op, "lift") || mask != 3 ? "half" : "revoked"));
-		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
-		      mask == 3 ? "certificates revoked" : mask == 1 ? "auth certificate revoked" : "sign certificate revoked");
+		if (!mut_on(MUT_REGISTRY_STALE))
+			json_object_set_new(x->dev, "status",
+					    json_string(!strcmp(op, "lift") || mask != 3 ? "half" : "revoked"));
+		if (mask)
+			tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
+				  mask == 3 ? "certificates revoked" : mask == 1 ? "auth certificate revoked"
+									 : "sign certificate revoked");
 		if (!strcmp(op, "revoke") && tsm_jbool(f, "remote")) {
 			json_object_set_new(x->dev, "pending_delete", json_true());
 			tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"), "applet deletion pending (device offline)");
@@ -484,7 +519,11 @@ json_t *tsm_plan(sess_t *x)
 {
 	json_t *f = x->facts;
 	const char *op = tsm_jstr(x->doc, "op");
-	int need_auth = !strcmp(op, "revoke") || !strcmp(op, "pin_reset");
+	/* Every operation but the check-in is authorised by the card first,
+	 * before anything changes on the SE or at the CA: a refused card (another
+	 * holder's, a forged signature, a held, revoked or expired certificate,
+	 * a wrong PIN that stops the app) then leaves everything as it was. */
+	int need_auth = strcmp(op, "sync") != 0;
 
 	for (int round = 0; round < 8; round++) {
 		scp03_session_t *s;
@@ -532,7 +571,7 @@ json_t *tsm_plan(sess_t *x)
 			json_decref(sc.ops);
 			return card_sign_auth(x);
 		}
-		if (server_side(x) < 0)
+		if (tsm_transfer(x) < 0 || server_side(x) < 0)
 			goto fail;
 		if (!tsm_jbool(f, "remote")) {
 			w = se_work(x, &sc);

@@ -3,6 +3,7 @@
  * last action (the SE's responses, the card's or phone's signatures). */
 #include "tsm_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,16 @@
 
 /* ------------------------------------------------------------ sessions */
 
+/* A switch's value as a string: the boolean switches (revoke_without_card,
+ * phone_sign_cert) come as JSON booleans from the runner's w.policy and as
+ * strings from a hand-written body; both mean the same. */
 const char *tsm_policy_get(json_t *sess, const char *k, const char *def)
 {
-	const char *v = tsm_jstr(json_object_get(sess, "policy"), k);
-	return v ? v : def;
+	json_t *v = json_object_get(json_object_get(sess, "policy"), k);
+
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "true" : "false";
+	return json_is_string(v) ? json_string_value(v) : def;
 }
 
 json_t *tsm_facts_obj(sess_t *x, const char *k)
@@ -72,6 +79,8 @@ int tsm_revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason)
  * is revoked (superseded) and its applet deleted when it is next online. */
 int tsm_one_phone(sess_t *x)
 {
+	if (mut_on(MUT_SECOND_PHONE))
+		return CA_OK;
 	json_t *devs = tsm_docs_by_key(x->t, "devices", holder_of(x)), *d;
 	size_t i;
 	int rc = CA_OK;
@@ -100,6 +109,95 @@ int tsm_one_phone(sess_t *x)
 	return rc;
 }
 
+/* The previous holder's certificates of a phone passed on (the fact
+ * "transfer" of tsm_sess_prepare), after the card's authorisation. */
+int tsm_transfer(sess_t *x)
+{
+	if (!tsm_jbool(x->facts, "transfer") || tsm_jbool(x->facts, "transferred"))
+		return 0;
+	if (tsm_revoke_serials(x, x->dev, 3, CA_REASON_CESSATION) != CA_OK) {
+		tsm_fail_session(x, 409, NULL, ca_error(x->t->ca));
+		return -1;
+	}
+	json_object_set_new(x->dev, "status", json_string("revoked"));
+	json_object_set_new(x->facts, "transferred", json_true());
+	tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"), "previous holder's certificates revoked (transfer)");
+	return 0;
+}
+
+/* The renewal window of a card certificate opens 3 months before its
+ * notAfter on the JST calendar (JPKI: a card certificate can be renewed
+ * from 3 months before it expires); the 31st becomes the month's last. */
+static int64_t renew_window(int64_t not_after)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char s[16], out[24];
+	int y, m, d, last;
+	int64_t t;
+
+	vclock_format(not_after + 9 * 3600, s);
+	if (sscanf(s, "%4d%2d%2d", &y, &m, &d) != 3)
+		return not_after;
+	if ((m -= 3) < 1) {
+		m += 12;
+		y--;
+	}
+	last = mdays[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+	snprintf(out, sizeof out, "%04d%02d%02d%.6sZ", y, m, d < last ? d : last, s + 8);
+	return vclock_parse(out, &t) < 0 ? not_after : t - 9 * 3600;
+}
+
+/* 更新 (operation 3, seed §4).  Normally the card's sign certificate was
+ * renewed first, and the linkage revoked the phone's (registry revoked,
+ * card_renewed): the phone gets new keys and certificates from the
+ * renewed card certificate.  Tried before the card was renewed, the TSM
+ * checks the phone certificates itself: still valid, they are revoked
+ * by the TSM (superseded) and replaced, unless the card certificate
+ * presented is in its renewal window or past it, when new phone
+ * certificates would expire with it: refused, renew the card's first.
+ * MODELLED ASSUMPTION (the seed only says the SP-TSM checks). */
+static int renew_check(sess_t *x, int same, int active)
+{
+	const char *dst = tsm_jstr(x->dev, "status"), *why = tsm_jstr(x->dev, "reason");
+	int renewed = same && dst && !strcmp(dst, "revoked") && why && !strcmp(why, "card_renewed");
+	int64_t now = vclock_now(x->t->ctx->clock);
+	char msg[200], na[16];
+	uint64_t cs;
+	ca_info_t card;
+
+	if (ca_serial_parse(tsm_jstr(x->doc, "card_serial"), &cs) || ca_status(x->t->ca, cs, &card) != CA_OK) {
+		tsm_fail_session(x, 404, "card_serial", "renew: no such card certificate");
+		return -1;
+	}
+	vclock_format(card.not_after, na);
+	if (card.status != CA_VALID) {
+		snprintf(msg, sizeof msg, "renew: the card's sign certificate is %s%s%s: renew the card's certificate first",
+			 ca_status_name(card.status), card.status == CA_EXPIRED ? " since " : "",
+			 card.status == CA_EXPIRED ? na : "");
+		tsm_fail_session(x, 409, "card_serial", msg);
+		return -1;
+	}
+	if (now >= renew_window(card.not_after)) {
+		snprintf(msg, sizeof msg,
+			 "renew: the card's sign certificate expires at %s: renew the card's certificate first, "
+			 "then the phone's",
+			 na);
+		tsm_fail_session(x, 409, "card_serial", msg);
+		return -1;
+	}
+	if (same && active)
+		return 0;
+	if (renewed)
+		return 0;
+	if (same && dst && (!strcmp(dst, "expired") || !strcmp(dst, "revoked"))) {
+		snprintf(msg, sizeof msg, "renew: the phone's certificates are %s: reissue them", dst);
+		tsm_fail_session(x, 409, "op", msg);
+		return -1;
+	}
+	tsm_fail_session(x, 409, "op", "renew: the device carries no certificates of the holder");
+	return -1;
+}
+
 /* What the op needs, decided once the device is known. */
 int tsm_sess_prepare(sess_t *x)
 {
@@ -111,19 +209,12 @@ int tsm_sess_prepare(sess_t *x)
 	int active = dst && (!strcmp(dst, "active") || !strcmp(dst, "hold"));
 
 	json_object_set_new(f, "prepared", json_true());
-	if (strcmp(op, "sync") && dh && h && !same && active && strcmp(op, "revoke") && strcmp(op, "pin_reset") &&
-	    strcmp(op, "lift")) {
+	if (dh && h && !same && active && (!strcmp(op, "issue") || !strcmp(op, "reissue")))
 		/* A phone passed on without revocation (DOMAIN.md case 8): the
-		 * previous holder's certificates are revoked before anything else. */
-		if (tsm_revoke_serials(x, x->dev, 3, CA_REASON_CESSATION) != CA_OK) {
-			tsm_fail_session(x, 409, NULL, ca_error(x->t->ca));
-			return -1;
-		}
-		json_object_set_new(x->dev, "status", json_string("revoked"));
-		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"), "previous holder's certificates revoked (transfer)");
-		dst = "revoked";
-		active = 0;
-	}
+		 * previous holder's certificates are revoked before anything else
+		 * on the SE — once the new holder's card has authorised
+		 * (tsm_transfer), so that a refused request changes nothing. */
+		json_object_set_new(f, "transfer", json_true());
 	if (tsm_jbool(x->dev, "pending_delete") || (tsm_jbool(json_object_get(f, "inv"), "applet") && !same &&
 						 strcmp(op, "sync")))
 		json_object_set_new(f, "pre_delete", json_true());
@@ -144,10 +235,8 @@ int tsm_sess_prepare(sess_t *x)
 			tsm_fail_session(x, 409, "op", "this device already carries the holder's certificates: renew or reissue");
 			return -1;
 		}
-		if (!strcmp(op, "renew") && !(same && active)) {
-			tsm_fail_session(x, 409, "op", "renew: the device carries no certificates of the holder");
+		if (!strcmp(op, "renew") && renew_check(x, same, active) < 0)
 			return -1;
-		}
 		if (!strcmp(op, "reissue") && same && active && !strcmp(dst, "active")) {
 			/* The TSM's own status check: reissue needs revoked or expired certificates. */
 			ca_info_t ci;
@@ -195,6 +284,14 @@ int tsm_sess_prepare(sess_t *x)
 	if (!strcmp(op, "revoke")) {
 		const char *certs = tsm_jstr(f, "certs");
 		int mask = !certs || !strcmp(certs, "both") ? 3 : !strcmp(certs, "auth") ? 1 : 2;
+		int has = (tsm_jstr(x->dev, "auth_serial") ? 1 : 0) | (tsm_jstr(x->dev, "sign_serial") ? 2 : 0);
+		if (has && !(mask & has)) {
+			tsm_fail_session(x, 409, "certs", "the device carries no such certificate (phone_sign_cert=false: "
+							  "auth only)");
+			return -1;
+		}
+		if (has && (mask & has) == has)
+			mask = 3; /* all it carries: the whole revocation, applet deleted per policy */
 		json_object_set_new(f, "revoke_mask", json_integer(mask));
 		if (mask == 3) {
 			if (!strcmp(tsm_policy_get(x->doc, "delete_applet_on_revoke", "force"), "force"))
@@ -215,6 +312,11 @@ int tsm_sess_prepare(sess_t *x)
 			return -1;
 		}
 		json_object_set_new(f, "lift_auth", json_true());
+		if (!tsm_jstr(x->dev, "sign_serial")) {
+			/* phone_sign_cert = false: the auth certificate alone, reinstated */
+			json_object_set_new(f, "revoke_mask", json_integer(0));
+			return 0;
+		}
 		json_object_set_new(f, "revoke_mask", json_integer(2));
 		json_object_set_new(f, "revoke_reason", json_integer(CA_REASON_SUPERSEDED));
 		json_object_set_new(f, "mark", json_pack("[i]", 1));
@@ -227,6 +329,11 @@ int tsm_sess_prepare(sess_t *x)
 		const char *slot = tsm_jstr(f, "slot");
 		if (!dst || strcmp(dst, "active")) {
 			tsm_fail_session(x, 409, "op", "pin_reset: the device's certificates are not valid");
+			return -1;
+		}
+		if (!tsm_jstr(x->dev, slot && !strcmp(slot, "sign") ? "sign_serial" : "auth_serial")) {
+			tsm_fail_session(x, 409, "slot", "pin_reset: the device carries no certificate in that slot "
+							 "(phone_sign_cert=false: auth only)");
 			return -1;
 		}
 		json_object_set_new(f, "pin_slots", json_pack("[i]", slot && !strcmp(slot, "sign") ? 1 : 0));
@@ -444,12 +551,6 @@ out:
 	return ok;
 }
 
-static int policy_true(json_t *sess, const char *k)
-{
-	json_t *v = json_object_get(json_object_get(sess, "policy"), k);
-	return json_is_true(v) || (json_is_string(v) && !strcmp(json_string_value(v), "true"));
-}
-
 static int bad_request(sess_t *x, const char *field, const char *why)
 {
 	x->status = 400;
@@ -475,9 +576,16 @@ int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j)
 	if (!json_is_array(sigs) || json_array_size(sigs) != json_array_size(json_object_get(x->facts, "sign_for")))
 		return bad_request(x, "signatures", "signatures: one hex signature per digest_info");
 	if (!strcmp(signer, "phone") &&
-	    (strcmp(kind, "auth") || strcmp(tsm_jstr(x->doc, "op"), "revoke") || !policy_true(x->doc, "revoke_without_card"))) {
+	    (strcmp(kind, "auth") || strcmp(tsm_jstr(x->doc, "op"), "revoke") || strcmp(tsm_policy_get(x->doc, "revoke_without_card", "false"), "true"))) {
 		tsm_fail_session(x, 403, "signer",
 			     "the phone's own signature authorises only a revocation, under revoke_without_card");
+		return -1;
+	}
+	if (!strcmp(signer, "phone") && !tsm_jstr(x->dev, "sign_serial")) {
+		/* phone_sign_cert = false (seed §3): the phone has no sign key
+		 * to authorise with; its auth key only logs in.  The card must. */
+		tsm_fail_session(x, 403, "signer",
+			     "the phone carries no sign certificate (phone_sign_cert=false): the card must authorise");
 		return -1;
 	}
 	ca_serial_parse(tsm_jstr(x->doc, "card_serial"), &card);
@@ -493,7 +601,7 @@ int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j)
 		free(msg);
 		free(sig);
 		if (rc != CA_OK) {
-			tsm_fail_session(x, rc == CA_ERR_SIGNATURE ? 403 : 409, "signatures",
+			tsm_fail_session(x, rc == CA_ERR_SIGNATURE ? 403 : 409, rc == CA_ERR_STATE ? "card_serial" : "signatures",
 				     rc == CA_ERR_SIGNATURE && !strcmp(signer, "phone")
 					     ? "the phone's signature does not verify under its valid sign certificate"
 				     : rc < -1 ? ca_error(x->t->ca) : "not hex");
