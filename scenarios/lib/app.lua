@@ -81,8 +81,9 @@ function app.b64(s)
 end
 
 -- renews: the serial of the holder's card certificate this one renews
--- (J-LIS revokes it, superseded, and with it the linked phone ones).
-function app.own_card(w, card, prefix, renews)
+-- (J-LIS revokes it, superseded, and with it the linked phone ones);
+-- not_after ("YYYYMMDDhhmmssZ"): a certificate that expires early.
+function app.own_card(w, card, prefix, renews, not_after)
   jpki.select(card.link)
   local r = jpki.verify(card.link, "sign", card.pins.sign)
   if not r or r.sw ~= 0x9000 then return nil, "sign PIN refused" end
@@ -92,7 +93,8 @@ function app.own_card(w, card, prefix, renews)
     mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed))):sub(1, 12):lower()
   local s, c = w.ca:call("POST", "/v1/card-certs", {
     holder = holder, purpose = "sign", spki = app.b64(app.spki(der)), birth = "19800217",
-    name = "連動　失効", sex = "2", address = "東京都千代田区霞が関２丁目１番２号", renews = renews })
+    name = "連動　失効", sex = "2", address = "東京都千代田区霞が関２丁目１番２号", renews = renews,
+    not_after = not_after })
   if s ~= 201 and s ~= 200 then return nil, "card certificate: " .. tostring(s) .. " " .. tostring(c and c.error) end
   return { link = card.link, pins = card.pins, serial = c.serial, holder = holder }
 end
@@ -199,9 +201,14 @@ local function card_sign(card, digest_infos)
   return sigs
 end
 
+app.card_sign_with = card_sign   -- the card's signatures over digest_infos (hex), or nil
+
 -- Run a session to its end.  opts: pins, policy, reason, certs, slot,
--- device, remote, signer = "phone" with phone_pin (revoke_without_card); hooks: opts.on_step(n, answer) may return "drop" to
--- lose the relay after the first k APDUs (opts.drop_after) once.
+-- device, remote, signer = "phone" with phone_pin (revoke_without_card);
+-- drop_at = n: lose the relay after the first drop_after APDUs of step n
+-- (opts.dropped then), lose_answer_at = n (opts.answer_lost); hooks:
+-- on_action(answer, n) sees every action, sign_with(answer, card)
+-- answers a card_sign instead of the card (hex signatures, or nil).
 function app.session(w, phone, card, op, opts)
   opts = opts or {}
   local body = { op = op, pins = opts.pins, reason = opts.reason, certs = opts.certs, slot = opts.slot,
@@ -209,7 +216,8 @@ function app.session(w, phone, card, op, opts)
   body.policy = opts.policy or w.policy
   if body.policy and next(body.policy) == nil then body.policy = nil end
   if card then
-    local serial, why = opts.card_serial or card.serial or app.card_serial(card)
+    local serial, why = opts.card_serial or card.serial, nil
+    if not serial then serial, why = app.card_serial(card) end
     if not serial then return { ok = false, error = why } end
     body.card_serial = serial
   end
@@ -228,6 +236,7 @@ function app.session(w, phone, card, op, opts)
     steps = steps + 1
     if steps > 40 then return { ok = false, error = "too many steps", session = a.session } end
     local req = { step = a.step, pins = opts.pins }
+    if opts.on_action then opts.on_action(a, steps) end   -- a test's eyes on every action
     if a.action == "apdus" then
       if opts.drop_at == steps then
         -- The relay dies mid-script: the first drop_after APDUs reached the
@@ -238,6 +247,11 @@ function app.session(w, phone, card, op, opts)
       else
         req.responses = app.relay(phone.se, a.apdus)
       end
+    elseif a.action == "card_sign" and opts.sign_with then
+      -- a test answers for the card (a forged or replayed signature)
+      local sigs = opts.sign_with(a, card)
+      if not sigs then return { ok = false, error = "no signature to send", session = a.session } end
+      req.signatures = sigs
     elseif a.action == "card_sign" and opts.signer == "phone" then
       -- revoke_without_card: the phone's own sign key authorises (its
       -- applet over a logical channel, after the phone's sign PIN).
