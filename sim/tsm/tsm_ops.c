@@ -61,6 +61,22 @@ static int check_fields(json_t *b, const char *const *allowed, json_t **out)
 	return 0;
 }
 
+/* A phone PIN of the format JPKI sets (DOMAIN.md "card"): auth 4 digits,
+ * sign 6-16 of A-Z and 0-9; NULL (absent) is fine. */
+static int pin_format(const char *p, int sign)
+{
+	size_t n = p ? strlen(p) : 0;
+
+	if (!p)
+		return 1;
+	if (sign ? n < 6 || n > 16 : n != 4)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(p[i] >= '0' && p[i] <= '9') && !(sign && p[i] >= 'A' && p[i] <= 'Z'))
+			return 0;
+	return 1;
+}
+
 static int pins_ok(json_t *pins, json_t **out)
 {
 	if (!pins)
@@ -68,6 +84,15 @@ static int pins_ok(json_t *pins, json_t **out)
 	if (!json_is_object(pins) || (json_object_get(pins, "auth") && !json_is_string(json_object_get(pins, "auth"))) ||
 	    (json_object_get(pins, "sign") && !json_is_string(json_object_get(pins, "sign")))) {
 		*out = tsm_jerr("pins", "pins: an object {\"auth\": \"...\", \"sign\": \"...\"}");
+		return -1;
+	}
+	/* refused here, before the SE would refuse the DGI (6A80) mid-session */
+	if (!pin_format(tsm_jstr(pins, "auth"), 0)) {
+		*out = tsm_jerr("pins", "pins.auth: 4 digits");
+		return -1;
+	}
+	if (!pin_format(tsm_jstr(pins, "sign"), 1)) {
+		*out = tsm_jerr("pins", "pins.sign: 6 to 16 of A-Z and 0-9");
 		return -1;
 	}
 	return 0;
