@@ -208,7 +208,8 @@ app.card_sign_with = card_sign   -- the card's signatures over digest_infos (hex
 -- drop_at = n: lose the relay after the first drop_after APDUs of step n
 -- (opts.dropped then), lose_answer_at = n (opts.answer_lost); hooks:
 -- on_action(answer, n) sees every action, sign_with(answer, card)
--- answers a card_sign instead of the card (hex signatures, or nil).
+-- answers a card_sign instead of the card (hex signatures and the
+-- signer to claim, or nil).
 function app.session(w, phone, card, op, opts)
   opts = opts or {}
   local body = { op = op, pins = opts.pins, reason = opts.reason, certs = opts.certs, slot = opts.slot,
@@ -249,9 +250,9 @@ function app.session(w, phone, card, op, opts)
       end
     elseif a.action == "card_sign" and opts.sign_with then
       -- a test answers for the card (a forged or replayed signature)
-      local sigs = opts.sign_with(a, card)
+      local sigs, signer = opts.sign_with(a, card)
       if not sigs then return { ok = false, error = "no signature to send", session = a.session } end
-      req.signatures = sigs
+      req.signatures, req.signer = sigs, signer
     elseif a.action == "card_sign" and opts.signer == "phone" then
       -- revoke_without_card: the phone's own sign key authorises (its
       -- applet over a logical channel, after the phone's sign PIN).
