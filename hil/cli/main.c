@@ -14,6 +14,7 @@
 #include "hil/cli/cli.h"
 #include "hil/base/util.h"
 #include "sim/core/apdu.h"
+#include "sim/core/mutate.h"
 
 #define MAX_BIND 8
 
@@ -231,6 +232,24 @@ static int pin_policy(pol_set_t pin, const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/* --mutate NAME (hidden: docs/mutations.md): plant one defect in the
+ * simulators for this run; the forked scenario processes inherit it.
+ * -1 after saying why (an unknown name, a build without the hooks). */
+static int select_mutation(const char *name)
+{
+	int m = mut_select(name);
+
+	if (m > MUT_NONE)
+		fprintf(stderr, "mynahil: mutation %s in effect: %s\n", name, mut_what((enum mut)m));
+	if (m >= 0)
+		return 0;
+	fprintf(stderr, "mynahil: --mutate %s: %s; the mutations are:\n", name,
+		mut_built() ? "no such mutation" : "this build has no mutation hooks (MYNAHIL_MUTANTS=OFF)");
+	for (m = MUT_NONE + 1; m < MUT_COUNT; m++)
+		fprintf(stderr, "  %-16s %s\n", mut_name((enum mut)m), mut_what((enum mut)m));
+	return -1;
+}
+
 static int cmd_run(int argc, char **argv, int list_only)
 {
 	static const struct option opts[] = {
@@ -241,7 +260,8 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "budget", required_argument, 0, 'b' }, { "no-isolate", no_argument, 0, 'n' },
 		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
-		{ "matrix", no_argument, 0, 'M' },	 { 0, 0, 0, 0 },
+		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
+		{ 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
 	const char *bench = NULL;
@@ -296,6 +316,10 @@ static int cmd_run(int argc, char **argv, int list_only)
 			break;
 		case 'n': o.isolate = 0; break;
 		case 'M': o.matrix = 1; break;
+		case 'X':
+			if (select_mutation(optarg) < 0)
+				return 2;
+			break;
 		case 'P':
 			if (pin_policy(o.pin, optarg, err, sizeof err) < 0)
 				return bad_usage(err, usage_run);

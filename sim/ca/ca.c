@@ -532,6 +532,8 @@ int ca_revoke_in_tx(ca_t *ca, uint64_t serial, int reason)
 			return rc;
 	if (row.kind != CA_CARD)
 		return CA_OK;
+	if (mut_on(MUT_CA_UNLINKED))
+		return CA_OK;
 	/* MODELLED ASSUMPTION (連動失効): revoking a card certificate revokes
 	 * every phone certificate linked to it, with the same reason, in
 	 * the same transaction.  Already revoked or expired ones stay. */

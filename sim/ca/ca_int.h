@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "ca.h"
+#include "../core/mutate.h"
 
 /* Prepared statements, created on first use and kept. */
 enum ca_st {

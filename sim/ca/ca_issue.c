@@ -774,6 +774,8 @@ int ca_import_card(ca_t *ca, const char *holder, const uint8_t *der, size_t n, u
 
 static int check_sig(ca_t *ca, X509 *card, const uint8_t *tbs, size_t n, ca_blob_t sig)
 {
+	if (mut_on(MUT_ANY_CARD_SIG))
+		return CA_OK;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(card)) == 1 &&
 		 EVP_DigestVerify(md, sig.p, sig.n, tbs, n) == 1;

@@ -24,6 +24,8 @@ static int copy_out(ca_t *ca, const uint8_t *p, size_t n, uint8_t **der, size_t 
 
 static int add_entry(X509_CRL *crl, uint64_t serial, int64_t when, int reason)
 {
+	if (mut_on(MUT_CRL_OMITS))
+		return 1;
 	X509_REVOKED *r = X509_REVOKED_new();
 	ASN1_INTEGER *sn = ASN1_INTEGER_new();
 	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)when);
@@ -254,6 +256,8 @@ int ca_ocsp(ca_t *ca, const uint8_t *req, size_t n, uint8_t **rsp, size_t *rn)
 				goto out;
 			rc = CA_OK;
 		}
+		if (mut_on(MUT_OCSP_GOOD))
+			status = V_OCSP_CERTSTATUS_GOOD;
 		if (status == V_OCSP_CERTSTATUS_REVOKED && !(rev = ASN1_TIME_set(NULL, (time_t)row.revoked_at)))
 			ok = 0;
 		else

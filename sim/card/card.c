@@ -177,6 +177,8 @@ int sim_card_power(sim_card_t *c, enum sim_power how)
 	case SIM_POWER_COLD:
 	case SIM_POWER_WARM:
 		nvm_power_up(c->ctx->nvm);
+		if (mut_on(MUT_PIN_POWER))
+			cardos_mut_refill(&c->os);
 		c->powered = 1;
 		break;
 	default:

@@ -270,6 +270,8 @@ static int cmd_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 	if (ctr == 0)
 		return SW_REF_DATA_BLOCKED;
 	ctr--;
+	if (mut_on(MUT_PIN_FREE))
+		ctr++;
 	if ((sw = nv_write(os, ef->ctr, &(uint8_t){ (uint8_t)ctr }, 1)))
 		return sw;
 	if (!pin_matches(os, ef, a->data, a->lc))
@@ -627,6 +629,19 @@ void cardos_reset(cardos_t *os)
 	os->cur_ef = NULL;
 	os->verified = 0;
 }
+
+#ifdef MYNAHIL_MUTANTS
+void cardos_mut_refill(cardos_t *os)
+{
+	for (size_t i = 0; i < os->n_apps; i++)
+		for (size_t k = 0; k < os->apps[i].n_efs; k++) {
+			cardos_ef_t *ef = &os->apps[i].efs[k];
+			size_t n;
+			if (ef->def->type == CARDOS_EF_PIN && nvm_get(os->ctx->nvm, ef->ctr, &n))
+				nv_write(os, ef->ctr, &ef->def->max_tries, 1);
+		}
+}
+#endif
 
 void cardos_free(cardos_t *os)
 {

@@ -17,6 +17,7 @@
 #include <openssl/types.h>
 
 #include "../core/apdu.h"
+#include "../core/mutate.h"
 #include "../core/sim.h"
 
 /* ISO status words apdu.h does not name. */
@@ -107,6 +108,13 @@ int cardos_init(cardos_t *os, sim_ctx_t *ctx, const cardos_app_def_t *const *def
 void cardos_free(cardos_t *os);
 /* Reset: nothing selected, no PIN verified. */
 void cardos_reset(cardos_t *os);
+/* Mutation pin_power (core/mutate.h): every PIN's retry counter back to
+ * its maximum, as if the counters lived in RAM; a no-op without hooks. */
+#ifdef MYNAHIL_MUTANTS
+void cardos_mut_refill(cardos_t *os);
+#else
+static inline void cardos_mut_refill(cardos_t *os) { (void)os; }
+#endif
 /* One APDU.  Returns SIM_OK with the response in r, SIM_ERR_MUTE after a
  * tear (r empty), SIM_ERR_ARG if r cannot hold the answer. */
 int cardos_transmit(cardos_t *os, const uint8_t *cmd, size_t len, apdu_rsp_t *r);

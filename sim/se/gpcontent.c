@@ -427,6 +427,8 @@ int gpcm_delete(gpcm_req_t *q)
 	for (size_t i = 0; i < nv_; i++)
 		if ((sw = deletable(q, &victims[i])))
 			return sw;
+	if (mut_on(MUT_DELETE_NOOP))
+		return gpcm_put_byte(q, 0x00) ? SE_NOROOM : SW_OK;
 	if ((sw = gpcm_nv_begin(q)))
 		return sw;
 	for (size_t i = 0; i < nv_; i++) {

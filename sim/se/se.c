@@ -420,6 +420,8 @@ int sim_se_power(sim_se_t *se, enum sim_power how)
 	case SIM_POWER_WARM:
 		nvm_power_up(se->ctx->nvm);
 		se_reg_reload(se);
+		if (mut_on(MUT_PIN_POWER))
+			sejpki_mut_refill(se);
 		se->powered = 1;
 		break;
 	default:

@@ -6,6 +6,7 @@
 #include "se.h"
 
 #include "../core/apdu.h"
+#include "../core/mutate.h"
 #include "../gp/scp03.h"
 #include "felica.h"
 #include "gpreg.h"
@@ -126,6 +127,13 @@ struct se_applet {
 extern const se_applet_t *const se_applets[];
 extern const size_t se_n_applets;
 extern const se_applet_t sejpki_applet;
+/* Mutation pin_power (core/mutate.h): the JPKI applet's retry counters
+ * back to their maximum, called at power-up; a no-op without hooks. */
+#ifdef MYNAHIL_MUTANTS
+void sejpki_mut_refill(sim_se_t *se);
+#else
+static inline void sejpki_mut_refill(sim_se_t *se) { (void)se; }
+#endif
 
 const se_applet_t *se_applet_for_package(const uint8_t *aid, size_t len);
 

@@ -687,6 +687,15 @@ static const char *sj_check(const char *key, const uint8_t *v, size_t n)
 	return cardos_check(&app.def, key, v, n);
 }
 
+#ifdef MYNAHIL_MUTANTS
+void sejpki_mut_refill(sim_se_t *se)
+{
+	for (size_t i = 0; i < se_n_applets; i++)
+		if (se_applets[i] == &sejpki_applet && ((sejpki_t *)se->applet_priv[i])->os_ready)
+			cardos_mut_refill(&((sejpki_t *)se->applet_priv[i])->os);
+}
+#endif
+
 const se_applet_t sejpki_applet = {
 	.name = "jpki",
 	.package = { 7, { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00 } },

@@ -253,6 +253,8 @@ static int reconcile_dev(tsm_t *t, json_t *d)
 
 	if (!st || (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")))
 		return 0;
+	if (mut_on(MUT_SKIP_LINKAGE))
+		return 0;
 	for (int s = 0; s < 2; s++) {
 		if (!tsm_jstr(d, ser_keys[s]) || ca_serial_parse(tsm_jstr(d, ser_keys[s]), &serial[s]) ||
 		    ca_status(t->ca, serial[s], &ci) != CA_OK)
