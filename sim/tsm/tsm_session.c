@@ -75,6 +75,12 @@ int tsm_revoke_serials(sess_t *x, json_t *dev, int which_mask, int reason)
 	return CA_OK;
 }
 
+/* A device's platform: a FeliCa-SE phone is an Android one. */
+static const char *platform_of(json_t *dev)
+{
+	return tsm_jstr(dev, "platform") ? tsm_jstr(dev, "platform") : "android";
+}
+
 /* One phone per holder: every other device of the holder with certificates
  * is revoked (superseded) and its applet deleted when it is next online. */
 int tsm_one_phone(sess_t *x)
@@ -89,6 +95,13 @@ int tsm_one_phone(sess_t *x)
 		const char *st = tsm_jstr(d, "status");
 		if (!strcmp(tsm_jstr(d, "id"), tsm_jstr(x->dev, "id")) || !st ||
 		    (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")))
+			continue;
+		/* one_phone_scope = platform: one phone per platform.  Every device
+		 * this TSM serves has a FeliCa-SE, i.e. is an Android phone (an
+		 * iPhone's certificates live in Apple's SE, outside any SP-TSM), so
+		 * the platform scope supersedes exactly as the holder scope does. */
+		if (!strcmp(tsm_policy_get(x->doc, "one_phone_scope", "holder"), "platform") &&
+		    strcmp(platform_of(d), platform_of(x->dev)))
 			continue;
 		if ((rc = tsm_revoke_serials(x, d, 3, CA_REASON_SUPERSEDED)) != CA_OK)
 			break;
