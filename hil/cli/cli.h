@@ -7,4 +7,8 @@
  * Returns the exit status. */
 int serve_main(int argc, char **argv);
 
+/* `mynahil check ...` (check.c): DOMAIN.md's invariants against a bench;
+ * 0 clean, 1 violated, 2 usage. */
+int check_main(int argc, char **argv);
+
 #endif

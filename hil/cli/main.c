@@ -55,6 +55,8 @@ static const char usage_run[] =
 	"  --no-isolate       run in this process instead of one process each\n"
 	"  --policy K=V       pin a DOMAIN.md policy switch for the run (repeatable); a\n"
 	"                     scenario declaring another value only is skipped\n"
+	"  --paranoid         check DOMAIN.md's invariants after every step, not only at\n"
+	"                     the end of each scenario (docs/invariants.md)\n"
 	"  --matrix           run each scenario under every combination of the switches\n"
 	"                     it declares in policies = { ... } (pinned ones fixed); each\n"
 	"                     is a result of its own, ID[switch=value,...]\n"
@@ -261,6 +263,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
 		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
+		{ "paranoid", no_argument, 0, 'Q' },
 		{ 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
@@ -316,6 +319,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 			break;
 		case 'n': o.isolate = 0; break;
 		case 'M': o.matrix = 1; break;
+		case 'Q': o.env.paranoid = 1; break;
 		case 'X':
 			if (select_mutation(optarg) < 0)
 				return 2;
@@ -559,6 +563,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1, 1);
 	if (!strcmp(argv[1], "apdu"))
 		return cmd_apdu(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return check_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "serve"))
 		return serve_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n\n%s", argv[1], usage_main);

@@ -250,3 +250,8 @@ sim_se_t *link_sim_se(link_t *l)
 {
 	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->se : NULL;
 }
+
+sim_card_t *link_sim_card(link_t *l)
+{
+	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->card : NULL;
+}

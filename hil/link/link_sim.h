@@ -4,6 +4,7 @@
 #define LINK_SIM_H
 
 #include "hil/link/link.h"
+#include "sim/card/card.h"
 #include "sim/se/se.h"
 
 /* The SE behind a sim:se link, for callers that speak FeliCa to it
@@ -12,5 +13,8 @@
  * sim_se_is_felica() recognises to the FeliCa layer).  NULL for any other
  * link. */
 sim_se_t *link_sim_se(link_t *l);
+/* The card behind a sim:card link (the harness's oracle reads its PIN
+ * counters, docs/invariants.md).  NULL for any other link. */
+sim_card_t *link_sim_card(link_t *l);
 
 #endif

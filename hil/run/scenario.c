@@ -516,6 +516,66 @@ static void push_profile(lua_State *L, const char *uri)
 	}
 }
 
+
+/* DOMAIN.md's invariants on the world (stack: scenario world [error]),
+ * after the run whatever became of it, then the result.  A run that
+ * raised an error stays an error, and the violations found after it are
+ * added to its reason: what broke may be why it raised. */
+static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
+{
+	char *why = rc != LUA_OK && rc != LHIL_SKIP ? strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error")
+						  : NULL;
+	size_t before = res->nexpects;
+	int irc = LUA_OK;
+
+	if (rc == LUA_OK || why) {
+		if (why)
+			lua_pop(L, 1);
+		lua_getglobal(L, "mynahil");
+		lua_getfield(L, -1, "_invariants");
+		lua_remove(L, -2);
+		lua_pushvalue(L, -2);
+		irc = lhil_pcall(L, 1, 0);
+		if (rc == LUA_OK)
+			rc = irc;
+	}
+	if (why) {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b);
+		luaL_addstring(&b, why);
+		for (size_t i = before; i < res->nexpects; i++) {
+			if (res->expects[i].ok)
+				continue;
+			luaL_addstring(&b, "; ");
+			luaL_addstring(&b, res->expects[i].file);
+			lua_pushfstring(L, ":%d: %s", res->expects[i].line,
+					res->expects[i].msg ? res->expects[i].msg : "violated");
+			luaL_addvalue(&b);
+		}
+		if (irc != LUA_OK && irc != LHIL_SKIP) {
+			luaL_addstring(&b, "; invariants not checked: ");
+			luaL_addstring(&b, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		}
+		luaL_pushresult(&b);
+		set_reason(res, RES_ERROR, lua_tostring(L, -1));
+		free(why);
+		return;
+	}
+	if (rc == LHIL_SKIP) {
+		lua_getfield(L, -1, "__mynahil_skip");
+		set_reason(res, RES_SKIP, lua_tostring(L, -1));
+	} else if (rc != LUA_OK) {
+		set_reason(res, RES_ERROR, lua_tostring(L, -1));
+	} else if (res->nexpects == 0) {
+		set_reason(res, RES_FAIL, "the scenario checked nothing: no expect ran");
+	} else {
+		res->status = RES_PASS;
+		for (size_t i = 0; i < res->nexpects; i++)
+			if (!res->expects[i].ok)
+				res->status = RES_FAIL;
+	}
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -615,6 +675,12 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	lua_setfield(L, -2, "seed");
 	lua_pushstring(L, m->id);
 	lua_setfield(L, -2, "id");
+	lua_pushstring(L, m->file);                /* names the step a violation happened in */
+	lua_setfield(L, -2, "file");
+	lua_pushboolean(L, env->paranoid);
+	lua_setfield(L, -2, "paranoid");
+	lua_pushboolean(L, env->bench);
+	lua_setfield(L, -2, "bench");
 	if (scen_binding(env, "card")) {
 		push_profile(L, scen_binding(env, "card"));
 		lua_setfield(L, -2, "profile");
@@ -624,26 +690,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	lua_insert(L, -3);                         /* scenario world run world */
 
 	rc = lhil_pcall(L, 1, 0);
-	if (rc == LUA_OK) {                        /* DOMAIN.md's invariants on the world */
-		lua_getglobal(L, "mynahil");
-		lua_getfield(L, -1, "_invariants");
-		lua_remove(L, -2);
-		lua_pushvalue(L, -2);
-		rc = lhil_pcall(L, 1, 0);
-	}
-	if (rc == LHIL_SKIP) {
-		lua_getfield(L, -1, "__mynahil_skip");
-		set_reason(res, RES_SKIP, lua_tostring(L, -1));
-	} else if (rc != LUA_OK) {
-		set_reason(res, RES_ERROR, lua_tostring(L, -1));
-	} else if (res->nexpects == 0) {
-		set_reason(res, RES_FAIL, "the scenario checked nothing: no expect ran");
-	} else {
-		res->status = RES_PASS;
-		for (size_t i = 0; i < res->nexpects; i++)
-			if (!res->expects[i].ok)
-				res->status = RES_FAIL;
-	}
+	check_invariants(L, rc, res);
 out:
 	for (size_t i = 0; i < nlinks; i++)
 		res->apdus += links[i]->napdu;

@@ -20,6 +20,9 @@ typedef struct scen_env {
 	long long budget;     /* Lua instructions per scenario */
 	size_t memory;        /* bytes of Lua memory per scenario; 0 = unlimited */
 	int timeout_s;        /* wall-clock limit per scenario; a scenario may lower it */
+	int paranoid;         /* DOMAIN.md's invariants after every step, not only at the end */
+	int bench;            /* mynahil check: links to a bench may be observed by APDUs at any
+			       * check, and power-cycled (docs/invariants.md) */
 } scen_env_t;
 
 typedef struct scen_meta {

@@ -278,6 +278,15 @@ function app.session(w, phone, card, op, opts)
   end
 end
 
+-- Each flow is one step of the run: --paranoid checks the invariants
+-- after it, and a violation names the scenario line that ran it.
+do
+  local session = app.session
+  function app.session(w, phone, card, op, opts)
+    return mynahil.flow("app " .. tostring(op), session, w, phone, card, op, opts)
+  end
+end
+
 function app.issue(w, phone, card, opts) return app.session(w, phone, card, "issue", opts) end
 function app.reissue(w, phone, card, opts) return app.session(w, phone, card, "reissue", opts) end
 function app.renew(w, phone, card, opts) return app.session(w, phone, card, "renew", opts) end
@@ -315,26 +324,7 @@ function app.check(w)
   return s == 200 and c.ok, c
 end
 
--- DOMAIN.md invariants 2 and 4, after every scenario that has a TSM.
-mynahil.invariant(2, "one phone per holder: at most one device with valid or held certificates", function(w)
-  if not w.tsm then return nil end
-  local s, d = call(w, "GET", "/v1/tsm/devices")
-  if s ~= 200 then return false, "the registry did not answer (" .. tostring(s) .. ")" end
-  local live = {}
-  for _, dev in ipairs(d.devices or {}) do
-    if dev.holder and (dev.status == "active" or dev.status == "hold" or dev.status == "half") then
-      live[dev.holder] = (live[dev.holder] or 0) + 1
-      if live[dev.holder] > 1 then return false, dev.holder .. " has " .. live[dev.holder] .. " live phones" end
-    end
-  end
-  return true
-end)
-mynahil.invariant(4, "the TSM registry and the CA's status agree", function(w)
-  if not w.tsm then return nil end
-  local ok, c = app.check(w)
-  if ok then return true end
-  return false, type(c) == "table" and c.problems and table.concat(c.problems, "; ") or "check failed"
-end)
+-- DOMAIN.md's invariants are scenarios/lib/invariants.lua's.
 
 -- The SE as the phone sees it: the JPKI applet present? Its token; the
 -- slots are the TSM's to read.

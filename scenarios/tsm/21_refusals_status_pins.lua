@@ -33,11 +33,11 @@ return scenario {
     -- ---- the card certificate's status (cards of the scenario's own) ----
     local _, clock = w.ca:call("GET", "/v1/clock")
     local soon = clock.now:sub(1, 4) + 1 .. clock.now:sub(5)   -- a year from now
-    for _, case in ipairs { "held", "revoked", "expired" } do
+    for k, case in ipairs { "held", "revoked", "expired" } do
       local card = app.own_card(w, base, case, nil, case == "expired" and soon or nil)
       expect(card ~= nil, case .. ": a card certificate of the scenario's own").is_true()
       if not card then return end
-      local ph = app.phone(w, app.new_se(w, 10 + #case))
+      local ph = app.phone(w, app.new_se(w, 10 + k))   -- one each: "revoked" and "expired" are as long
       local i = app.issue(w, ph, card, { pins = pins })
       expect(i.ok, case .. ": issued: " .. tostring(i.error)).is_true()
       if case == "held" then

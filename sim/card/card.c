@@ -66,6 +66,13 @@ fail:
 	return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : rc == NVM_ERR_NOMEM ? SIM_ERR_NOMEM : SIM_ERR_PROFILE;
 }
 
+size_t sim_card_view(const sim_card_t *c, sim_pin_view_t *out, size_t cap)
+{
+	size_t n = cardos_pins(c->ctx->nvm, &c->jpki.def, out, cap);
+
+	return n + cardos_pins(c->ctx->nvm, &textap_app, out + n, cap - n);
+}
+
 /* ---- checking a loaded image ------------------------------------------- */
 
 static const char *perso_check(void *arg, const char *key, const uint8_t *v, size_t n)

@@ -76,4 +76,11 @@ size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap);
 int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
 		      uint8_t *rsp, size_t cap, size_t *rsplen);
 
+/* The oracle's view (docs/invariants.md): the retry counters of the
+ * JPKI AP's PINs (auth 0018, sign 001B) then the text AP's (0011 and
+ * 照合番号 A/B), read from NVM without touching the card's state.  Returns
+ * how many were written to out. */
+#define CARD_VIEW_PINS 8
+size_t sim_card_view(const sim_card_t *c, sim_pin_view_t *out, size_t cap);
+
 #endif

@@ -278,6 +278,7 @@ static int cmd_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 		return SW_VERIFY_FAIL(ctr);
 	if ((sw = nv_write(os, ef->ctr, &(uint8_t){ ef->def->max_tries }, 1)))
 		return sw;
+	os->ctx->pin_restores++;
 	os->verified |= ef->bit;
 	return SW_OK;
 }
@@ -514,6 +515,27 @@ int cardos_perso(nvm_t *nvm, const char *ns, const cardos_ef_def_t *def,
 	if (cardos_nvm_name(name, sizeof name, ns, def, 1) < 0)
 		return NVM_ERR_ARG;
 	return nvm_put(nvm, name, &def->max_tries, 1);
+}
+
+size_t cardos_pins(const nvm_t *nvm, const cardos_app_def_t *app, sim_pin_view_t *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < app->n_efs && k < cap; i++) {
+		const cardos_ef_def_t *d = &app->efs[i];
+		char name[CARDOS_NAME_MAX];
+		const uint8_t *v;
+		size_t n;
+
+		if (d->type != CARDOS_EF_PIN || cardos_nvm_name(name, sizeof name, app->ns, d, 1) < 0)
+			continue;
+		v = nvm_get(nvm, name, &n);
+		out[k].fid = d->fid;
+		out[k].max = d->max_tries;
+		out[k].tries = v && n == 1 ? v[0] : -1;
+		k++;
+	}
+	return k;
 }
 
 const cardos_ef_def_t *cardos_def_by_fid(const cardos_app_def_t *app, uint16_t fid)

@@ -140,6 +140,10 @@ int cardos_nvm_name(char *out, size_t cap, const char *ns, const cardos_ef_def_t
 int cardos_perso(nvm_t *nvm, const char *ns, const cardos_ef_def_t *def,
 		 const void *val, size_t len);
 const cardos_ef_def_t *cardos_def_by_fid(const cardos_app_def_t *app, uint16_t fid);
+/* The retry counters of app's PINs as NVM holds them (tries -1: no
+ * counter record), read without touching any state: the oracle's view
+ * (docs/invariants.md).  Returns how many were written to out. */
+size_t cardos_pins(const nvm_t *nvm, const cardos_app_def_t *app, sim_pin_view_t *out, size_t cap);
 /* What is wrong with record key = v[0..n) of app (NULL: nothing): its
  * name must be one of app's objects and its value fit the object (a
  * retry counter at most the PIN's tries, a key an RSA key...).  For the

@@ -153,6 +153,24 @@ int sim_se_felica(sim_se_t *se, const uint8_t *frame, size_t len,
  * software PN532 does. */
 int sim_se_is_felica(const sim_se_t *se, const uint8_t *buf, size_t len);
 
+/* The oracle's view of the JPKI applet (docs/invariants.md): read from
+ * NVM without touching the SE's state (no channel, no PIN try).  slot 0
+ * auth, 1 sign; state 0 EMPTY, 1 GENERATED, 2 ACTIVE, 3 REVOKED, 4
+ * ERASED; cert points into NVM (valid until the next command), padded
+ * as the EF holds it. */
+typedef struct se_view {
+	int applet; /* an instance is in the registry */
+	uint8_t idm[8];
+	uint8_t has_cplc, cplc[42]; /* the TSM names the device from it */
+	struct {
+		uint8_t state;
+		const uint8_t *cert;
+		size_t cert_len;
+		sim_pin_view_t pin;
+	} slot[2];
+} se_view_t;
+void sim_se_view(const sim_se_t *se, se_view_t *v);
+
 /* Defaults and checks, for profile loaders. */
 void se_profile_defaults(se_profile_t *p);
 /* SIM_OK or SIM_ERR_PROFILE; why (may be NULL) says what is wrong. */

@@ -575,7 +575,9 @@ static int dgi_pin(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n)
 	OPENSSL_cleanse(pin, sizeof pin);
 	if (sw || (sw = begin(d)))
 		return sw;
-	return commit(d, jpki_put_ef(d->se->ctx->nvm, &d->j->app, sd->pin, v, n));
+	if ((sw = commit(d, jpki_put_ef(d->se->ctx->nvm, &d->j->app, sd->pin, v, n))) == 0)
+		d->se->ctx->pin_restores++; /* value and counter set anew */
+	return sw;
 }
 
 static int dgi_one(dgi_ctx_t *d, uint16_t tag, const uint8_t *v, size_t n)
@@ -685,6 +687,39 @@ static const char *sj_check(const char *key, const uint8_t *v, size_t n)
 	jpki_app_init(&app, &o);
 	app.def.ns = NS;
 	return cardos_check(&app.def, key, v, n);
+}
+
+/* The oracle's view (se.h): the records as NVM holds them, whatever a
+ * channel has selected or verified. */
+void sim_se_view(const sim_se_t *se, se_view_t *v)
+{
+	const jpki_opts_t o = { .auth_cert_pin = 1 };
+	jpki_app_t app;
+	uint8_t s[2];
+
+	memset(v, 0, sizeof *v);
+	memcpy(v->idm, se->felica.idm, sizeof v->idm);
+	v->has_cplc = se->has_cplc;
+	memcpy(v->cplc, se->cplc, sizeof v->cplc);
+	v->applet = instance((sim_se_t *)se) != NULL;
+	jpki_app_init(&app, &o);
+	app.def.ns = NS;
+	slots_get(se, s);
+	for (int i = 0; i < 2; i++) {
+		const cardos_ef_def_t *d = cardos_def_by_fid(&app.def, slot_defs[i].cert);
+		char name[CARDOS_NAME_MAX];
+		sim_pin_view_t pins[4];
+		size_t np = cardos_pins(se->ctx->nvm, &app.def, pins, 4);
+
+		v->slot[i].state = v->applet ? s[i] : S_EMPTY;
+		if (v->applet && d && cardos_nvm_name(name, sizeof name, NS, d, 0) == 0)
+			v->slot[i].cert = nvm_get(se->ctx->nvm, name, &v->slot[i].cert_len);
+		v->slot[i].pin.fid = slot_defs[i].pin;
+		v->slot[i].pin.tries = -1;
+		for (size_t k = 0; v->applet && k < np; k++)
+			if (pins[k].fid == slot_defs[i].pin)
+				v->slot[i].pin = pins[k];
+	}
 }
 
 #ifdef MYNAHIL_MUTANTS

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	profile_t *p = profile_load(profile_default_path(), err, sizeof err);
 	rng_t rng;
 	vclock_t clk = { 0 };
-	sim_ctx_t ctx = { &rng, &clk, nvm_new() };
+	sim_ctx_t ctx = { .rng = &rng, .clock = &clk, .nvm = nvm_new() };
 	sim_card_t *card;
 	uint8_t sel[16], rd[8], sign[64], rsp[300];
 	size_t seln, rdn, signn, rn;

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 
 	se_profile_defaults(&p);
 	rng_seed(&rng, 1);
-	ctx = (sim_ctx_t){ &rng, &clk, nvm_new() };
+	ctx = (sim_ctx_t){ .rng = &rng, .clock = &clk, .nvm = nvm_new() };
 	if (!ctx.nvm || sim_se_new(&se, &p, &ctx) != SIM_OK)
 		return 1;
 	memset(&k, 0, sizeof k);

@@ -115,7 +115,7 @@ static void refused(enum chip chip, nvm_t *n, const char *key, const char *why)
 {
 	rng_t rng;
 	vclock_t clock = { 0 };
-	sim_ctx_t ctx = { &rng, &clock, NULL };
+	sim_ctx_t ctx = { .rng = &rng, .clock = &clock };
 	uint8_t *before, *after;
 	size_t lb, la;
 	nvm_fault_t f = { 0 };

@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 
 #include "hil/link/link.h"
+#include "hil/link/link_sim.h"
 #include "hil/run/lua/lhil.h"
 #include "hil/base/trace.h"
 #include "sim/core/apdu.h"
@@ -233,6 +234,162 @@ static int l_nvm_writes(lua_State *L)
 	return 1;
 }
 
+/* ---- the oracle's view (docs/invariants.md) ---- */
+
+/* A DER element's whole length (the EF is padded after it), 0 if none. */
+static size_t der_len(const uint8_t *p, size_t n)
+{
+	size_t len, hdr = 2;
+
+	if (n < 2 || p[0] != 0x30)
+		return 0;
+	len = p[1];
+	if (len & 0x80) {
+		size_t k = len & 0x7F;
+		if (k == 0 || k > 3 || n < 2 + k)
+			return 0;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hdr += k;
+	}
+	return hdr + len <= n ? hdr + len : 0;
+}
+
+static const char *pin_name(uint16_t fid)
+{
+	switch (fid) {
+	case 0x0018: return "auth";
+	case 0x001B: return "sign";
+	case 0x0011: return "text";
+	case 0x0014: return "number_a";
+	case 0x0015: return "number_b";
+	}
+	return NULL;
+}
+
+static void push_pin(lua_State *L, const sim_pin_view_t *p)
+{
+	lua_createtable(L, 0, 2);
+	if (p->tries >= 0) {
+		lua_pushinteger(L, p->tries);
+		lua_setfield(L, -2, "tries");
+	}
+	lua_pushinteger(L, p->max);
+	lua_setfield(L, -2, "max");
+}
+
+/* link:inspect() — what a simulated SE or card holds, read without
+ * touching its state: no APDU, no PIN try.  nil for a link that is not
+ * an in-process simulator (a bench is observed through APDUs instead). */
+static int l_inspect(lua_State *L)
+{
+	static const char *const states[] = { "empty", "generated", "active", "revoked", "erased" };
+	link_t *l = check_link(L);
+	sim_ctx_t *ctx = link_sim_ctx(l);
+	sim_se_t *se = link_sim_se(l);
+	sim_card_t *card = link_sim_card(l);
+	char hex[17];
+
+	if (!ctx || (!se && !card)) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, se ? "se" : "card");
+	lua_setfield(L, -2, "kind");
+	lua_pushinteger(L, (lua_Integer)ctx->pin_restores);
+	lua_setfield(L, -2, "restores");
+	if (se) {
+		se_view_t v;
+		sim_se_view(se, &v);
+		lua_pushboolean(L, v.applet);
+		lua_setfield(L, -2, "applet");
+		apdu_hex(v.idm, sizeof v.idm, hex);
+		lua_pushstring(L, hex);
+		lua_setfield(L, -2, "idm");
+		if (v.has_cplc) {
+			char cplc[2 * sizeof v.cplc + 1];
+			apdu_hex(v.cplc, sizeof v.cplc, cplc);
+			lua_pushstring(L, cplc);
+			lua_setfield(L, -2, "cplc");
+		}
+		lua_createtable(L, 0, 2);
+		for (int i = 0; i < 2; i++) {
+			size_t n = der_len(v.slot[i].cert, v.slot[i].cert_len);
+			lua_createtable(L, 0, 4);
+			lua_pushstring(L, v.slot[i].state < 5 ? states[v.slot[i].state] : "?");
+			lua_setfield(L, -2, "state");
+			if (n) {
+				lua_pushlstring(L, (const char *)v.slot[i].cert, n);
+				lua_setfield(L, -2, "der");
+			}
+			push_pin(L, &v.slot[i].pin);
+			lua_setfield(L, -2, "pin");
+			lua_setfield(L, -2, i ? "sign" : "auth");
+		}
+		lua_setfield(L, -2, "slots");
+	} else {
+		sim_pin_view_t pins[CARD_VIEW_PINS];
+		size_t n = sim_card_view(card, pins, CARD_VIEW_PINS);
+		lua_createtable(L, 0, (int)n);
+		for (size_t i = 0; i < n; i++) {
+			const char *name = pin_name(pins[i].fid);
+			char fid[5];
+			snprintf(fid, sizeof fid, "%04X", pins[i].fid);
+			push_pin(L, &pins[i]);
+			lua_setfield(L, -2, name ? name : fid);
+		}
+		lua_setfield(L, -2, "pins");
+	}
+	return 1;
+}
+
+static void nvm_to_table(void *arg, const char *key, const uint8_t *val, size_t len)
+{
+	lua_State *L = arg;
+	lua_pushlstring(L, (const char *)val, len);
+	lua_setfield(L, -2, key);
+}
+
+/* link:_nvm() -> { record = bytes }; link:_nvm(key) -> bytes or nil;
+ * link:_nvm(key, bytes|false) writes or deletes one record.  A test's
+ * back door into a simulator (needs = { "sim" }): it is how the
+ * invariant tests break what no flow of the system may break (a PIN
+ * counter set back, a phone's records copied into another SE). */
+static int l_nvm(lua_State *L)
+{
+	nvm_t *nvm = need_sim(L)->nvm;
+	const char *key = luaL_optstring(L, 2, NULL);
+	int rc = NVM_OK;
+
+	trace_note(lhil_trace(L), check_link(L)->uri, key ? "nvm back door" : "nvm read");
+	if (!key) {
+		lua_newtable(L);
+		nvm_each(nvm, "", nvm_to_table, L);
+		return 1;
+	}
+	if (lua_isnoneornil(L, 3)) {
+		size_t n;
+		const uint8_t *v = nvm_get(nvm, key, &n);
+		if (v)
+			lua_pushlstring(L, (const char *)v, n);
+		else
+			lua_pushnil(L);
+		return 1;
+	}
+	if (lua_toboolean(L, 3)) {
+		size_t n;
+		const char *v = luaL_checklstring(L, 3, &n);
+		rc = nvm_put(nvm, key, v, n);
+	} else if (nvm_get(nvm, key, &(size_t){ 0 })) {
+		rc = nvm_del(nvm, key);
+	}
+	if (rc != NVM_OK)
+		return luaL_error(L, "_nvm %s: %s", key, nvm_strerror(rc));
+	return 0;
+}
+
 static int l_apdus(lua_State *L)
 {
 	lua_pushinteger(L, (lua_Integer)check_link(L)->napdu);
@@ -288,7 +445,8 @@ static int l_record(lua_State *L)
 	const char *what = luaL_optstring(L, 4, "");
 	const char *msg = luaL_optstring(L, 5, "");
 
-	if (!ok) {
+	/* An invariant is about the parties' state, not the last APDUs. */
+	if (!ok && strncmp(file, "DOMAIN.md", 9) != 0) {
 		lua_pushstring(L, msg);
 		push_trail(L);
 		lua_concat(L, 2);
@@ -303,6 +461,7 @@ static const luaL_Reg link_methods[] = {
 	{ "transmit", l_transmit }, { "send", l_send },	    { "power", l_power },
 	{ "atr", l_atr },	    { "uri", l_uri },	    { "is_sim", l_is_sim },
 	{ "tear_at", l_tear_at },   { "nvm_writes", l_nvm_writes }, { "apdus", l_apdus },
+	{ "inspect", l_inspect },   { "_nvm", l_nvm },
 	{ NULL, NULL },
 };
 

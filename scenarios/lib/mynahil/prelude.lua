@@ -239,21 +239,146 @@ function scenario(t)
   return t
 end
 
--- DOMAIN.md's invariants, checked on the world after every scenario's run
--- (libraries register them: app.lua the TSM ones).  Each lands in the
--- report as "DOMAIN.md invariant:N: what is wrong".
+-- ---- DOMAIN.md's invariants (docs/invariants.md) ----
+-- Libraries register them (scenarios/lib/invariants.lua the five); each
+-- fn(w, ctx) returns true, false and what is wrong, or nil when it does
+-- not apply to this world.  ctx: step (the label of the step just done),
+-- final (the end of the run), links (every link of the run, in the
+-- order opened: { name, link }), memo (the invariant's own table, kept
+-- from step to step).  Checked at the end of every run (also one that
+-- raised an error), and with --paranoid after every step; one with
+-- every_step = true after every step always (invariant 5 compares the
+-- PIN counters of one step with the last).  A failure lands in the
+-- report as "DOMAIN.md invariant:N: after STEP: what is wrong".
 local invariants = {}
-function mynahil.invariant(n, what, fn)
-  invariants[#invariants + 1] = { n = n, what = what, fn = fn }
+function mynahil.invariant(n, what, fn, opts)
+  invariants[#invariants + 1] = { n = n, what = what, fn = fn, every_step = opts and opts.every_step,
+                                  memo = {} }
+end
+
+-- Steps: each app flow (app.session), each call that changes the TSM or
+-- the CA outside one, each step "name" of the scenario.  A step is named
+-- by the scenario line that did it.
+local steps = { depth = 0, n = 0, label = "the start of the run", checking = false, paranoid = false,
+                file = nil, links = {} }
+
+local function scenario_line()
+  for level = 3, 200 do
+    local i = getinfo(level, "Sl")
+    if not i then break end
+    if steps.file and i.source == "@" .. steps.file and i.currentline > 0 then
+      return steps.file .. ":" .. i.currentline
+    end
+  end
+  return "?"
+end
+
+local function check_invariants(final)
+  if steps.checking then return end
+  steps.checking = true
+  local w = steps.world
+  for _, inv in ipairs(invariants) do
+    if final or steps.paranoid or inv.every_step then
+      local ctx = { step = steps.label, final = final, links = steps.links, memo = inv.memo,
+                    bench = steps.bench }
+      local okcall, ok, msg = pcall(inv.fn, w, ctx)
+      if not okcall then
+        if type(ok) == "table" then steps.checking = false; error(ok, 0) end  -- a skip, a stop
+        ok, msg = false, "could not be checked: " .. tostring(ok)
+      end
+      if ok ~= nil then
+        ok = ok and true or false
+        -- A violation is reported at the step that broke it; at the end
+        -- every invariant that applies is reported, passed or not.
+        if final or (not ok and not inv.broken) then
+          record("DOMAIN.md invariant", inv.n, ok, inv.what,
+                 "after " .. steps.label .. ": " .. tostring(msg or "violated"))
+        end
+        inv.broken = not ok
+      end
+    end
+  end
+  steps.checking = false
+end
+
+local function step_done(what, at)
+  steps.n = steps.n + 1
+  steps.label = string.format("step %d, %s at %s", steps.n, what, at)
+  check_invariants(false)
+end
+
+-- fn(...) as one step: what names it, the scenario line that called it
+-- says where.  Nested flows make one step, the outermost.
+function mynahil.flow(what, fn, ...)
+  if steps.checking or not steps.world then return fn(...) end
+  steps.depth = steps.depth + 1
+  local at = steps.depth == 1 and scenario_line()
+  local r = table.pack(pcall(fn, ...))
+  steps.depth = steps.depth - 1
+  if steps.depth == 0 then step_done(what, at) end
+  if not r[1] then error(r[2], 0) end
+  return table.unpack(r, 2, r.n)
+end
+
+-- A link the invariants look at (roles and w:open).
+function mynahil._track(name, link)
+  if type(link) == "userdata" and link.inspect then
+    steps.links[#steps.links + 1] = { name = name, link = link }
+    if steps.world then
+      -- its first observation (invariant 5's baseline)
+      for _, inv in ipairs(invariants) do
+        if inv.every_step and inv.observe then inv.observe(inv.memo, name, link) end
+      end
+    end
+  end
+  return link
+end
+
+-- The scenario's own step boundary: step "name" ends the step it names
+-- here; step("name", fn, ...) runs fn as that step.
+function step(name, fn, ...)
+  name = "step \"" .. tostring(name) .. "\""
+  if fn then return mynahil.flow(name, fn, ...) end
+  if steps.depth == 0 and not steps.checking then step_done(name, scenario_line()) end
+end
+
+-- For an invariant: what it observes when a link joins the run.
+function mynahil.invariant_observer(n, fn)
+  for _, inv in ipairs(invariants) do
+    if inv.n == n then inv.observe = fn end
+  end
 end
 
 function mynahil._invariants(w)
-  for _, inv in ipairs(invariants) do
-    local ok, msg = inv.fn(w)
-    if ok ~= nil then   -- nil: does not apply to this world
-      record("DOMAIN.md invariant", inv.n, ok and true or false, inv.what, msg or "violated")
-    end
+  steps.world = steps.world or w
+  if steps.depth > 0 then   -- the run raised inside a flow
+    steps.depth = 0
   end
+  check_invariants(true)
+end
+
+-- A service whose state-changing calls are steps (a POST to OCSP is a
+-- question, not a change).
+local function stepped(s, name)
+  local function changes(method, path)
+    return method ~= "GET" and method ~= "HEAD" and not tostring(path):match("/ocsp$") and path ~= "/"
+  end
+  local proxy = {}
+  function proxy:call(method, path, ...)
+    if changes(method, path) and steps.depth == 0 then
+      return mynahil.flow(name .. " " .. method .. " " .. tostring(path), s.call, s, method, path, ...)
+    end
+    return s:call(method, path, ...)
+  end
+  function proxy:raw(method, path, ...)
+    if changes(method, path) and steps.depth == 0 then
+      return mynahil.flow(name .. " " .. method .. " " .. tostring(path), s.raw, s, method, path, ...)
+    end
+    return s:raw(method, path, ...)
+  end
+  function proxy:uri() return s:uri() end
+  proxy.service = s
+  return proxy
 end
 
 -- The world a scenario's run function receives: its roles' links, the
@@ -261,7 +386,11 @@ end
 function mynahil._world(roles, info)
   -- profile: what is known of the card bound to "card" (holder, PINs).
   local w = { seed = info.seed, id = info.id, profile = info.profile, policy = info.policy or {} }
-  for k, v in pairs(roles) do w[k] = v end
+  steps.file, steps.paranoid, steps.bench = info.file, info.paranoid and true or false, info.bench
+  local names = {}
+  for k, v in pairs(roles) do w[k] = v; names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do mynahil._track(k, roles[k]) end
   -- w.tsm and w.ca: the TSM and its CA, in process ("sim") unless bound
   -- (--target tsm=http://HOST:PORT; the CA then is the TSM's, under /ca on
   -- the same port, unless --target ca=... says otherwise).  Made on first use.
@@ -269,7 +398,7 @@ function mynahil._world(roles, info)
                      ca = info.ca and { info.ca } or { info.tsm or "sim", "/ca" } }
   setmetatable(w, { __index = function(t, k)
     if services[k] then
-      local s = mynahil._service(table.unpack(services[k]))
+      local s = stepped(mynahil._service(table.unpack(services[k])), k)
       rawset(t, k, s)
       return s
     end
@@ -278,12 +407,21 @@ function mynahil._world(roles, info)
   local opened = 0
   function w:open(uri)
     opened = opened + 1
-    return mynahil._open(uri, self.seed, self.id .. "#" .. opened)
+    local l, why = mynahil._open(uri, self.seed, self.id .. "#" .. opened)
+    if l then mynahil._track(uri .. "#" .. opened, l) end
+    return l, why
   end
   -- A file of the fixture tree (profiles, PKI): an error if rel leads out.
   function w:fixture(rel) return mynahil.fixture(rel) end
   function w:skip(reason)
     error({ __mynahil_skip = tostring(reason) }, 0)
+  end
+  steps.world = w
+  require "invariants"
+  for _, l in ipairs(steps.links) do
+    for _, inv in ipairs(invariants) do
+      if inv.every_step and inv.observe then inv.observe(inv.memo, l.name, l.link) end
+    end
   end
   return w
 end
