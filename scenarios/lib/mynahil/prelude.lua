@@ -249,7 +249,8 @@ end
 -- raised an error), and with --paranoid after every step; one with
 -- every_step = true after every step always (invariant 5 compares the
 -- PIN counters of one step with the last).  A failure lands in the
--- report as "DOMAIN.md invariant:N: after STEP: what is wrong".
+-- report as "DOMAIN.md invariant:N: what is wrong (after STEP)", STEP
+-- "step K, WHAT at FILE:LINE".
 local invariants = {}
 function mynahil.invariant(n, what, fn, opts)
   invariants[#invariants + 1] = { n = n, what = what, fn = fn, every_step = opts and opts.every_step,
@@ -259,7 +260,7 @@ end
 -- Steps: each app flow (app.session), each call that changes the TSM or
 -- the CA outside one, each step "name" of the scenario.  A step is named
 -- by the scenario line that did it.
-local steps = { depth = 0, n = 0, label = "the start of the run", checking = false, paranoid = false,
+local steps = { depth = 0, n = 0, label = "the run, no step in it", checking = false, paranoid = false,
                 file = nil, links = {} }
 
 local function scenario_line()
@@ -290,11 +291,11 @@ local function check_invariants(final)
         ok = ok and true or false
         -- A violation is reported at the step that broke it; at the end
         -- every invariant that applies is reported, passed or not.
-        if final or (not ok and not inv.broken) then
-          record("DOMAIN.md invariant", inv.n, ok, inv.what,
-                 "after " .. steps.label .. ": " .. tostring(msg or "violated"))
+        msg = tostring(msg or "violated")
+        if final or (not ok and inv.broken ~= msg) then
+          record("DOMAIN.md invariant", inv.n, ok, inv.what, msg .. " (after " .. steps.label .. ")")
         end
-        inv.broken = not ok
+        inv.broken = not ok and msg or nil
       end
     end
   end
