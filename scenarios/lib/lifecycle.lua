@@ -4,16 +4,19 @@
 -- too: after the event the phone still signs with both keys under its
 -- certificates, and nothing changed in the TSM registry or at the CA.
 local app = require "app"
+local rp = require "rp"
 local lifecycle = {}
 
--- What the registry and the CA say of a device, to compare before/after.
+-- What the registry and the CA (as a relying party sees it: OCSP, the
+-- CRL and the JSON API agreeing) say of a device, to compare before/after.
 local function snapshot(w, id)
   local d = app.device(w, id) or {}
+  local bank = rp.new(w)
   return {
     status = d.status, applet = d.applet, auth = d.auth_serial, sign = d.sign_serial,
     slots = table.concat(d.slots or {}, ","), pending = tostring(d.pending_delete),
-    ca_auth = d.auth_serial and app.ca_status(w, d.auth_serial),
-    ca_sign = d.sign_serial and app.ca_status(w, d.sign_serial),
+    ca_auth = d.auth_serial and bank:says(d.auth_serial),
+    ca_sign = d.sign_serial and bank:says(d.sign_serial),
   }
 end
 
@@ -79,9 +82,10 @@ function lifecycle.model_change(w, revoke_first)
   end
   local new, _, n = lifecycle.issued(w, 2, { auth = "3691", sign = "NEWPHONE1" })
   if not n then return end
-  expect(app.ca_status(w, o.auth_serial), "CA: the old phone's auth revoked").is "revoked"
-  expect(app.ca_status(w, o.sign_serial), "CA: the old phone's sign revoked").is "revoked"
-  expect(app.ca_status(w, n.auth_serial), "CA: the new phone's auth valid").is "valid"
+  local bank = rp.new(w)
+  expect(bank:says(o.auth_serial), "RP: the old phone's auth revoked").is "revoked"
+  expect(bank:says(o.sign_serial), "RP: the old phone's sign revoked").is "revoked"
+  expect(bank:says(n.auth_serial), "RP: the new phone's auth valid").is "valid"
   expect(app.sign(new, "sign", "NEWPHONE1", "on the new phone") ~= nil, "the new phone signs").is_true()
   if not revoke_first then
     expect(app.device(w, o.device).pending_delete, "old phone: deletion pending").is(true)

@@ -2,6 +2,7 @@
 -- holder lifts it: the auth certificate is reinstated, the sign
 -- certificate reissued (JPKI.md §4.5), and the phone signs again.
 local app = require "app"
+local rp = require "rp"
 local lifecycle = require "lifecycle"
 
 return scenario {
@@ -9,6 +10,7 @@ return scenario {
   tags = { "lifecycle", "hold", "lift" }, needs = { "se", "tsm" },
   operation = "suspend_resume",
   run = function(w)
+    local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API
     local pins = { auth = "9630", sign = "FOUNDIT12" }
     local phone, card, r = lifecycle.issued(w, 1, pins)
     if not r then return end
@@ -16,9 +18,9 @@ return scenario {
     local l = app.lift(w, phone, card, { pins = pins })
     expect(l.ok, "lifted: " .. tostring(l.error)).is_true()
     if not l.ok then return end
-    expect(app.ca_status(w, r.auth_serial), "CA: the same auth certificate valid again").is "valid"
-    expect(app.ca_status(w, r.sign_serial), "CA: the old sign certificate revoked").is "revoked"
-    expect(app.ca_status(w, l.result.sign_serial), "CA: the reissued sign certificate valid").is "valid"
+    expect(bank:says(r.auth_serial), "RP: the same auth certificate valid again").is "valid"
+    expect(bank:says(r.sign_serial), "RP: the old sign certificate revoked").is "revoked"
+    expect(bank:says(l.result.sign_serial), "RP: the reissued sign certificate valid").is "valid"
     expect(app.sign(phone, "sign", pins.sign, "found") ~= nil, "the phone signs again").is_true()
     expect((app.check(w)), "registry and CA agree").is_true()
   end,

@@ -2,6 +2,7 @@
 -- the phone; the applet is deleted, so nothing of the holder leaves with
 -- the handset.
 local app = require "app"
+local rp = require "rp"
 local lifecycle = require "lifecycle"
 
 return scenario {
@@ -10,6 +11,7 @@ return scenario {
   operation = "revoke",
   policy = { delete_applet_on_revoke = "force" },
   run = function(w)
+    local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API
     local pins = { auth = "1593", sign = "DISPOSE12" }
     local phone, card, r = lifecycle.issued(w, 1, pins)
     if not r then return end
@@ -17,8 +19,8 @@ return scenario {
     expect(v.ok, "revoked: " .. tostring(v.error)).is_true()
     expect(app.applet_present(phone), "the applet is deleted").is(false)
     expect(app.sign(phone, "auth", pins.auth, "x"), "nothing signs on the disposed phone").is(nil)
-    expect(app.ca_status(w, r.auth_serial), "CA: auth revoked").is "revoked"
-    expect(app.ca_status(w, r.sign_serial), "CA: sign revoked").is "revoked"
+    expect(bank:says(r.auth_serial), "RP: auth revoked").is "revoked"
+    expect(bank:says(r.sign_serial), "RP: sign revoked").is "revoked"
     expect((app.check(w)), "registry and CA agree").is_true()
   end,
 }

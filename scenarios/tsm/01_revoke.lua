@@ -26,7 +26,9 @@ return scenario {
 
     local v = app.revoke(w, phone, card, { reason = "cessationOfOperation" })
     expect(v.ok, "revoked: " .. tostring(v.error)).is_true()
+    if not v.ok then return end
     expect(v.result.status, "registry: revoked").is "revoked"
+    expect(v.notice, "the holder revoked: no J-LIS notice for the app to show").is(nil)
     expect(v.result.applet, "registry: applet gone").is "none"
     expect(app.applet_present(phone), "SE: the applet is deleted").is(false)
     local st, c = bank:says(old.auth_serial)

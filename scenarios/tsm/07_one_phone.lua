@@ -35,6 +35,7 @@ return scenario {
 
     local s = app.sync(w, old)
     expect(s.ok, "the old phone checks in: " .. tostring(s.error)).is_true()
+    if not s.ok then return end
     expect(s.result.pending_deletion, "pending deletion executed").is_true()
     expect(app.applet_present(old), "the old applet is deleted").is(false)
     expect(app.device(w, a.result.device).pending_delete, "nothing pending").is(false)

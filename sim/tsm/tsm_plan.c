@@ -422,7 +422,8 @@ static void finalize(sess_t *x)
 			json_object_del(x->dev, "sign_serial");
 	} else if (!strcmp(op, "revoke")) {
 		int mask = (int)tsm_jint(f, "revoke_mask");
-		json_object_set_new(x->dev, "status", json_string(mask == 3 ? "revoked" : "half"));
+		if (!mut_on(MUT_REGISTRY_STALE))
+			json_object_set_new(x->dev, "status", json_string(mask == 3 ? "revoked" : "half"));
 		if (tsm_jbool(f, "delete_refused"))
 			json_object_set_new(res, "warning", json_string("the SE refused DELETE (half-valid)"));
 		else if (mask == 3 && !tsm_jbool(f, "delete"))
