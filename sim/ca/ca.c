@@ -24,6 +24,7 @@
  * process (kill -9); a power cut may lose the last few (SQLite's trade-
  * off; the CA's callers are tests, and NORMAL is 4-5x faster here). */
 #include "ca_int.h"
+#include "../core/dcache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -705,16 +706,14 @@ static int load_ca(ca_t *ca, int which, ca_blob_t key, ca_blob_t cert)
 {
 	static const char *const field[2][2] = { { "auth_key", "auth_cert" },
 						 { "sign_key", "sign_cert" } };
-	const uint8_t *p;
+	size_t used = 0;
 
 	if (!key.p || !key.n || !cert.p || !cert.n)
 		return ca_fail(ca, CA_ERR_ARG, field[which][!key.n ? 0 : 1], "%s: missing",
 			       field[which][!key.n ? 0 : 1]);
-	p = key.p;
-	if (!(ca->key[which] = d2i_AutoPrivateKey(NULL, &p, (long)key.n)))
+	if (!(ca->key[which] = dcache_key(key.p, key.n, NULL)))
 		return ca_fail(ca, CA_ERR_ARG, field[which][0], "%s: not a private key", field[which][0]);
-	p = cert.p;
-	if (!(ca->cert[which] = d2i_X509(NULL, &p, (long)cert.n)) || p != cert.p + cert.n)
+	if (!(ca->cert[which] = dcache_cert(cert.p, cert.n, &used)) || used != cert.n)
 		return ca_fail(ca, CA_ERR_ARG, field[which][1], "%s: not a DER certificate",
 			       field[which][1]);
 	if (X509_check_private_key(ca->cert[which], ca->key[which]) != 1)

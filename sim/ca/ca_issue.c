@@ -16,6 +16,7 @@
  * transaction as the certificate, so a reopened database continues it and
  * the same seed gives the same serials and bytes. */
 #include "ca_int.h"
+#include "../core/dcache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -718,7 +719,7 @@ out:
 
 int ca_import_card(ca_t *ca, const char *holder, const uint8_t *der, size_t n, uint64_t *serial)
 {
-	const uint8_t *p = der;
+	size_t used = 0;
 	X509 *x = NULL;
 	uint8_t *have = NULL;
 	size_t hn;
@@ -731,7 +732,7 @@ int ca_import_card(ca_t *ca, const char *holder, const uint8_t *der, size_t n, u
 	ca_clear_error(ca);
 	if (!holder_id_ok(holder))
 		return ca_fail(ca, CA_ERR_ARG, "holder", "holder: 1-63 of A-Z a-z 0-9 . _ -");
-	if (!der || !n || !(x = d2i_X509(NULL, &p, (long)n)) || p != der + n) {
+	if (!der || !n || !(x = dcache_cert(der, n, &used)) || used != n) {
 		X509_free(x);
 		return ca_fail(ca, CA_ERR_ARG, "der", "der: not a DER certificate");
 	}
@@ -809,7 +810,6 @@ static int find_request(ca_t *ca, const uint8_t h[32], uint64_t *serial)
  * changes, so a small cache keyed by serial stays right. */
 static int card_x509(ca_t *ca, uint64_t serial, X509 **out)
 {
-	const uint8_t *p;
 	uint8_t *der;
 	size_t n;
 	X509 *x;
@@ -822,8 +822,7 @@ static int card_x509(ca_t *ca, uint64_t serial, X509 **out)
 		}
 	if ((rc = ca_der(ca, serial, &der, &n)) != CA_OK)
 		return rc;
-	p = der;
-	x = d2i_X509(NULL, &p, (long)n);
+	x = dcache_cert(der, n, NULL);
 	free(der);
 	if (!x)
 		return ca_fail(ca, CA_ERR_DB, NULL, "stored certificate %016llX does not parse",

@@ -6,6 +6,7 @@
  * Hot path: SELECT EF + READ BINARY allocate nothing and format nothing;
  * the NVM record names were built by cardos_init(). */
 #include "cardos_int.h"
+#include "../core/dcache.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -327,13 +328,15 @@ static int cmd_get_challenge(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 
 EVP_PKEY *cardos_key_parse(const uint8_t *der, size_t n, int bits)
 {
-	const uint8_t *p = der;
+	size_t used = 0;
 	EVP_PKEY *k;
 
 	if (!der || n == 0 || n > 0x7FFFFFFF)
 		return NULL;
-	k = d2i_AutoPrivateKey_ex(NULL, &p, (long)n, NULL, NULL);
-	if (k && (p != der + n || !EVP_PKEY_is_a(k, "RSA") ||
+	/* Decoded once per process: the key pool's keys come back in
+	 * every SE the TSM personalises (sim/core/dcache.h). */
+	k = dcache_key(der, n, &used);
+	if (k && (used != n || !EVP_PKEY_is_a(k, "RSA") ||
 		  (bits && EVP_PKEY_get_bits(k) != bits))) {
 		EVP_PKEY_free(k);
 		k = NULL;

@@ -52,6 +52,7 @@
 #include <openssl/x509.h>
 
 #include "../card/card_int.h"
+#include "../core/dcache.h"
 #include "../card/cardos_int.h"
 #include "../card/jpki_int.h"
 #include "gplc.h"
@@ -475,17 +476,17 @@ static int dgi_generate(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n, uint
 static int cert_matches(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n)
 {
 	const cardos_ef_def_t *kd = cardos_def_by_fid(&d->j->app.def, slot_defs[slot].key);
-	const uint8_t *p = v, *kv;
+	const uint8_t *kv;
 	char kname[CARDOS_NAME_MAX];
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
-	size_t kn;
+	size_t kn, used = 0;
 	int ok = 0;
 
 	if (!kd || cardos_nvm_name(kname, sizeof kname, NS, kd, 0) < 0 ||
 	    !(kv = nvm_get(d->se->ctx->nvm, kname, &kn)))
 		return 0;
-	if (n > 0x7FFFFFFF || !(x = d2i_X509(NULL, &p, (long)n)) || p != v + n)
+	if (!(x = dcache_cert(v, n, &used)) || used != n)
 		goto out;
 	if (!(k = cardos_key_parse(kv, kn, 0)))
 		goto out;
@@ -520,9 +521,9 @@ static int dgi_cert(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n, uint8_t 
 
 static int dgi_ca(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n)
 {
-	const uint8_t *p = v;
-	X509 *x = n <= 0x7FFFFFFF ? d2i_X509(NULL, &p, (long)n) : NULL;
-	int sw, ok = x && p == v + n;
+	size_t used = 0;
+	X509 *x = dcache_cert(v, n, &used);
+	int sw, ok = x && used == n;
 
 	X509_free(x);
 	if (!ok)

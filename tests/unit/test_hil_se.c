@@ -15,8 +15,14 @@
 
 #include "hil/link/link.h"
 #include "hil/link/link_sim.h"
+#include "hil/fixtures/profile.h"
 #include "hil/fixtures/se_profile.h"
+#include "hil/base/util.h"
 #include "sim/core/apdu.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #define FX MYNAHIL_SOURCE_DIR "/fixtures/se/"
 
@@ -176,6 +182,87 @@ static void test_link(void **state)
 	assert_non_null(strstr(err, "sim:se"));
 }
 
+/* profile_key_der through OpenSSL's decoder and encoder, as it was
+ * before its fast path: a malloc'd PKCS#8 DER or NULL. */
+static uint8_t *key_der_slow(const uint8_t *buf, size_t n, size_t *len)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)n);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	PKCS8_PRIV_KEY_INFO *p8 = k ? EVP_PKEY2PKCS8(k) : NULL;
+	uint8_t *der = NULL, *copy = NULL;
+	int dn = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
+
+	if (dn > 0 && (copy = malloc((size_t)dn))) {
+		memcpy(copy, der, (size_t)dn);
+		*len = (size_t)dn;
+	}
+	OPENSSL_free(der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	return copy;
+}
+
+/* The fast path of profile_key_der (a PEM PKCS#8 RSA key passed through
+ * after a structural check) gives the general path's bytes for every key
+ * of the fixtures; other forms (the traditional RSA PEM, DER, a PKCS#8
+ * whose key is not RSAPrivateKey) still go the general way. */
+static void test_key_der_fast_path(void **state)
+{
+	char path[512];
+	(void)state;
+
+	for (int i = 0; i < 64; i++) {
+		uint8_t *buf, *a, *b;
+		size_t n, an = 0, bn = 0;
+		snprintf(path, sizeof path, MYNAHIL_SOURCE_DIR "/fixtures/keys/pool-%02d.pem", i);
+		assert_int_equal(util_read_file(path, &buf, &n), 0);
+		a = profile_key_der(buf, n, &an);
+		b = key_der_slow(buf, n, &bn);
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_int_equal(an, bn);
+		assert_memory_equal(a, b, an);
+		/* The DER form and the traditional PEM form: the same key. */
+		{
+			uint8_t *c;
+			size_t cn = 0;
+			EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &(const unsigned char *){ a }, (long)an);
+			BIO *mem = BIO_new(BIO_s_mem());
+			char *pem;
+			long pn;
+			assert_non_null(k);
+			assert_non_null(c = profile_key_der(a, an, &cn));
+			assert_int_equal(cn, an);
+			assert_memory_equal(c, a, an);
+			free(c);
+			if (i == 0) {
+				assert_int_equal(PEM_write_bio_PrivateKey_traditional(mem, k, NULL, NULL, 0, NULL, NULL), 1);
+				pn = BIO_get_mem_data(mem, &pem);
+				assert_non_null(strstr(pem, "BEGIN RSA PRIVATE KEY"));
+				assert_non_null(c = profile_key_der((uint8_t *)pem, (size_t)pn, &cn));
+				assert_int_equal(cn, an);
+				assert_memory_equal(c, a, an);
+				free(c);
+			}
+			BIO_free(mem);
+			EVP_PKEY_free(k);
+		}
+		free(a);
+		free(b);
+		free(buf);
+	}
+	{
+		/* A PKCS#8 armour around a key that is not an RSAPrivateKey:
+		 * refused, as the decoder refuses it. */
+		static const char bad[] = "-----BEGIN PRIVATE KEY-----\n"
+					  "MBkCAQAwDQYJKoZIhvcNAQEBBQAEBTADAgEB\n"
+					  "-----END PRIVATE KEY-----\n";
+		size_t dn = 0;
+		assert_null(profile_key_der((const uint8_t *)bad, sizeof bad - 1, &dn));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_replay_profile),
 		cmocka_unit_test(test_bad_profiles),
 		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_key_der_fast_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

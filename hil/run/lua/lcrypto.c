@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "hil/run/lua/lhil.h"
+#include "sim/core/dcache.h"
 
 /* DER prefixes of DigestInfo (RFC 8017 §9.2, note 1). */
 static const struct {
@@ -76,7 +77,7 @@ static X509 *to_x509(lua_State *L, int idx)
 {
 	size_t n;
 	const unsigned char *p = (const unsigned char *)luaL_checklstring(L, idx, &n);
-	X509 *x = d2i_X509(NULL, &p, (long)n);
+	X509 *x = dcache_cert(p, n, NULL);
 	if (!x)
 		luaL_error(L, "argument #%d is not a DER certificate", idx);
 	return x;
@@ -186,7 +187,7 @@ static int l_verify_cert(lua_State *L)
 
 		lua_rawgeti(L, 2, i);
 		p = (const unsigned char *)lua_tolstring(L, -1, &len);
-		ca = p ? d2i_X509(NULL, &p, (long)len) : NULL;
+		ca = p ? dcache_cert(p, len, NULL) : NULL;
 		lua_pop(L, 1);
 		if (!ca) /* no luaL_error here: x, st and ctx would leak */
 			why = "a CA certificate is not DER";
@@ -278,7 +279,9 @@ static X509 *der_x509(lua_State *L, int idx)
 {
 	size_t n;
 	const unsigned char *p = der_arg(L, idx, &n);
-	return p ? d2i_X509(NULL, &p, (long)n) : NULL;
+	/* Decoded once per process (sim/core/dcache.h): a relying party
+	 * sees the same CA certificates at every check. */
+	return p ? dcache_cert(p, n, NULL) : NULL;
 }
 
 /* now: seconds since the epoch (an integer), or -1. */
