@@ -1,6 +1,7 @@
 /* util.c — file, time and number helpers of the harness. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,10 +219,42 @@ int util_query_get(const char *query, const char *key, char *out, size_t cap)
 		v = q + klen + 1;
 		n = strcspn(v, "&");
 		if (n >= cap)
-			return 0;
+			return -1; /* cut, it would name another file */
 		memcpy(out, v, n);
 		out[n] = 0;
 		return 1;
+	}
+	return 0;
+}
+
+/* "a, b, c" of keys into buf. */
+static void join_keys(const char *const *keys, char *buf, size_t cap)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; keys[i] && off < cap; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", keys[i]);
+}
+
+int util_query_check(const char *query, const char *const *keys, char *err, size_t errlen)
+{
+	char valid[256];
+
+	for (const char *q = query; q && *q; q = strchr(q, '&'), q = q ? q + 1 : NULL) {
+		size_t n = strcspn(q, "=&"), i;
+
+		for (i = 0; keys[i] && (strlen(keys[i]) != n || strncmp(q, keys[i], n)); i++)
+			;
+		if (keys[i] && q[n] == '=')
+			continue;
+		join_keys(keys, valid, sizeof valid);
+		if (keys[i])
+			snprintf(err, errlen, "query key '%s' needs a value (%s=...)", keys[i], keys[i]);
+		else
+			snprintf(err, errlen, "unknown query key '%.*s' (valid: %s)", (int)(n > 64 ? 64 : n), q,
+				 valid[0] ? valid : "none");
+		return -1;
 	}
 	return 0;
 }
@@ -250,8 +283,7 @@ volatile sig_atomic_t util_stop;
 
 static void on_stop(int sig)
 {
-	(void)sig;
-	util_stop = 1;
+	util_stop = sig; /* which one: a runner exits 128 + it */
 }
 
 void util_stop_on_signals(void)
@@ -263,4 +295,27 @@ void util_stop_on_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void util_default_signals(void)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int util_rmtree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

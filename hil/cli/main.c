@@ -10,6 +10,7 @@
 #include <lua.h>
 
 #include "hil/link/link.h"
+#include "hil/run/preflight.h"
 #include "hil/run/runner.h"
 #include "hil/cli/cli.h"
 #include "hil/base/util.h"
@@ -27,7 +28,9 @@ static const char usage_main[] =
 	"  run [PATH...]     run scenarios (files or directories) and write reports\n"
 	"  list [PATH...]    list the scenarios that would run\n"
 	"  apdu --target URI send hex APDUs, one per line, print the responses\n"
-	"  serve card|se|pn532  serve a simulator to pcscd (vpcd) or libnfc (pty)\n"
+	"  serve card|se|pn532|ca|tsm\n"
+	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
+	"                    libnfc (pty), ca and tsm over HTTP\n"
 	"\n"
 	"  mynahil COMMAND --help   options of one command\n"
 	"  mynahil --version\n";
@@ -45,7 +48,11 @@ static const char usage_run[] =
 	"  --seed S           the run's seed, decimal or 0x-hex (0)\n"
 	"  --shard I/N        run the I-th of N shards (1-based)\n"
 	"  --target [ROLE=]URI bind a role to a target; ROLE defaults to card\n"
-	"                     (default card=sim:card)\n"
+	"                     (default card=sim:card).  Roles: card, se (links:\n"
+	"                     sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT, with\n"
+	"                     ?profile=, &state=, &serial=, ?type=), tsm, ca\n"
+	"                     (services: sim or http://HOST:PORT).  Each bound\n"
+	"                     target is opened once before the first scenario\n"
 	"  --bench FILE       bind roles from a bench file, a Lua table such as\n"
 	"                     return { card = \"pcsc:Virtual PCD\" }; --target wins\n"
 	"  --timeout S        wall-clock limit per scenario in seconds (60); a scenario's\n"
@@ -61,7 +68,21 @@ static const char usage_run[] =
 	"                     it declares in policies = { ... } (pinned ones fixed); each\n"
 	"                     is a result of its own, ID[switch=value,...]\n"
 	"\n"
-	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error\n";
+	"exit status: 0 all passed or skipped, 1 a scenario failed, 2 usage error,\n"
+	"a target that does not answer or nothing selected; 128+N stopped by\n"
+	"signal N (reports written, the rest marked not run)\n";
+
+static const char usage_list[] =
+	"usage: mynahil list [PATH...] [OPTIONS]\n"
+	"\n"
+	"Prints the scenarios run would run, one a line, and the ones it would\n"
+	"skip with the reason.  Takes run's selection options:\n"
+	"\n"
+	"  --filter REGEX, --tags A,B, --shard I/N, --policy K=V, --matrix,\n"
+	"  --target [ROLE=]URI, --bench FILE   as for run (mynahil run --help)\n"
+	"\n"
+	"exit status: 0 listed, 1 a scenario does not load, 2 usage error or\n"
+	"nothing selected\n";
 
 static const char usage_apdu[] =
 	"usage: mynahil apdu --target URI|--bench FILE [--profile FILE] [--state FILE] [-v] [FILE|-]\n"
@@ -81,24 +102,35 @@ static const char usage_apdu[] =
 	"\n"
 	"exit status: 0 every line answered, 1 a line failed, 2 usage or target error\n";
 
+/* One line saying what is wrong and where the options are, not the
+ * whole usage: the error must be the thing a user sees. */
 static int bad_usage(const char *msg, const char *usage)
 {
-	fprintf(stderr, "mynahil: %s\n\n%s", msg, usage);
+	const char *cmd = usage == usage_run ? " run" : usage == usage_list ? " list" : usage == usage_apdu ? " apdu" : "";
+
+	if (msg) /* NULL: getopt has said it */
+		fprintf(stderr, "mynahil: %s\n", msg);
+	fprintf(stderr, "(mynahil%s --help for the %s)\n", cmd, *cmd ? "options" : "commands");
 	return 2;
 }
 
-static int add_binding(binding_t *b, size_t *n, const char *arg)
+/* --target [ROLE=]URI into b; -1 with err naming what is wrong. */
+static int add_binding(binding_t *b, size_t *n, const char *arg, char *err, size_t errlen)
 {
 	const char *eq = strchr(arg, '=');
 	const char *colon = strchr(arg, ':');
 	static char roles[MAX_BIND][32];
 
-	if (*n == MAX_BIND)
+	if (*n == MAX_BIND) {
+		snprintf(err, errlen, "--target: more than %d bindings", MAX_BIND);
 		return -1;
+	}
 	if (eq && (!colon || eq < colon)) {
 		size_t len = (size_t)(eq - arg);
-		if (len == 0 || len >= sizeof roles[0])
+		if (len == 0 || len >= sizeof roles[0]) {
+			snprintf(err, errlen, "--target %.100s: no role before '=' or a role too long", arg);
 			return -1;
+		}
 		memcpy(roles[*n], arg, len);
 		roles[*n][len] = 0;
 		b[*n].role = roles[*n];
@@ -107,6 +139,8 @@ static int add_binding(binding_t *b, size_t *n, const char *arg)
 		b[*n].role = "card";
 		b[*n].uri = arg;
 	}
+	if (preflight_binding(b[*n].role, b[*n].uri, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp(b[i].role, b[*n].role)) {
 			b[i].uri = b[*n].uri; /* the last binding of a role wins */
@@ -137,6 +171,7 @@ static int cmp_role(const void *a, const void *b)
 static int load_bench(const char *file, binding_t *b, size_t *n, char *err, size_t errlen)
 {
 	static char roles[MAX_BIND][32], uris[MAX_BIND][BENCH_URI_MAX];
+	char why[512];
 	binding_t found[MAX_BIND];
 	size_t nfound = 0, nexplicit = *n;
 	lua_State *L = luaL_newstate();
@@ -185,6 +220,10 @@ static int load_bench(const char *file, binding_t *b, size_t *n, char *err, size
 		}
 		if (ulen == 0 || ulen >= BENCH_URI_MAX) {
 			snprintf(err, errlen, "%s: role %s: empty or over-long URI", file, role);
+			goto out;
+		}
+		if (preflight_binding(role, uri, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", file, why);
 			goto out;
 		}
 		for (i = 0; i < nexplicit && strcmp(b[i].role, role); i++)
@@ -267,6 +306,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
+	const char *usage = list_only ? usage_list : usage_run;
 	const char *bench = NULL;
 	char err[1024];
 	binding_t bind[MAX_BIND];
@@ -284,37 +324,37 @@ static int cmd_run(int argc, char **argv, int list_only)
 		case 'o': o.env.out = optarg; break;
 		case 'j':
 			if (util_parse_u64(optarg, &u) || u < 1 || u > 64)
-				return bad_usage("--jobs takes a number from 1 to 64", usage_run);
+				return bad_usage("--jobs takes a number from 1 to 64", usage);
 			o.jobs = (int)u;
 			break;
 		case 'f': o.filter = optarg; break;
 		case 't': o.tags = optarg; break;
 		case 's':
 			if (util_parse_u64(optarg, &o.env.seed))
-				return bad_usage("--seed takes a number (decimal or 0x-hex)", usage_run);
+				return bad_usage("--seed takes a number (decimal or 0x-hex)", usage);
 			break;
 		case 'S':
 			if (sscanf(optarg, "%d/%d", &o.shard_i, &o.shard_n) != 2 || o.shard_n < 1 ||
 			    o.shard_i < 1 || o.shard_i > o.shard_n)
-				return bad_usage("--shard takes I/N with 1 <= I <= N", usage_run);
+				return bad_usage("--shard takes I/N with 1 <= I <= N", usage);
 			break;
 		case 'T':
-			if (add_binding(bind, &nbind, optarg) < 0)
-				return bad_usage("--target: too many bindings or a bad role", usage_run);
+			if (add_binding(bind, &nbind, optarg, err, sizeof err) < 0)
+				return bad_usage(err, usage);
 			break;
 		case 'w':
 			if (util_parse_u64(optarg, &u) || u < 1 || u > 86400)
-				return bad_usage("--timeout takes seconds from 1 to 86400", usage_run);
+				return bad_usage("--timeout takes seconds from 1 to 86400", usage);
 			o.env.timeout_s = (int)u;
 			break;
 		case 'b':
 			if (util_parse_u64(optarg, &u) || u < 1 || u > 1000000000000000ULL)
-				return bad_usage("--budget takes a number from 1 to 10^15", usage_run);
+				return bad_usage("--budget takes a number from 1 to 10^15", usage);
 			o.env.budget = (long long)u;
 			break;
 		case 'm':
 			if (util_parse_u64(optarg, &u) || u < 16 || u > 65536)
-				return bad_usage("--memory takes MiB from 16 to 65536", usage_run);
+				return bad_usage("--memory takes MiB from 16 to 65536", usage);
 			o.env.memory = (size_t)u << 20;
 			break;
 		case 'n': o.isolate = 0; break;
@@ -326,16 +366,13 @@ static int cmd_run(int argc, char **argv, int list_only)
 			break;
 		case 'P':
 			if (pin_policy(o.pin, optarg, err, sizeof err) < 0)
-				return bad_usage(err, usage_run);
+				return bad_usage(err, usage);
 			break;
 		case 'B': bench = optarg; break;
 		case 'h':
-			/* list takes the same selection options */
-			if (list_only)
-				fputs("usage: mynahil list [PATH...] [OPTIONS]\n\n", stdout);
-			fputs(usage_run, stdout);
+			fputs(usage, stdout);
 			return 0;
-		default: return bad_usage("unknown option", usage_run);
+		default: return bad_usage(NULL, usage);
 		}
 	}
 	if (bench && load_bench(bench, bind, &nbind, err, sizeof err) < 0) {
@@ -347,7 +384,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		for (size_t i = 0; i < nbind; i++)
 			has_card |= !strcmp(bind[i].role, "card");
 		if (!has_card) /* the card is sim:card unless bound (--target tsm=... alone) */
-			add_binding(bind, &nbind, "card=sim:card");
+			add_binding(bind, &nbind, "card=sim:card", err, sizeof err);
 	}
 	o.env.bind = bind;
 	o.env.nbind = nbind;
@@ -466,7 +503,7 @@ static int cmd_apdu(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'B': bench = optarg; break;
 		case 'h': fputs(usage_apdu, stdout); return 0;
-		default: return bad_usage("unknown option", usage_apdu);
+		default: return bad_usage(NULL, usage_apdu);
 		}
 	}
 	if (!target && bench) {
@@ -567,6 +604,6 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "serve"))
 		return serve_main(argc - 1, argv + 1);
-	fprintf(stderr, "mynahil: unknown command '%s'\n\n%s", argv[1], usage_main);
-	return 2;
+	fprintf(stderr, "mynahil: unknown command '%s'\n", argv[1]);
+	return bad_usage(NULL, usage_main);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hil/link/link.h"
+#include "hil/base/util.h"
 
 extern const link_ops_t link_sim_ops;
 extern const link_ops_t link_pcsc_ops;
@@ -16,25 +17,55 @@ static const link_ops_t *const kinds[] = {
 	&link_nfc_ops,
 };
 
+/* The kind named by uri's scheme, or NULL. */
+static const link_ops_t *find_kind(const char *uri)
+{
+	const char *colon = strchr(uri, ':');
+
+	for (size_t i = 0; colon && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strlen(kinds[i]->scheme) == (size_t)(colon - uri) && !memcmp(kinds[i]->scheme, uri, (size_t)(colon - uri)))
+			return kinds[i];
+	return NULL;
+}
+
+const char *link_query(const char *rest)
+{
+	for (const char *q = strchr(rest, '?'); q; q = strchr(q + 1, '?')) {
+		size_t n = strspn(q + 1, "abcdefghijklmnopqrstuvwxyz_");
+		if (n && q[1 + n] == '=')
+			return q;
+	}
+	return NULL;
+}
+
+int link_check_uri(const char *uri, char *err, size_t errlen)
+{
+	const link_ops_t *ops = find_kind(uri);
+	const char *q;
+	char why[300];
+
+	if (!ops) {
+		snprintf(err, errlen, "%s: unknown target kind (expected %s)", uri, LINK_KINDS);
+		return LINK_ERR_URI;
+	}
+	q = ops->pattern ? link_query(strchr(uri, ':') + 1) : strchr(uri, '?');
+	if (q && util_query_check(q + 1, ops->query_keys, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", uri, why);
+		return LINK_ERR_URI;
+	}
+	return LINK_OK;
+}
+
 int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, size_t errlen)
 {
 	static const link_opts_t none;
-	const char *colon = strchr(uri, ':');
-	const link_ops_t *ops = NULL;
+	const link_ops_t *ops = find_kind(uri);
 	link_t *l;
 	int rc;
 
 	*out = NULL;
-	if (colon) {
-		size_t n = (size_t)(colon - uri);
-		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-			if (strlen(kinds[i]->scheme) == n && !memcmp(kinds[i]->scheme, uri, n))
-				ops = kinds[i];
-	}
-	if (!ops) {
-		snprintf(err, errlen, "%s: unknown target (expected sim:card)", uri);
-		return LINK_ERR_URI;
-	}
+	if ((rc = link_check_uri(uri, err, errlen)) < 0)
+		return rc;
 	l = calloc(1, sizeof *l);
 	if (!l || !(l->uri = strdup(uri))) {
 		free(l);
@@ -42,7 +73,7 @@ int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, si
 		return LINK_ERR_IO;
 	}
 	l->ops = ops;
-	rc = ops->open(l, colon + 1, o ? o : &none);
+	rc = ops->open(l, strchr(uri, ':') + 1, o ? o : &none);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", l->err[0] ? l->err : link_strerror(rc));
 		free(l->uri);

@@ -42,10 +42,16 @@ typedef struct link_opts {
 	const char *profile;  /* overrides ?profile= */
 	const char *state;    /* NVM image: loaded on open if present, saved on close */
 	const link_paths_t *paths; /* NULL: any path */
+	int probe;            /* opened once to check the target before a run:
+			       * change nothing (no state saved), and a reader
+			       * that is not there is an error at once */
 } link_opts_t;
 
 typedef struct link_ops {
 	const char *scheme;  /* "sim", "pcsc", ... */
+	const char *const *query_keys; /* the ?key=value keys it takes */
+	int pattern;         /* what precedes the query is a regular expression,
+			      * which may hold a '?' (see link_query) */
 	int (*open)(link_t *l, const char *rest, const link_opts_t *o);
 	void (*close)(link_t *l);
 	int (*power)(link_t *l, enum sim_power how);
@@ -63,7 +69,18 @@ struct link {
 	char err[256];
 };
 
+/* Every kind of target, for messages and help. */
+#define LINK_KINDS "sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT"
+
 int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, size_t errlen);
+/* What link_open checks before opening anything: a known kind, and only
+ * the query keys that kind takes.  LINK_ERR_URI with err naming the
+ * typo and the valid choices. */
+int link_check_uri(const char *uri, char *err, size_t errlen);
+/* Where the query of a pattern (pcsc:REGEX) starts: the first '?'
+ * followed by key=, so that the pattern may hold a '?' ("colou?r");
+ * NULL if none.  Other kinds: the first '?'. */
+const char *link_query(const char *rest);
 void link_close(link_t *l);
 int link_power(link_t *l, enum sim_power how);
 int link_transmit(link_t *l, const uint8_t *cmd, size_t len,

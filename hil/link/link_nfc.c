@@ -156,7 +156,7 @@ static int nfc_link_open(link_t *l, const char *rest, const link_opts_t *o)
 		return link_fail(l, LINK_ERR_URI, "expected nfc:DRIVER:PORT, e.g. nfc:pn532_uart:/dev/ttyUSB0");
 	if ((rc = check_port(l, o, rest, n)) < 0)
 		return rc;
-	if (q && strstr(q, "type=") && !util_query_get(q + 1, "type", type, sizeof type))
+	if (q && util_query_get(q + 1, "type", type, sizeof type) < 0)
 		return link_fail(l, LINK_ERR_URI, "bad type= (expected a, b or felica)");
 	if (!(s = calloc(1, sizeof *s)))
 		return link_fail(l, LINK_ERR_IO, "out of memory");
@@ -331,6 +331,7 @@ static int nfc_link_wait(link_t *l, int present, int timeout_ms)
 
 const link_ops_t link_nfc_ops = {
 	.scheme = "nfc",
+	.query_keys = (const char *const[]){ "type", "profile", NULL },
 	.open = nfc_link_open,
 	.close = nfc_link_close,
 	.power = nfc_link_power,

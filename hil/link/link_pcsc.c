@@ -233,7 +233,7 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 
 	if (o->profile || o->state)
 		return link_fail(l, LINK_ERR_URI, "--profile and --state describe a simulator; a pcsc: card has its own");
-	q = strstr(rest, "?profile=");
+	q = link_query(rest); /* only ?profile=, checked by link_open */
 	if (!(pattern = strndup(rest, q ? (size_t)(q - rest) : strlen(rest))))
 		return link_fail(l, LINK_ERR_IO, "out of memory");
 	if (!*pattern) {
@@ -279,7 +279,9 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 		if (p->reader)
 			break;
 		left = deadline - util_now_ms();
-		if (left <= 0) {
+		/* A probe before a run: readers are there and none matches —
+		 * a typo far more often than a reader about to be plugged in. */
+		if (left <= 0 || (o->probe && all && *all)) {
 			rc = link_fail(l, LINK_ERR_ABSENT, "no reader matches /%s/ (readers: %s)", pattern,
 				       all && *all ? all : "none");
 			goto fail;
@@ -429,6 +431,8 @@ static int pcsc_wait(link_t *l, int present, int timeout_ms)
 
 const link_ops_t link_pcsc_ops = {
 	.scheme = "pcsc",
+	.query_keys = (const char *const[]){ "profile", NULL },
+	.pattern = 1,
 	.open = pcsc_open,
 	.close = pcsc_close,
 	.power = pcsc_power,

@@ -94,9 +94,14 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card or sim:se)");
 	is_se = kind == 2;
 	if (q) {
-		util_query_get(q + 1, "profile", query_profile, sizeof query_profile);
-		util_query_get(q + 1, "state", query_state, sizeof query_state);
-		util_query_get(q + 1, "serial", query_serial, sizeof query_serial);
+		if (util_query_get(q + 1, "profile", query_profile, sizeof query_profile) < 0)
+			return link_fail(l, LINK_ERR_URI, "profile=: path longer than %zu bytes", sizeof query_profile - 1);
+		if (util_query_get(q + 1, "state", query_state, sizeof query_state) < 0)
+			return link_fail(l, LINK_ERR_URI, "state=: path longer than %zu bytes", sizeof query_state - 1);
+		if (util_query_get(q + 1, "serial", query_serial, sizeof query_serial) < 0)
+			return link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
+		if (query_serial[0] && !is_se)
+			return link_fail(l, LINK_ERR_URI, "serial= is for sim:se (another phone), not sim:card");
 	}
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
 				       : is_se ? seprof_default_path() : profile_default_path();
@@ -149,7 +154,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 			rc = new_fail(l, s, rc, sim_se_check_nvm, "SE", profile);
 			goto fail;
 		}
-		s->save = 1;
+		s->save = !o->probe;
 		return LINK_OK;
 	}
 	if (!(s->profile = profile_load(profile, err, sizeof err))) {
@@ -160,7 +165,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		rc = new_fail(l, s, rc, sim_card_check_nvm, "card", profile);
 		goto fail;
 	}
-	s->save = 1;
+	s->save = !o->probe;
 	return LINK_OK;
 fail:
 	l->ops->close(l);
@@ -233,6 +238,7 @@ static int sim_wait(link_t *l, int present, int timeout_ms)
 
 const link_ops_t link_sim_ops = {
 	.scheme = "sim",
+	.query_keys = (const char *const[]){ "profile", "state", "serial", NULL },
 	.open = sim_open,
 	.close = sim_close,
 	.power = sim_power,

@@ -19,10 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hil/run/preflight.h"
 #include "hil/run/runner.h"
 #include "hil/base/util.h"
 
 #define KILL_GRACE_S 2 /* beyond the in-process watchdog */
+
+enum { KILL_DEADLINE = 1, KILL_STOP = 2 }; /* why the pool killed a child */
 
 typedef struct list {
 	char **v;
@@ -84,6 +87,32 @@ static int walk(const char *dir, list_t *out)
 	return 0;
 }
 
+/* Overlapping paths (scenarios scenarios/card, ./x.lua x.lua) name one
+ * file twice: it is selected once, under its first name. */
+static void drop_same_files(list_t *files)
+{
+	char **real = calloc(files->n + 1, sizeof *real);
+	size_t kept = 0;
+
+	if (!real)
+		return;
+	for (size_t i = 0; i < files->n; i++) {
+		size_t j;
+		real[i] = realpath(files->v[i], NULL);
+		for (j = 0; real[i] && j < i && (!real[j] || strcmp(real[i], real[j])); j++)
+			;
+		if (real[i] && j < i) {
+			free(files->v[i]);
+			continue;
+		}
+		files->v[kept++] = files->v[i];
+	}
+	for (size_t i = 0; i < files->n; i++)
+		free(real[i]);
+	free(real);
+	files->n = kept;
+}
+
 static int discover(const runner_opts_t *o, list_t *files)
 {
 	for (size_t i = 0; i < o->npaths; i++) {
@@ -100,7 +129,9 @@ static int discover(const runner_opts_t *o, list_t *files)
 		if (S_ISDIR(st.st_mode) ? walk(path, files) < 0 : list_add(files, path) < 0)
 			return -1;
 	}
-	qsort(files->v, files->n, sizeof *files->v, cmp_str);
+	if (files->n) /* an empty directory: v is NULL, which qsort may not take */
+		qsort(files->v, files->n, sizeof *files->v, cmp_str);
+	drop_same_files(files);
 	return 0;
 }
 
@@ -141,7 +172,8 @@ typedef struct pool_ops {
 	/* In the parent: item i may take this long (ms) before SIGKILL. */
 	int64_t (*limit_ms)(void *ud, size_t i);
 	/* In the parent: what item i's child wrote, how it ended (a wait
-	 * status; killed: the deadline passed), and how long it took. */
+	 * status; killed: KILL_DEADLINE the deadline passed, KILL_STOP the
+	 * run was stopped by a signal), and how long it took. */
 	void (*done)(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms);
 } pool_ops_t;
 
@@ -187,6 +219,7 @@ static int start(child_t *c, const pool_ops_t *ops, void *ud, size_t i)
 		 * writes (io.open, a trace) can fill the disk. */
 		setrlimit(RLIMIT_CORE, &no_core);
 		setrlimit(RLIMIT_FSIZE, &fsize);
+		util_default_signals(); /* ^C reaches it too: it dies of it */
 		ops->work(ud, i, p[1]);
 		close(p[1]);
 		_exit(0);
@@ -231,6 +264,20 @@ static void reap(child_t *c, const pool_ops_t *ops, void *ud)
 	memset(c, 0, sizeof *c);
 }
 
+/* SIGTERM/SIGINT (util_stop): every child killed and reaped — none is
+ * left holding a reader — and told to done() as KILL_STOP. */
+static void stop_all(child_t *kids, int jobs, const pool_ops_t *ops, void *ud)
+{
+	for (int k = 0; k < jobs; k++)
+		if (kids[k].pid) {
+			kill(kids[k].pid, SIGKILL);
+			kids[k].killed = KILL_STOP;
+			reap(&kids[k], ops, ud);
+		}
+}
+
+/* 0 when all n are done, 1 when stopped by a signal (the items not
+ * started never reach done()), -1 on error. */
 static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 {
 	child_t kids[64] = { 0 };
@@ -238,6 +285,10 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 
 	jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
 	while (done < n) {
+		if (util_stop) {
+			stop_all(kids, jobs, ops, ud);
+			return 1;
+		}
 		struct pollfd pf[64];
 		int map[64], np = 0;
 		int64_t now, wait_ms = 1000;
@@ -267,6 +318,8 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 		}
 		if (poll(pf, (nfds_t)np, wait_ms < 0 ? 0 : (int)wait_ms) < 0 && errno != EINTR)
 			return -1;
+		if (util_stop)
+			continue; /* stopped at the top, children and all */
 		now = util_now_ms();
 		for (int k = 0; k < np; k++) {
 			child_t *c = &kids[map[k]];
@@ -275,7 +328,7 @@ static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 				eof = drain(c);
 			if (!eof && now > c->deadline) {
 				kill(c->pid, SIGKILL);
-				c->killed = 1;
+				c->killed = KILL_DEADLINE;
 				eof = 1;
 			}
 			if (!eof)
@@ -367,13 +420,14 @@ static int read_metas(const runner_opts_t *o, const list_t *files, scen_meta_t *
 	return pool_run(files->n, o->jobs, &ops, &j);
 }
 
-/* Discover, read declarations, filter, shard.  Returns the selection. */
-static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *count)
+/* Discover, read declarations, filter.  Returns the selection, and in
+ * *nfiles how many files there were to select from. */
+static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *count, size_t *nfiles)
 {
 	list_t files = { 0 };
 	regex_t re;
 	int have_re = 0, rc = -1;
-	size_t k = 0, kept = 0;
+	size_t kept = 0;
 	scen_meta_t *v = NULL;
 
 	if (o->filter && *o->filter) {
@@ -385,8 +439,8 @@ static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *c
 	}
 	if (discover(o, &files) < 0)
 		goto out;
-	if (!(v = calloc(files.n + 1, sizeof *v)) || read_metas(o, &files, v) < 0)
-		goto out;
+	if (!(v = calloc(files.n + 1, sizeof *v)) || read_metas(o, &files, v) != 0)
+		goto out; /* 1: stopped by a signal, before anything ran */
 	for (size_t i = 0; i < files.n; i++) {
 		scen_meta_t m = v[i];
 		char hay[2048];
@@ -397,16 +451,12 @@ static int select_scenarios(const runner_opts_t *o, scen_meta_t **out, size_t *c
 			scen_meta_clear(&m);
 			continue;
 		}
-		/* Shards split the selection, so n shards together run it all. */
-		if (o->shard_n > 0 && (int)(k++ % (size_t)o->shard_n) != o->shard_i - 1) {
-			scen_meta_clear(&m);
-			continue;
-		}
 		v[kept++] = m;
 	}
 	mark_duplicates(v, kept);
 	*out = v;
 	*count = kept;
+	*nfiles = files.n;
 	v = NULL;
 	rc = 0;
 out:
@@ -555,16 +605,61 @@ static void mark_same_files(scen_meta_t *v, size_t n)
 	}
 }
 
-/* select_scenarios, then expand: the runs, in order. */
+/* Says that nothing was selected, and from what. */
+static void say_nothing(const runner_opts_t *o, size_t nfiles)
+{
+	fprintf(stderr, "mynahil: nothing selected: ");
+	if (!nfiles) {
+		fprintf(stderr, "no scenario file (*.lua outside lib/) in");
+		for (size_t i = 0; i < o->npaths; i++)
+			fprintf(stderr, " %s", o->paths[i]);
+		fputc('\n', stderr);
+		return;
+	}
+	fprintf(stderr, "none of %zu scenario files matches", nfiles);
+	if (o->filter && *o->filter)
+		fprintf(stderr, " --filter '%s'", o->filter);
+	if (o->tags && *o->tags)
+		fprintf(stderr, "%s --tags '%s'", o->filter && *o->filter ? " and" : "", o->tags);
+	fputc('\n', stderr);
+}
+
+/* Shards split the runs after the matrix is expanded, round robin: their
+ * sizes differ by one at most, and n shards together are the whole run. */
+static void shard(const runner_opts_t *o, metas_t *runs)
+{
+	size_t kept = 0;
+
+	if (o->shard_n <= 0)
+		return;
+	for (size_t i = 0; i < runs->n; i++) {
+		if ((int)(i % (size_t)o->shard_n) == o->shard_i - 1)
+			runs->v[kept++] = runs->v[i];
+		else
+			scen_meta_clear(&runs->v[i]);
+	}
+	if (!kept)
+		fprintf(stderr, "mynahil: shard %d/%d: nothing to run (%zu runs in all, fewer than the shards)\n", o->shard_i,
+		       o->shard_n, runs->n);
+	runs->n = kept;
+}
+
+/* select_scenarios, then expand, then shard: the runs, in order.  -1
+ * with the reason said; nothing selected is an error. */
 static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 {
 	scen_meta_t *v;
-	size_t n;
+	size_t n, nfiles = 0;
 	metas_t runs = { 0 };
 	int rc;
 
-	if (select_scenarios(o, &v, &n) < 0)
+	if (select_scenarios(o, &v, &n, &nfiles) < 0)
 		return -1;
+	if (!n) {
+		say_nothing(o, nfiles);
+		free(v);
+		return -1;
+	}
 	rc = expand(o, v, n, &runs);
 	for (size_t i = 0; i < n; i++)
 		scen_meta_clear(&v[i]);
@@ -576,6 +671,7 @@ static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 		return -1;
 	}
 	mark_same_files(runs.v, runs.n);
+	shard(o, &runs);
 	*out = runs.v;
 	*count = runs.n;
 	return 0;
@@ -635,6 +731,18 @@ static int64_t run_limit(void *ud, size_t i)
 	return (int64_t)(((run_job_t *)ud)->v[i].timeout_s + KILL_GRACE_S) * 1000;
 }
 
+/* A run the signal stopped, or never started: a skip that says so, so
+ * that the reports list every selected run. */
+static void not_run(const scen_meta_t *m, res_scenario_t *res, const char *when)
+{
+	char why[128];
+
+	scen_meta_to_res(m, res);
+	snprintf(why, sizeof why, "not run: the run was stopped by %s %s", strsignal((int)util_stop), when);
+	res->status = RES_SKIP;
+	res->reason = strdup(why);
+}
+
 static void run_done(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms)
 {
 	run_job_t *j = ud;
@@ -643,6 +751,11 @@ static void run_done(void *ud, size_t i, const char *out, size_t len, int status
 	char why[1024];
 
 	memset(res, 0, sizeof *res);
+	if (killed == KILL_STOP) {
+		not_run(m, res, "while it ran");
+		res->ms = (double)ms;
+		return;
+	}
 	if (killed || !len || res_scenario_from_json(res, out, len) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		res_scenario_clear(res);
@@ -666,7 +779,8 @@ static int run_all(const runner_opts_t *o, scen_meta_t *v, size_t n, res_run_t *
 	if (o->isolate) {
 		rc = pool_run(n, o->jobs, &ops, &j);
 	} else {
-		for (size_t i = 0; i < n; i++) {
+		/* in this process: a signal stops the run between scenarios */
+		for (size_t i = 0; i < n && !util_stop; i++) {
 			int64_t t0 = util_now_ms();
 			memset(&run->sc[i], 0, sizeof run->sc[i]);
 			scen_run(&v[i], &o->env, &run->sc[i]);
@@ -674,8 +788,11 @@ static int run_all(const runner_opts_t *o, scen_meta_t *v, size_t n, res_run_t *
 			report_progress_one(j.prog, &run->sc[i]);
 		}
 	}
+	for (size_t i = 0; util_stop && rc >= 0 && i < n; i++)
+		if (!run->sc[i].id)
+			not_run(&v[i], &run->sc[i], "before it started");
 	report_progress_end(j.prog, run);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 static char *target_string(const scen_env_t *env)
@@ -689,6 +806,55 @@ static char *target_string(const scen_env_t *env)
 	return strdup(buf);
 }
 
+#define OUT_MARK ".mynahil-out" /* this directory's run/ and traces/ are ours */
+
+/* What an earlier run into out left goes before this one starts: its
+ * reports (a run that stops early must not leave the last run's pass
+ * behind), its traces and run directories (no trace of a scenario this
+ * run did not run).  run/ and traces/ are removed only under OUT_MARK,
+ * so a --out that happens to hold a run/ of someone else's is refused,
+ * not emptied.  -1 after saying why. */
+static int clean_out(const char *out, const report_writer_t *const *w, size_t nw)
+{
+	static const char *const dirs[] = { "run", "traces" };
+	static const char mark[] = "mynahil --out: run/ and traces/ are replaced by each run\n";
+	char path[PATH_MAX];
+	struct stat st;
+	int ours;
+
+	if (util_mkdirs(out) < 0) {
+		fprintf(stderr, "mynahil: --out %s: %s\n", out, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/%s", out, OUT_MARK);
+	ours = lstat(path, &st) == 0;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", out, dirs[i]);
+		if (!ours && lstat(path, &st) == 0) {
+			fprintf(stderr, "mynahil: --out %s: holds a %s/ that is not a mynahil run's (no %s); "
+				"choose another --out, or remove %s\n", out, dirs[i], OUT_MARK, path);
+			return -1;
+		}
+		if (ours && util_rmtree(path) < 0) {
+			fprintf(stderr, "mynahil: %s: cannot remove: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nw; i++) {
+		snprintf(path, sizeof path, "%s/%s", out, w[i]->filename);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			fprintf(stderr, "mynahil: %s: cannot remove: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	snprintf(path, sizeof path, "%s/%s", out, OUT_MARK);
+	if (!ours && util_write_file(path, mark, sizeof mark - 1) < 0) {
+		fprintf(stderr, "mynahil: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int runner_run(const runner_opts_t *o)
 {
 	static const report_writer_t *const writers[] = { &report_junit, &report_json, &report_tap };
@@ -697,13 +863,22 @@ int runner_run(const runner_opts_t *o)
 	size_t n = 0;
 	int64_t t0 = util_now_ms();
 	int rc = 2;
+	char err[1024];
 
-	if (util_mkdirs(o->env.out) < 0) {
-		fprintf(stderr, "mynahil: --out %s: %s\n", o->env.out, strerror(errno));
+	if (clean_out(o->env.out, writers, sizeof writers / sizeof writers[0]) < 0)
 		return 2;
-	}
+	/* From here a signal stops the run in order: children killed,
+	 * reports written for what ran. */
+	util_stop_on_signals();
 	if (select_runs(o, &v, &n) < 0)
-		return 2;
+		return util_stop ? 128 + (int)util_stop : 2;
+	/* Each bound target once, before any scenario: a typo or a missing
+	 * reader is one line now, not a failure per scenario later. */
+	if (preflight_probe(&o->env, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: %s\n", err);
+		rc = util_stop ? 128 + (int)util_stop : 2;
+		goto out;
+	}
 	run.seed = o->env.seed;
 	run.target = target_string(&o->env);
 	run.sc = calloc(n + 1, sizeof *run.sc);
@@ -715,6 +890,11 @@ int runner_run(const runner_opts_t *o)
 	for (size_t i = 0; i < n; i++)
 		if (run.sc[i].status == RES_FAIL || run.sc[i].status == RES_ERROR)
 			rc = 1;
+	if (util_stop) {
+		fprintf(stderr, "mynahil: stopped by %s; the runs not finished are reported as not run\n",
+			strsignal((int)util_stop));
+		rc = 128 + (int)util_stop;
+	}
 	for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++)
 		if (report_write_file(writers[i], &run, o->env.out) < 0) {
 			fprintf(stderr, "mynahil: %s/%s: %s\n", o->env.out, writers[i]->filename, strerror(errno));

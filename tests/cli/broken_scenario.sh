@@ -26,7 +26,7 @@ check "an invariant that does not apply is not reported" sh -c "! grep -q 'invar
 "$bin" list tests/cli/data >"$tmp/list" 2>&1
 check "list names the broken file's line" has "broken_syntax.lua:3:" "$tmp/list"
 "$bin" run --filter 'NOSUCH' tests/cli/data --out "$tmp/r2" >"$tmp/out2" 2>&1
-check "empty selection passes" [ $? = 0 ]
+check "empty selection is not a pass: exit 2" [ $? = 2 ]
 "$bin" run tests/cli/data/nonexistent.lua --out "$tmp/r3" >"$tmp/out3" 2>&1
 check "missing path: exit 2" [ $? = 2 ]
 check "missing path named" has "nonexistent.lua" "$tmp/out3"

@@ -1,0 +1,163 @@
+/* preflight.c — roles and targets checked once, before the first scenario. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hil/base/util.h"
+#include "hil/link/link.h"
+#include "hil/run/preflight.h"
+
+#define CONNECT_MS 3000
+
+const char *const preflight_roles[] = { "card", "se", "tsm", "ca", NULL };
+
+static int is_service(const char *role)
+{
+	return !strcmp(role, "tsm") || !strcmp(role, "ca");
+}
+
+/* "the TSM", "the CA" */
+static const char *service_name(const char *role)
+{
+	return !strcmp(role, "tsm") ? "the TSM" : "the CA";
+}
+
+/* http://HOST:PORT[/PATH] into host and port; -1 if it is not one. */
+static int split_url(const char *uri, char *host, size_t hcap, char *port, size_t pcap)
+{
+	char hp[300];
+	const char *p;
+	size_t n;
+
+	if (strncmp(uri, "http://", 7))
+		return -1;
+	uri += 7;
+	n = strcspn(uri, "/");
+	if (n == 0 || n >= sizeof hp)
+		return -1;
+	memcpy(hp, uri, n);
+	hp[n] = 0;
+	if (util_split_hostport(hp, host, hcap, &p) < 0 || strlen(p) >= pcap || strspn(p, "0123456789") != strlen(p))
+		return -1;
+	snprintf(port, pcap, "%s", p);
+	return 0;
+}
+
+int preflight_binding(const char *role, const char *uri, char *err, size_t errlen)
+{
+	char host[256], port[16], why[512];
+	size_t i;
+
+	for (i = 0; preflight_roles[i] && strcmp(preflight_roles[i], role); i++)
+		;
+	if (!preflight_roles[i]) {
+		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, tsm, ca)", role, role, uri);
+		return -1;
+	}
+	if (!is_service(role) && !strncmp(uri, "sim:", 4)) {
+		/* a simulator opens at no cost: its kind and profile too */
+		link_opts_t lo = { .label = "preflight", .probe = 1 };
+		link_t *l;
+		if (link_open(&l, uri, &lo, why, sizeof why) < 0) {
+			snprintf(err, errlen, "role %s: %s", role, why);
+			return -1;
+		}
+		link_close(l);
+		return 0;
+	}
+	if (!is_service(role) && link_check_uri(uri, why, sizeof why) < 0) {
+		snprintf(err, errlen, "role %s: %s", role, why);
+		return -1;
+	}
+	if (!is_service(role))
+		return 0;
+	if (!strcmp(uri, "sim"))
+		return 0;
+	if (strpbrk(uri, "?#") || split_url(uri, host, sizeof host, port, sizeof port) < 0) {
+		snprintf(err, errlen, "%s=%.200s: expected sim or http://HOST:PORT (a token goes in MYNAHIL_TOKEN)",
+			 role, uri);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect to fd within CONNECT_MS: 0, or an errno. */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLOUT };
+	int e = 0, r;
+	socklen_t el = sizeof e;
+
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return errno;
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	while ((r = poll(&pf, 1, CONNECT_MS)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return ETIMEDOUT;
+	if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+		return errno;
+	return e;
+}
+
+/* A service accepts a TCP connection: 0, or -1 with err. */
+static int probe_service(const char *role, const char *uri, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
+	char host[256], port[16];
+	int e = ECONNREFUSED, g;
+
+	if (!strcmp(uri, "sim") || split_url(uri, host, sizeof host, port, sizeof port) < 0)
+		return 0; /* in process, or refused by preflight_binding already */
+	if ((g = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "role %s: cannot reach %s at %s: %s", role, service_name(role), uri,
+			 gai_strerror(g));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		e = connect_within(fd, a->ai_addr, a->ai_addrlen);
+		close(fd);
+		if (!e)
+			break;
+	}
+	freeaddrinfo(ai);
+	if (!e)
+		return 0;
+	snprintf(err, errlen, "role %s: cannot reach %s at %s: %s", role, service_name(role), uri, strerror(e));
+	return -1;
+}
+
+int preflight_probe(const scen_env_t *env, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < env->nbind; i++) {
+		const binding_t *b = &env->bind[i];
+		link_opts_t lo = { .seed = env->seed, .label = "preflight", .probe = 1 };
+		char why[512];
+		link_t *l;
+
+		if (is_service(b->role)) {
+			if (probe_service(b->role, b->uri, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (link_open(&l, b->uri, &lo, why, sizeof why) < 0) {
+			snprintf(err, errlen, "role %s: %s", b->role, why);
+			return -1;
+		}
+		link_close(l);
+	}
+	return 0;
+}
