@@ -61,6 +61,14 @@ void res_run_clear(res_run_t *r)
 		res_scenario_clear(&r->sc[i]);
 	free(r->sc);
 	free(r->target);
+	free(r->version);
+	free(r->command);
+	for (i = 0; i < r->nroles; i++) {
+		free(r->roles[i].role);
+		free(r->roles[i].target);
+		free(r->roles[i].facts);
+	}
+	free(r->roles);
 	memset(r, 0, sizeof *r);
 }
 
@@ -252,7 +260,7 @@ json_t *res_scenario_json(const res_scenario_t *s, int full)
 		goto fail;
 	/* A duration that is not a number is written as null (JSON has no
 	 * NaN) and read back as NaN. */
-	if (full && (put(o, "log", res_json_text(s->log)) ||
+	if (full && (put(o, "log", res_json_text(s->log)) || put(o, "order", json_integer(s->order)) ||
 		     put(o, "ms", isfinite(s->ms) ? json_real(s->ms) : json_null())))
 		goto fail;
 	return o;
@@ -342,6 +350,19 @@ static int get_apdus(const json_t *o, uint64_t *out)
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return bad();
 	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_order(const json_t *o, unsigned *out)
+{
+	const json_t *v = json_object_get(o, "order");
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
+		return bad();
+	*out = (unsigned)json_integer_value(v);
 	return 0;
 }
 
@@ -512,7 +533,7 @@ int res_scenario_from_json(res_scenario_t *s, const char *json, size_t len)
 	    get_cases(root, &t) || get_strings(root, "operations", &t.ops, &t.nops) || get_policy(root, &t) ||
 	    get_status(root, &t.status) || get_str(root, "reason", &t.reason) ||
 	    get_apdus(root, &t.apdus) || get_expects(root, &t) ||
-	    get_str(root, "log", &t.log) || get_ms(root, &t.ms))
+	    get_str(root, "log", &t.log) || get_order(root, &t.order) || get_ms(root, &t.ms))
 		goto out;
 	*s = t;
 	memset(&t, 0, sizeof t);

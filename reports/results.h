@@ -36,9 +36,18 @@ typedef struct res_scenario {
 	char **pol_keys; /* the policy in effect: switch names ... */
 	char **pol_vals; /* ... and their values, in DOMAIN.md's order */
 	size_t npol;
+	unsigned order;  /* its place among the runs of its file (the matrix's
+			  * odometer): report merge puts shards back in order */
 	/* volatile: reported outside the comparable part of results.json */
 	double ms;
 } res_scenario_t;
+
+/* One role of the bench as the run found it (report.html's bench). */
+typedef struct res_role {
+	char *role;    /* "card" */
+	char *target;  /* "pcsc:Virtual PCD 00 00" */
+	char *facts;   /* "ATR 3B..; generation 2020", or why it did not answer */
+} res_role_t;
 
 typedef struct res_run {
 	uint64_t seed;
@@ -46,6 +55,12 @@ typedef struct res_run {
 	res_scenario_t *sc;  /* in stable order (sorted by file) */
 	size_t n;
 	double ms;           /* volatile */
+	char *version;       /* mynahil's, or NULL */
+	char *command;       /* the command line that reproduces the whole run */
+	res_role_t *roles;   /* the bench, probed before the run */
+	size_t nroles;
+	const char *dir;     /* not owned: the report directory, whose traces/
+			      * report.html reads; NULL = no traces */
 } res_run_t;
 
 void res_scenario_clear(res_scenario_t *s);
@@ -70,6 +85,29 @@ typedef struct report_writer {
 extern const report_writer_t report_junit;
 extern const report_writer_t report_tap;
 extern const report_writer_t report_json;
+/* report.html: the campaign, self-contained (reports/html.c) */
+extern const report_writer_t report_html;
+/* record.json: the whole run (logs, order, bench, timing): what
+ * `mynahil report merge` and `report diff` read back (reports/record.c) */
+extern const report_writer_t report_record;
+
+/* A run back from DIR/record.json; 0, or -1 with err saying why. */
+int res_run_load(res_run_t *run, const char *dir, char *err, size_t errlen);
+/* `mynahil report merge`: the shards' record.json and traces (dirs)
+ * into out as one run's reports; 0, or -1 with err. */
+int report_merge(char *const *dirs, size_t ndirs, const char *out, char *err, size_t errlen);
+/* `mynahil report diff`: what changed from old to new (report dirs),
+ * as text to txt and, if html is not NULL, as a page at that path.
+ * 0 nothing regressed, 1 something did, -1 with err (unreadable). */
+int report_diff(const char *old, const char *new_, FILE *txt, const char *html, char *err, size_t errlen);
+/* The seed's operations x cases as text, uncovered cells shown
+ * (`mynahil list --matrix`). */
+void res_coverage_text(FILE *f, const res_run_t *run);
+/* Append role (strings copied); 0 or -1. */
+int res_add_role(res_run_t *run, const char *role, const char *target, const char *facts);
+/* id as a file name (traces/NAME.jsonl, run/NAME): characters outside
+ * [A-Za-z0-9._-] become '_'; a long one is cut and ends in a hash. */
+void res_file_name(const char *id, char *out, size_t cap);
 
 /* Write run with w to dir/w->filename; returns 0 or -1 with errno set. */
 int report_write_file(const report_writer_t *w, const res_run_t *run, const char *dir);

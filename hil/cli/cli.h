@@ -2,6 +2,8 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stddef.h>
+
 /* `mynahil serve ...` — parses the command line, opens the links, runs
  * the loop until SIGTERM/SIGINT, closes the links (which saves --state).
  * Returns the exit status. */
@@ -10,5 +12,14 @@ int serve_main(int argc, char **argv);
 /* `mynahil check ...` (check.c): DOMAIN.md's invariants against a bench;
  * 0 clean, 1 violated, 2 usage. */
 int check_main(int argc, char **argv);
+
+/* `mynahil report diff|merge` and `mynahil doctor` (report.c). */
+int report_main(int argc, char **argv);
+int doctor_main(int argc, char **argv);
+
+struct binding;
+/* A bench file's bindings (main.c): the roles b[0..*n) does not bind yet
+ * are added, in role order; b holds at least 8.  -1 with err. */
+int cli_load_bench(const char *file, struct binding *b, size_t *n, char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,8 @@ static const char usage_main[] =
 	"  run [PATH...]     run scenarios (files or directories) and write reports\n"
 	"  list [PATH...]    list the scenarios that would run\n"
 	"  apdu --target URI send hex APDUs, one per line, print the responses\n"
+	"  report diff|merge compare two runs' reports, merge the reports of shards\n"
+	"  doctor            check a bench before a campaign\n"
 	"  serve card|se|pn532|ca|tsm\n"
 	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
 	"                    libnfc (pty), ca and tsm over HTTP\n"
@@ -168,7 +170,7 @@ static int cmp_role(const void *a, const void *b)
 
 /* Adds the bench file's bindings for the roles b[0..*n) does not bind
  * yet (an explicit --target wins), in role order.  -1 with err set. */
-static int load_bench(const char *file, binding_t *b, size_t *n, char *err, size_t errlen)
+int cli_load_bench(const char *file, binding_t *b, size_t *n, char *err, size_t errlen)
 {
 	static char roles[MAX_BIND][32], uris[MAX_BIND][BENCH_URI_MAX];
 	char why[512];
@@ -375,7 +377,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		default: return bad_usage(NULL, usage);
 		}
 	}
-	if (bench && load_bench(bench, bind, &nbind, err, sizeof err) < 0) {
+	if (bench && cli_load_bench(bench, bind, &nbind, err, sizeof err) < 0) {
 		fprintf(stderr, "mynahil: --bench %s\n", err);
 		return 2;
 	}
@@ -509,7 +511,7 @@ static int cmd_apdu(int argc, char **argv)
 	if (!target && bench) {
 		binding_t b[MAX_BIND];
 		size_t nb = 0;
-		if (load_bench(bench, b, &nb, err, sizeof err) < 0) {
+		if (cli_load_bench(bench, b, &nb, err, sizeof err) < 0) {
 			fprintf(stderr, "mynahil: --bench %s\n", err);
 			return 2;
 		}
@@ -604,6 +606,10 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "serve"))
 		return serve_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return doctor_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n", argv[1]);
 	return bad_usage(NULL, usage_main);
 }

@@ -677,6 +677,28 @@ static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 	return 0;
 }
 
+/* Each run's seed sections (§1 operations, §2 cases), then the matrix. */
+static void list_coverage(const scen_meta_t *v, size_t n, FILE *out)
+{
+	res_run_t run = { .sc = calloc(n + 1, sizeof *run.sc) };
+
+	if (!run.sc)
+		return;
+	fputs("\ntraceability: run, seed §1 operations, seed §2 cases\n", out);
+	for (size_t i = 0; i < n; i++) {
+		scen_meta_to_res(&v[i], &run.sc[run.n++]);
+		fprintf(out, "  %-40s §1 ", v[i].id);
+		for (size_t k = 0; k < v[i].nops; k++)
+			fprintf(out, "%s%s", k ? "," : "", v[i].ops[k]);
+		fputs(v[i].nops ? "; §2 " : "-; §2 ", out);
+		for (size_t k = 0; k < v[i].ncases; k++)
+			fprintf(out, "%s%d", k ? "," : "", v[i].cases[k]);
+		fputs(v[i].ncases ? "\n" : "-\n", out);
+	}
+	res_coverage_text(out, &run);
+	res_run_clear(&run);
+}
+
 int runner_list(const runner_opts_t *o, FILE *out)
 {
 	scen_meta_t *v;
@@ -697,8 +719,11 @@ int runner_list(const runner_opts_t *o, FILE *out)
 				fprintf(out, "%s%s", t ? "," : "", v[i].tags[t]);
 			fprintf(out, "]\n");
 		}
-		scen_meta_clear(&v[i]);
 	}
+	if (o->matrix) /* the seed's operations x cases these runs cover */
+		list_coverage(v, n, out);
+	for (size_t i = 0; i < n; i++)
+		scen_meta_clear(&v[i]);
 	free(v);
 	return bad;
 }
@@ -857,7 +882,8 @@ static int clean_out(const char *out, const report_writer_t *const *w, size_t nw
 
 int runner_run(const runner_opts_t *o)
 {
-	static const report_writer_t *const writers[] = { &report_junit, &report_json, &report_tap };
+	static const report_writer_t *const writers[] = { &report_junit, &report_json, &report_tap,
+							  &report_record, &report_html };
 	res_run_t run = { 0 };
 	scen_meta_t *v = NULL;
 	size_t n = 0;
@@ -881,6 +907,8 @@ int runner_run(const runner_opts_t *o)
 	}
 	run.seed = o->env.seed;
 	run.target = target_string(&o->env);
+	run.dir = o->env.out; /* report.html reads the traces back */
+	runner_bench(o, &run);
 	run.sc = calloc(n + 1, sizeof *run.sc);
 	run.n = n;
 	if (!run.sc || run_all(o, v, n, &run) < 0)

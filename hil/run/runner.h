@@ -24,4 +24,15 @@ int runner_run(const runner_opts_t *o);
 /* Print what would run, one scenario per line; returns an exit status. */
 int runner_list(const runner_opts_t *o, FILE *out);
 
+/* bench.c: the command line that reproduces o's run (malloc'd; no
+ * --shard, --out or -j), and run's version, command and bench (each
+ * bound target probed, changing nothing). */
+char *runner_command(const runner_opts_t *o);
+void runner_bench(const runner_opts_t *o, res_run_t *run);
+/* Open uri once as a probe and describe what answers in facts (ATR and
+ * card generation; the se's CPLC and IDm; the card's token and, with
+ * tries, the PIN tries left, asked without spending one).  0, or -1 when
+ * it does not open or is not the role's card (facts says why). */
+int runner_probe_link(const char *role, const char *uri, uint64_t seed, int tries, char *facts, size_t cap);
+
 #endif

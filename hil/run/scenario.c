@@ -380,24 +380,7 @@ int scen_meta_copy(scen_meta_t *dst, const scen_meta_t *src)
 
 void scen_file_name(const char *id, char *out, size_t cap)
 {
-	size_t n = strlen(id), i;
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	if (!cap)
-		return;
-	for (i = 0; i < n && i + 1 < cap; i++) {
-		unsigned char c = (unsigned char)id[i];
-		out[i] = (char)(((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-				 c == '.' || c == '_' || c == '-') ? c : '_');
-	}
-	out[i] = 0;
-	if (out[0] == '.')
-		out[0] = '_'; /* neither hidden nor "." nor ".." */
-	if (n > 160 && cap > 180) {
-		for (i = 0; i < n; i++)
-			h = (h ^ (unsigned char)id[i]) * 16777619u;
-		snprintf(out + 160, cap - 160, "-%08x", h);
-	}
+	res_file_name(id, out, cap); /* one rule, read back by the reports */
 }
 
 int scen_has_tag(const scen_meta_t *m, const char *tag)
@@ -467,6 +450,10 @@ void scen_meta_to_res(const scen_meta_t *m, res_scenario_t *res)
 		res->pol_keys[res->npol] = strdup(pol_switches[i].name);
 		res->pol_vals[res->npol++] = strdup(pol_switches[i].values[m->pol[i] - 1]);
 	}
+	/* The matrix's odometer runs the first switch slowest, each through
+	 * its values in table order: this number sorts the same way. */
+	for (int i = 0; i < POL_N; i++)
+		res->order = res->order * 2 + (m->pol[i] == 2);
 }
 
 /* w.policy: the policy in effect, booleans for the boolean switches. */

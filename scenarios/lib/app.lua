@@ -82,29 +82,34 @@ end
 
 -- renews: the serial of the holder's card certificate this one renews
 -- (J-LIS revokes it, superseded, and with it the linked phone ones);
--- not_after ("YYYYMMDDhhmmssZ"): a certificate that expires early.
-function app.own_card(w, card, prefix, renews, not_after)
-  jpki.select(card.link)
-  local r = jpki.verify(card.link, "sign", card.pins.sign)
-  if not r or r.sw ~= 0x9000 then return nil, "sign PIN refused" end
-  local der = jpki.read_ef(card.link, jpki.EF.sign_cert)
-  if not der then return nil, "no sign certificate" end
+-- not_after ("YYYYMMDDhhmmssZ"): a certificate that expires early; spki
+-- (DER): the key to certify, when it is not the card's sign key (a
+-- renewal's new key pair: clock.renew_card).
+function app.own_card(w, card, prefix, renews, not_after, spki)
+  if not spki then
+    jpki.select(card.link)
+    local r = jpki.verify(card.link, "sign", card.pins.sign)
+    if not r or r.sw ~= 0x9000 then return nil, "sign PIN refused" end
+    local der = jpki.read_ef(card.link, jpki.EF.sign_cert)
+    if not der then return nil, "no sign certificate" end
+    spki = app.spki(der)
+  end
   local holder = (prefix or "own") .. "-" ..
     mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed))):sub(1, 12):lower()
   local s, c = w.ca:call("POST", "/v1/card-certs", {
-    holder = holder, purpose = "sign", spki = app.b64(app.spki(der)), birth = "19800217",
+    holder = holder, purpose = "sign", spki = app.b64(spki), birth = "19800217",
     name = "連動　失効", sex = "2", address = "東京都千代田区霞が関２丁目１番２号", renews = renews,
     not_after = not_after })
   if s ~= 201 and s ~= 200 then return nil, "card certificate: " .. tostring(s) .. " " .. tostring(c and c.error) end
   return { link = card.link, pins = card.pins, serial = c.serial, holder = holder }
 end
 
--- A phone issued on a card certificate of the scenario's own: phone,
--- card (with its serial), the issue's answer, the fixture card; or nil
--- and why.
-function app.own_issued(w, prefix, pins)
+-- A phone issued on a card certificate of the scenario's own (valid to
+-- not_after, default its 5th birthday): phone, card (with its serial),
+-- the issue's answer, the fixture card; or nil and why.
+function app.own_issued(w, prefix, pins, not_after)
   local base = app.card(w.card, w.profile.pins)
-  local card, why = app.own_card(w, base, prefix)
+  local card, why = app.own_card(w, base, prefix, nil, not_after)
   if not card then return nil, "a card certificate of the scenario's own: " .. tostring(why) end
   local phone = app.phone(w)
   local r = app.issue(w, phone, card, { pins = pins })

@@ -98,7 +98,10 @@ end
 
 -- The status of a certificate (serial or DER) by OCSP, by the CRL and by
 -- the JSON API: s, nil when the three agree; s, why otherwise (s.status nil).
--- An expired certificate is good in OCSP and off the CRL.
+-- Expired is the relying party's own reading: the virtual now past the
+-- certificate's notAfter (s.expired) and OCSP not revoked; the CRL then
+-- may have dropped it (RFC 5280 §3.3) or still list it until its next
+-- issue, so only a listing that contradicts OCSP counts.
 function rp:status(cert)
   local der, why = cert, nil
   if type(cert) == "string" and cert:match("^%x+$") then der, why = self:der(cert) end
@@ -106,8 +109,8 @@ function rp:status(cert)
   local which, _, c = self:issuer(der)
   if not which then return { error = "no issuer" }, "no issuer" end
   local serial = c.serial
-  local now = self:now()
-  local s = { serial = serial }
+  local now, now_s = self:now()
+  local s = { serial = serial, expired = now_s ~= nil and now_s > c.not_after }
   local o, oerr = self:ocsp(der, now)
   if o then s.ocsp, s.ocsp_reason = ocsp_status(o) end
   local crl, cerr = self:crl(which, now)
@@ -120,9 +123,13 @@ function rp:status(cert)
   local err = (not o and "OCSP: " .. tostring(oerr)) or (not crl and "CRL: " .. tostring(cerr))
     or (st ~= 200 and "JSON API: " .. tostring(st)) or nil
   if not err then
-    local api_is = s.api == "expired" and "valid" or s.api
-    if s.ocsp ~= api_is or s.crl ~= api_is
-      or (s.api == "revoked" and (s.ocsp_reason ~= s.api_reason or s.crl_reason ~= s.api_reason)) then
+    local want, crl_ok = s.ocsp, s.crl == s.ocsp
+    if s.expired then
+      want = s.ocsp == "valid" and "expired" or s.ocsp
+      crl_ok = s.crl == "valid" or s.crl == s.ocsp or (want == "expired" and s.crl == "hold")
+    end
+    if want ~= s.api or not crl_ok
+      or (s.api == "revoked" and (s.ocsp_reason ~= s.api_reason or (s.crl == "revoked" and s.crl_reason ~= s.api_reason))) then
       err = string.format("disagree: OCSP %s%s, CRL %s%s, JSON API %s%s", tostring(s.ocsp),
         s.ocsp_reason and "/" .. s.ocsp_reason or "", tostring(s.crl), s.crl_reason and "/" .. s.crl_reason or "",
         tostring(s.api), s.api_reason and "/" .. s.api_reason or "")

@@ -225,3 +225,26 @@ int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
 		*rsplen = r.len;
 	return rc;
 }
+
+int sim_card_renew(sim_card_t *c, enum card_pair which, const uint8_t *key, size_t kn,
+		   const uint8_t *cert, size_t cn)
+{
+	int rc;
+
+	if (!c || (which != CARD_PAIR_AUTH && which != CARD_PAIR_SIGN))
+		return SIM_ERR_ARG;
+	if (!c->powered)
+		return SIM_ERR_MUTE;
+	rc = jpki_renew(c->ctx->nvm, which == CARD_PAIR_SIGN, key, kn, cert, cn);
+	if (rc == SIM_ERR_MUTE)
+		c->powered = 0;
+	/* The parsed keys are the old ones; a renewal is a session of its own. */
+	cardos_forget_keys(&c->os);
+	cardos_reset(&c->os);
+	return rc;
+}
+
+int sim_card_holds_key(const sim_card_t *c, const uint8_t *key, size_t kn)
+{
+	return c && key && jpki_holds_key(c->ctx->nvm, key, kn);
+}

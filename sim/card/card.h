@@ -83,4 +83,21 @@ int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
 #define CARD_VIEW_PINS 8
 size_t sim_card_view(const sim_card_t *c, sim_pin_view_t *out, size_t cap);
 
+/* Renewal of one of the card's certificate pairs (J-LIS, at the
+ * municipal counter): a new key pair and its new certificate replace the
+ * auth or sign pair's in one NVM transaction (a state file, when the
+ * link saves one, carries them; the profile is not touched).  The key
+ * (PKCS#8 DER, RSA-2048) comes from the host, since a simulator makes no
+ * keys of its own; cert (DER, 30 82 LL LL) must certify it.  The PINs,
+ * their counters and the CA certificates stay; the security status is
+ * cleared, as after a reset.  SIM_OK; SIM_ERR_ARG for a certificate of
+ * another key, not DER, or a pair the card lacks (a minor's sign);
+ * SIM_ERR_PROFILE for a key the card already holds (either pair);
+ * SIM_ERR_MUTE when the card is off or lost power (rolled back). */
+enum card_pair { CARD_PAIR_AUTH = 0, CARD_PAIR_SIGN = 1 };
+int sim_card_renew(sim_card_t *c, enum card_pair which, const uint8_t *key, size_t kn,
+		   const uint8_t *cert, size_t cn);
+/* 1 if key (PKCS#8 DER) is the key of either of the card's pairs. */
+int sim_card_holds_key(const sim_card_t *c, const uint8_t *key, size_t kn);
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "../core/tlv.h"
 #include "card_int.h"
@@ -265,4 +266,74 @@ int jpki_personalise(nvm_t *nvm, const card_profile_t *p)
 	    (rc = put(nvm, EF_SIGN_PIN, p->pins.sign, strlen(p->pins.sign))))
 		return rc;
 	return NVM_OK;
+}
+
+/* ---- renewal ----------------------------------------------------------- */
+
+/* 1 if the NVM record of def holds exactly key[0..n). */
+static int holds_key(nvm_t *nvm, const cardos_ef_def_t *def, const uint8_t *key, size_t n)
+{
+	char name[CARDOS_NAME_MAX];
+	const uint8_t *v;
+	size_t vn;
+
+	if (cardos_nvm_name(name, sizeof name, "jpki", def, 0) < 0 || !(v = nvm_get(nvm, name, &vn)))
+		return 0;
+	return vn == n && memcmp(v, key, n) == 0;
+}
+
+/* The certificate's public key is the private key's. */
+static int cert_certifies(const uint8_t *der, size_t n, const uint8_t *key, size_t kn)
+{
+	const uint8_t *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)n);
+	EVP_PKEY *k = cardos_key_parse(key, kn, 2048); /* JPKI.md §1.3: RSA-2048 */
+	int ok = x && k && p == der + n && EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
+
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+int jpki_holds_key(nvm_t *nvm, const uint8_t *key, size_t kn)
+{
+	for (size_t i = 0; i < JPKI_N_EFS; i++)
+		if (jpki_efs[i].type == CARDOS_EF_KEY && holds_key(nvm, &jpki_efs[i], key, kn))
+			return 1;
+	return 0;
+}
+
+int jpki_renew(nvm_t *nvm, int sign, const uint8_t *key, size_t kn, const uint8_t *cert, size_t cn)
+{
+	const cardos_ef_def_t *kdef = NULL, *cdef = NULL;
+	uint16_t kfid = sign ? EF_SIGN_KEY : EF_AUTH_KEY;
+	uint16_t cfid = sign ? EF_SIGN_CERT : EF_AUTH_CERT;
+	card_blob_t b = { cert, cn };
+	int rc;
+
+	for (size_t i = 0; i < JPKI_N_EFS; i++) {
+		kdef = jpki_efs[i].fid == kfid ? &jpki_efs[i] : kdef;
+		cdef = jpki_efs[i].fid == cfid ? &jpki_efs[i] : cdef;
+	}
+	if (!key || !cert || cert_len(&b) != cn || !cert_certifies(cert, cn, key, kn))
+		return SIM_ERR_ARG;
+	{
+		char name[CARDOS_NAME_MAX];
+		size_t n;
+		/* A minor's card has no sign pair to renew. */
+		if (cardos_nvm_name(name, sizeof name, "jpki", kdef, 0) < 0 || !nvm_get(nvm, name, &n))
+			return SIM_ERR_ARG;
+	}
+	/* A renewal brings a new key pair, not one the card already holds. */
+	if (jpki_holds_key(nvm, key, kn))
+		return SIM_ERR_PROFILE;
+	if ((rc = nvm_begin(nvm)) != NVM_OK)
+		return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : SIM_ERR_ARG;
+	if ((rc = put_def(nvm, "jpki", kdef, key, kn)) != NVM_OK || (rc = cert_ef(nvm, "jpki", cdef, &b, cn)) != NVM_OK ||
+	    (rc = nvm_commit(nvm)) != NVM_OK) {
+		if (rc != NVM_ERR_POWER)
+			nvm_abort(nvm);
+		return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : rc == NVM_ERR_NOMEM ? SIM_ERR_NOMEM : SIM_ERR_ARG;
+	}
+	return SIM_OK;
 }

@@ -63,6 +63,11 @@ void jpki_token_ef(uint8_t out[JPKI_TOKEN_EF], const char *token);
 
 /* SIM_OK or SIM_ERR_PROFILE. */
 int jpki_profile_check(const card_profile_t *p);
+/* Renewal of the card's auth (sign = 0) or sign pair: key and
+ * certificate replaced in one NVM transaction (sim_card_renew). */
+int jpki_renew(nvm_t *nvm, int sign, const uint8_t *key, size_t kn, const uint8_t *cert, size_t cn);
+/* 1 if key is the record of either private key EF. */
+int jpki_holds_key(nvm_t *nvm, const uint8_t *key, size_t kn);
 /* Write the AP's records inside the caller's NVM transaction; returns an
  * NVM_* code. */
 int jpki_personalise(nvm_t *nvm, const card_profile_t *p);

@@ -119,6 +119,15 @@ static inline void fx_profile(card_profile_t *p)
 	p->text_key = (card_blob_t){ fx_key_der, fx_key_len };
 }
 
+/* A minor's card (JPKI.md §1.5): no sign certificate, key or password. */
+static inline void fx_minor(card_profile_t *p)
+{
+	fx_profile(p);
+	p->sign_cert = (card_blob_t){ NULL, 0 };
+	p->sign_key = (card_blob_t){ NULL, 0 };
+	p->pins.sign = NULL;
+}
+
 typedef struct fx {
 	rng_t rng;
 	vclock_t clock;

@@ -518,10 +518,7 @@ static void test_minor(void **state)
 	fx_t *f;
 	(void)state;
 
-	fx_profile(&p);
-	p.sign_cert = (card_blob_t){ NULL, 0 };
-	p.sign_key = (card_blob_t){ NULL, 0 };
-	p.pins.sign = NULL;
+	fx_minor(&p);
 	f = fx_new(&p);
 	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
 	assert_int_equal(fx_select_ef(f, 0x0001), 0x6A82);

@@ -13,7 +13,7 @@
 #include "sim/core/apdu.h"
 #include "sim/core/tlv.h"
 
-#define LINK_MT "mynahil.link"
+#define LINK_MT LHIL_LINK_MT
 #define APDU_TIMEOUT_MS 5000
 
 /* The last exchanges of this scenario, whatever the link: a failed
@@ -72,12 +72,17 @@ typedef struct llink {
 	link_t *l;
 } llink_t;
 
-static link_t *check_link(lua_State *L)
+link_t *lhil_check_link(lua_State *L, int idx)
 {
-	llink_t *u = luaL_checkudata(L, 1, LINK_MT);
+	llink_t *u = luaL_checkudata(L, idx, LINK_MT);
 	if (!u->l)
 		luaL_error(L, "link is closed");
 	return u->l;
+}
+
+static link_t *check_link(lua_State *L)
+{
+	return lhil_check_link(L, 1);
 }
 
 void lhil_push_link(lua_State *L, link_t *l)

@@ -42,6 +42,9 @@ int lhil_pcall(lua_State *L, int nargs, int nresults);
 /* Push a link as a Lua object; Lua owns it (closed by __gc/__close). */
 struct link;
 void lhil_push_link(lua_State *L, struct link *l);
+/* The open link at idx (an error otherwise); its metatable's name. */
+struct link *lhil_check_link(lua_State *L, int idx);
+#define LHIL_LINK_MT "mynahil.link"
 
 /* The check every link a scenario opens applies to the paths it names:
  * writes inside the run directory, profiles from the fixture tree,
@@ -58,6 +61,9 @@ struct trace *lhil_trace(lua_State *L);
 /* Registers the bindings as globals / preloaded modules (lbind.c,
  * lcrypto.c). */
 void lhil_open_bindings(lua_State *L);
+/* link:renew_key, link:renew_cert (a sim:card's renewal): lcard.c;
+ * after lhil_open_bindings. */
+void lhil_open_card(lua_State *L);
 /* mynahil._service (w.tsm, w.ca), mynahil._open (w:open): lsvc.c */
 void lhil_open_services(lua_State *L);
 int luaopen_mynahil_crypto(lua_State *L);

@@ -1,0 +1,181 @@
+/* bench.c — what a run says about itself: the command line that
+ * reproduces it, and what each bound target answered when asked who it
+ * is (report.html's bench section, `mynahil doctor`).
+ *
+ * The questions change nothing on a card: the ATR, SELECTs, a READ BINARY
+ * of the token EF, GET DATA of the CPLC, a FeliCa Polling, and — for the
+ * doctor only — VERIFY without data, which asks for the tries left
+ * without spending one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hil/link/link.h"
+#include "hil/run/runner.h"
+#include "sim/core/apdu.h"
+
+#define PROBE_MS 3000
+
+/* Appends a shell word to buf (quoted unless plainly safe). */
+static void put_word(char *buf, size_t cap, const char *s)
+{
+	size_t off = strlen(buf);
+	int plain = *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=:,+-@%") ==
+				  strlen(s);
+
+	off += (size_t)snprintf(buf + off, off < cap ? cap - off : 0, " %s", plain ? s : "'");
+	if (plain)
+		return;
+	for (; *s && off + 5 < cap; s++)
+		off += (size_t)snprintf(buf + off, cap - off, *s == '\'' ? "'\\''" : "%c", *s);
+	if (off + 1 < cap)
+		snprintf(buf + off, cap - off, "'");
+}
+
+char *runner_command(const runner_opts_t *o)
+{
+	char buf[8192] = "mynahil run", kv[1200];
+
+	for (size_t i = 0; i < o->npaths; i++)
+		put_word(buf, sizeof buf, o->paths[i]);
+	snprintf(kv, sizeof kv, "%llu", (unsigned long long)o->env.seed);
+	put_word(buf, sizeof buf, "--seed");
+	put_word(buf, sizeof buf, kv);
+	for (size_t i = 0; i < o->env.nbind; i++) {
+		snprintf(kv, sizeof kv, "%s=%s", o->env.bind[i].role, o->env.bind[i].uri);
+		put_word(buf, sizeof buf, "--target");
+		put_word(buf, sizeof buf, kv);
+	}
+	for (int s = 0; s < POL_N; s++)
+		if (o->pin[s]) {
+			snprintf(kv, sizeof kv, "%s=%s", pol_switches[s].name, pol_switches[s].values[o->pin[s] - 1]);
+			put_word(buf, sizeof buf, "--policy");
+			put_word(buf, sizeof buf, kv);
+		}
+	if (o->matrix)
+		put_word(buf, sizeof buf, "--matrix");
+	if (o->filter && *o->filter) {
+		put_word(buf, sizeof buf, "--filter");
+		put_word(buf, sizeof buf, o->filter);
+	}
+	if (o->tags && *o->tags) {
+		put_word(buf, sizeof buf, "--tags");
+		put_word(buf, sizeof buf, o->tags);
+	}
+	/* --shard, --out and -j are left out: they change where and how
+	 * fast, not what runs, and merged shards are one run. */
+	return strdup(buf);
+}
+
+/* One command; the response's length, or -1 with no answer. */
+static long ask(link_t *l, const char *hex, uint8_t *rsp, size_t cap)
+{
+	uint8_t cmd[300];
+	long n = apdu_unhex(hex, cmd, sizeof cmd);
+	size_t rn = 0;
+
+	if (n < 4 || link_transmit(l, cmd, (size_t)n, rsp, cap, &rn, PROBE_MS) < 0)
+		return -1;
+	return (long)rn;
+}
+
+static int sw_is(const uint8_t *r, long n, unsigned sw)
+{
+	return n >= 2 && (unsigned)(r[n - 2] << 8 | r[n - 1]) == sw;
+}
+
+static void append(char *buf, size_t cap, const char *fmt, const char *a, const char *b)
+{
+	size_t off = strlen(buf);
+	snprintf(buf + off, off < cap ? cap - off : 0, fmt, a, b);
+}
+
+/* JPKI.md §1.1's contact ATRs, told apart by their first bytes. */
+static const char *generation(const char *atr)
+{
+	return !strncmp(atr, "3BE000", 6) ? "2015" : !strncmp(atr, "3BDA13", 6) ? "2020" :
+	       !strncmp(atr, "3BC5FF", 6) ? "2021" : !strncmp(atr, "3BF591", 6) ? "2024" : NULL;
+}
+
+int runner_probe_link(const char *role, const char *uri, uint64_t seed, int tries, char *facts, size_t cap)
+{
+	link_opts_t lo = { .seed = seed, .label = "bench", .probe = 1 };
+	static uint8_t rsp[LINK_RSP_MAX];
+	static char hex[2 * LINK_RSP_MAX + 1];
+	char why[512], tok[40];
+	uint8_t atr[64];
+	size_t an;
+	long n;
+	link_t *l;
+
+	facts[0] = 0;
+	if (link_open(&l, uri, &lo, why, sizeof why) < 0) {
+		snprintf(facts, cap, "does not open: %s", why);
+		return -1;
+	}
+	an = link_atr(l, atr, sizeof atr);
+	apdu_hex(atr, an, hex);
+	append(facts, cap, "ATR %s%s", an ? hex : "(none)", "");
+	if (an && generation(hex))
+		append(facts, cap, " (card generation %s)%s", generation(hex), "");
+	if (!strcmp(role, "se")) {
+		if ((n = ask(l, "80CA9F7F00", rsp, sizeof rsp)) > 5 && sw_is(rsp, n, 0x9000)) {
+			apdu_hex(rsp + 3, (size_t)(n - 5 > 42 ? 42 : n - 5), hex);
+			append(facts, cap, "; CPLC %s%s", hex, "");
+		} else {
+			append(facts, cap, "; CPLC not given (GET DATA 9F7F)%s%s", "", "");
+		}
+		/* FeliCa Polling, system code FFFF: response code 01, then IDm */
+		if ((n = ask(l, "0600FFFF0000", rsp, sizeof rsp)) >= 10 && rsp[1] == 0x01) {
+			apdu_hex(rsp + 2, 8, hex);
+			append(facts, cap, "; IDm %s%s", hex, "");
+		}
+	} else if (!strcmp(role, "card")) {
+		n = ask(l, "00A4040C0AD392F000260100000001", rsp, sizeof rsp);
+		if (!sw_is(rsp, n, 0x9000)) {
+			append(facts, cap, "; no JPKI AP (SELECT by AID)%s%s", "", "");
+			link_close(l);
+			return -1;
+		}
+		if (sw_is(rsp, ask(l, "00A4020C020006", rsp, sizeof rsp), 0x9000) &&
+		    (n = ask(l, "00B0000020", rsp, sizeof rsp)) > 2 && sw_is(rsp, n, 0x9000)) {
+			size_t k = 0;
+			for (long i = 0; i < n - 2 && k + 1 < sizeof tok && rsp[i] > ' ' && rsp[i] < 0x7F; i++)
+				tok[k++] = (char)rsp[i];
+			tok[k] = 0;
+			append(facts, cap, "; token %s%s", tok, "");
+		}
+		for (int p = 0; tries && p < 2; p++) {
+			static const char *const pins[2][2] = { { "00A4020C020018", "auth PIN" },
+								{ "00A4020C02001B", "sign PIN" } };
+			char t[8];
+			if (!sw_is(rsp, ask(l, pins[p][0], rsp, sizeof rsp), 0x9000))
+				continue;
+			n = ask(l, "00200080", rsp, sizeof rsp);
+			if (n == 2 && rsp[0] == 0x63 && (rsp[1] & 0xF0) == 0xC0)
+				snprintf(t, sizeof t, "%d", rsp[1] & 0x0F);
+			else
+				snprintf(t, sizeof t, "%s", sw_is(rsp, n, 0x6984) ? "0" : "?");
+			append(facts, cap, "; %s tries left %s", pins[p][1], t);
+		}
+	}
+	link_close(l);
+	return 0;
+}
+
+void runner_bench(const runner_opts_t *o, res_run_t *run)
+{
+	char facts[1024];
+
+	run->version = strdup(MYNAHIL_VERSION);
+	run->command = runner_command(o);
+	for (size_t i = 0; i < o->env.nbind; i++) {
+		const binding_t *b = &o->env.bind[i];
+		if (!strcmp(b->role, "tsm") || !strcmp(b->role, "ca"))
+			snprintf(facts, sizeof facts, "%s", !strncmp(b->uri, "sim", 3) ? "the simulator, in process" :
+							    "a service over HTTP");
+		else
+			runner_probe_link(b->role, b->uri, o->env.seed, 0, facts, sizeof facts);
+		res_add_role(run, b->role, b->uri, facts);
+	}
+}
