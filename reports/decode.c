@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Private to reports/ (see text.c). */
-void res_apdu_decode(const char *cmd, int *app, char *name, size_t ncap, char *detail, size_t dcap);
+void res_apdu_decode(const char *cmd, unsigned *ctx, char *name, size_t ncap, char *detail, size_t dcap);
 const char *res_sw_text(const char *rsp);
 
 static int hexval(char c)
@@ -110,11 +110,13 @@ static void data_hex(const char *cmd, char *out, size_t cap)
 	out[2 * n] = 0;
 }
 
-/* *app: which application the link has selected (0 JPKI, 1 入力補助AP),
- * followed across SELECTs by AID so that a FID is named in its own AP. */
-void res_apdu_decode(const char *cmd, int *appp, char *name, size_t ncap, char *detail, size_t dcap)
+/* *ctx: what the link has selected, followed across SELECTs so that a
+ * FID is named in its own AP and a command on the current EF names it:
+ * bit 16 the AP (0 JPKI, 1 入力補助AP), bits 0-15 the EF (0 none). */
+void res_apdu_decode(const char *cmd, unsigned *ctx, char *name, size_t ncap, char *detail, size_t dcap)
 {
-	int app = *appp;
+	int app = (int)(*ctx >> 16) & 1;
+	unsigned ef = *ctx & 0xFFFF;
 	int cla = byte_at(cmd, 0), ins = byte_at(cmd, 1), p1 = byte_at(cmd, 2), p2 = byte_at(cmd, 3);
 	const char *n = cla < 0 || ins < 0 ? NULL : ins_name(cla, ins);
 	char data[600];
@@ -127,6 +129,7 @@ void res_apdu_decode(const char *cmd, int *appp, char *name, size_t ncap, char *
 	data_hex(cmd, data, sizeof data);
 	if (ins == 0xA4 && (p1 == 0x02 || p1 == 0x00) && strlen(data) == 4) {
 		const char *f = file_name(app, (unsigned)(byte_at(data, 0) << 8 | byte_at(data, 1)));
+		*ctx = (*ctx & 0x10000) | (unsigned)(byte_at(data, 0) << 8 | byte_at(data, 1));
 		off += (size_t)snprintf(detail, dcap, "%s", f ? f : "EF ");
 		if (!f)
 			snprintf(detail + off, dcap - off, "%s", data);
@@ -135,17 +138,19 @@ void res_apdu_decode(const char *cmd, int *appp, char *name, size_t ncap, char *
 		for (size_t i = 0; i < sizeof aids / sizeof aids[0] && !what; i++)
 			if (!strcmp(data, aids[i].aid))
 				what = aids[i].what;
-		*appp = what && !strcmp(what, aids[1].what);
+		*ctx = what && !strcmp(what, aids[1].what) ? 0x10000 : 0;
 		snprintf(detail, dcap, "AID %s%s%s", *data ? data : "(empty: the ISD)", what ? " " : "",
 			 what ? what : "");
 	} else if ((ins == 0x20 || ins == 0x24 || ins == 0x2C) && (p2 & 0x80)) {
-		const char *f = file_name(app, (unsigned)(p2 & 0x1F));
-		snprintf(detail, dcap, "%s%s", f ? f : "a PIN by SFI", ins == 0x20 && !*data ? ": tries left?" : "");
+		/* P2 80: the PIN EF selected; 80|SFI: that one */
+		const char *f = file_name(app, p2 & 0x1F ? (unsigned)(p2 & 0x1F) : ef);
+		snprintf(detail, dcap, "%s%s", f ? f : "a PIN", ins == 0x20 && !*data ? ": tries left?" : "");
 	} else if ((ins == 0xB0) && (p1 & 0x80)) {
 		const char *f = file_name(app, (unsigned)(p1 & 0x1F));
 		snprintf(detail, dcap, "%s (SFI)", f ? f : "EF by SFI");
 	} else if (ins == 0xB0) {
-		snprintf(detail, dcap, "offset %d", (p1 << 8) | p2);
+		const char *f = ef ? file_name(app, ef) : NULL;
+		snprintf(detail, dcap, "%s%soffset %d", f ? f : "", f ? ", " : "", (p1 << 8) | p2);
 	} else if (ins == 0xE2 && strlen(data) >= 4) {
 		snprintf(detail, dcap, "DGI %.4s%s", data, p1 & 0x80 ? ", last block" : "");
 	} else if (ins == 0xCA) {

@@ -22,7 +22,7 @@
 char *res_utf8_clean(const char *s);
 extern const char *const res_op_names[7], *const res_op_titles[7], *const res_case_titles[15];
 int res_covers(const res_scenario_t *s, int op, int c);
-void res_apdu_decode(const char *cmd, int *app, char *name, size_t ncap, char *detail, size_t dcap);
+void res_apdu_decode(const char *cmd, unsigned *ctx, char *name, size_t ncap, char *detail, size_t dcap);
 const char *res_sw_text(const char *rsp);
 void res_html_text(FILE *f, const char *s);
 
@@ -185,7 +185,7 @@ static void trace_load(const res_run_t *run, const res_scenario_t *s, trace_t *t
 {
 	char fname[200], *path = NULL, *line = NULL, name[64], detail[256];
 	size_t cap = 0, vcap = 0;
-	int app[16] = { 0 }; /* per link seen, the AP selected (decode.c) */
+	unsigned app[16] = { 0 }; /* per link seen, what it has selected (decode.c) */
 	char *links[16] = { 0 };
 	size_t nlinks = 0;
 	FILE *f;
@@ -232,7 +232,7 @@ static void trace_load(const res_run_t *run, const res_scenario_t *s, trace_t *t
 			if (k < 16 && !strncmp(ev, "power", 5))
 				app[k] = 0; /* a reset deselects */
 		} else {
-			int scratch = 0;
+			unsigned scratch = 0;
 			res_apdu_decode(cmd, k < 16 ? &app[k] : &scratch, name, sizeof name, detail, sizeof detail);
 			r->name = strdup(name);
 			r->detail = strdup(detail);
@@ -675,7 +675,8 @@ static void scenario_html(FILE *f, const res_run_t *run, size_t i, const trace_t
 	fputs("</table>\n", f);
 	if (bad) {
 		size_t from = t->n > LAST_APDUS ? t->n - LAST_APDUS : 0;
-		fprintf(f, "<div class=\"failure\"><h4>The last %zu exchanges</h4><table class=\"last\">", t->n - from);
+		fprintf(f, "<div class=\"failure\"><h4>The last %zu exchanges</h4><p>(a failed expect does not stop a "
+			"scenario: the whole trace is below)</p><table class=\"last\">", t->n - from);
 		for (size_t k = from; k < t->n; k++)
 			row_html(f, &t->v[k]);
 		fputs("</table>\n", f);
