@@ -6,10 +6,10 @@
 
 #include "sim/core/dcache.h"
 
-/* Enough for every fixture key and certificate and the keys a run's SEs
- * are personalised with; certificates issued during a run pass through
- * and age out. */
-#define DCACHE_SLOTS 256
+/* A table a kind, so that the certificates a run issues (each new, they
+ * pass through and age out) never push out the keys, which come back:
+ * every fixture key and certificate fits. */
+#define DCACHE_SLOTS 128
 
 enum { DC_KEY = 1, DC_CERT };
 
@@ -21,8 +21,8 @@ typedef struct entry {
 	void *obj;     /* EVP_PKEY or X509, the table's reference */
 } entry_t;
 
-static entry_t table[DCACHE_SLOTS];
-static size_t next_slot; /* the oldest entry once the table is full */
+static entry_t tables[2][DCACHE_SLOTS]; /* DC_KEY - 1, DC_CERT - 1 */
+static size_t next_slot[2];            /* each table's oldest entry once full */
 static CRYPTO_RWLOCK *lock;
 static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 
@@ -65,7 +65,7 @@ static void drop(entry_t *e)
 static entry_t *find(int kind, uint64_t h, const uint8_t *der, size_t n)
 {
 	for (size_t i = 0; i < DCACHE_SLOTS; i++) {
-		entry_t *e = &table[i];
+		entry_t *e = &tables[kind - 1][i];
 		if (e->kind == kind && e->hash == h && e->n == n && !memcmp(e->der, der, n))
 			return e;
 	}
@@ -106,8 +106,8 @@ static void *get(int kind, const uint8_t *der, size_t n, size_t *used)
 		memcpy(copy, der, n);
 		if (CRYPTO_THREAD_write_lock(lock)) {
 			if (!find(kind, h, der, n)) {
-				e = &table[next_slot];
-				next_slot = (next_slot + 1) % DCACHE_SLOTS;
+				e = &tables[kind - 1][next_slot[kind - 1]];
+				next_slot[kind - 1] = (next_slot[kind - 1] + 1) % DCACHE_SLOTS;
 				drop(e);
 				*e = (entry_t){ kind, h, copy, n, u, obj };
 				up_ref(kind, obj);
@@ -136,8 +136,10 @@ void dcache_clear(void)
 {
 	if (!lock || !CRYPTO_THREAD_write_lock(lock))
 		return;
-	for (size_t i = 0; i < DCACHE_SLOTS; i++)
-		drop(&table[i]);
-	next_slot = 0;
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < DCACHE_SLOTS; i++)
+			drop(&tables[k][i]);
+		next_slot[k] = 0;
+	}
 	CRYPTO_THREAD_unlock(lock);
 }

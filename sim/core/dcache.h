@@ -7,8 +7,9 @@
  * keys and certificates again and again (each card, each applet the
  * TSM personalises from the key pool, each CA opened), so they ask
  * here: the first ask decodes, later ones get a new reference to the
- * same object.  Keyed by the exact bytes; a bounded table (when full,
- * the oldest entry is dropped; holders keep their references);
+ * same object.  Keyed by the exact bytes; bounded tables, one for keys
+ * and one for certificates (when one is full its oldest entry is
+ * dropped; holders keep their references);
  * thread-safe (the served TSM and CA answer on threads); emptied at
  * exit.  A shared object is read-only: X509_dup() one before changing
  * it. */

@@ -325,7 +325,7 @@ static int reconcile_dev(tsm_t *t, json_t *d)
 int tsm_reconcile(tsm_t *t, const char *only)
 {
 	json_t *open = only ? NULL : tsm_in_flight_list(t);
-	json_t *devs = tsm_docs_all(t, "devices"), *d;
+	json_t *devs = tsm_docs_live(t, NULL), *d; /* reconcile_dev() skips the others */
 	size_t i;
 	int rc = 0;
 
@@ -375,6 +375,7 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 	if ((!mem && (tsm_exec(t, "PRAGMA journal_mode=WAL") < 0 || tsm_exec(t, "PRAGMA synchronous=NORMAL") < 0)) ||
 	    tsm_exec(t, "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, key TEXT, doc TEXT NOT NULL);"
 		    "CREATE INDEX IF NOT EXISTS devices_holder ON devices(key);"
+		    "CREATE INDEX IF NOT EXISTS devices_live ON devices(json_extract(doc, '$.status'));"
 		    "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, key TEXT, doc TEXT NOT NULL);"
 		    "CREATE INDEX IF NOT EXISTS sessions_state ON sessions(key);"
 		    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER, "
@@ -401,6 +402,7 @@ void tsm_close(tsm_t *t)
 		return;
 	for (size_t i = 0; i < SCP_CACHE; i++)
 		scp03_session_close(&t->scp[i].s);
+	tsm_stmts_free(t);
 	sqlite3_close(t->db);
 	json_decref(t->policy);
 	free(t);

@@ -27,6 +27,7 @@ enum { S_EMPTY = 0, S_GENERATED = 1, S_ACTIVE = 2, S_REVOKED = 3, S_ERASED = 4 }
 static const char *const slot_names[2] = { "auth", "sign" };
 
 #define SCP_CACHE 256
+#define TSM_STMTS 32 /* distinct statements of tsm_store.c, with room */
 #define MAX_REOPENS 4
 #define BLOCK 200
 
@@ -51,6 +52,11 @@ struct tsm {
 	rng_t rng;      /* the TSM's own stream, saved with every step (meta 'rng') */
 	int fault_at, fault_before, ca_calls, crashed; /* tsm_fault() */
 	int touched;    /* mutating CA calls in the current request */
+	struct stmtent {
+		char *sql;
+		sqlite3_stmt *st;
+	} stmts[TSM_STMTS]; /* tsm_stmt() */
+	size_t nstmts;
 };
 
 typedef struct script {
@@ -114,6 +120,17 @@ json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id);
 int tsm_doc_put(tsm_t *t, const char *table, json_t *doc);
 json_t *tsm_docs_by_key(tsm_t *t, const char *table, const char *key);
 json_t *tsm_docs_all(tsm_t *t, const char *table);
+/* The prepared statement for sql, kept by t until tsm_close (preparing
+ * costs more than most of the TSM's queries); tsm_stmt_done() resets it
+ * and clears its bindings after each use.  NULL on error.  Never for a
+ * query run again while it is being stepped. */
+sqlite3_stmt *tsm_stmt(tsm_t *t, const char *sql);
+void tsm_stmt_done(tsm_t *t, sqlite3_stmt *st);
+void tsm_stmts_free(tsm_t *t);
+/* The live devices (status active, hold or half: certificates that can
+ * still change) of holder, or of everyone when NULL, in id order. */
+json_t *tsm_docs_live(tsm_t *t, const char *holder);
+#define TSM_LIVE "json_extract(doc, '$.status') IN ('active', 'hold', 'half')"
 void tsm_event(tsm_t *t, const char *session, const char *device, const char *what);
 uint64_t tsm_next_counter(tsm_t *t);
 

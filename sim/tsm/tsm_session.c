@@ -87,7 +87,7 @@ int tsm_one_phone(sess_t *x)
 {
 	if (mut_on(MUT_SECOND_PHONE))
 		return CA_OK;
-	json_t *devs = tsm_docs_by_key(x->t, "devices", holder_of(x)), *d;
+	json_t *devs = tsm_docs_live(x->t, holder_of(x)), *d; /* the others are skipped below */
 	size_t i;
 	int rc = CA_OK;
 

@@ -57,6 +57,42 @@ int tsm_unhex(const char *s, uint8_t **out, size_t *n)
 
 /* ------------------------------------------------------------ records */
 
+sqlite3_stmt *tsm_stmt(tsm_t *t, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < t->nstmts; i++)
+		if (!strcmp(t->stmts[i].sql, sql))
+			return t->stmts[i].st;
+	if (sqlite3_prepare_v3(t->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (t->nstmts < TSM_STMTS && (t->stmts[t->nstmts].sql = strdup(sql))) {
+		t->stmts[t->nstmts++].st = st;
+		return st;
+	}
+	return st; /* the cache is full: finalized when done */
+}
+
+void tsm_stmt_done(tsm_t *t, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < t->nstmts; i++)
+		if (t->stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st); /* no pointer kept to a caller's text */
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+void tsm_stmts_free(tsm_t *t)
+{
+	for (size_t i = 0; i < t->nstmts; i++) {
+		sqlite3_finalize(t->stmts[i].st);
+		free(t->stmts[i].sql);
+	}
+	t->nstmts = 0;
+}
+
 int tsm_exec(tsm_t *t, const char *sql)
 {
 	return sqlite3_exec(t->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -69,12 +105,12 @@ json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
 	json_t *j = NULL;
 
 	snprintf(sql, sizeof sql, "SELECT doc FROM %s WHERE id = ?", table);
-	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, sql)))
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 	return j;
 }
 
@@ -88,63 +124,75 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 	if (!text)
 		return -1;
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s(id, key, doc) VALUES (?, ?, ?)", table);
-	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if ((st = tsm_stmt(t, sql))) {
 		sqlite3_bind_text(st, 1, tsm_jstr(doc, "id"), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tsm_jstr(doc, !strcmp(table, "devices") ? "holder" : "state"), -1,
 				  SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
+		tsm_stmt_done(t, st);
 	}
 	free(text);
 	return rc;
+}
+
+/* The docs a query gives (its one parameter bound to bind, unless
+ * NULL): a new array. */
+static json_t *docs_query(tsm_t *t, const char *sql, const char *bind)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+
+	if (!(st = tsm_stmt(t, sql)))
+		return a;
+	if (bind)
+		sqlite3_bind_text(st, 1, bind, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL));
+	tsm_stmt_done(t, st);
+	return a;
 }
 
 /* Device docs whose key (holder / state) is key: a new array. */
 json_t *tsm_docs_by_key(tsm_t *t, const char *table, const char *key)
 {
 	char sql[128];
-	sqlite3_stmt *st;
-	json_t *a = json_array();
 
 	snprintf(sql, sizeof sql, "SELECT doc FROM %s WHERE key IS ? ORDER BY id", table);
-	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return a;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL));
-	sqlite3_finalize(st);
-	return a;
+	return docs_query(t, sql, key);
 }
 
 json_t *tsm_docs_all(tsm_t *t, const char *table)
 {
 	char sql[96];
-	sqlite3_stmt *st;
-	json_t *a = json_array();
 
 	snprintf(sql, sizeof sql, "SELECT doc FROM %s ORDER BY id", table);
-	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return a;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL));
-	sqlite3_finalize(st);
-	return a;
+	return docs_query(t, sql, NULL);
+}
+
+/* Selected through the index devices_live (tsm_open): a registry keeps
+ * every phone a holder ever had, and the checks before each request
+ * must not parse them all. */
+json_t *tsm_docs_live(tsm_t *t, const char *holder)
+{
+	return docs_query(t,
+			  holder ? "SELECT doc FROM devices WHERE " TSM_LIVE " AND key IS ? ORDER BY id"
+				 : "SELECT doc FROM devices WHERE " TSM_LIVE " ORDER BY id",
+			  holder);
 }
 
 void tsm_event(tsm_t *t, const char *session, const char *device, const char *what)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(t->db, "INSERT INTO events(at, session, device, what) VALUES (?,?,?,?)", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "INSERT INTO events(at, session, device, what) VALUES (?,?,?,?)")))
 		return;
 	sqlite3_bind_int64(st, 1, vclock_now(t->ctx->clock));
 	sqlite3_bind_text(st, 2, session, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, what, -1, SQLITE_STATIC);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 }
 
 uint64_t tsm_next_counter(tsm_t *t)
@@ -152,16 +200,15 @@ uint64_t tsm_next_counter(tsm_t *t)
 	sqlite3_stmt *st;
 	uint64_t v = 1;
 
-	if (sqlite3_prepare_v2(t->db, "SELECT v FROM meta WHERE k = 'sessions'", -1, &st, NULL) == SQLITE_OK) {
+	if ((st = tsm_stmt(t, "SELECT v FROM meta WHERE k = 'sessions'"))) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = (uint64_t)sqlite3_column_int64(st, 0) + 1;
-		sqlite3_finalize(st);
+		tsm_stmt_done(t, st);
 	}
-	if (sqlite3_prepare_v2(t->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('sessions', ?)", -1, &st,
-			       NULL) == SQLITE_OK) {
+	if ((st = tsm_stmt(t, "INSERT OR REPLACE INTO meta(k, v) VALUES ('sessions', ?)"))) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		tsm_stmt_done(t, st);
 	}
 	return v;
 }
@@ -190,15 +237,14 @@ int tsm_intent_put(tsm_t *t, const char *id, const char *kind, json_int_t step, 
 	json_object_del(b, "pins"); /* PINs are never stored */
 	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(b);
-	if (text && sqlite3_prepare_v2(t->db, "INSERT OR REPLACE INTO intents(id, kind, step, body, at) VALUES (?,?,?,?,?)",
-				       -1, &st, NULL) == SQLITE_OK) {
+	if (text && (st = tsm_stmt(t, "INSERT OR REPLACE INTO intents(id, kind, step, body, at) VALUES (?,?,?,?,?)"))) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, step);
 		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, vclock_now(t->ctx->clock));
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
+		tsm_stmt_done(t, st);
 	}
 	free(text);
 	return rc;
@@ -208,11 +254,11 @@ void tsm_intent_del(tsm_t *t, const char *id)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(t->db, "DELETE FROM intents WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "DELETE FROM intents WHERE id = ?")))
 		return;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 }
 
 int64_t tsm_intent_at(tsm_t *t, const char *id)
@@ -220,12 +266,12 @@ int64_t tsm_intent_at(tsm_t *t, const char *id)
 	sqlite3_stmt *st;
 	int64_t at = -1;
 
-	if (sqlite3_prepare_v2(t->db, "SELECT at FROM intents WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "SELECT at FROM intents WHERE id = ?")))
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		at = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 	return at;
 }
 
@@ -244,18 +290,18 @@ void tsm_rng_save(tsm_t *t)
 
 	for (int i = 0; i < 4; i++)
 		put_u64(b + 8 * i, t->rng.s[i]);
-	if (sqlite3_prepare_v2(t->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('rng', ?)", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "INSERT OR REPLACE INTO meta(k, v) VALUES ('rng', ?)")))
 		return;
 	sqlite3_bind_blob(st, 1, b, sizeof b, SQLITE_STATIC);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 }
 
 void tsm_rng_load(tsm_t *t)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(t->db, "SELECT v FROM meta WHERE k = 'rng'", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "SELECT v FROM meta WHERE k = 'rng'")))
 		return;
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
 		const uint8_t *b = sqlite3_column_blob(st, 0);
@@ -266,7 +312,7 @@ void tsm_rng_load(tsm_t *t)
 			t->rng.s[i] = v;
 		}
 	}
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 }
 
 /* Requests whose intent is still pending (not finished: the CA may be
@@ -276,7 +322,7 @@ json_t *tsm_in_flight_list(tsm_t *t)
 	sqlite3_stmt *st;
 	json_t *a = json_array();
 
-	if (sqlite3_prepare_v2(t->db, "SELECT id, kind FROM intents ORDER BY rowid", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = tsm_stmt(t, "SELECT id, kind FROM intents ORDER BY rowid")))
 		return a;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -287,7 +333,7 @@ json_t *tsm_in_flight_list(tsm_t *t)
 		json_array_append_new(a, json_string(d && tsm_jstr(d, "device") ? tsm_jstr(d, "device") : id));
 		json_decref(d);
 	}
-	sqlite3_finalize(st);
+	tsm_stmt_done(t, st);
 	return a;
 }
 

@@ -101,13 +101,16 @@ static void test_same_bytes_same_object(void **state)
 	free(k);
 }
 
-/* More entries than the table holds: the first one is dropped (asked
- * again, it is decoded anew) while its holder's reference lives on. */
+/* More certificates than the table holds: the first one is dropped
+ * (asked again, it is decoded anew) while its holder's reference lives
+ * on; the keys, in a table of their own, stay. */
 static void test_oldest_dropped(void **state)
 {
 	size_t n;
-	uint8_t *c = slurp(FX "pki/sign-ca.der", &n), *buf = malloc(n + 2);
+	size_t kn;
+	uint8_t *c = slurp(FX "pki/sign-ca.der", &n), *buf = malloc(n + 2), *k = key_der(2, &kn);
 	X509 *first, *again;
+	EVP_PKEY *key = dcache_key(k, kn, NULL), *key2;
 	(void)state;
 
 	memcpy(buf, c, n);
@@ -125,10 +128,14 @@ static void test_oldest_dropped(void **state)
 	assert_non_null(again = dcache_cert(buf, n + 2, NULL));
 	assert_ptr_not_equal(again, first);
 	assert_int_equal(X509_cmp(again, first), 0);
+	assert_ptr_equal(key2 = dcache_key(k, kn, NULL), key);
 	X509_free(again);
 	X509_free(first);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(key2);
 	free(buf);
 	free(c);
+	free(k);
 }
 
 typedef struct job {
