@@ -163,13 +163,13 @@ static int doctor_role(const binding_t *b, const char *profile, uint64_t seed)
 	} else {
 		q = link_query(b->uri + strcspn(b->uri, ":"));
 		if (!strcmp(b->role, "card")) {
-			if (!profile && q && util_query_get(q + 1, "profile", prof, sizeof prof) == 0)
+			if (!profile && q && util_query_get(q + 1, "profile", prof, sizeof prof) == 1)
 				profile = prof;
 			if (profile)
 				check_profile(profile, facts, problem, sizeof problem);
 			if (!problem[0] && strstr(facts, "tries left 0"))
 				snprintf(problem, sizeof problem, "a PIN is blocked (tries left 0)");
-		} else if (!strcmp(b->role, "se") && q && util_query_get(q + 1, "serial", prof, sizeof prof) == 0) {
+		} else if (!strcmp(b->role, "se") && q && util_query_get(q + 1, "serial", prof, sizeof prof) == 1) {
 			const char *idm = strstr(facts, "IDm ");
 			if (!idm || strncasecmp(idm + 4 + 8, prof, 8))
 				snprintf(problem, sizeof problem, "the IDm does not end in the bound serial %s", prof);
