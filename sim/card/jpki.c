@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "../core/dcache.h"
 #include "../core/tlv.h"
 #include "card_int.h"
 
@@ -285,10 +286,10 @@ static int holds_key(nvm_t *nvm, const cardos_ef_def_t *def, const uint8_t *key,
 /* The certificate's public key is the private key's. */
 static int cert_certifies(const uint8_t *der, size_t n, const uint8_t *key, size_t kn)
 {
-	const uint8_t *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)n);
+	size_t used = 0;
+	X509 *x = dcache_cert(der, n, &used);
 	EVP_PKEY *k = cardos_key_parse(key, kn, 2048); /* JPKI.md §1.3: RSA-2048 */
-	int ok = x && k && p == der + n && EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
+	int ok = x && k && used == n && EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
 
 	X509_free(x);
 	EVP_PKEY_free(k);
