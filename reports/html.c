@@ -346,7 +346,7 @@ static void trace_json(FILE *f, const trace_t *t, dict_t *d)
 	fputc('[', f);
 	for (size_t i = 0; i < t->n; i++) {
 		const row_t *r = &t->v[i];
-		fprintf(f, "%s[%ld,%zu,", i ? ",\n" : "", r->n, intern(d, r->role));
+		fprintf(f, "%s[%ld,%zu,", i ? "," : "", r->n, intern(d, r->role));
 		if (r->cmd) {
 			fprintf(f, "%zu,%zu,", intern(d, r->name), intern(d, r->detail));
 			jstr(f, r->cmd), fputc(',', f), jstr(f, r->rsp), fputc(',', f), jstr(f, r->sw);
@@ -438,9 +438,9 @@ static const char script[] =
 	"document.addEventListener('DOMContentLoaded',function(){document.body.dataset.domReadyMs=Math.round(performance.now())});"
 	"(function(){"
 	"function cell(tr,t,c){var td=document.createElement('td');td.textContent=t;if(c)td.className=c;tr.appendChild(td);return td}"
-	"var D;function draw(d){var tb=d.querySelector('table.trace');if(!tb||tb.dataset.drawn)return;tb.dataset.drawn=1;"
+	"var D,T;function draw(d){var tb=d.querySelector('table.trace');if(!tb||tb.dataset.drawn)return;tb.dataset.drawn=1;"
 	"D=D||JSON.parse(document.getElementById('dict').textContent);"
-	"var rows=JSON.parse(document.getElementById('t-'+tb.dataset.i).textContent);var frag=document.createDocumentFragment();"
+	"T=T||document.getElementById('traces').textContent.split('\\n');var rows=JSON.parse(T[tb.dataset.i]);var frag=document.createDocumentFragment();"
 	"rows.forEach(function(r){var tr=document.createElement('tr');tr.dataset.role=D[r[1]];cell(tr,r[0]);cell(tr,D[r[1]]);"
 	"if(r.length<4){cell(tr,D[r[2]],'ev').colSpan=4}else{var td=cell(tr,'');var b=document.createElement('b');b.textContent=D[r[2]];"
 	"td.appendChild(b);td.appendChild(document.createTextNode(' '+D[r[3]]));cell(tr,r[4],'hex');cell(tr,r[5]==null?'(no answer)':r[5],'hex');"
@@ -631,7 +631,8 @@ static void timing_html(FILE *f, const res_run_t *run, const size_t *apdus_by_ro
 	fputs("</table></section>\n", f);
 }
 
-static void scenario_html(FILE *f, const res_run_t *run, size_t i, const trace_t *t, dict_t *d)
+/* The scenario into f, its trace (the page's script draws it) into tr. */
+static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, const trace_t *t, dict_t *d)
 {
 	const res_scenario_t *s = &run->sc[i];
 	int bad = s->status == RES_FAIL || s->status == RES_ERROR;
@@ -690,10 +691,9 @@ static void scenario_html(FILE *f, const res_run_t *run, size_t i, const trace_t
 	fputs("<p>Reproduce: <code class=\"repro\">", f);
 	reproduce(f, run, s);
 	fprintf(f, "</code></p>\n<h4>Trace (%zu lines)</h4><table class=\"trace\" data-i=\"%zu\"><tr><th>#</th><th>role</th>"
-		"<th>command</th><th>C-APDU</th><th>R-APDU</th><th>SW</th></tr></table>\n"
-		"<script type=\"application/json\" id=\"t-%zu\">", t->n, i, i);
-	trace_json(f, t, d);
-	fputs("</script></details>\n", f);
+		"<th>command</th><th>C-APDU</th><th>R-APDU</th><th>SW</th></tr></table></details>\n", t->n, i);
+	fputs(i ? "\n" : "", tr);
+	trace_json(tr, t, d);
 }
 
 static int html_write(FILE *f, const res_run_t *run)
@@ -701,17 +701,20 @@ static int html_write(FILE *f, const res_run_t *run)
 	size_t c[4] = { 0 }, nroles = 0, apdus[16] = { 0 };
 	double ms[16] = { 0 };
 	char roles[16][32];
-	char *body = NULL;
-	size_t blen = 0;
+	char *body = NULL, *traces = NULL;
+	size_t blen = 0, tlen = 0;
 	dict_t dict = { 0 };
-	FILE *b;
+	FILE *b, *tr = NULL;
 
 	for (size_t i = 0; i < run->n; i++)
 		c[(unsigned)run->sc[i].status < 4 ? run->sc[i].status : RES_ERROR]++;
 	/* The scenarios first, into memory: the timing section above them
 	 * needs the per-role sums their traces give. */
 	intern(&dict, ""); /* index 0, also what intern gives on ENOMEM */
-	if (!(b = open_memstream(&body, &blen))) {
+	if (!(b = open_memstream(&body, &blen)) || !(tr = open_memstream(&traces, &tlen))) {
+		if (b)
+			fclose(b);
+		free(body);
 		dict_free(&dict);
 		return -1;
 	}
@@ -734,11 +737,12 @@ static int html_write(FILE *f, const res_run_t *run)
 				ms[r] += isfinite(run->sc[i].ms) ? run->sc[i].ms / (double)cmds : 0;
 			}
 		}
-		scenario_html(b, run, i, &t, &dict);
+		scenario_html(b, tr, run, i, &t, &dict);
 		trace_free(&t);
 	}
-	if (fclose(b) != 0) {
+	if ((fclose(b) != 0) | (fclose(tr) != 0)) {
 		free(body);
+		free(traces);
 		dict_free(&dict);
 		return -1;
 	}
@@ -762,7 +766,13 @@ static int html_write(FILE *f, const res_run_t *run)
 	fputs("</p>\n", f);
 	fwrite(body, 1, blen, f);
 	free(body);
-	fputs("</section>\n<script type=\"application/json\" id=\"dict\">[", f);
+	/* One block for every trace, a line each: a thousand script
+	 * elements cost the browser more than their bytes, and the script
+	 * parses only the line of a scenario opened. */
+	fputs("</section>\n<script type=\"application/json\" id=\"traces\">", f);
+	fwrite(traces, 1, tlen, f);
+	free(traces);
+	fputs("</script>\n<script type=\"application/json\" id=\"dict\">[", f);
 	for (size_t i = 0; i < dict.n; i++)
 		fputs(i ? ",\n" : "", f), jstr(f, dict.v[i]);
 	dict_free(&dict);

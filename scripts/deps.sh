@@ -7,12 +7,14 @@ set -eu
 # missing tool fails instead (tests/interop/lib/run.sh).  clang with
 # libclang-rt-14-dev (libFuzzer, --no-install-recommends leaves it out)
 # and llvm (llvm-symbolizer, for readable stacks) build tests/fuzz.
+# chromium (headless) opens report.html in tests/interop/report_chromium.sh
+# and make bench.
 PKGS="build-essential cmake pkg-config git
 liblua5.4-dev lua5.4 libssl-dev openssl libsqlite3-dev
 libpcsclite-dev pcscd vsmartcard-vpcd libnfc-dev libnfc-bin
 libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
 opensc pcsc-tools socat tshark vsmartcard-vpicc python3-pycryptodome
-curl sqlite3 clang libclang-rt-14-dev llvm"
+curl sqlite3 clang libclang-rt-14-dev llvm chromium"
 
 missing=""
 for p in $PKGS; do
