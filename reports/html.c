@@ -740,7 +740,10 @@ static int html_write(FILE *f, const res_run_t *run)
 		scenario_html(b, tr, run, i, &t, &dict);
 		trace_free(&t);
 	}
-	if ((fclose(b) != 0) | (fclose(tr) != 0)) {
+	/* close both before looking at either: a failed first close must not leak the second */
+	int bad = fclose(b) != 0;
+	bad |= fclose(tr) != 0;
+	if (bad) {
 		free(body);
 		free(traces);
 		dict_free(&dict);

@@ -144,7 +144,7 @@ int tsm_transfer(sess_t *x)
 static int64_t renew_window(int64_t not_after)
 {
 	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	char s[16], out[24];
+	char s[16], out[48];
 	int y, m, d, last;
 	int64_t t;
 
