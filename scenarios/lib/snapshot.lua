@@ -23,14 +23,19 @@ local snap = {}
 
 -- A value as text, tables with their keys sorted: two snapshots compare as
 -- strings, and a difference names its path.
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
 local function flat(v, path, out)
   if type(v) ~= "table" then
     out[path] = tostring(v)
     return out
   end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local keys = sorted_keys(v)
   for _, k in ipairs(keys) do flat(v[k], path .. "/" .. tostring(k), out) end
   if #keys == 0 then out[path] = "{}" end
   return out
@@ -82,8 +87,10 @@ function snap.take(w, spec)
     end
     s.ca[h] = cs == 200 and certs or { error = cs }
   end
-  for name, phone in pairs(spec.phones or {}) do s.se[name] = se_state(phone) end
-  for name, card in pairs(spec.cards or {}) do s.card[name] = card_state(card) end
+  -- Observing a phone or a card sends APDUs: visit them in name order, so
+  -- the same seed gives the same trace (pairs() order is not stable).
+  for _, name in ipairs(sorted_keys(spec.phones)) do s.se[name] = se_state(spec.phones[name]) end
+  for _, name in ipairs(sorted_keys(spec.cards)) do s.card[name] = card_state(spec.cards[name]) end
   return flat(s, "", {})
 end
 

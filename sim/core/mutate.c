@@ -41,6 +41,15 @@ int mut_built(void)
 #endif
 }
 
+const char *mut_selected(void)
+{
+#ifdef MYNAHIL_MUTANTS
+	return mut_active != MUT_NONE ? names[mut_active][0] : NULL;
+#else
+	return NULL;
+#endif
+}
+
 int mut_select(const char *name)
 {
 	for (int m = MUT_NONE; m < MUT_COUNT; m++)

@@ -40,6 +40,9 @@ int mut_built(void);
  * when the name is unknown or the build has no hooks ("none" is always
  * known: MUT_NONE). */
 int mut_select(const char *name);
+/* The selected mutation's name, NULL when none is in effect: every report
+ * of a mutated run says so, so it is never taken for a real verdict. */
+const char *mut_selected(void);
 
 #ifdef MYNAHIL_MUTANTS
 extern enum mut mut_active;

@@ -39,6 +39,10 @@ for m in ${MUTATIONS:-$all}; do
 	st=$?
 	caught=$(failed "$tmp/$m.out")
 	check "$m: announced on stderr" has "mutation $m in effect" "$tmp/$m.err"
+	check "$m: results.json says so" has "\"mutation\": \"$m\"" "$tmp/$m/results.json"
+	check "$m: a JUnit property" has "name=\"mutation\" value=\"$m\"" "$tmp/$m/junit.xml"
+	check "$m: the TAP header" has "# mutation: $m" "$tmp/$m/results.tap"
+	check "$m: the reproduce line" has "--mutate $m" "$tmp/$m/report.html"
 	if [ "$st" = 1 ] && [ -n "$caught" ]; then
 		printf '%-16s %s\n' "$m" "$caught" >>"$tmp/table"
 	else
