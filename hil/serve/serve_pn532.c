@@ -30,6 +30,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "hil/serve/claim.h"
 #include "hil/serve/pn532.h"
 #include "hil/serve/serve.h"
 #include "hil/base/util.h"
@@ -1007,14 +1008,41 @@ static void watch_clients(pn532_t *p, int ino, int master, int slave, int *clien
 		client_gone(p, master, slave, *clients > 0);
 }
 
+/* Claim PATH for this process (claim.c), so that a second server does
+ * not re-link it under the first one's clients.  The claim names PATH
+ * absolute, its directory resolved.  Returns the claim's descriptor, -2
+ * when it cannot be checked (served anyway), -1 (said) when another
+ * server has PATH. */
+static int claim_path(const char *path)
+{
+	char dir[PATH_MAX], abs[PATH_MAX], name[PATH_MAX + 8], err[256];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t dn = slash ? (size_t)(slash - path) : 0;
+	int fd;
+
+	/* "pn532" -> ".", "/pn532" -> "/", "a/b/pn532" -> "a/b" */
+	snprintf(dir, sizeof dir, "%.*s", slash ? (dn ? (int)dn : 1) : 1, slash ? path : ".");
+	if (!realpath(dir, abs) ||
+	    (size_t)snprintf(name, sizeof name, "pty %s/%s", strcmp(abs, "/") ? abs : "", base) >= sizeof name)
+		snprintf(name, sizeof name, "pty %s", path);
+	fd = claim_take(name, err, sizeof err);
+	if (fd == -1)
+		fprintf(stderr, "mynahil: serve pn532: %s is in use: %s serves it\n", path, err);
+	else if (fd == -2)
+		fprintf(stderr, "mynahil: serve pn532: warning: %s: %s\n", path, err);
+	return fd;
+}
+
 int serve_pn532_run(link_t *card, link_t *se, const char *pty_path)
 {
-	int master = -1, slave = -1, ino = -1, rc = 1, clients = 0, linked = 0, told = 0;
+	int master = -1, slave = -1, ino = -1, rc = 1, clients = 0, linked = 0, told = 0, claim;
 	char name[128];
 	pn532_ident_t id;
 	pn532_t *p = NULL;
 	uint8_t atqb[12], buf[4096];
 
+	if ((claim = claim_path(pty_path)) == -1)
+		return 2;
 	derive_ident(card, se, &id);
 	if (!(p = pn532_new(card, se, &id))) {
 		fprintf(stderr, "mynahil: serve pn532: out of memory\n");
@@ -1101,6 +1129,8 @@ out:
 		close(slave);
 	if (master >= 0)
 		close(master);
+	if (claim >= 0)
+		close(claim);
 	pn532_free(p);
 	return rc;
 }

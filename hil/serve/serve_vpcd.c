@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hil/serve/claim.h"
 #include "hil/serve/serve.h"
 #include "hil/base/util.h"
 
@@ -330,17 +331,46 @@ int serve_vpcd_feed(link_t *l, const uint8_t *p, size_t n, size_t chunk,
 	return rc;
 }
 
+/* Claim the port for this process (claim.c): the driver behind it
+ * serves one card, and a second server would wait in its queue unseen.
+ * The claim names the first address HOST resolves to, in numbers, so
+ * that a name and its address are one port.  Returns the
+ * claim's descriptor, -2 when the claim cannot be checked (served
+ * anyway), -1 (said) when another server has the port. */
+static int claim_port(const struct addrinfo *res, const char *host, const char *port)
+{
+	char h[NI_MAXHOST], s[NI_MAXSERV], name[NI_MAXHOST + NI_MAXSERV + 16], err[256];
+	int fd;
+
+	if (getnameinfo(res->ai_addr, res->ai_addrlen, h, sizeof h, s, sizeof s, NI_NUMERICHOST | NI_NUMERICSERV))
+		snprintf(name, sizeof name, "vpcd %s:%s", host, port);
+	else
+		snprintf(name, sizeof name, res->ai_family == AF_INET6 ? "vpcd [%s]:%s" : "vpcd %s:%s", h, s);
+	fd = claim_take(name, err, sizeof err);
+	if (fd == -1)
+		fprintf(stderr, "mynahil: serve: vpcd port %s:%s is in use: %s serves it\n", host, port, err);
+	else if (fd == -2)
+		fprintf(stderr, "mynahil: serve: warning: vpcd port %s:%s: %s\n", host, port, err);
+	return fd;
+}
+
 int serve_vpcd_run(link_t *l, const char *host, const char *port)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int backoff = BACKOFF_MIN_MS, waiting = 0, rc;
+	int backoff = BACKOFF_MIN_MS, waiting = 0, rc, claim;
 	vpcd_t *v;
 
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		fprintf(stderr, "mynahil: serve: --vpcd %s:%s: %s\n", host, port, gai_strerror(rc));
 		return 2;
 	}
+	if ((claim = claim_port(res, host, port)) == -1) {
+		freeaddrinfo(res);
+		return 2;
+	}
 	if (!(v = calloc(1, sizeof *v))) {
+		if (claim >= 0)
+			close(claim);
 		freeaddrinfo(res);
 		fprintf(stderr, "mynahil: serve: out of memory\n");
 		return 2;
@@ -373,6 +403,8 @@ int serve_vpcd_run(link_t *l, const char *host, const char *port)
 			break;
 	}
 	fprintf(stderr, "mynahil: serve: stopped after %llu APDUs\n", (unsigned long long)v->apdus);
+	if (claim >= 0)
+		close(claim);
 	freeaddrinfo(res);
 	free(v);
 	return 0;
