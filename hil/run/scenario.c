@@ -1,7 +1,6 @@
 /* scenario.c — load a scenario in its sandbox, bind its roles to links,
  * run it and turn what happened into a res_scenario_t. */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,25 +562,6 @@ static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 	}
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* A run starts from an empty run directory: what an earlier run left
- * (a state file, a planted symlink) must not change this one.  Symlinks
- * are removed, never followed. */
-static int clear_dir(const char *dir)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
 	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX], fname[200];
@@ -606,7 +586,9 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	}
 	scen_file_name(m->id, fname, sizeof fname);
 	snprintf(rundir, sizeof rundir, "%.2000s/run/%s", env->out, fname);
-	if (clear_dir(rundir) < 0 || util_mkdirs(rundir) < 0) {
+	/* A run starts from an empty run directory: what an earlier run left
+	 * (a state file, a planted symlink) must not change this one. */
+	if (util_rmtree(rundir) < 0 || util_mkdirs(rundir) < 0) {
 		snprintf(err, sizeof err, "%.900s: cannot create run directory", rundir);
 		set_reason(res, RES_ERROR, err);
 		return;
