@@ -42,6 +42,7 @@ typedef struct sbx {
 	char fixtures[PATH_MAX];
 	const char *libdirs[4]; /* where require looks, in order */
 	char dirs[3][PATH_MAX]; /* the scenario's, its tree's lib/, ours */
+	char *scenfile;         /* the scenario file loaded, as named: its chunk is "@scenfile" */
 } sbx_t;
 
 static sbx_t *sbx_of(lua_State *L)
@@ -419,6 +420,58 @@ static void lock_down(lua_State *L, sbx_t *s)
 	lua_pop(L, 1);
 }
 
+/* Does msg begin with "src:"? */
+static int starts_at(const char *msg, const char *src)
+{
+	size_t n = strlen(src);
+	return !strncmp(msg, src, n) && msg[n] == ':';
+}
+
+/* An error raised below the scenario's own code — in a helper of a lib/,
+ * in a binding a helper called — names the scenario's line first (the
+ * innermost frame in the scenario file: the line its author can change),
+ * then where it was raised: "scen.lua:12: lib/app.lua:40: what".  The
+ * string at idx is replaced; anything else (a skip, a stop) passes as it
+ * is.  Must run on the stack the error was raised on: a message handler. */
+static void locate(lua_State *L, int idx)
+{
+	sbx_t *s = sbx_of(L);
+	const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+	lua_Debug ar;
+
+	if (!s->scenfile || !msg)
+		return;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 || ar.source[0] != '@' ||
+		    strcmp(ar.source + 1, s->scenfile))
+			continue;
+		/* Raised in the scenario itself (Lua writes short_src, cut
+		 * to LUA_IDSIZE for a long path): its line is already first. */
+		if (starts_at(msg, s->scenfile) || starts_at(msg, ar.short_src))
+			return;
+		lua_pushfstring(L, "%s:%d: %s", s->scenfile, ar.currentline, msg);
+		lua_replace(L, idx);
+		return;
+	}
+}
+
+/* The prelude's message handler for the pcall of a flow (mynahil.flow):
+ * the flow raises again after its bookkeeping, when the frames of the
+ * first raise are gone — so they are read here, and their traceback
+ * logged. */
+static int l_locate(lua_State *L)
+{
+	lua_settop(L, 1);
+	locate(L, 1);
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		luaL_traceback(L, L, "raised in a flow:", 1);
+		log_append(L, lua_tostring(L, -1), lua_rawlen(L, -1));
+		log_append(L, "\n", 1);
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
 static int open_all(lua_State *L)
 {
 	sbx_t *s = lua_touserdata(L, 1);
@@ -462,8 +515,9 @@ static int open_all(lua_State *L)
 	if (luaL_loadfilex(L, prelude, "t") != LUA_OK)
 		return lua_error(L);
 	lua_getfield(L, LUA_REGISTRYINDEX, "mynahil.getinfo");
+	lua_pushcfunction(L, l_locate);
 	pol_push_lua(L); /* DOMAIN.md's switches and operations */
-	lua_call(L, 2, 0);
+	lua_call(L, 3, 0);
 	return 0;
 }
 
@@ -553,12 +607,16 @@ void lhil_close(lua_State *L)
 	s = sbx_of(L);
 	lua_close(L);
 	free(s->rundir);
+	free(s->scenfile);
 	free(s);
 }
 
 static int msgh(lua_State *L)
 {
-	const char *msg = lua_tostring(L, 1);
+	const char *msg;
+
+	locate(L, 1);
+	msg = lua_tostring(L, 1);
 
 	if (lua_istable(L, 1)) { /* t:skip() */
 		lua_getfield(L, 1, "__mynahil_skip");
@@ -620,6 +678,10 @@ static int scenario_line(const char *file)
 
 int lhil_load_scenario(lua_State *L, const char *file, char *err, size_t errlen)
 {
+	sbx_t *s = sbx_of(L);
+
+	free(s->scenfile);
+	s->scenfile = strdup(file); /* NULL: errors are left as raised */
 	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
 		snprintf(err, errlen, "%s", lua_tostring(L, -1));
 		lua_pop(L, 1);

@@ -3,7 +3,7 @@
 -- It receives debug.getinfo, which scenarios themselves do not get, and
 -- DOMAIN.md's policy switches and operations (hil/run/policy.c, the one
 -- table that --policy and --matrix use too).
-local getinfo, domain = ...
+local getinfo, locate, domain = ...
 local record, hex = mynahil._record, mynahil.hex
 
 -- The scenario line that called a matcher: level 3 from here is the
@@ -32,50 +32,57 @@ end
 
 function expect(v, label)
   local m = {}
-  -- expect(f()) passes f's extra results along: only a string is a label.
+  -- expect(f()) passes f's results along.  A helper that fails returns
+  -- nil and why (as assert() reads io.open's): after a nil, the next
+  -- value is the reason the value is missing, shown with it ("got nil
+  -- (why)"), never the expect's label.  After anything else a string is
+  -- the label, and whatever follows is ignored.
+  local why
+  if v == nil and label ~= nil then why, label = label, nil end
   local name = type(label) == "string" and (label .. " ") or ""
+  local got = why == nil and show(v) or string.format("nil (%s)", type(why) == "string" and why or show(why))
   local function check(ok, what, msg)
     local file, line = where()
     record(file, line, ok and true or false, name .. what, msg)
     return ok and true or false
   end
   function m.is(x)
-    return check(v == x, "is " .. show(x), "got " .. show(v) .. ", want " .. show(x))
+    return check(v == x, "is " .. show(x), "got " .. got .. ", want " .. show(x))
   end
   function m.isnt(x)
-    return check(v ~= x, "isn't " .. show(x), "got " .. show(v))
+    return check(v ~= x, "isn't " .. show(x), "got " .. got)
   end
   function m.sw(x)
-    local got = sw_of(v)
-    return check(got == x, string.format("sw %04X", x),
-      got and string.format("got %04X, want %04X", got, x) or "no response: " .. show(v))
+    local sw = sw_of(v)
+    return check(sw == x, string.format("sw %04X", x),
+      sw and string.format("got %04X, want %04X", sw, x) or "no response: " .. got)
   end
   function m.ok()
     local sw = sw_of(v)
     local ok = (sw == nil and v) or sw == 0x9000
-    return check(ok, "ok", "got " .. show(v))
+    return check(ok, "ok", "got " .. got)
   end
   function m.fails()
     local sw = sw_of(v)
     local failed = (sw == nil and not v) or (sw ~= nil and sw ~= 0x9000)
-    return check(failed, "fails", "unexpectedly succeeded: " .. show(v))
+    return check(failed, "fails", "unexpectedly succeeded: " .. got)
   end
   function m.matches(p)
-    return check(type(v) == "string" and v:find(p) ~= nil, "matches " .. show(p), "got " .. show(v))
+    return check(type(v) == "string" and v:find(p) ~= nil, "matches " .. show(p), "got " .. got)
   end
   function m.contains(s)
-    return check(type(v) == "string" and v:find(s, 1, true) ~= nil, "contains " .. show(s), "got " .. show(v))
+    return check(type(v) == "string" and v:find(s, 1, true) ~= nil, "contains " .. show(s), "got " .. got)
   end
   function m.len(n)
-    local got = (type(v) == "string" or type(v) == "table") and #v or nil
-    return check(got == n, "has length " .. n, "length " .. tostring(got))
+    local len = (type(v) == "string" or type(v) == "table") and #v or nil
+    return check(len == n, "has length " .. n, "length " .. (len and tostring(len) or got))
   end
-  function m.gt(x) return check(type(v) == type(x) and v > x, "> " .. show(x), "got " .. show(v)) end
-  function m.ge(x) return check(type(v) == type(x) and v >= x, ">= " .. show(x), "got " .. show(v)) end
-  function m.lt(x) return check(type(v) == type(x) and v < x, "< " .. show(x), "got " .. show(v)) end
-  function m.le(x) return check(type(v) == type(x) and v <= x, "<= " .. show(x), "got " .. show(v)) end
-  function m.is_true() return check(v == true, "is true", "got " .. show(v)) end
-  function m.is_false() return check(v == false, "is false", "got " .. show(v)) end
+  function m.gt(x) return check(type(v) == type(x) and v > x, "> " .. show(x), "got " .. got) end
+  function m.ge(x) return check(type(v) == type(x) and v >= x, ">= " .. show(x), "got " .. got) end
+  function m.lt(x) return check(type(v) == type(x) and v < x, "< " .. show(x), "got " .. got) end
+  function m.le(x) return check(type(v) == type(x) and v <= x, "<= " .. show(x), "got " .. got) end
+  function m.is_true() return check(v == true, "is true", "got " .. got) end
+  function m.is_false() return check(v == false, "is false", "got " .. got) end
   return m
 end
 
@@ -314,7 +321,9 @@ function mynahil.flow(what, fn, ...)
   if steps.checking or not steps.world then return fn(...) end
   steps.depth = steps.depth + 1
   local at = steps.depth == 1 and scenario_line()
-  local r = table.pack(pcall(fn, ...))
+  -- locate: an error names the scenario's line where it was raised (a
+  -- callback of the scenario's own), not only the line that began the flow.
+  local r = table.pack(xpcall(fn, locate, ...))
   steps.depth = steps.depth - 1
   if steps.depth == 0 then step_done(what, at) end
   if not r[1] then error(r[2], 0) end
