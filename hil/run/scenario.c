@@ -26,24 +26,28 @@ static const char *builtin_libdir(void)
 	return env && *env ? env : MYNAHIL_SOURCE_DIR "/scenarios/lib";
 }
 
-/* The nearest ancestor directory of file with a lib/ in it, so a lab's
- * own scenario tree can carry its own modules. */
+/* The nearest lib/ in the scenario's directory or up to three above it,
+ * so a lab's own scenario tree can carry its own modules.  Climbed from
+ * the directory as the kernel resolves it: "phones/x.lua" run from the
+ * lab's root finds the root's lib/.  The file system's /lib is never
+ * one. */
 static void find_userlib(const char *file, char *out, size_t cap)
 {
-	char dir[PATH_MAX - 8];
+	char spelt[PATH_MAX], dir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
 	struct stat st;
 
 	out[0] = 0;
-	snprintf(dir, sizeof dir, "%s", file);
+	snprintf(spelt, sizeof spelt, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+	if (!realpath(spelt, dir))
+		return;
 	for (int depth = 0; depth < 4; depth++) {
-		char *slash = strrchr(dir, '/');
-		if (!slash)
-			break;
-		*slash = 0;
-		if ((size_t)snprintf(out, cap, "%s/lib", dir) >= cap)
-			break;
-		if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+		char *up = strrchr(dir, '/');
+		if ((size_t)snprintf(out, cap, "%s/lib", dir) < cap && stat(out, &st) == 0 && S_ISDIR(st.st_mode))
 			return;
+		if (!up || up == dir)
+			break;
+		*up = 0;
 	}
 	out[0] = 0;
 }

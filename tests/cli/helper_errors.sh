@@ -44,4 +44,15 @@ check "a refusal expected to fail passes" has '^12|True|fails|' "$tmp/expects"
 check "a label after a value is still a label" has '^13|True|a label after a value is "alice"|' "$tmp/expects"
 check "the terminal shows the reason at the scenario's line" has "expect_reason.lua:10: no response: nil (format)" "$tmp/out"
 
+# A lab's lib/ is found from the scenario's directory as the kernel
+# resolves it, whatever the path spells: from inside the directory, and
+# from the lab's root with a relative path one level down.
+(cd "$d" && "$bin" run expect_reason.lua --out "$tmp/r2") >"$tmp/out2" 2>&1
+check "run from the scenario's directory: lib/ beside it found" sh -c "! grep -q \"module 'lab' not found\" '$tmp/out2' && grep -q 'no holder' '$tmp/out2'"
+mkdir -p "$tmp/lab/phones" "$tmp/lab/lib/lab"
+printf 'return { greet = function() return "hi" end }\n' >"$tmp/lab/lib/lab/util.lua"
+printf 'local u = require "lab.util"\nreturn scenario { id = "LAB-1", title = "t",\n  run = function(w) expect(u.greet()).is "hi" end }\n' >"$tmp/lab/phones/one.lua"
+(cd "$tmp/lab" && "$bin" run phones --out "$tmp/r3") >"$tmp/out3" 2>&1
+check "run phones from the lab's root: lib/lab/util.lua as lab.util" has "^1 passed, 0 failed" "$tmp/out3"
+
 finish
