@@ -75,7 +75,8 @@ static void why(const res_scenario_t *s, char *buf, size_t cap)
 	snprintf(buf, cap, "%s", s->reason ? s->reason : "");
 	for (size_t e = 0; !s->reason && e < s->nexpects; e++)
 		if (!s->expects[e].ok) {
-			snprintf(buf, cap, "%s:%d: %s%s%s", s->expects[e].file ? s->expects[e].file : "?", s->expects[e].line,
+			char where[4200];
+			snprintf(buf, cap, "%s: %s%s%s", res_expect_where(&s->expects[e], where, sizeof where),
 				 s->expects[e].what ? s->expects[e].what : "", s->expects[e].msg ? ": " : "",
 				 s->expects[e].msg ? s->expects[e].msg : "");
 			break;

@@ -535,7 +535,7 @@ static void invariants_html(FILE *f, const res_run_t *run)
 			int c = 0, bad = 0;
 			for (size_t e = 0; e < run->sc[i].nexpects; e++) {
 				const res_expect_t *x = &run->sc[i].expects[e];
-				if (!x->file || strcmp(x->file, "DOMAIN.md invariant") || x->line != inv)
+				if (!x->file || strcmp(x->file, RES_INVARIANT_FILE) || x->line != inv)
 					continue;
 				c = 1, bad |= !x->ok, what = x->what;
 			}
@@ -665,9 +665,10 @@ static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, con
 	fputs("<table class=\"expects\"><tr><th>where</th><th>expect</th><th>result</th></tr>\n", f);
 	for (size_t e = 0; e < s->nexpects; e++) {
 		const res_expect_t *x = &s->expects[e];
+		char where[4200];
 		fprintf(f, "<tr class=\"%s\"><td><code>", x->ok ? "ok" : "bad");
-		res_html_text(f, x->file);
-		fprintf(f, ":%d</code></td><td>", x->line);
+		res_html_text(f, res_expect_where(x, where, sizeof where));
+		fputs("</code></td><td>", f);
 		res_html_text(f, x->what);
 		fputs("</td><td>", f);
 		res_html_text(f, x->ok ? "ok" : x->msg ? x->msg : "failed");

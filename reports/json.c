@@ -10,9 +10,9 @@
  *     "summary": { "passed", "failed", "skipped", "errors", "total" },
  *     "scenarios": [                     in run->sc order (the runner sorts)
  *       { "id", "file", "title", "tags": [...],
- *         "cases": [8], "operations": ["revoke"],   DOMAIN.md's numbers, names
+ *         "cases": [8], "operations": ["revoke"],   docs/domain.md's numbers, names
  *         "policy": { "half_valid": "block" },   the switches in effect, in
- *                                        DOMAIN.md's order (unset: the TSM's default)
+ *                                        docs/domain.md's order (unset: the TSM's default)
  *         "status", "reason",
  *         "apdus", "expects": [ { "file", "line", "ok", "what", "msg" } ] }
  *     ],

@@ -123,8 +123,10 @@ static void put_name(FILE *f, const res_scenario_t *s)
 /* "file:line: msg", the short form for a message attribute. */
 static void put_where_msg(FILE *f, const res_expect_t *e)
 {
-	xml_text(f, e->file, 1);
-	fprintf(f, ":%d: ", e->line);
+	char where[4200];
+
+	xml_text(f, res_expect_where(e, where, sizeof where), 1);
+	fputs(": ", f);
 	xml_text(f, e->msg ? e->msg : e->what, 1);
 }
 
@@ -151,14 +153,15 @@ static void put_failure_body(FILE *f, const res_scenario_t *s)
 	}
 	for (i = 0; i < s->nexpects; i++) {
 		const res_expect_t *e = &s->expects[i];
+		char where[4200];
 
 		if (e->ok)
 			continue;
 		if (!first)
 			fputc('\n', f);
 		first = 0;
-		xml_text(f, e->file, 0);
-		fprintf(f, ":%d: ", e->line);
+		xml_text(f, res_expect_where(e, where, sizeof where), 0);
+		fputs(": ", f);
 		xml_text(f, e->what, 0);
 		if (e->what && e->msg)
 			fputs(": ", f);

@@ -67,12 +67,13 @@ static void put_why(report_progress_t *p, const res_scenario_t *s)
 	}
 	for (i = 0; i < s->nexpects; i++) {
 		const res_expect_t *e = &s->expects[i];
+		char where[4200];
 
 		if (e->ok)
 			continue;
 		fputs("#   ", p->f);
-		res_fput_oneline(p->f, e->file, 0);
-		fprintf(p->f, ":%d: ", e->line);
+		res_fput_oneline(p->f, res_expect_where(e, where, sizeof where), 0);
+		fputs(": ", p->f);
 		res_fput_oneline(p->f, e->msg ? e->msg : e->what, 0);
 		fputc('\n', p->f);
 	}

@@ -110,6 +110,15 @@ nomem:
 	return -1;
 }
 
+const char *res_expect_where(const res_expect_t *e, char *buf, size_t cap)
+{
+	if (e->file && !strcmp(e->file, RES_INVARIANT_FILE))
+		snprintf(buf, cap, "invariant %d (%s)", e->line, RES_INVARIANT_FILE);
+	else
+		snprintf(buf, cap, "%s:%d", e->file ? e->file : "?", e->line);
+	return buf;
+}
+
 static const char *const status_names[] = {
 	[RES_PASS] = "pass",
 	[RES_FAIL] = "fail",
@@ -195,7 +204,7 @@ static json_t *list_json(char *const *v, const int *num, size_t n)
 	return a;
 }
 
-/* The policy in effect, keys in the order given (DOMAIN.md's). */
+/* The policy in effect, keys in the order given (docs/domain.md's). */
 static json_t *policy_json(const res_scenario_t *s)
 {
 	json_t *o = json_object();

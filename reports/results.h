@@ -29,12 +29,12 @@ typedef struct res_scenario {
 	size_t nexpects;
 	uint64_t apdus;  /* commands exchanged */
 	char *log;       /* what the scenario printed; may be NULL */
-	int *cases;      /* DOMAIN.md life-cycle case numbers it covers */
+	int *cases;      /* life-cycle case numbers it covers (docs/domain.md#cases) */
 	size_t ncases;
-	char **ops;      /* DOMAIN.md operations it covers */
+	char **ops;      /* operations it covers (docs/domain.md#operations) */
 	size_t nops;
 	char **pol_keys; /* the policy in effect: switch names ... */
-	char **pol_vals; /* ... and their values, in DOMAIN.md's order */
+	char **pol_vals; /* ... and their values, in docs/domain.md's order */
 	size_t npol;
 	unsigned order;  /* its place among the runs of its file (the matrix's
 			  * odometer): report merge puts shards back in order */
@@ -68,6 +68,12 @@ void res_run_clear(res_run_t *r);
 /* Append an expect; strings are copied.  Returns 0 or -1 on ENOMEM. */
 int res_add_expect(res_scenario_t *s, const char *file, int line, int ok,
 		   const char *what, const char *msg);
+/* The file of an expect that is one of the domain's invariants; its line
+ * is the invariant's number (docs/domain.md#invariants). */
+#define RES_INVARIANT_FILE "docs/domain.md#invariants"
+/* Where e was checked, as every report prints it: "FILE:LINE", or for an
+ * invariant "invariant N (docs/domain.md#invariants)".  Returns buf. */
+const char *res_expect_where(const res_expect_t *e, char *buf, size_t cap);
 const char *res_status_name(res_status_t st); /* "pass", "fail", "skip", "error" */
 
 /* One scenario as a JSON document (used between the scenario process and

@@ -1,6 +1,6 @@
-/* check.c — `mynahil check`: DOMAIN.md's five invariants against a bench
- * (a served TSM and CA, SEs and cards through pcsc:, nfc: or sim:), by
- * running one built-in scenario (scenarios/lib/bench_check.lua) whose
+/* check.c — `mynahil check`: the five invariants (docs/domain.md#invariants)
+ * against a bench (a served TSM and CA, SEs and cards through pcsc:, nfc: or
+ * sim:), by running one built-in scenario (scenarios/lib/bench_check.lua) whose
  * end-of-run checks are the invariants themselves (docs/invariants.md).
  * The bench flag lets them observe real links by APDUs and power-cycle
  * them (invariant 5). */
@@ -18,7 +18,7 @@
 static const char usage_check[] =
 	"usage: mynahil check [--target ROLE=URI ...] [--out DIR] [--seed S]\n"
 	"\n"
-	"Check DOMAIN.md's five invariants against a bench: the TSM registry, the\n"
+	"Check the five invariants (docs/domain.md#invariants) against a bench: the TSM registry, the\n"
 	"CA (status, linkage, OCSP), each bound SE (applet, slots, PIN counters)\n"
 	"and card (PIN counters, across a power cycle).\n"
 	"\n"

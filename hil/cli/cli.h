@@ -9,8 +9,8 @@
  * Returns the exit status. */
 int serve_main(int argc, char **argv);
 
-/* `mynahil check ...` (check.c): DOMAIN.md's invariants against a bench;
- * 0 clean, 1 violated, 2 usage. */
+/* `mynahil check ...` (check.c): the invariants (docs/domain.md#invariants)
+ * against a bench; 0 clean, 1 violated, 2 usage. */
 int check_main(int argc, char **argv);
 
 /* `mynahil report diff|merge` and `mynahil doctor` (report.c). */

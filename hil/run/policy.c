@@ -1,4 +1,5 @@
-/* policy.c — DOMAIN.md's policy switches and operations, in one place. */
+/* policy.c — the policy switches (docs/domain.md#policy-switches) and
+ * operations, in one place. */
 #include <stdio.h>
 #include <string.h>
 

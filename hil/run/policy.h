@@ -1,6 +1,6 @@
-/* policy.h — DOMAIN.md's policy switches and seven operations: the one
- * table that scenario declarations, --policy and --matrix are checked
- * against. */
+/* policy.h — the policy switches (docs/domain.md#policy-switches) and seven
+ * operations: the one table that scenario declarations, --policy and --matrix
+ * are checked against. */
 #ifndef POLICY_H
 #define POLICY_H
 

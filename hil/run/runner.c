@@ -520,9 +520,10 @@ static void supported(unsigned char bits, int sw, char *buf, size_t cap)
 
 /* Each scenario once, under its policy: the fixed switches, the pinned
  * ones (--policy) and, for each switch it supports every listed value
- * of, with --matrix one run per combination (DOMAIN.md's order, the first
- * switch slowest), without it its default value if listed, else the
- * first listed.  A pin the scenario does not support makes it a skip. */
+ * of, with --matrix one run per combination (in the order of
+ * docs/domain.md#policy-switches, the first switch slowest), without it its
+ * default value if listed, else the first listed.  A pin the scenario does
+ * not support makes it a skip. */
 static int expand(const runner_opts_t *o, scen_meta_t *v, size_t n, metas_t *out)
 {
 	for (size_t i = 0; i < n; i++) {

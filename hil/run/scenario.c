@@ -150,7 +150,7 @@ static const char *read_domain(lua_State *L, scen_meta_t *m)
 		const char *op = (lua_rawgeti(L, -1, (lua_Integer)i + 1), lua_tostring(L, -1));
 		if (!op || lua_type(L, -1) != LUA_TSTRING || pol_operation(op) < 0) {
 			lua_pop(L, 2);
-			return "operations: not one of DOMAIN.md's operations";
+			return "operations: not one of the operations of docs/domain.md#operations";
 		}
 		m->ops[m->nops++] = strdup(op);
 		lua_pop(L, 1);
@@ -168,7 +168,7 @@ static const char *read_domain(lua_State *L, scen_meta_t *m)
 			size_t nv = f ? (lua_istable(L, -1) ? lua_rawlen(L, -1) : 0) : 1;
 			if (sw < 0 || (f && nv == 0) || (f && m->fixed[sw])) {
 				lua_pop(L, 3);
-				return "policy: not DOMAIN.md's switches";
+				return "policy: not a switch of docs/domain.md#policy-switches";
 			}
 			for (size_t i = 0; i < nv; i++) {
 				int v;
@@ -183,7 +183,7 @@ static const char *read_domain(lua_State *L, scen_meta_t *m)
 				lua_pop(L, 1);
 				if (v < 0) {
 					lua_pop(L, 3);
-					return "policy: not a value of DOMAIN.md's switch";
+					return "policy: not a value of its switch (docs/domain.md#policy-switches)";
 				}
 				if (f)
 					m->supports[sw] |= (unsigned char)(1u << v);
@@ -507,10 +507,11 @@ static void push_profile(lua_State *L, const char *uri)
 }
 
 
-/* DOMAIN.md's invariants on the world (stack: scenario world [error]),
- * after the run whatever became of it, then the result.  A run that
- * raised an error stays an error, and the violations found after it are
- * added to its reason: what broke may be why it raised. */
+/* The invariants (docs/domain.md#invariants) on the world (stack:
+ * scenario world [error]), after the run whatever became of it, then the
+ * result.  A run that raised an error stays an error, and the violations
+ * found after it are added to its reason: what broke may be why it
+ * raised. */
 static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 {
 	char *why = rc != LUA_OK && rc != LHIL_SKIP ? strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error")
@@ -534,13 +535,14 @@ static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 		luaL_buffinit(L, &b);
 		luaL_addstring(&b, why);
 		for (size_t i = before; i < res->nexpects; i++) {
+			char where[4200];
+
 			if (res->expects[i].ok)
 				continue;
 			luaL_addstring(&b, "; ");
-			luaL_addstring(&b, res->expects[i].file);
-			lua_pushfstring(L, ":%d: %s", res->expects[i].line,
-					res->expects[i].msg ? res->expects[i].msg : "violated");
-			luaL_addvalue(&b);
+			luaL_addstring(&b, res_expect_where(&res->expects[i], where, sizeof where));
+			luaL_addstring(&b, ": ");
+			luaL_addstring(&b, res->expects[i].msg ? res->expects[i].msg : "violated");
 		}
 		if (irc != LUA_OK && irc != LHIL_SKIP) {
 			luaL_addstring(&b, "; invariants not checked: ");

@@ -20,7 +20,7 @@ typedef struct scen_env {
 	long long budget;     /* Lua instructions per scenario */
 	size_t memory;        /* bytes of Lua memory per scenario; 0 = unlimited */
 	int timeout_s;        /* wall-clock limit per scenario; a scenario may lower it */
-	int paranoid;         /* DOMAIN.md's invariants after every step, not only at the end */
+	int paranoid;         /* the invariants (docs/domain.md#invariants) after every step, not only at the end */
 	int bench;            /* mynahil check: links to a bench may be observed by APDUs at any
 			       * check, and power-cycled (docs/invariants.md) */
 } scen_env_t;
@@ -34,9 +34,9 @@ typedef struct scen_meta {
 	size_t nneeds;
 	int timeout_s;        /* min(the scenario's own limit, --timeout) */
 	char *error;          /* "file:line: message" when it does not load */
-	int *cases;           /* DOMAIN.md life-cycle cases, ascending */
+	int *cases;           /* life-cycle cases (docs/domain.md#cases), ascending */
 	size_t ncases;
-	char **ops;           /* DOMAIN.md operations, in its order */
+	char **ops;           /* operations (docs/domain.md#operations), in its order */
 	size_t nops;
 	pol_set_t fixed;      /* policy = { ... } */
 	unsigned char supports[POL_N]; /* policies = { ... }: bit v, value v */

@@ -774,7 +774,7 @@ size_t pn532_atqb(const pn532_t *p, uint8_t *atqb, size_t cap)
 }
 
 /* The ATQB's application data and protocol info, chosen by the card's
- * contact ATR: the four contactless ATRs of JPKI.md §1.1, one per
+ * contact ATR: the four contactless ATRs of docs/card.md#atrs, one per
  * generation in the order listed (which contactless ATR goes with which
  * contact ATR is not documented; this pairing is a choice). */
 static void choose_atqb(pn532_t *p)

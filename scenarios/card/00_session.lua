@@ -1,5 +1,5 @@
--- A JPKI session as a client runs it (JPKI.md §1.3): select, token, retry
--- query, a wrong and a right PIN, signing with the auth key.
+-- A JPKI session as a client runs it (docs/card.md#commands): select, token,
+-- retry query, a wrong and a right PIN, signing with the auth key.
 local jpki = require "jpki"
 local crypto = mynahil.crypto
 

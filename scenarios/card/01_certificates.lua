@@ -1,5 +1,6 @@
 -- Read both certificates and both CA certificates, verify each
--- certificate against its CA and check the JPKI profile (JPKI.md §1.5).
+-- certificate against its CA and check the JPKI profile
+-- (docs/card.md#certificates).
 local jpki = require "jpki"
 local crypto = mynahil.crypto
 

@@ -1,5 +1,5 @@
 -- Sign with each key, verify each signature with its certificate; the
--- card pads what it is given and hashes nothing (JPKI.md §1.3).
+-- card pads what it is given and hashes nothing (docs/card.md#commands).
 local jpki = require "jpki"
 local crypto = mynahil.crypto
 

@@ -1,6 +1,6 @@
 -- Both PINs to lockout: 63Cx counts down, the exhausting attempt answers
 -- 63C0, every later one 6984, even with the right PIN and after a power
--- cycle (JPKI.md §1.4).  Destroys the card's PINs: simulated cards only.
+-- cycle (docs/card.md#pins).  Destroys the card's PINs: simulated cards only.
 local jpki = require "jpki"
 
 local function lock(card, which, right, wrong, tries)

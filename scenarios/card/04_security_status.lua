@@ -1,5 +1,5 @@
 -- A verified PIN lasts until the AP is selected again or the card is
--- reset (JPKI.md §1.4, "Security state").
+-- reset (docs/card.md#security-status).
 local jpki = require "jpki"
 
 local function sign_cert_readable(card)

@@ -1,5 +1,5 @@
 -- 券面事項入力補助AP: the individual number and the four attributes, with
--- the PIN, with 照合番号A (the number) and with 照合番号B (JPKI.md §2.2).
+-- the PIN, with 照合番号A (the number) and with 照合番号B (docs/card.md#text-ap).
 local jpki = require "jpki"
 
 -- 照合番号B: birth date in Japanese-era YYMMDD, card expiry year, the

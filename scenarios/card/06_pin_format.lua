@@ -1,5 +1,5 @@
 -- Badly formed PINs never reach the card, and a card that is sent one
--- anyway does not spend a try on an over-long one (JPKI.md §1.4).
+-- anyway does not spend a try on an over-long one (docs/card.md#pins).
 local jpki = require "jpki"
 
 return scenario {

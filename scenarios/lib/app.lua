@@ -147,7 +147,7 @@ function app.notice(result)
 end
 
 -- The card sign certificate's serial (upper-case hex, even length), read
--- after the sign PIN (JPKI.md §1.3).
+-- after the sign PIN (docs/card.md#commands).
 function app.card_serial(card)
   jpki.select(card.link)
   local r = jpki.verify(card.link, "sign", card.pins.sign)
@@ -323,13 +323,14 @@ function app.ca_status(w, serial)
   return c.status, c
 end
 
--- The registry and the CA agree (DOMAIN.md invariant 4).
+-- The registry and the CA agree (invariant 4, docs/domain.md#invariants).
 function app.check(w)
   local s, c = call(w, "GET", "/v1/tsm/check")
   return s == 200 and c.ok, c
 end
 
--- DOMAIN.md's invariants are scenarios/lib/invariants.lua's.
+-- The invariants (docs/domain.md#invariants) are
+-- scenarios/lib/invariants.lua's.
 
 -- The SE as the phone sees it: the JPKI applet present? Its token; the
 -- slots are the TSM's to read.

@@ -1,4 +1,4 @@
--- invariants.lua — DOMAIN.md's five invariants, over what each party
+-- invariants.lua — the five invariants (docs/domain.md#invariants), over what each party
 -- actually holds: the TSM registry (/v1/tsm), the CA (status, linkage,
 -- a holder's certificates; OCSP as a relying party asks it), each SE of
 -- the run (the JPKI applet, its slot states, the certificates in them,

@@ -1,5 +1,5 @@
 -- jpki.lua — the JPKI AP and the 券面事項入力補助AP as clients drive them
--- (../shared/JPKI.md §1.3, §2.2).  Each helper returns the response table
+-- (docs/card.md#commands, #text-ap).  Each helper returns the response table
 -- as its last value, so a scenario can check the status word itself.
 local jpki = {}
 local hex, unhex = mynahil.hex, mynahil.unhex
@@ -94,7 +94,7 @@ function jpki.token(card)
   return (rr.data:gsub("[ %z]+$", "")), rr
 end
 
--- Client-side PIN rules (JPKI.md §1.4): what an app refuses before it
+-- Client-side PIN rules (docs/card.md#pins): what an app refuses before it
 -- spends one of the card's tries.
 local FORMAT = {
   auth = function(p) return #p == 4 and p:match("^%d+$") ~= nil end,

@@ -1,4 +1,4 @@
--- lifecycle.lua — the "no action" life-cycle cases of DOMAIN.md (10-14):
+-- lifecycle.lua — the "no action" life-cycle cases 10-14 (docs/domain.md#cases):
 -- something happens to the phone (SIM, carrier, network, a carrier's
 -- remote lock) and the certificates must survive it.  These are tests
 -- too: after the event the phone still signs with both keys under its

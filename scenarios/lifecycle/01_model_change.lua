@@ -1,6 +1,6 @@
--- DOMAIN.md case 1: model change Android -> Android.  The holder revokes
--- on the old device (the applet is deleted there), then issues on the new
--- one.
+-- Case 1 (docs/domain.md#cases): model change Android -> Android.  The holder
+-- revokes on the old device (the applet is deleted there), then issues on the
+-- new one.
 local lifecycle = require "lifecycle"
 
 return scenario {

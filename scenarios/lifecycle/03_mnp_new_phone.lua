@@ -1,5 +1,5 @@
--- DOMAIN.md case 3: MNP between MNOs with a new phone, the old one not
--- revoked first: issuing on the new phone revokes the old (one phone per
+-- Case 3 (docs/domain.md#cases): MNP between MNOs with a new phone, the old one
+-- not revoked first: issuing on the new phone revokes the old (one phone per
 -- holder), whose applet is deleted when it is next online (seed §5).
 local lifecycle = require "lifecycle"
 

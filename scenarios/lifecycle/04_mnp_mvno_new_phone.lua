@@ -1,5 +1,6 @@
--- DOMAIN.md case 4: MNP between an MNO and an MVNO, with a new phone:
--- as case 1, the holder revokes on the old phone, then issues on the new.
+-- Case 4 (docs/domain.md#cases): MNP between an MNO and an MVNO, with a new
+-- phone: as case 1, the holder revokes on the old phone, then issues on the
+-- new.
 local lifecycle = require "lifecycle"
 
 return scenario {

@@ -1,5 +1,5 @@
--- DOMAIN.md case 5: the phone breaks.  Its SE can no longer be reached,
--- so its certificates are revoked from another device with the card
+-- Case 5 (docs/domain.md#cases): the phone breaks.  Its SE can no longer be
+-- reached, so its certificates are revoked from another device with the card
 -- (a remote revocation: the CA revokes, the applet's deletion waits).
 local app = require "app"
 local rp = require "rp"

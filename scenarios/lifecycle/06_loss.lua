@@ -1,4 +1,4 @@
--- DOMAIN.md case 6: loss, not found.  The call centre puts the
+-- Case 6 (docs/domain.md#cases): loss, not found.  The call centre puts the
 -- certificates on hold at once; the phone stays lost, so they are then
 -- revoked (remotely, with the card).
 local app = require "app"

@@ -1,6 +1,7 @@
--- DOMAIN.md case 7: temporary loss.  Hold by the call centre; found, the
--- holder lifts it: the auth certificate is reinstated, the sign
--- certificate reissued (JPKI.md §4.5), and the phone signs again.
+-- Case 7 (docs/domain.md#cases): temporary loss.  Hold by the call centre;
+-- found, the holder lifts it: the auth certificate is reinstated, the sign
+-- certificate reissued (docs/card.md#phone-certificates), and the phone signs
+-- again.
 local app = require "app"
 local rp = require "rp"
 local lifecycle = require "lifecycle"

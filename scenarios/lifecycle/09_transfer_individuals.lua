@@ -1,5 +1,5 @@
--- DOMAIN.md case 9: transfer between individuals, done right: Alice
--- revokes before handing the phone to Bob (the applet is deleted), and
+-- Case 9 (docs/domain.md#cases): transfer between individuals, done right:
+-- Alice revokes before handing the phone to Bob (the applet is deleted), and
 -- Bob sets up his own keys and certificates on it (invariant 3: nothing
 -- of Alice's is usable by Bob).
 local app = require "app"

@@ -1,5 +1,5 @@
--- DOMAIN.md case 10: SIM unlock for a change of MNO, same phone.  No
--- certificate action: the certificates keep working.
+-- Case 10 (docs/domain.md#cases): SIM unlock for a change of MNO, same phone.
+-- No certificate action: the certificates keep working.
 local lifecycle = require "lifecycle"
 
 return scenario {

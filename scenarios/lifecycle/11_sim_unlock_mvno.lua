@@ -1,4 +1,5 @@
--- DOMAIN.md case 11: SIM unlock for MNO <-> MVNO, same phone.  No action.
+-- Case 11 (docs/domain.md#cases): SIM unlock for MNO <-> MVNO, same phone.  No
+-- action.
 local lifecycle = require "lifecycle"
 
 return scenario {

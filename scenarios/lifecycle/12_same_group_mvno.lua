@@ -1,4 +1,5 @@
--- DOMAIN.md case 12: a same-group MVNO's SIM, no unlock needed.  No action.
+-- Case 12 (docs/domain.md#cases): a same-group MVNO's SIM, no unlock needed.
+-- No action.
 local lifecycle = require "lifecycle"
 
 return scenario {

@@ -1,5 +1,5 @@
--- DOMAIN.md case 13: Wi-Fi only use of a cancelled or old phone.  No
--- action: the certificates stay usable, and the app still reaches the TSM
+-- Case 13 (docs/domain.md#cases): Wi-Fi only use of a cancelled or old phone.
+-- No action: the certificates stay usable, and the app still reaches the TSM
 -- over Wi-Fi (a sync finds nothing to do).
 local app = require "app"
 local lifecycle = require "lifecycle"

@@ -1,6 +1,6 @@
--- DOMAIN.md case 14: the carrier suspends the phone by remote lock, then
--- resumes it.  No certificate action: while locked the phone is simply
--- unusable; unlocked, everything works as before.
+-- Case 14 (docs/domain.md#cases): the carrier suspends the phone by remote
+-- lock, then resumes it.  No certificate action: while locked the phone is
+-- simply unusable; unlocked, everything works as before.
 local lifecycle = require "lifecycle"
 
 return scenario {

@@ -1,6 +1,6 @@
--- DOMAIN.md case 15: disposal.  The holder revokes before disposing of
--- the phone; the applet is deleted, so nothing of the holder leaves with
--- the handset.
+-- Case 15 (docs/domain.md#cases): disposal.  The holder revokes before
+-- disposing of the phone; the applet is deleted, so nothing of the holder
+-- leaves with the handset.
 local app = require "app"
 local rp = require "rp"
 local lifecycle = require "lifecycle"

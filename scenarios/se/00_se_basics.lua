@@ -1,5 +1,5 @@
 -- The FeliCa-SE as a phone's OMAPI and a reader see it before any TSM work
--- (GP-FELICA.md §3, §4): the ISD answers SELECT with its FCI and GET DATA with
+-- (docs/se.md): the ISD answers SELECT with its FCI and GET DATA with
 -- its CPLC and key information; a logical channel opens and closes; the JPKI
 -- applet is not there yet; the FeliCa side answers Polling with its IDm.
 -- Needs the se role: mynahil run scenarios/se --target se=sim:se

@@ -1,8 +1,8 @@
--- Issuance (DOMAIN.md operation 1) on a simulated Android phone: the app
--- reads the card, the TSM loads, installs and personalises the JPKI applet
--- over SCP03 (keys generated on the SE), the card's sign key authorises
--- the CA's phone certificates, the TSM writes them in.  After it: the SE
--- holds the applet with both slots active, the phone signs with its own
+-- Issuance (operation 1, docs/domain.md#operations) on a simulated Android
+-- phone: the app reads the card, the TSM loads, installs and personalises the
+-- JPKI applet over SCP03 (keys generated on the SE), the card's sign key
+-- authorises the CA's phone certificates, the TSM writes them in.  After it:
+-- the SE holds the applet with both slots active, the phone signs with its own
 -- key, the registry names the device and holder, the CA says valid and
 -- links the phone certificates to the card's.
 local app = require "app"

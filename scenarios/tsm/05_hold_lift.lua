@@ -1,4 +1,5 @@
--- Hold and lift (operation 5, DOMAIN.md cases 6-7; JPKI.md §4.5): the call
+-- Hold and lift (operation 5, cases 6-7 of docs/domain.md;
+-- docs/card.md#phone-certificates): the call
 -- centre puts the holder's phone certificates on hold (no SE involved);
 -- found again, the holder lifts it in the app: the auth certificate is
 -- reinstated (same serial), the sign certificate is revoked and reissued

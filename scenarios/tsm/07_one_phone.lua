@@ -1,7 +1,7 @@
--- One phone per holder (DOMAIN.md invariant 2, model change case 1): Alice
--- issues on a new phone without revoking the old one.  The TSM revokes the
--- old phone's certificates (superseded) before certifying the new keys,
--- and records a pending deletion; when the old phone is next online (the
+-- One phone per holder (invariant 2, docs/domain.md#invariants, model change
+-- case 1): Alice issues on a new phone without revoking the old one.  The TSM
+-- revokes the old phone's certificates (superseded) before certifying the new
+-- keys, and records a pending deletion; when the old phone is next online (the
 -- app's check-in), its applet is deleted.
 local app = require "app"
 local rp = require "rp"

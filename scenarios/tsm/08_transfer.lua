@@ -1,7 +1,7 @@
--- Transfer by resale without revocation (DOMAIN.md case 8, invariant 3):
--- Alice's phone goes to Bob with her applet in it.  Bob issues his own:
--- the TSM revokes Alice's certificates, deletes her applet and installs a
--- fresh one for Bob.  Alice's PIN and keys are gone; Bob's work.
+-- Transfer by resale without revocation (case 8 and invariant 3 of
+-- docs/domain.md): Alice's phone goes to Bob with her applet in it.  Bob issues
+-- his own: the TSM revokes Alice's certificates, deletes her applet and
+-- installs a fresh one for Bob.  Alice's PIN and keys are gone; Bob's work.
 local app = require "app"
 local rp = require "rp"
 

@@ -1,8 +1,9 @@
--- The policy switch revoke_without_card (DOMAIN.md, seed §3 課題 1): with
--- it off (the default) the phone's own signature cannot authorise its
--- revocation — the card must; with it on, the phone's sign key (its JPKI
--- applet, after the phone's sign PIN) does, and the revocation runs as
--- with the card: CA revoked, applet deleted, registry and CA agree.
+-- The policy switch revoke_without_card (docs/domain.md#policy-switches,
+-- the study's §3 課題 1): with it off (the default) the phone's own
+-- signature cannot authorise its revocation — the card must; with it on,
+-- the phone's sign key (its JPKI applet, after the phone's sign PIN) does,
+-- and the revocation runs as with the card: CA revoked, applet deleted,
+-- registry and CA agree.
 local app = require "app"
 local rp = require "rp"
 

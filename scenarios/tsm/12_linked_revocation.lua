@@ -1,12 +1,12 @@
--- Linked revocation (連動失効, DOMAIN.md "ca", JPKI.md §4.5, seed §4): the
--- card is reported lost and J-LIS revokes its sign certificate at the CA.
--- The CA revokes the phone certificates linked to it; the TSM's registry
--- follows at its next request (revoked, reason card_revoked, applet
--- deletion pending); at the phone's next contact (the app's check-in)
--- the applet is deleted (delete_applet_on_revoke = force; under warn its
--- slots are marked revoked and the holder warned) and the app tells the
--- holder why; the phone's key signs nothing a relying party accepts.  The card
--- certificate is one of the scenario's own holder (app.own_card): a
+-- Linked revocation (連動失効: docs/domain.md#flows,
+-- docs/card.md#phone-certificates): the card is reported lost and J-LIS revokes
+-- its sign certificate at the CA. The CA revokes the phone certificates linked
+-- to it; the TSM's registry follows at its next request (revoked, reason
+-- card_revoked, applet deletion pending); at the phone's next contact (the
+-- app's check-in) the applet is deleted (delete_applet_on_revoke = force; under
+-- warn its slots are marked revoked and the holder warned) and the app tells
+-- the holder why; the phone's key signs nothing a relying party accepts.  The
+-- card certificate is one of the scenario's own holder (app.own_card): a
 -- served CA is shared by the run's scenarios.
 local app = require "app"
 local rp = require "rp"

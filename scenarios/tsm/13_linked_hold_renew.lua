@@ -1,5 +1,5 @@
 -- The card's sign certificate on hold, then renewed (operation 3/5 of the
--- card reaching the phone, seed §4, JPKI.md §4.5), under
+-- card reaching the phone, seed §4, docs/card.md#phone-certificates), under
 -- delete_applet_on_revoke = warn.  The CA does not propagate a hold: the
 -- TSM, at its next request, holds the linked phone certificates itself
 -- (registry hold, reason card_held); the SE is left alone.  A held sign

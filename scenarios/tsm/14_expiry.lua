@@ -1,11 +1,11 @@
--- The phone's certificates expire with the card's (準用, JPKI.md §4.5):
--- their notAfter is the card sign certificate's.  The virtual clock moves
--- one second past it.  A relying party then sees every certificate
--- expired (OCSP good, off the CRL, the JSON API expired, past notAfter)
--- and refuses what the phone key signs; the TSM's registry follows at its
--- next request (expired, card_expired, applet deletion pending); the
--- phone's next contact deletes the applet (force) or marks its slots
--- revoked with a warning (warn), and the app tells the holder why.  The
+-- The phone's certificates expire with the card's (準用,
+-- docs/card.md#phone-certificates): their notAfter is the card sign
+-- certificate's.  The virtual clock moves one second past it.  A relying party
+-- then sees every certificate expired (OCSP good, off the CRL, the JSON API
+-- expired, past notAfter) and refuses what the phone key signs; the TSM's
+-- registry follows at its next request (expired, card_expired, applet deletion
+-- pending); the phone's next contact deletes the applet (force) or marks its
+-- slots revoked with a warning (warn), and the app tells the holder why.  The
 -- expired card authorises nothing more: a new phone is refused.  The
 -- card certificate is one of the scenario's own, valid two days.
 local app = require "app"

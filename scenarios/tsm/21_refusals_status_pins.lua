@@ -5,7 +5,7 @@
 -- authorisation, the first thing every operation asks for; a wrong phone
 -- PIN signs nothing and changes no PIN; a badly formed new PIN is 400
 -- pins.  Nothing changes anywhere but the counter the wrong PIN spent
--- (DOMAIN.md invariant 5), and a right PIN fills it again.
+-- (invariant 5, docs/domain.md#invariants), and a right PIN fills it again.
 local app = require "app"
 local rp = require "rp"
 local jpki = require "jpki"

@@ -1,6 +1,6 @@
--- PINs of both certificates (issue 10 point 6; DOMAIN.md operations 6 and
--- 7, invariant 5): PIN reset through the TSM with the card and PIN change
--- on the device, for the auth PIN and for the sign password; each time
+-- PINs of both certificates (issue 10 point 6; operations 6 and 7,
+-- invariant 5: docs/domain.md): PIN reset through the TSM with the card and PIN
+-- change on the device, for the auth PIN and for the sign password; each time
 -- the old PIN fails afterwards and the new one signs.  A phone PIN
 -- blocked by wrong tries stays blocked across power loss (the SE powered
 -- off and on), until a PIN reset; the certificates stay valid for a

@@ -1,7 +1,7 @@
--- phone_sign_cert (DOMAIN.md switch, seed §3) with revoke_without_card
--- (seed §3 課題 1), the combination the seed raises: "whether the phone's
--- own signature may revoke depends on whether the phone carries a sign
--- certificate".  Under phone_sign_cert = false the TSM provisions the auth
+-- phone_sign_cert (docs/domain.md#policy-switches, seed §3) with
+-- revoke_without_card (seed §3 課題 1), the combination the seed raises: "whether
+-- the phone's own signature may revoke depends on whether the phone carries a
+-- sign certificate".  Under phone_sign_cert = false the TSM provisions the auth
 -- slot only: the sign slot stays empty, no sign certificate at the CA, a
 -- PIN reset or revocation of the sign slot is refused (409), a lift
 -- reinstates the auth certificate and issues no sign one; and with no sign
@@ -58,8 +58,9 @@ return scenario {
       expect(snap.diff(before, snap.take(w, spec)), tag .. "refused: nothing changed").is(nil)
     end
 
-    -- Hold and lift (JPKI.md §4.5): the auth certificate reinstated; the
-    -- sign certificate, when there is one, revoked and reissued.
+    -- Hold and lift (docs/card.md#phone-certificates): the auth certificate
+    -- reinstated; the sign certificate, when there is one, revoked and
+    -- reissued.
     local s = app.hold(w, "alice")
     expect(s, tag .. "call centre: hold").is(200)
     expect(bank:says(res.auth_serial), tag .. "RP: auth on hold").is "hold"

@@ -1,12 +1,13 @@
--- one_phone_scope (DOMAIN.md switch; seed §2 case 2, JPKI.md §4.5): the
--- one-phone rule per holder or per platform.  Every phone here has a
--- FeliCa-SE, i.e. is an Android phone (an iPhone keeps its certificates
--- in Apple's SE, which no SP-TSM manages), so under `platform` a second
--- Android phone supersedes the first exactly as under `holder`: the
--- first phone's certificates revoked (superseded, as a relying party
--- sees them), its applet deleted at its next check-in.  The cross-platform
--- half of the switch (an Android and an iPhone each with certificates)
--- cannot be run on this bench: this scenario asserts only what it can.
+-- one_phone_scope (docs/domain.md#policy-switches; seed §2 case 2,
+-- docs/card.md#phone-certificates): the one-phone rule per holder or per
+-- platform.  Every phone here has a FeliCa-SE, i.e. is an Android phone (an
+-- iPhone keeps its certificates in Apple's SE, which no SP-TSM manages), so
+-- under `platform` a second Android phone supersedes the first exactly as under
+-- `holder`: the first phone's certificates revoked (superseded, as a relying
+-- party sees them), its applet deleted at its next check-in.  The
+-- cross-platform half of the switch (an Android and an iPhone each with
+-- certificates) cannot be run on this bench: this scenario asserts only what it
+-- can.
 local app = require "app"
 local rp = require "rp"
 

@@ -12,7 +12,7 @@
  *   linkage(card_serial, phone_serial)
  *                              MODELLED ASSUMPTION: the phone certificate is
  *                              linked to the card sign certificate that
- *                              authorised it (JPKI.md §4.5)
+ *                              authorised it (docs/card.md#phone-certificates)
  *   crl_number(ca, number, this_update, dirty, der)
  *                              the last CRL of each CA and whether a status
  *                              changed since

@@ -1,7 +1,7 @@
 /* ca.h — the J-LIS CA simulator: the auth CA (利用者証明用) and the sign
  * CA (署名用) of the JPKI, issuing card and phone certificates, keeping
- * their status, and answering CRL and OCSP requests (DOMAIN.md, JPKI.md
- * §1.5 and §4.5).
+ * their status, and answering CRL and OCSP requests (docs/domain.md#actors,
+ * docs/card.md#certificates and #phone-certificates).
  *
  * Randomness and time come from the context (ctx->rng, ctx->clock); the
  * CA keys and certificates come in as DER from the harness.  The one
@@ -13,9 +13,9 @@
  * revoked (with an RFC 5280 CRLReason) or expired.
  *
  * MODELLED ASSUMPTION (public sources do not describe the mechanism,
- * JPKI.md §4.5): every phone certificate is LINKED to the serial of the
- * card sign certificate whose key authorised its issuance, and revoking
- * or renewing that card certificate revokes the linked phone
+ * docs/card.md#phone-certificates): every phone certificate is LINKED to the
+ * serial of the card sign certificate whose key authorised its issuance, and
+ * revoking or renewing that card certificate revokes the linked phone
  * certificates in the same transaction (連動失効).  A hold on the card
  * certificate does not propagate.
  *
@@ -76,7 +76,8 @@ typedef struct ca_config {
 typedef struct ca_holder {
 	const char *id;          /* the CA's key for the holder ("alice"): 1-63 of [A-Za-z0-9._-] */
 	const char *birth;       /* YYYYMMDD: fixes the validity (both purposes) */
-	/* Sign certificates only, the 4 attributes of the SAN (JPKI.md §1.5): */
+	/* Sign certificates only, the 4 attributes of the SAN
+	 * (docs/card.md#certificates): */
 	const char *name;        /* family U+3000 given */
 	const char *name_alt;    /* NULL: the name itself */
 	const char *sex;         /* "1", "2" or "9" */
@@ -181,7 +182,8 @@ int ca_phone_digestinfo(const ca_phone_req_t *req, uint8_t di[51]);
  * holding an expired certificate, holding or lifting a revoked one.
  * Lifting a held SIGN certificate is CA_ERR_POLICY: J-LIS reinstates only
  * the auth certificate, the sign certificate is revoked and reissued
- * (JPKI.md §1.5, §4.5).  Lifting a valid certificate is CA_OK. */
+ * (docs/card.md#certificates, #phone-certificates).  Lifting a valid
+ * certificate is CA_OK. */
 int ca_revoke(ca_t *ca, uint64_t serial, int reason);
 int ca_hold(ca_t *ca, uint64_t serial);
 int ca_lift(ca_t *ca, uint64_t serial);

@@ -328,9 +328,9 @@ static void jst_date(int64_t now, char d[9])
 	d[8] = 0;
 }
 
-/* JPKI.md §1.5: valid to the 5th birthday after the issue date ("発行の日
- * 後の5回目の誕生日"), 23:59:59 JST = 14:59:59Z.  A 29 February birthday
- * falls on 28 February in common years. */
+/* docs/card.md#certificates: valid to the 5th birthday after the issue
+ * date ("発行の日後の5回目の誕生日"), 23:59:59 JST = 14:59:59Z.  A 29
+ * February birthday falls on 28 February in common years. */
 static int fifth_birthday(int64_t now, const char *birth, int64_t *out)
 {
 	char d[9], s[32], md[5];
@@ -436,7 +436,8 @@ static X509_NAME *phone_subject(const X509 *card, const char *cn)
 	return n;
 }
 
-/* The 4 attributes (6 entries) as otherName UTF8Strings, JPKI.md §1.5. */
+/* The 4 attributes (6 entries) as otherName UTF8Strings,
+ * docs/card.md#certificates. */
 static X509_EXTENSION *holder_san(const ca_holder_t *h)
 {
 	const char *v[6] = { h->name, h->name_alt ? h->name_alt : h->name, h->sex, h->birth,
@@ -633,7 +634,7 @@ static int check_card_req(ca_t *ca, const ca_card_req_t *r)
 	if (h->pref && (!text_ok(h->pref, 128) || !text_ok(h->city, 128)))
 		return ca_fail(ca, CA_ERR_ARG, text_ok(h->pref, 128) ? "city" : "pref",
 			       "%s: 1-128 bytes", text_ok(h->pref, 128) ? "city" : "pref");
-	/* JPKI.md §1.5: no sign certificate under 15. */
+	/* docs/card.md#certificates: no sign certificate under 15. */
 	if (age_at(ca_now(ca), h->birth) < SIGN_MIN_AGE)
 		return ca_fail(ca, CA_ERR_POLICY, "birth", "birth: no sign certificate under %d",
 			       SIGN_MIN_AGE);

@@ -21,7 +21,7 @@ struct sim_card {
 	cardos_t os;
 };
 
-/* JPKI.md §1.1, contact ATRs seen on real cards. */
+/* docs/card.md#atrs: contact ATRs seen on real cards. */
 static const struct {
 	uint8_t len;
 	uint8_t b[20];

@@ -1,7 +1,8 @@
 /* cardos.c — the ISO/IEC 7816-4 base of the simulated card: class and
  * instruction dispatch, SELECT, READ BINARY, VERIFY, CHANGE REFERENCE
  * DATA, GET CHALLENGE and the private-key operation the personalities
- * use.  Status words follow ../shared/JPKI.md §1.3, §1.4 and §3.
+ * use.  Status words follow docs/card.md#commands, #pins, #status-words and
+ * #clients.
  *
  * Hot path: SELECT EF + READ BINARY allocate nothing and format nothing;
  * the NVM record names were built by cardos_init(). */
@@ -91,7 +92,7 @@ static cardos_ef_t *ef_by_fid(cardos_app_t *app, uint16_t fid)
 	return NULL;
 }
 
-/* JPKI.md §1.2: every EF number of these APs is 0001..001E, so the FID
+/* docs/card.md#files: every EF number of these APs is 0001..001E, so the FID
  * is also the short EF identifier. */
 static cardos_ef_t *ef_by_sfi(cardos_t *os, uint8_t sfi)
 {
@@ -105,7 +106,7 @@ static cardos_ef_t *ef_by_sfi(cardos_t *os, uint8_t sfi)
 
 /* P2 = 80: the current EF (no current EF: 6986; current EF of another
  * kind: 6A88, "referenced data not found").  P2 = 80|SFI names the
- * object directly (JPKI.md §1.3, SOL: 98 = EF 0018, 97/9A = the keys);
+ * object directly (docs/card.md#commands, SOL: 98 = EF 0018, 97/9A = the keys);
  * missing or of another kind: 6A88.  Other P2 values: 6A86. */
 int cardos_ref(cardos_t *os, uint8_t p2, enum cardos_ef_type type, cardos_ef_t **ef)
 {
@@ -125,9 +126,9 @@ int cardos_ref(cardos_t *os, uint8_t p2, enum cardos_ef_type type, cardos_ef_t *
 /* ---- SELECT ---------------------------------------------------------- */
 
 /* P2 = 0C: no response data.  P2 = 00 with Le: an FCI 6F { 84 AID } (the
- * real FCI content is undocumented, JPKI.md §1.3).  Any successful SELECT
- * of an application, the same one included, clears the security status
- * (JPKI.md §1.4: OpenSC logs out by re-selecting the AP). */
+ * real FCI content is undocumented, docs/card.md#commands).  Any successful
+ * SELECT of an application, the same one included, clears the security status
+ * (docs/card.md#security-status: OpenSC logs out by re-selecting the AP). */
 static int select_aid(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	cardos_app_t *app = NULL;
@@ -192,7 +193,8 @@ static int cmd_select(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 	case 0x02:
 		return select_ef(os, a);
 	default:
-		/* SOL saw 00 A4 00 00 (MF) answer 6A86 after reset (JPKI.md §2.1). */
+		/* SOL saw 00 A4 00 00 (MF) answer 6A86 after reset
+		 * (docs/card.md#commands). */
 		return SW_WRONG_P1P2;
 	}
 }
@@ -202,8 +204,8 @@ static int cmd_select(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 /* P1 bit 8 = 0: 15-bit offset in the current EF.  P1 = 100xxxxx: SFI,
  * 8-bit offset in P2, and the EF becomes current.  The card returns up to
  * the end of the file with 9000 even when fewer bytes than Le remain:
- * MYNA treats any SW but 9000 as failure, so no 6282 (JPKI.md §1.3, §3).
- * An offset at or past the end: 6B00. */
+ * MYNA treats any SW but 9000 as failure, so no 6282 (docs/card.md#commands,
+ * #clients). An offset at or past the end: 6B00. */
 static int cmd_read_binary(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	cardos_ef_t *ef;
@@ -242,7 +244,7 @@ static int cmd_read_binary(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 
 /* Anti-tearing order (the counter is spent before the value is looked
  * at): a power cut can never give a free guess.
- *   1. counter 0: 6984, nothing written (JPKI.md §1.4: 63C0 is the
+ *   1. counter 0: 6984, nothing written (docs/card.md#pins: 63C0 is the
  *      attempt that exhausts, 6984 every later one);
  *   2. counter - 1 committed;
  *   3. constant-time compare;
@@ -284,8 +286,8 @@ static int cmd_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 	return SW_OK;
 }
 
-/* 00 24 01 80 <new value> (JPKI.md §1.3: MYNA, SOL) after VERIFY of the
- * same object in this session; P1 = 00 (old + new) is not offered. */
+/* 00 24 01 80 <new value> (docs/card.md#commands: MYNA, SOL) after VERIFY of
+ * the same object in this session; P1 = 00 (old + new) is not offered. */
 static int cmd_change(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	cardos_ef_t *ef;
@@ -306,7 +308,7 @@ static int cmd_change(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 /* ---- GET CHALLENGE ------------------------------------------------------ */
 
 /* 1..256 bytes in any state; SOL saw the extended form refused with 6985
- * (JPKI.md §1.3). */
+ * (docs/card.md#commands). */
 static int cmd_get_challenge(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	uint8_t buf[256];
@@ -419,8 +421,8 @@ static const cardos_cmd_t base_cmds[] = {
 
 /* First interindustry (0x00-0x0F) and its proprietary mirror (0x80-0x8F)
  * carry the channel in bits 2-1 and secure messaging in bits 4-3;
- * 0x40-0x7F are channels 4-19.  JPKI.md §1.4: other channels 6881, SM
- * (08/0C) 6882.  Chaining and every other class: 6E00. */
+ * 0x40-0x7F are channels 4-19.  docs/card.md#status-words: other channels 6881,
+ * SM (08/0C) 6882.  Chaining and every other class: 6E00. */
 static int cla_check(uint8_t cla)
 {
 	if ((cla & 0xC0) == 0x40)

@@ -31,7 +31,7 @@
 #define CARDOS_MAX_APPS 4
 #define CARDOS_ACL_MAX 3
 #define CARDOS_NAME_MAX 32
-#define CARDOS_PIN_MAX 16 /* JICSAP VERIFY carries at most 16 bytes (JPKI.md §1.4) */
+#define CARDOS_PIN_MAX 16 /* JICSAP VERIFY carries at most 16 bytes (docs/card.md#pins) */
 #define CARDOS_AID_MAX 16
 
 enum cardos_ef_type {
@@ -128,7 +128,7 @@ int cardos_allowed(const cardos_t *os, const cardos_ef_t *ef);
  * Returns 0 with *ef set, or the status word to answer. */
 int cardos_ref(cardos_t *os, uint8_t p2, enum cardos_ef_type type, cardos_ef_t **ef);
 /* COMPUTE DIGITAL SIGNATURE body: PKCS#1 v1.5 type 1 padding of exactly
- * a->data (no hashing, JPKI.md §1.3) and the private-key operation of
+ * a->data (no hashing, docs/card.md#commands) and the private-key operation of
  * key, after its access rule.  Lc 1..k-11, Le absent or >= k. */
 int cardos_sign(cardos_t *os, cardos_ef_t *key, const apdu_t *a, apdu_rsp_t *r);
 

@@ -1,4 +1,4 @@
-/* textap.c — the 券面事項入力補助AP ("text AP", JPKI.md §2.1-2.2).
+/* textap.c — the 券面事項入力補助AP ("text AP", docs/card.md#text-ap).
  *
  * Files:
  *   0001 individual number  FF 10 0C <12 ASCII digits> FF FF (17 bytes);
@@ -48,7 +48,7 @@ static const cardos_ef_def_t textap_efs[] = {
 };
 
 /* 80 2A 00 00 <data> 00: the anti-cloning challenge-response with the AP
- * key, no credential (JPKI.md §2.2).  Other P1/P2: 6A86; a card made
+ * key, no credential (docs/card.md#text-ap).  Other P1/P2: 6A86; a card made
  * without a text key: 6A88. */
 static int textap_sign(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
@@ -120,7 +120,7 @@ int textap_era(const char *yyyymmdd, int *era, int *year)
 	return -1;
 }
 
-/* JPKI.md §2.2: 1980-02-17 (Shōwa 55), expiry 2035, code 2285 ->
+/* docs/card.md#text-ap: 1980-02-17 (Shōwa 55), expiry 2035, code 2285 ->
  * "55021720352285". */
 int textap_collation_b(const card_profile_t *p, char out[15])
 {
@@ -173,7 +173,7 @@ int textap_profile_check(const card_profile_t *p)
 	    !card_str_ok(p->holder.number, 12, 12, CARD_DIGITS) ||
 	    textap_collation_b(p, b) < 0 ||
 	    !utf8_ok(p->holder.name, TEXT_MAX) || !utf8_ok(p->holder.address, TEXT_MAX) ||
-	    !card_str_ok(sex, 1, 1, "129")) /* JPKI.md §2.2: 1, 2, 9 */
+	    !card_str_ok(sex, 1, 1, "129")) /* docs/card.md#text-ap: 1, 2, 9 */
 		return SIM_ERR_PROFILE;
 	if (p->text_key.n) {
 		EVP_PKEY *k = cardos_key_parse(p->text_key.p, p->text_key.n, 2048);
@@ -232,7 +232,7 @@ static uint8_t *build_attrs(const card_profile_t *p, size_t *len, size_t *items)
 
 /* DF33: RSASSA-PKCS1-v1_5 with SHA-256 (a SHA-256 DigestInfo, type 1
  * padding) over the 64 bytes DF31 value || DF32 value.  The real card's
- * signed input is not public (JPKI.md §2.2 only says "RSA-2048
+ * signed input is not public (docs/card.md#text-ap only says "RSA-2048
  * signature"); this choice is verifiable with the AP key's public half. */
 static int sign_hashes(EVP_PKEY *k, const uint8_t h[64], uint8_t *sig, size_t *siglen)
 {

@@ -1,5 +1,5 @@
 /* textap_int.h — the 券面事項入力補助AP (text AP) as a cardos application
- * (JPKI.md §2.1-2.2). */
+ * (docs/card.md#text-ap). */
 #ifndef TEXTAP_INT_H
 #define TEXTAP_INT_H
 

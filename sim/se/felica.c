@@ -2,7 +2,7 @@
  *
  * Frames are LEN ‖ code ‖ [IDm] ‖ parameters; responses use code + 1.
  * System codes are big-endian, service codes and 3-byte block numbers
- * little-endian (GP-FELICA.md §4.1).  A frame that is malformed or not
+ * little-endian (docs/se.md#felica).  A frame that is malformed or not
  * addressed to our IDm gets no answer: a FeliCa target stays silent
  * rather than report an error it cannot attribute. */
 #include "felica.h"

@@ -1,4 +1,4 @@
-/* felica.h — the SE's FeliCa front end (JIS X 6319-4, GP-FELICA.md §4.1):
+/* felica.h — the SE's FeliCa front end (JIS X 6319-4, docs/se.md#felica):
  * Polling, Request Service, Request Response, Search Service Code,
  * Request System Code, and Read / Write Without Encryption on a small
  * service area whose blocks live in NVM ("fe/SSSS", one record per

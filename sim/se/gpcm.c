@@ -1,5 +1,5 @@
 /* gpcm.c — the Issuer Security Domain: GlobalPlatform card management
- * commands (GPCS v2.3.1 ch. 11, GP-FELICA.md §3) over the registry, the
+ * commands (GPCS v2.3.1 ch. 11, docs/se.md#commands) over the registry, the
  * life cycle tables and SCP03 (sim/gp/scp03.h).  This file: the dispatch,
  * the secure channel (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, PUT KEY)
  * and what the handlers share; content management is in gpcontent.c,
@@ -12,7 +12,7 @@
  * (AUTHENTICATED for everything but GET DATA: 6982); then the command.
  * The response goes back through scp03_card_wrap_rsp (R-MAC, R-ENC).
  *
- * Status words (GPCS Tables 11-10..; GP-FELICA.md §3.5): 6982 no secure
+ * Status words (GPCS Tables 11-10..; docs/se.md#status-words): 6982 no secure
  * channel / bad MAC / bad KCV, 6300 wrong host cryptogram, 6985
  * conditions of use (life cycle, half-valid DELETE, exhausted counter,
  * command out of sequence), 6A88 referenced data not found (unknown AID,

@@ -369,7 +369,7 @@ int gpcm_set_status(gpcm_req_t *q)
 			return SW_CONDITIONS; /* the ISD's state is the card's: P1 80 */
 		m = e->kind == SE_OBJ_SD ? GPLC_SD : GPLC_APP;
 		/* For another application only b8 counts: lock, or back to the
-		 * state before the lock (GP-FELICA.md §3.3). */
+		 * state before the lock (docs/se.md#life-cycles). */
 		if (a->p2 & GPLC_LOCK_BIT)
 			to = e->lcs | GPLC_LOCK_BIT;
 		else if (gplc_is_locked(m, e->lcs))

@@ -3,7 +3,7 @@
  * Application and SD bytes fall into classes (INSTALLED, SELECTABLE,
  * app-specific 0xxxx111, PERSONALIZED, LOCKED = previous state | 80, so
  * that unlocking "returns the application to its previous state" by
- * clearing b8, GP-FELICA.md §3.4); the transition table is written over
+ * clearing b8, docs/se.md#life-cycles); the transition table is written over
  * classes, with a relation between the two bytes where it matters. */
 #include "gplc.h"
 
@@ -165,7 +165,7 @@ int gplc_selectable(enum gplc_machine m, uint8_t lcs)
 /* What each card state admits (GPCS §5.1.1: in CARD_LOCKED only the
  * Final Application is selectable and no content or key changes; in
  * TERMINATED only GET DATA).  A refused command answers 6A81 "function
- * not supported (card locked)" (GPCS Table 11-10; GP-FELICA.md §3.3 for
+ * not supported (card locked)" (GPCS Table 11-10; docs/se.md#life-cycles for
  * SELECT and MANAGE CHANNEL), or 6985 for content changes. */
 #define ALL 0xFFFFu
 #define B(c) (1u << (c))

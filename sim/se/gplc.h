@@ -1,5 +1,5 @@
 /* gplc.h — GlobalPlatform life cycles as tables (GPCS v2.3.1 ch. 5,
- * Tables 11-3..11-6; GP-FELICA.md §3.4): the states of the card, of
+ * Tables 11-3..11-6; docs/se.md#life-cycles): the states of the card, of
  * applications, of security domains and of load files, who may make each
  * transition, and which commands each card state admits. */
 #ifndef GPLC_H

@@ -2,11 +2,11 @@
  * power, logical channels (MANAGE CHANNEL), SELECT, and the routing of
  * each command to the ISD or to the application selected on its channel.
  *
- * Logical channels (ISO 7816-4 §5.4.1, GPCS §11.1.4, GP-FELICA.md §3.3,
- * §4.4): channel 0 is always open; MANAGE CHANNEL opens 1..19 (classes
- * 01-03 / 81-83 for 1-3, 40-4F / C0-CF, with secure messaging 60-6F /
- * E0-EF, for 4-19) as OMAPI does.  Each channel has its own selection,
- * its own SCP03 session and its own PIN status in the applet. */
+ * Logical channels (ISO 7816-4 §5.4.1, GPCS §11.1.4,
+ * docs/se.md#logical-channels, #omapi): channel 0 is always open; MANAGE
+ * CHANNEL opens 1..19 (classes 01-03 / 81-83 for 1-3, 40-4F / C0-CF, with secure
+ * messaging 60-6F / E0-EF, for 4-19) as OMAPI does.  Each channel has its own
+ * selection, its own SCP03 session and its own PIN status in the applet. */
 #include "se.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@
 
 
 static const uint8_t default_isd[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
-/* The GP test key set (GP-FELICA.md §3.1), KVN 30 as pySim expects. */
+/* The GP test key set (docs/se.md#card-manager), KVN 30 as pySim expects. */
 static const uint8_t default_key[16] = { 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
 					 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F };
 
@@ -48,7 +48,7 @@ const se_applet_t *se_applet_for_package(const uint8_t *aid, size_t len)
 void se_profile_defaults(se_profile_t *p)
 {
 	static const uint8_t idm[8] = { 0x01, 0x2E, 0x4C, 0x61, 0x7A, 0x93, 0xB5, 0xD7 };
-	/* IC code 14: Mobile FeliCa OS 3.0 (GP-FELICA.md §4.1); the timing
+	/* IC code 14: Mobile FeliCa OS 3.0 (docs/se.md#felica); the timing
 	 * bytes of the real card in nfcpy's docstring. */
 	static const uint8_t pmm[8] = { 0x03, 0x14, 0x4B, 0x02, 0x4F, 0x49, 0x93, 0xFF };
 
@@ -446,7 +446,7 @@ size_t sim_se_atr(const sim_se_t *se, uint8_t *atr, size_t cap)
  * channel 0 (it is the implicitly selectable application), else what the
  * originating channel has selected (ISO 7816-4 §5.4.1), with fresh
  * state.  Close: P1 80, P2 = the channel; closing a closed channel
- * warns 6200 (GP-FELICA.md §3.3). */
+ * warns 6200 (docs/se.md#logical-channels). */
 static int manage_channel(sim_se_t *se, se_chan_t *from, const apdu_t *a, apdu_rsp_t *r)
 {
 	size_t k;

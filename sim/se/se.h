@@ -1,8 +1,8 @@
 /* se.h — the simulated FeliCa-SE: the embedded secure element of a
- * Japanese Android phone (DOMAIN.md "se").  A GlobalPlatform card (ISD,
- * registry, life cycles, SCP03, logical channels) hosting the smartphone
- * JPKI applet, plus the FeliCa (JIS X 6319-4) front end.  A pure state
- * machine like the card (sim/card/card.h): APDU or FeliCa frame in,
+ * Japanese Android phone (the se of docs/domain.md#actors).  A GlobalPlatform
+ * card (ISD, registry, life cycles, SCP03, logical channels) hosting the
+ * smartphone JPKI applet, plus the FeliCa (JIS X 6319-4) front end.  A pure
+ * state machine like the card (sim/card/card.h): APDU or FeliCa frame in,
  * answer out; randomness, time and NVM come from the sim_ctx_t. */
 #ifndef SE_H
 #define SE_H
@@ -68,7 +68,8 @@ typedef struct se_reg_seed {
 	se_blob_t extra;                  /* TLVs appended to its GET STATUS entry */
 } se_reg_seed_t;
 
-/* DOMAIN.md policy switch half_valid, as far as the SE enforces it. */
+/* The policy switch half_valid (docs/domain.md#policy-switches), as far
+ * as the SE enforces it. */
 enum se_half_valid {
 	SE_HALF_VALID_BLOCK = 0,     /* DELETE of a half-valid applet: 6985 */
 	SE_HALF_VALID_ERASE_REVOKED, /* same refusal; the TSM erases the revoked slot */
@@ -110,7 +111,8 @@ typedef struct se_profile {
 	} felica;
 } se_profile_t;
 
-/* The ROM package of the smartphone JPKI applet (JPKI.md §1.1 [L]). */
+/* The ROM package of the smartphone JPKI applet (docs/se.md#jpki-applet
+ * [L]). */
 #define SE_JPKI_PACKAGE "\xD3\x92\xF0\x00\x26\x01\x00"
 #define SE_JPKI_MODULE "\xD3\x92\xF0\x00\x26\x01\x00\x01"
 
@@ -139,7 +141,7 @@ size_t sim_se_atr(const sim_se_t *se, uint8_t *atr, size_t cap);
  * when off or torn (no response). */
 int sim_se_transmit(sim_se_t *se, const uint8_t *cmd, size_t len,
 		    uint8_t *rsp, size_t cap, size_t *rsplen);
-/* One FeliCa frame, LEN byte included (GP-FELICA.md §4.1).  SIM_OK with
+/* One FeliCa frame, LEN byte included (docs/se.md#felica).  SIM_OK with
  * the response frame, or with *rsplen = 0 when the SE stays silent (a
  * Polling for another system code, another IDm, a malformed frame), as a
  * FeliCa target does.  SIM_ERR_MUTE when off or torn. */

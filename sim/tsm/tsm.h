@@ -1,4 +1,4 @@
-/* tsm.h — the SP-TSM simulator (DOMAIN.md "tsm"): a registry of devices
+/* tsm.h — the SP-TSM simulator (docs/domain.md#actors): a registry of devices
  * (SE identity from CPLC and IDm, holder, applet state, certificate
  * serials) and one session type per certificate operation, each a series
  * of steps.  The TSM never touches the SE: a step answers either an

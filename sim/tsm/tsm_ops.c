@@ -61,7 +61,7 @@ static int check_fields(json_t *b, const char *const *allowed, json_t **out)
 	return 0;
 }
 
-/* A phone PIN of the format JPKI sets (DOMAIN.md "card"): auth 4 digits,
+/* A phone PIN of the format JPKI sets (docs/card.md#pins): auth 4 digits,
  * sign 6-16 of A-Z and 0-9; NULL (absent) is fine. */
 static int pin_format(const char *p, int sign)
 {
@@ -574,7 +574,8 @@ static void ca_to_registry(tsm_t *t, json_t *devs, json_t *problems)
 	json_decref(holders);
 }
 
-/* Registry ↔ CA agreement (DOMAIN.md invariant 4), and sessions in flight. */
+/* Registry ↔ CA agreement (invariant 4, docs/domain.md#invariants), and
+ * sessions in flight. */
 int tsm_h_check(tsm_t *t, json_t **out)
 {
 	json_t *devs = tsm_docs_all(t, "devices"), *d, *problems = json_array(), *open, *flying = json_array();

@@ -223,7 +223,7 @@ int tsm_sess_prepare(sess_t *x)
 
 	json_object_set_new(f, "prepared", json_true());
 	if (dh && h && !same && active && (!strcmp(op, "issue") || !strcmp(op, "reissue")))
-		/* A phone passed on without revocation (DOMAIN.md case 8): the
+		/* A phone passed on without revocation (case 8, docs/domain.md#cases): the
 		 * previous holder's certificates are revoked before anything else
 		 * on the SE — once the new holder's card has authorised
 		 * (tsm_transfer), so that a refused request changes nothing. */
@@ -533,10 +533,10 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps)
 	return reopen;
 }
 
-/* revoke_without_card (DOMAIN.md, seed §3 課題 1): the phone's own sign
- * key may authorise its revocation instead of the card.  Checked with the
- * phone's sign certificate from the CA, which must still be valid or on
- * hold: a revoked key authorises nothing. */
+/* revoke_without_card (docs/domain.md#policy-switches, 課題 1): the
+ * phone's own sign key may authorise its revocation instead of the card.
+ * Checked with the phone's sign certificate from the CA, which must still
+ * be valid or on hold: a revoked key authorises nothing. */
 static int verify_phone(sess_t *x, const uint8_t *msg, size_t mn, const uint8_t *sig, size_t sn)
 {
 	uint64_t serial;

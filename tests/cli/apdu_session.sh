@@ -1,6 +1,6 @@
 #!/bin/sh
-# `mynahil apdu --target sim:card` answers a JPKI session as JPKI.md
-# documents it, and the signature verifies with openssl under the
+# `mynahil apdu --target sim:card` answers a JPKI session as
+# docs/card.md#commands documents it, and the signature verifies with openssl under the
 # certificate read from EF 000A.
 set -u
 . "$2/tests/cli/lib/check.sh"

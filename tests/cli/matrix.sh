@@ -1,5 +1,5 @@
 #!/bin/sh
-# The policy matrix (DOMAIN.md's switches): --policy pins a switch and
+# The policy matrix (docs/domain.md#policy-switches): --policy pins a switch and
 # refuses unknown names and values naming the choices; --matrix runs a
 # scenario once per combination of the switches it declares, each a
 # result of its own whose policy the scenario sees and every report
@@ -60,7 +60,7 @@ assert p["cases"] == [] and p["operations"] == ["issue"] and p["policy"] == {}, 
 assert set(d["timing"]["scenarios"]) == set(sc), d["timing"]
 print("ok")
 PY
-check "results.json: cases, operations, policy (in DOMAIN.md's order)" has "^ok$" "$tmp/py"
+check "results.json: cases, operations, policy (in the order of docs/domain.md#policy-switches)" has "^ok$" "$tmp/py"
 check "junit: case property" grep -qF '<property name="case" value="6"/>' "$tmp/a/junit.xml"
 check "junit: operation property" grep -qF '<property name="operation" value="suspend_resume"/>' "$tmp/a/junit.xml"
 check "junit: policy property" grep -qF '<property name="policy.half_valid" value="erase_revoked"/>' "$tmp/a/junit.xml"
@@ -95,8 +95,8 @@ check "pin against a fixed value: a skip" has "MX-01 sees the policy in effect #
 # Unknown switches, values, operations, cases: load errors at file:line.
 "$bin" run "$bad" --matrix --out "$tmp/f" >"$tmp/f.out" 2>&1
 check "bad declarations: exit 1" [ $? = 1 ]
-check "unknown switch at file:line" has "tests/cli/matrix/bad/unknown_switch.lua:2: scenario: policies: unknown policy switch 'delete_applet'; DOMAIN.md's switches are revoke_without_card, " "$tmp/f.out"
-check "unknown operation at file:line" has "tests/cli/matrix/bad/unknown_op.lua:2: scenario: unknown operation 'rekey' (operations\[2\]); DOMAIN.md's operations are issue, revoke, renew, reissue, suspend_resume, pin_reset, pin_change" "$tmp/f.out"
+check "unknown switch at file:line" has "tests/cli/matrix/bad/unknown_switch.lua:2: scenario: policies: unknown policy switch 'delete_applet'; the switches (docs/domain.md#policy-switches) are revoke_without_card, " "$tmp/f.out"
+check "unknown operation at file:line" has "tests/cli/matrix/bad/unknown_op.lua:2: scenario: unknown operation 'rekey' (operations\[2\]); the operations (docs/domain.md#operations) are issue, revoke, renew, reissue, suspend_resume, pin_reset, pin_change" "$tmp/f.out"
 check "bad value at file:line" has "tests/cli/matrix/bad/bad_value.lua:2: scenario: policy: half_valid = \"erase\" is not a value of the switch; choose \"block\" or \"erase_revoked\"" "$tmp/f.out"
 check "bad case at file:line" has "tests/cli/matrix/bad/bad_case.lua:2: scenario: field 'case' must be a life-cycle case number from 1 to 15" "$tmp/f.out"
 check "a boolean switch takes booleans" has "tests/cli/matrix/bad/string_bool.lua:2: scenario: policies: phone_sign_cert = \"true\" is not a value of the switch; choose true or false" "$tmp/f.out"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # `mynahil apdu --target sim:se --profile fixtures/se/kaoh-*.lua` answers the
-# published SCP03 vectors (../shared/vectors/scp03.md §2.B) byte for byte:
+# published SCP03 vectors (docs/se.md#test-vectors) byte for byte:
 # INITIALIZE UPDATE with the vector's host challenge gives the vector's
 # response, its EXTERNAL AUTHENTICATE and wrapped commands are accepted and
 # answered as published.  Also: the default SE profile, and bad profiles.

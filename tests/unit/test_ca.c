@@ -567,7 +567,7 @@ static void card_request_fields_named(void **state)
 	REFUSED(CA_ERR_NOTFOUND, "renews");
 	b = r, b.renews = e->alice_auth; /* not a sign certificate */
 	REFUSED(CA_ERR_POLICY, "renews");
-	/* JPKI.md §1.5: no sign certificate under 15 (chika, 12). */
+	/* docs/card.md#certificates: no sign certificate under 15 (chika, 12). */
 	b = r, b.holder.id = "chika", b.holder.birth = "20130630";
 	REFUSED(CA_ERR_POLICY, "birth");
 	b.purpose = CA_AUTH;

@@ -27,7 +27,7 @@
 #define FX_NAME "\xE5\xB1\xB1\xE7\x94\xB0\xE3\x80\x80\xE5\xA4\xAA\xE9\x83\x8E" /* 山田　太郎 */
 #define FX_ADDRESS "\xE6\x9D\xB1\xE4\xBA\xAC\xE9\x83\xBD\xE5\x8D\x83\xE4\xBB\xA3\xE7\x94\xB0\xE5\x8C\xBA\xEF\xBC\x91" /* 東京都千代田区１ */
 #define FX_BIRTH "19800217"
-#define FX_COLLATION_B "55021720352285" /* JPKI.md §2.2's worked example */
+#define FX_COLLATION_B "55021720352285" /* docs/card.md#text-ap's worked example */
 
 /* One key for auth, sign and text AP: generating RSA-2048 costs ~150 ms. */
 static EVP_PKEY *fx_key;
@@ -119,7 +119,8 @@ static inline void fx_profile(card_profile_t *p)
 	p->text_key = (card_blob_t){ fx_key_der, fx_key_len };
 }
 
-/* A minor's card (JPKI.md §1.5): no sign certificate, key or password. */
+/* A minor's card (docs/card.md#certificates): no sign certificate, key or
+ * password. */
 static inline void fx_minor(card_profile_t *p)
 {
 	fx_profile(p);

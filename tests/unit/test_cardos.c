@@ -210,7 +210,7 @@ static void test_read_binary_lengths(void **state)
 }
 
 /* Security status lives until the next SELECT of an application (the
- * same one included) or a reset (JPKI.md §1.4). */
+ * same one included) or a reset (docs/card.md#pins). */
 static void test_security_status_lifetime(void **state)
 {
 	fx_t *f = fx_default();

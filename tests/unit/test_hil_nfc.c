@@ -179,7 +179,7 @@ static uint16_t sw_of(link_t *l, const char *hex)
 
 #define SELECT_JPKI "00A4040C0AD392F000260100000001"
 
-/* The ATR of a 2020 card as JPKI.md §1.1 lists it: 3B 88 80 01, the
+/* The ATR of a 2020 card as docs/card.md#atrs lists it: 3B 88 80 01, the
  * ATQB's application data and protocol info, MBLI 0, TCK. */
 static void atr_from_atqb(void **state)
 {

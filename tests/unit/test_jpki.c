@@ -1,5 +1,5 @@
-/* test_jpki.c — the JPKI AP of the simulated card (JPKI.md §1): a client
- * session, PIN counters and their persistence, signing, access rules,
+/* test_jpki.c — the JPKI AP of the simulated card (docs/card.md#jpki-ap): a
+ * client session, PIN counters and their persistence, signing, access rules,
  * PIN change, tearing during VERIFY, the smartphone option, a minor's
  * card, and profile validation. */
 #include "test_card_fixture.h"
@@ -7,7 +7,8 @@
 #define AUTH_CTR "jpki/pin/0018/ctr"
 #define SIGN_CTR "jpki/pin/001B/ctr"
 
-/* SHA-256 DigestInfo of "hello", as a client would send (JPKI.md §1.3). */
+/* SHA-256 DigestInfo of "hello", as a client would send
+ * (docs/card.md#commands). */
 static void digest_info(const char *msg, uint8_t di[51])
 {
 	static const uint8_t prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
@@ -150,7 +151,7 @@ static void test_sign_key_and_cert(void **state)
 
 	digest_info("contract", di);
 	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
-	/* The sign certificate needs the sign password (JPKI.md §1.2). */
+	/* The sign certificate needs the sign password (docs/card.md#files). */
 	assert_int_equal(fx_select_ef(f, 0x0001), 0x9000);
 	assert_int_equal(fx_apdu(f, "00B0000004"), 0x6982);
 	assert_int_equal(fx_verify(f, 0x98, FX_AUTH_PIN), 0x9000);
@@ -225,7 +226,7 @@ static void test_lockout_persists(void **state)
 	fx_free(f);
 }
 
-/* Counters are consecutive across sessions (JPKI.md §1.4) and live in the
+/* Counters are consecutive across sessions (docs/card.md#pins) and live in the
  * NVM image: saved, loaded into a new chip, the card keeps them, and its
  * contents win over the profile it is built with. */
 static void test_counters_survive_image(void **state)
@@ -473,8 +474,8 @@ static void test_tear_change(void **state)
 
 /* ---- profiles ------------------------------------------------------------------ */
 
-/* JPKI.md §4.1: on the smartphone token the auth certificate needs the
- * auth PIN; the same AP definition with the option set. */
+/* docs/card.md#smartphone-token: on the smartphone token the auth certificate
+ * needs the auth PIN; the same AP definition with the option set. */
 static void test_phone_token_gates_auth_cert(void **state)
 {
 	card_profile_t p;
@@ -511,7 +512,8 @@ static void test_phone_token_gates_auth_cert(void **state)
 	fx_free(f);
 }
 
-/* Under 15: no sign certificate, key or password (JPKI.md §1.2, §1.5). */
+/* Under 15: no sign certificate, key or password (docs/card.md#files,
+ * #certificates). */
 static void test_minor(void **state)
 {
 	card_profile_t p;

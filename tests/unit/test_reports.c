@@ -224,7 +224,7 @@ static void assert_scenario_equal(const res_scenario_t *a, const res_scenario_t 
 	assert_int_equal(a->nops, b->nops);
 	for (i = 0; i < a->nops; i++)
 		STR_EQ(a->ops[i], b->ops[i]);
-	assert_int_equal(a->npol, b->npol); /* in order: DOMAIN.md's, not sorted */
+	assert_int_equal(a->npol, b->npol); /* in the order of docs/domain.md, not sorted */
 	for (i = 0; i < a->npol; i++) {
 		STR_EQ(a->pol_keys[i], b->pol_keys[i]);
 		STR_EQ(a->pol_vals[i], b->pol_vals[i]);

@@ -1,5 +1,5 @@
 /* test_scp03.c — SCP03 (GP Amendment D) on both sides against every
- * published vector in ../shared/vectors/ (scp03.md, scp03-kdf.md), byte for
+ * published vector listed in docs/se.md#test-vectors, byte for
  * byte: the KDF, the derivation blocks, the pseudo-random card challenge,
  * the ICVs, session keys, INITIALIZE UPDATE responses, EXTERNAL
  * AUTHENTICATE, wrapped commands, R-MAC/R-ENC responses.  Then round trips
@@ -61,7 +61,7 @@ static void keyset(scp03_keyset_t *k, uint8_t kvn, const char *enc, const char *
 }
 
 /* ------------------------------------------------------------------ */
-/* scp03-kdf.md §2.D: blaufish KDF vectors, all 40 lines.               */
+/* docs/se.md#test-vectors: blaufish KDF vectors, all 40 lines.       */
 
 static const char *const kdf_lines[] = {
 	"00000000000000000000000000000000 1 00000000000000000000000000000000 329C873894717F6D545C755D175AE7ECDAB085DE2592FC3B9218A7FD77005E31",
@@ -127,9 +127,9 @@ static void kdf_blaufish(void **state)
 	}
 }
 
-/* scp03.md §1.2: the PRF input blocks recomputed for pySim AES128_03 and
- * kaoh, checked as "KDF(K) == CMAC(K, block)" for any K — and, for the
- * kaoh card challenge, against the published challenge itself. */
+/* docs/se.md#scp03 (key derivation): the PRF input blocks recomputed for pySim
+ * AES128_03 and kaoh, checked as "KDF(K) == CMAC(K, block)" for any K — and,
+ * for the kaoh card challenge, against the published challenge itself. */
 static void kdf_derivation_blocks(void **state)
 {
 	uint8_t k[32], blk[64], ctx[32], a[32], b[32], c16[16];
@@ -168,7 +168,7 @@ static void kdf_derivation_blocks(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* scp03.md §2.B: kaoh/globalplatform scp03Test.c, tests 1-6.           */
+/* docs/se.md#test-vectors: kaoh/globalplatform scp03Test.c, tests 1-6. */
 
 struct kcmd {
 	const char *plain, *wrapped, *rsp, *plain_rsp; /* plain_rsp NULL: = rsp */

@@ -1,6 +1,6 @@
 /* test_se_channels.c — logical channels on the SE (ISO 7816-4 §5.4.1,
- * GPCS §11.7, GP-FELICA.md §3.3 and §4.4): MANAGE CHANNEL open and close
- * as OMAPI and the eSE HALs send it, channels 1-19 in both class
+ * GPCS §11.7, docs/se.md#logical-channels and #omapi): MANAGE CHANNEL open and
+ * close as OMAPI and the eSE HALs send it, channels 1-19 in both class
  * encodings, per-channel selection, per-channel PIN status in the applet,
  * per-channel secure sessions, SELECT (FCI, partial AID, next
  * occurrence) and what a reset does to channels. */

@@ -1,5 +1,5 @@
 /* test_se_felica.c — the SE's FeliCa layer against the frames of
- * GP-FELICA.md §4.1 (nfcpy's tt3 tests and docstrings), byte for byte:
+ * docs/se.md#felica (nfcpy's tt3 tests and docstrings), byte for byte:
  * Polling with every request code and time slot, Read and Write Without
  * Encryption on one and two services, Request Service, Request Response,
  * Request System Code, the emulation-side frames, a real card's

@@ -1,7 +1,7 @@
 /* test_se_gp.c — the SE's GlobalPlatform card manager, card side.
  *
  * Replays: with a profile holding a published vector's keys, counter and
- * AID (kaoh/globalplatform scp03Test.c, ../shared/vectors/scp03.md §2.B),
+ * AID (kaoh/globalplatform scp03Test.c, docs/se.md#test-vectors),
  * INITIALIZE UPDATE with the vector's host challenge answers the vector's
  * response byte for byte, the vector's EXTERNAL AUTHENTICATE is accepted,
  * and its wrapped commands are accepted and answered byte for byte

@@ -305,7 +305,7 @@ static void test_slot_table_and_checks(void **state)
 	n = make_cert(sx_pool_keys[5], "other", 7, &der);
 	assert_int_equal(dgi(x, 0x0201, der, n), 0x6985); /* the slot is ACTIVE */
 	OPENSSL_free(der);
-	/* PIN formats (JPKI.md §1.4), and PINs only under C-DECRYPTION. */
+	/* PIN formats (docs/card.md#pins), and PINs only under C-DECRYPTION. */
 	assert_int_equal(dgi(x, 0x8101, "12345", 5), 0x6A80);
 	assert_int_equal(dgi(x, 0x8101, "12a4", 4), 0x6A80);
 	assert_int_equal(dgi(x, 0x8102, "ABC12", 5), 0x6A80);

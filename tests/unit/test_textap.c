@@ -1,4 +1,4 @@
-/* test_textap.c — the 券面事項入力補助AP (JPKI.md §2.2): which credential
+/* test_textap.c — the 券面事項入力補助AP (docs/card.md#text-ap): which credential
  * opens which file, the file formats (DF21 offsets, the integrity record),
  * 照合番号B and the Japanese-era computation behind it, the AP key. */
 #include "test_card_fixture.h"

@@ -451,7 +451,7 @@ static int l_record(lua_State *L)
 	const char *msg = luaL_optstring(L, 5, "");
 
 	/* An invariant is about the parties' state, not the last APDUs. */
-	if (!ok && strncmp(file, "DOMAIN.md", 9) != 0) {
+	if (!ok && strcmp(file, RES_INVARIANT_FILE) != 0) {
 		lua_pushstring(L, msg);
 		push_trail(L);
 		lua_concat(L, 2);

@@ -516,7 +516,7 @@ static int open_all(lua_State *L)
 		return lua_error(L);
 	lua_getfield(L, LUA_REGISTRYINDEX, "mynahil.getinfo");
 	lua_pushcfunction(L, l_locate);
-	pol_push_lua(L); /* DOMAIN.md's switches and operations */
+	pol_push_lua(L); /* the policy switches and operations (docs/domain.md) */
 	lua_call(L, 3, 0);
 	return 0;
 }

@@ -1,8 +1,8 @@
 -- prelude.lua — loaded into every scenario state before the scenario:
 -- `scenario { ... }`, `expect(value)` and the world handed to `run`.
 -- It receives debug.getinfo, which scenarios themselves do not get, and
--- DOMAIN.md's policy switches and operations (hil/run/policy.c, the one
--- table that --policy and --matrix use too).
+-- the policy switches (docs/domain.md#policy-switches) and operations
+-- (hil/run/policy.c, the one table that --policy and --matrix use too).
 local getinfo, locate, domain = ...
 local record, hex = mynahil._record, mynahil.hex
 
@@ -100,14 +100,15 @@ local function is_list(v)
   return n == #v
 end
 
--- case = N or cases = { N, ... }: DOMAIN.md's life-cycle cases 1-15.
+-- case = N or cases = { N, ... }: the life-cycle cases 1-15
+-- (docs/domain.md#cases).
 local function check_cases(t)
   if t.case ~= nil and t.cases ~= nil then return "scenario: give 'case' or 'cases', not both" end
   local list = t.cases or (t.case ~= nil and { t.case }) or {}
   local seen = {}
   for i, c in ipairs(list) do
     if math.type(c) ~= "integer" or c < 1 or c > 15 then
-      return string.format("scenario: %s must be a life-cycle case number from 1 to 15 (DOMAIN.md), not %s",
+      return string.format("scenario: %s must be a life-cycle case number from 1 to 15 (docs/domain.md#cases), not %s",
                            t.cases and "cases[" .. i .. "]" or "field 'case'", tostring(c))
     end
     if seen[c] then return "scenario: case " .. c .. " given twice" end
@@ -120,7 +121,8 @@ local function check_cases(t)
   t.cases, t.case = list, nil
 end
 
--- operation = "name" or operations = { "name", ... }: DOMAIN.md's seven.
+-- operation = "name" or operations = { "name", ... }: the seven
+-- operations (docs/domain.md#operations).
 local function check_operations(t)
   if t.operation ~= nil and t.operations ~= nil then
     return "scenario: give 'operation' or 'operations', not both"
@@ -133,7 +135,7 @@ local function check_operations(t)
   end
   for i, o in ipairs(list) do
     if not known[o] then
-      return string.format("scenario: unknown operation %s%s; DOMAIN.md's operations are %s",
+      return string.format("scenario: unknown operation %s%s; the operations (docs/domain.md#operations) are %s",
                            type(o) == "string" and string.format("'%s'", o) or tostring(o),
                            t.operations and " (operations[" .. i .. "])" or "",
                            table.concat(domain.operations, ", "))
@@ -161,7 +163,7 @@ end
 local function switch_of(k, field)
   local sw = type(k) == "string" and domain.switches[k]
   if not sw then
-    return nil, string.format("scenario: %s: unknown policy switch '%s'; DOMAIN.md's switches are %s",
+    return nil, string.format("scenario: %s: unknown policy switch '%s'; the switches (docs/domain.md#policy-switches) are %s",
                               field, tostring(k), table.concat(domain.order, ", "))
   end
   return sw
@@ -246,7 +248,7 @@ function scenario(t)
   return t
 end
 
--- ---- DOMAIN.md's invariants (docs/invariants.md) ----
+-- ---- the invariants: docs/domain.md#invariants, docs/invariants.md ----
 -- Libraries register them (scenarios/lib/invariants.lua the five); each
 -- fn(w, ctx) returns true, false and what is wrong, or nil when it does
 -- not apply to this world.  ctx: step (the label of the step just done),
@@ -256,8 +258,9 @@ end
 -- raised an error), and with --paranoid after every step; one with
 -- every_step = true after every step always (invariant 5 compares the
 -- PIN counters of one step with the last).  A failure lands in the
--- report as "DOMAIN.md invariant:N: what is wrong (after STEP)", STEP
--- "step K, WHAT at FILE:LINE".
+-- report as "invariant N (docs/domain.md#invariants): what is wrong (after
+-- STEP)", STEP "step K, WHAT at FILE:LINE": an expect whose file is
+-- docs/domain.md#invariants and whose line is N (RES_INVARIANT_FILE).
 local invariants = {}
 function mynahil.invariant(n, what, fn, opts)
   invariants[#invariants + 1] = { n = n, what = what, fn = fn, every_step = opts and opts.every_step,
@@ -300,7 +303,7 @@ local function check_invariants(final)
         -- every invariant that applies is reported, passed or not.
         msg = tostring(msg or "violated")
         if final or (not ok and inv.broken ~= msg) then
-          record("DOMAIN.md invariant", inv.n, ok, inv.what, msg .. " (after " .. steps.label .. ")")
+          record("docs/domain.md#invariants", inv.n, ok, inv.what, msg .. " (after " .. steps.label .. ")")
         end
         inv.broken = not ok and msg or nil
       end
