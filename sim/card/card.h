@@ -1,5 +1,5 @@
 /* card.h — the simulated My Number card: an ISO 7816-4 card OS carrying
- * the JPKI AP and the 券面事項入力補助AP (text AP), as ../shared/JPKI.md
+ * the JPKI AP and the 券面事項入力補助AP (text AP), as docs/card.md
  * documents them.  A pure state machine: APDU in, APDU out. */
 #ifndef CARD_H
 #define CARD_H
@@ -13,7 +13,7 @@ typedef struct card_blob {
 	size_t n;
 } card_blob_t;
 
-/* ATR per card generation (JPKI.md §1.1). */
+/* ATR per card generation (docs/card.md#atrs). */
 enum card_gen {
 	CARD_GEN_2015 = 0, /* 3B E0 00 FF 81 31 FE 45 14 */
 	CARD_GEN_2020,     /* 3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B */

@@ -1,6 +1,6 @@
-/* jpki.c — the JPKI AP (公的個人認証AP, JPKI.md §1) over cardos.
+/* jpki.c — the JPKI AP (公的個人認証AP, docs/card.md#jpki-ap) over cardos.
  *
- * Files (JPKI.md §1.2):
+ * Files (docs/card.md#files):
  *   0001 sign certificate     needs the sign password (001B)
  *   0002 sign CA certificate  free
  *   0006 token information    free; 160 bytes (SOL [M]): the token name
@@ -17,7 +17,7 @@
  *
  * Certificate EFs hold the DER at offset 0 followed by FF filler up to
  * the next multiple of 256 bytes, at least 2048: larger than the object,
- * as on the card, so clients must read the DER header (JPKI.md §1.2). */
+ * as on the card, so clients must read the DER header (docs/card.md#files). */
 #include "jpki_int.h"
 
 #include <stdlib.h>
@@ -61,13 +61,13 @@ static const cardos_ef_def_t jpki_efs[JPKI_N_EFS] = {
 	{ EF_SIGN_PIN, CARDOS_EF_PIN, 5, { 0 }, NULL },
 };
 
-/* COMPUTE DIGITAL SIGNATURE, 80 2A 00 P2 (JPKI.md §1.3).  Only P1 = 00
+/* COMPUTE DIGITAL SIGNATURE, 80 2A 00 P2 (docs/card.md#commands).  Only P1 = 00
  * (pad what is given) is implemented; SOL's P1 01..05 schemes rest on a
  * single source, so they answer 6A86 like any other P1.  P2 = 80 signs
  * with the key EF selected before (none: 6986, not a key: 6A88); P2 =
  * 97/9A name the auth/sign key by SFI.  Without the matching PIN: 6982
- * (JPKI.md §1.4, the ISO-conventional choice).  00 2A answers 6E00 (the
- * dispatcher: the instruction exists only in class 80). */
+ * (docs/card.md#modelled-assumptions, the ISO-conventional choice).  00 2A
+ * answers 6E00 (the dispatcher: the instruction exists only in class 80). */
 static int jpki_sign(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	cardos_ef_t *key;
@@ -100,7 +100,7 @@ void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o)
 	app->def.n_cmds = sizeof jpki_cmds / sizeof jpki_cmds[0];
 }
 
-/* JPKI.md §1.1.  The iPhone token is single-source [M/L]; it is treated
+/* docs/card.md#jpki-ap.  The iPhone token is single-source [M/L]; it is treated
  * as a phone, like Android. */
 static const struct {
 	const char *name;
@@ -129,8 +129,8 @@ void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o)
 /* ---- personalisation -------------------------------------------------- */
 
 /* A certificate must start with a definite SEQUENCE header of the 30 82
- * LL LL form: OpenSC sizes the read from bytes 2-3 (JPKI.md §1.2, §3).
- * Returns the DER length, 0 if unusable. */
+ * LL LL form: OpenSC sizes the read from bytes 2-3 (docs/card.md#files,
+ * #clients). Returns the DER length, 0 if unusable. */
 static size_t cert_len(const card_blob_t *b)
 {
 	tlv_t t;
@@ -144,7 +144,7 @@ static size_t cert_len(const card_blob_t *b)
 
 static int key_ok(const card_blob_t *b)
 {
-	EVP_PKEY *k = cardos_key_parse(b->p, b->n, 2048); /* JPKI.md §1.3: RSA-2048 */
+	EVP_PKEY *k = cardos_key_parse(b->p, b->n, 2048); /* docs/card.md#signing: RSA-2048 */
 
 	EVP_PKEY_free(k);
 	return k != NULL;
@@ -157,7 +157,7 @@ int jpki_profile_check(const card_profile_t *p)
 	if (p->token && !card_str_ok(p->token, 1, JPKI_TOKEN_LEN,
 				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"))
 		return SIM_ERR_PROFILE;
-	/* JPKI.md §1.4: auth PIN exactly 4 digits; sign password 6-16 of
+	/* docs/card.md#pins: auth PIN exactly 4 digits; sign password 6-16 of
 	 * upper-case A-Z and 0-9. */
 	if (!card_str_ok(p->pins.auth, 4, 4, CARD_DIGITS))
 		return SIM_ERR_PROFILE;
@@ -288,7 +288,7 @@ static int cert_certifies(const uint8_t *der, size_t n, const uint8_t *key, size
 {
 	size_t used = 0;
 	X509 *x = dcache_cert(der, n, &used);
-	EVP_PKEY *k = cardos_key_parse(key, kn, 2048); /* JPKI.md §1.3: RSA-2048 */
+	EVP_PKEY *k = cardos_key_parse(key, kn, 2048); /* docs/card.md#signing: RSA-2048 */
 	int ok = x && k && used == n && EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
 
 	X509_free(x);

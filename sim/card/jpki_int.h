@@ -1,7 +1,7 @@
 /* jpki_int.h — the JPKI AP (公的個人認証AP) as a cardos application:
- * its files, its personality and its personalisation (JPKI.md §1).
+ * its files, its personality and its personalisation (docs/card.md#jpki-ap).
  * The same definition serves the physical card and, with other options,
- * the smartphone applet (JPKI.md §4.1). */
+ * the smartphone applet (docs/card.md#smartphone-token). */
 #ifndef JPKI_INT_H
 #define JPKI_INT_H
 
@@ -20,7 +20,7 @@
 
 extern const uint8_t jpki_aid[10];
 
-/* The AP's files (JPKI.md §1.2). */
+/* The AP's files (docs/card.md#files). */
 enum jpki_ef {
 	JPKI_EF_SIGN_CERT = 0x0001,
 	JPKI_EF_SIGN_CA = 0x0002,
@@ -36,7 +36,8 @@ enum jpki_ef {
 
 typedef struct jpki_opts {
 	/* EF 000A (auth certificate) readable only after the auth PIN:
-	 * the smartphone tokens (JPKI.md §1.2, §4.1; MYNA-GO f68cefd). */
+	 * the smartphone tokens (docs/card.md#files, #smartphone-token; MYNA-GO
+	 * f68cefd). */
 	int auth_cert_pin;
 } jpki_opts_t;
 

@@ -1,4 +1,5 @@
-/* sejpki.c — the smartphone JPKI applet (JPKI.md §4.1, DOMAIN.md "se").
+/* sejpki.c — the smartphone JPKI applet (docs/se.md#jpki-applet,
+ * docs/card.md#smartphone-token).
  *
  * Its APDU interface is the card's JPKI AP (sim/card/jpki.c over cardos),
  * built with the phone option: same AID, EFs and commands, token
@@ -6,13 +7,13 @@
  * only after the auth PIN.  Records live under "sejpki/"; the cardos
  * state (current EF, verified PINs) is per logical channel.
  *
- * The applet is "in ROM": the load file D392F000260100 (JPKI.md §1.1 [L],
- * the cinpo layout) carries module D392F00026010001; INSTALL [for
+ * The applet is "in ROM": the load file D392F000260100 (docs/se.md#jpki-applet
+ * [L], the cinpo layout) carries module D392F00026010001; INSTALL [for
  * install] of that module creates the instance (default AID
  * D392F000260100000001).  One instance at a time (a second: 6A84).
  *
  * Personalisation (an assumption: the real command set is not public,
- * JPKI.md §4.2).  The TSM sends, over SCP03, INSTALL [for
+ * docs/card.md#smartphone-token).  The TSM sends, over SCP03, INSTALL [for
  * personalization] of the instance, then STORE DATA in DGI format
  * (DGI 2 bytes, length 1 byte or FF + 2 bytes, value; a DGI may span
  * STORE DATA blocks).  ss = slot: 01 auth (利用者証明用), 02 sign (署名用).
@@ -41,7 +42,7 @@
  *   marked revoked first).  Anything else: 6985.
  *
  * Deletion: the instance is "half-valid" while one slot is ACTIVE and the
- * other REVOKED or ERASED (DOMAIN.md §3 課題 2); under half_valid = block
+ * other REVOKED or ERASED (docs/domain.md#flows, 課題 2); under half_valid = block
  * or erase_revoked, DELETE of a half-valid instance answers 6985.  A
  * deleted instance leaves no record behind: every "sejpki/" record goes
  * in the DELETE's transaction. */
@@ -129,8 +130,8 @@ static int half_valid(const uint8_t s[2])
 	return active && gone;
 }
 
-/* EF 0008: byte 0 = sign certificate present, byte 1 = auth (JPKI.md
- * §1.2, SOL [M]). */
+/* EF 0008: byte 0 = sign certificate present, byte 1 = auth
+ * (docs/card.md#jpki-ap, SOL [M]). */
 static int put_slots(sim_se_t *se, sejpki_t *j, const uint8_t s[2])
 {
 	const uint8_t presence[3] = { s[1] == S_ACTIVE ? 0x8F : 0x00, s[0] == S_ACTIVE ? 0x8F : 0x00, 0x00 };
