@@ -90,7 +90,7 @@ static void append(char *buf, size_t cap, const char *fmt, const char *a, const 
 	snprintf(buf + off, off < cap ? cap - off : 0, fmt, a, b);
 }
 
-/* JPKI.md §1.1's contact ATRs, told apart by their first bytes. */
+/* The contact ATRs of docs/card.md#atrs, told apart by their first bytes. */
 static const char *generation(const char *atr)
 {
 	return !strncmp(atr, "3BE000", 6) ? "2015" : !strncmp(atr, "3BDA13", 6) ? "2020" :
