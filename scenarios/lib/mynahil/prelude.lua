@@ -218,6 +218,8 @@ local function fail(msg)
   error(msg, 0)
 end
 
+local needs_known = { card = true, se = true, tsm = true, ca = true, sim = true }
+
 function scenario(t)
   local error = function(msg) fail(msg) end
   if type(t) ~= "table" then error("scenario: takes a table") end
@@ -243,6 +245,14 @@ function scenario(t)
     if type(tag) ~= "string" then error("scenario: tags[" .. i .. "] must be a string") end
   end
   t.needs = t.needs or {}
+  -- What the runner can meet (hil/run/scenario.c): a typo
+  -- would otherwise skip the scenario on every bench, for ever.
+  for i, need in ipairs(t.needs) do
+    if not needs_known[need] then
+      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, tsm, ca, sim", i,
+                          type(need) == "string" and string.format("%q", need) or tostring(need)))
+    end
+  end
   local why = check_cases(t) or check_operations(t) or check_policies(t)
   if why then error(why) end
   return t
