@@ -1,5 +1,6 @@
-/* campaign.c — the seed's matrix: its seven certificate operations (§1)
- * against its fifteen smartphone life-cycle cases (§2), and which
+/* campaign.c — the campaign matrix: the seven certificate operations
+ * (docs/domain.md#operations, the study's §1) against the fifteen
+ * smartphone life-cycle cases (docs/domain.md#cases, §2), and which
  * results cover each cell.  report.html draws it, `mynahil list --matrix`
  * prints it as text.
  *
@@ -16,7 +17,7 @@ int res_op_index(const char *name);
 int res_covers(const res_scenario_t *s, int op, int c);
 
 /* The names are the ones scenario headers use (hil/run/policy.c checks
- * them); the titles are the seed's words. */
+ * them); the titles are the study's words (docs/domain.md#sources). */
 const char *const res_op_names[7] = {
 	"issue", "revoke", "renew", "reissue", "suspend_resume", "pin_reset", "pin_change",
 };
@@ -46,7 +47,7 @@ int res_covers(const res_scenario_t *s, int op, int c)
 	int has_op = op < 0 ? s->nops == 0 : 0, has_case = c == 0 ? s->ncases == 0 : 0;
 
 	if (s->nops == 0 && s->ncases == 0)
-		return 0; /* outside the seed's matrix altogether */
+		return 0; /* outside the campaign matrix altogether */
 	for (size_t i = 0; op >= 0 && i < s->nops; i++)
 		has_op |= res_op_index(s->ops[i]) == op;
 	for (size_t i = 0; c > 0 && i < s->ncases; i++)
@@ -77,8 +78,9 @@ void res_coverage_text(FILE *f, const res_run_t *run)
 	char ids[4096];
 	size_t uncovered = 0, outside = 0;
 
-	fputs("\ncoverage: the seed's operations (§1) x cases (§2); a number is how many runs "
-	      "cover the cell, '.' an uncovered cell, '-' no case or no operation declared\n\n", f);
+	fputs("\ncoverage: the operations (§1, docs/domain.md#operations) x cases (§2, "
+	      "docs/domain.md#cases); a number is how many runs cover the cell, '.' an uncovered cell, "
+	      "'-' no case or no operation declared\n\n", f);
 	fprintf(f, "%-16s", "operation\\case");
 	for (int c = 1; c <= 15; c++)
 		fprintf(f, "%3d", c);

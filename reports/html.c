@@ -476,8 +476,9 @@ static void matrix_html(FILE *f, const res_run_t *run)
 			if (j == nseen && nseen < 64)
 				memcpy(seen[nseen++], kv, sizeof kv);
 		}
-	fputs("<section id=\"matrix\"><h2>Campaign matrix</h2>\n<p>The seed's seven certificate operations (§1) "
-	      "against its fifteen life-cycle cases (§2); each cell holds the runs that cover it, coloured by "
+	fputs("<section id=\"matrix\"><h2>Campaign matrix</h2>\n<p>The seven certificate operations "
+	      "(docs/domain.md#operations) against the fifteen life-cycle cases (docs/domain.md#cases); "
+	      "each cell holds the runs that cover it, coloured by "
 	      "result. Hatched: no scenario covers the cell. Policy: <select id=\"pol\"><option value=\"\">every "
 	      "policy</option>", f);
 	for (size_t j = 0; j < nseen; j++) {
@@ -646,11 +647,11 @@ static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, con
 	fprintf(f, " <small>(%.0f ms, %llu APDUs)</small></summary>\n<p><code>", isfinite(s->ms) ? s->ms : 0,
 		(unsigned long long)s->apdus);
 	res_html_text(f, s->file);
-	fputs("</code>; seed §1 operations: ", f);
+	fputs("</code>; operations: ", f);
 	for (size_t k = 0; k < s->nops; k++)
 		fputs(k ? ", " : "", f), res_html_text(f, s->ops[k]);
 	fputs(s->nops ? "" : "none", f);
-	fputs("; seed §2 cases: ", f);
+	fputs("; cases: ", f);
 	for (size_t k = 0; k < s->ncases; k++)
 		fprintf(f, "%s%d", k ? ", " : "", s->cases[k]);
 	fputs(s->ncases ? "" : "none", f);

@@ -685,7 +685,8 @@ static void list_coverage(const scen_meta_t *v, size_t n, FILE *out)
 
 	if (!run.sc)
 		return;
-	fputs("\ntraceability: run, seed §1 operations, seed §2 cases\n", out);
+	fputs("\ntraceability: run, §1 operations (docs/domain.md#operations), §2 cases "
+	      "(docs/domain.md#cases)\n", out);
 	for (size_t i = 0; i < n; i++) {
 		scen_meta_to_res(&v[i], &run.sc[run.n++]);
 		fprintf(out, "  %-40s §1 ", v[i].id);
@@ -721,7 +722,7 @@ int runner_list(const runner_opts_t *o, FILE *out)
 			fprintf(out, "]\n");
 		}
 	}
-	if (o->matrix) /* the seed's operations x cases these runs cover */
+	if (o->matrix) /* the operations x cases these runs cover */
 		list_coverage(v, n, out);
 	for (size_t i = 0; i < n; i++)
 		scen_meta_clear(&v[i]);

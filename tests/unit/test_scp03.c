@@ -398,9 +398,10 @@ static void kaoh_host_side(void **state)
 	}
 }
 
-/* §1.3: the challenges of kaoh tests 1-5 are KDF(Key-ENC, 02, seq ‖ ISD
- * AID); the one of test 6 is not from its AID (the doc says so), which is
- * why its replay overrides the challenge. */
+/* docs/se.md#scp03: the challenges of kaoh tests 1-5 are KDF(Key-ENC, 02,
+ * seq ‖ ISD AID); the one of test 6 is not from its AID
+ * (docs/se.md#test-vectors), which is why its replay overrides the
+ * challenge. */
 static void kaoh_challenges(void **state)
 {
 	(void)state;
@@ -418,9 +419,9 @@ static void kaoh_challenges(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* §2.E scenee/scp03_dart "generateResponse 2": R-ENC + R-MAC from given
- * session keys, chaining value and counter 13 — host decrypts it, card
- * produces it. */
+/* docs/se.md#test-vectors: scenee/scp03_dart "generateResponse 2": R-ENC +
+ * R-MAC from given session keys, chaining value and counter 13 — host
+ * decrypts it, card produces it. */
 
 static void open_with_keys(scp03_session_t *s, enum scp03_side side, const char *enc,
 			   const char *mac, const char *rmac, uint8_t level, const char *chain,
@@ -468,8 +469,8 @@ static void scenee_response(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* §1.8/§1.9: ICVs recomputed for pySim AES128_03 (S-ENC only).  The ICV
- * is observed through the first ciphertext block: D(S-ENC, C1) ⊕ P1. */
+/* docs/se.md#scp03: ICVs recomputed for pySim AES128_03 (S-ENC only).  The
+ * ICV is observed through the first ciphertext block: D(S-ENC, C1) ⊕ P1. */
 
 static void first_block_icv(const uint8_t key[16], const uint8_t c1[16], const uint8_t p1[16],
 			    uint8_t icv[16])
