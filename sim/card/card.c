@@ -152,6 +152,7 @@ int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
 	 * image behaves as it was made. */
 	tok = nvm_get(ctx->nvm, "jpki/ef/0006", &n);
 	jpki_opts_for_token(tok, tok ? n : 0, &opts);
+	jpki_opts_for_profile(p, &opts);
 	jpki_app_init(&c->jpki, &opts);
 	apps[0] = &c->jpki.def;
 	apps[1] = &textap_app;

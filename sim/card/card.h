@@ -46,7 +46,33 @@ typedef struct card_profile {
 	card_blob_t sign_cert, sign_ca; /* DER; sign_cert.n == 0: no sign cert (minor) */
 	card_blob_t auth_key, sign_key; /* PKCS#8 DER private keys */
 	card_blob_t text_key;           /* text AP key for 80 2A 00 00; may be empty */
+	/* The certificate EFs as a real card lays them out (docs/card.md#files):
+	 * each EF's size in bytes, 0 = the default (CARD_EF_SIZE_*), and the
+	 * byte that fills the EF after the DER. */
+	struct {
+		uint16_t sign_cert, sign_ca, auth_cert, auth_ca;
+		uint8_t filler;
+	} ef;
+	/* EF 0006 after the 32-byte name: 128 bytes laid out like the rest of
+	 * a PKCS #11 CK_TOKEN_INFO (docs/card.md#jpki-ap, a secondary source);
+	 * NULL = CARD_TOKEN_INFO_DEFAULT. */
+	const uint8_t *token_info;
+	/* The status word of 80 FC 00 00 (the iPhone's last-command
+	 * indicator) on the JPKI AP: 0 = 6700, as a card answers per
+	 * docs/card.md#commands [L]; else 6D00 or 9000. */
+	uint16_t sw_80fc;
 } card_profile_t;
+
+/* Default certificate EF sizes: the sign CA's as observed on a 2023-CA
+ * card (1,900 bytes), the auth CA's the same, the holder's certificates'
+ * room for one of 2,048 bytes (docs/card.md#modelled-assumptions). */
+#define CARD_EF_SIZE_CA 1900
+#define CARD_EF_SIZE_CERT 2048
+#define CARD_TOKEN_INFO_LEN 128
+/* The record myna-card rebuilds in its tests (manufacturer, model
+ * E16R01NJ, serial, flags 0000040D, sessions 1/0/1/0, PIN lengths 16/6,
+ * memory unavailable, versions "03"/"01", time). */
+extern const uint8_t card_token_info_default[CARD_TOKEN_INFO_LEN];
 
 typedef struct sim_card sim_card_t;
 

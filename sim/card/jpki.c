@@ -4,7 +4,8 @@
  *   0001 sign certificate     needs the sign password (001B)
  *   0002 sign CA certificate  free
  *   0006 token information    free; 160 bytes (SOL [M]): the token name
- *                             padded with spaces to 32, then 128 x 00
+ *                             padded with spaces to 32, then the rest of
+ *                             a CK_TOKEN_INFO (the profile's, or SOL's)
  *   0008 presence, 3 bytes    free; 8F 8F 00, byte 0 = 00 without a sign
  *                             certificate (SOL [M])
  *   000A auth certificate     free on the card; auth PIN on a phone token
@@ -15,9 +16,11 @@
  *   001B sign password        6-16 of A-Z0-9, 5 tries
  * A minor's card (no sign certificate) has no 0001, 001A, 001B.
  *
- * Certificate EFs hold the DER at offset 0 followed by FF filler up to
- * the next multiple of 256 bytes, at least 2048: larger than the object,
- * as on the card, so clients must read the DER header (docs/card.md#files). */
+ * Certificate EFs hold the DER at offset 0 followed by filler (00 by
+ * default) to the EF's size, which the profile gives (by default 1,900
+ * bytes for a CA certificate, as observed, 2,048 for the holder's): larger
+ * than the object, as on the card, so clients must read the DER header
+ * (docs/card.md#files). */
 #include "jpki_int.h"
 
 #include <stdlib.h>
@@ -29,9 +32,23 @@
 #include "../core/tlv.h"
 #include "card_int.h"
 
-#define CERT_EF_MIN 2048
-#define CERT_EF_STEP 256
-#define FILLER 0xFF
+#define CERT_EF_STEP 256 /* a phone's certificate too large for the default EF */
+
+/* CK_TOKEN_INFO after the label, CK_ULONGs as 4 bytes big-endian: the
+ * record myna-card's tests rebuild from a physical card (docs/card.md#jpki-ap,
+ * a secondary source). */
+#define SP8 "        "
+const uint8_t card_token_info_default[CARD_TOKEN_INFO_LEN] =
+	"00000000000000000000000000000001" /* manufacturerID[32] */
+	"E16R01NJ" SP8                     /* model[16] */
+	"0000000020500003"                 /* serialNumber[16] */
+	"\x00\x00\x04\x0D"                 /* flags: RNG, LOGIN_REQUIRED, USER_PIN_INITIALIZED, TOKEN_INITIALIZED */
+	"\x00\x00\x00\x01\x00\x00\x00\x00" /* max / current sessions */
+	"\x00\x00\x00\x01\x00\x00\x00\x00" /* max / current read-write sessions */
+	"\x00\x00\x00\x10\x00\x00\x00\x06" /* PIN length max 16, min 6 */
+	"\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF" /* memory: unavailable */
+	"0301"                             /* hardware, firmware version: ASCII */
+	"9999999999999999";                /* utcTime[16] */
 
 const uint8_t jpki_aid[10] = { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01 };
 
@@ -80,8 +97,20 @@ static int jpki_sign(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 	return cardos_sign(os, key, a, r);
 }
 
+/* 80 FC 00 00, the iPhone's last-command indicator: a card answers 6700
+ * (docs/card.md#commands [L]); what the profile says otherwise. */
+static int jpki_fc(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
+{
+	const jpki_app_t *app = (const jpki_app_t *)os->cur_app->def;
+
+	(void)a;
+	(void)r;
+	return app->sw_80fc ? app->sw_80fc : SW_WRONG_LENGTH;
+}
+
 static const cardos_cmd_t jpki_cmds[] = {
 	{ 0x80, 0x2A, jpki_sign },
+	{ 0x80, 0xFC, jpki_fc },
 };
 
 void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o)
@@ -91,6 +120,7 @@ void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o)
 	for (size_t i = 0; i < JPKI_N_EFS; i++)
 		if (app->efs[i].fid == EF_AUTH_CERT && o->auth_cert_pin)
 			app->efs[i].acl[0] = EF_AUTH_PIN;
+	app->sw_80fc = o->sw_80fc;
 	app->def.ns = "jpki";
 	memcpy(app->def.aid, jpki_aid, sizeof jpki_aid);
 	app->def.aid_len = sizeof jpki_aid;
@@ -108,8 +138,10 @@ static const struct {
 } tokens[] = {
 	{ JPKI_TOKEN_CARD, { .auth_cert_pin = 0 } },
 	{ JPKI_TOKEN_JUKI, { .auth_cert_pin = 0 } },
-	{ JPKI_TOKEN_GPSE, { .auth_cert_pin = 1 } },
-	{ JPKI_TOKEN_IOS, { .auth_cert_pin = 1 } },
+	/* 80 FC: not known for Android (6D00, no such instruction); the
+	 * iPhone accepts it (JPKI.md's source, SOL [L]). */
+	{ JPKI_TOKEN_GPSE, { .auth_cert_pin = 1, .sw_80fc = SW_INS_NOT_SUPPORTED } },
+	{ JPKI_TOKEN_IOS, { .auth_cert_pin = 1, .sw_80fc = SW_OK } },
 };
 
 void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o)
@@ -126,6 +158,12 @@ void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o)
 			*o = tokens[i].opts;
 }
 
+void jpki_opts_for_profile(const card_profile_t *p, jpki_opts_t *o)
+{
+	if (p->sw_80fc)
+		o->sw_80fc = p->sw_80fc;
+}
+
 /* ---- personalisation -------------------------------------------------- */
 
 /* A certificate must start with a definite SEQUENCE header of the 30 82
@@ -140,6 +178,16 @@ static size_t cert_len(const card_blob_t *b)
 	if (tlv_parse(b->p, b->n, &t) <= 0 || t.size > JPKI_CERT_MAX)
 		return 0;
 	return t.size;
+}
+
+/* The size of a certificate EF on this card. */
+static size_t ef_size(const card_profile_t *p, uint16_t fid)
+{
+	uint16_t n = fid == EF_SIGN_CERT ? p->ef.sign_cert
+		     : fid == EF_SIGN_CA ? p->ef.sign_ca
+		     : fid == EF_AUTH_CERT ? p->ef.auth_cert : p->ef.auth_ca;
+
+	return n ? n : fid == EF_SIGN_CA || fid == EF_AUTH_CA ? CARD_EF_SIZE_CA : CARD_EF_SIZE_CERT;
 }
 
 static int key_ok(const card_blob_t *b)
@@ -165,6 +213,13 @@ int jpki_profile_check(const card_profile_t *p)
 		return SIM_ERR_PROFILE;
 	if (p->sign_ca.n && !cert_len(&p->sign_ca))
 		return SIM_ERR_PROFILE;
+	if (p->sw_80fc && p->sw_80fc != SW_WRONG_LENGTH && p->sw_80fc != SW_INS_NOT_SUPPORTED &&
+	    p->sw_80fc != SW_OK)
+		return SIM_ERR_PROFILE;
+	/* Every certificate fits its EF (docs/card.md#files). */
+	if (cert_len(&p->auth_cert) > ef_size(p, EF_AUTH_CERT) || cert_len(&p->auth_ca) > ef_size(p, EF_AUTH_CA) ||
+	    cert_len(&p->sign_ca) > ef_size(p, EF_SIGN_CA) || cert_len(&p->sign_cert) > ef_size(p, EF_SIGN_CERT))
+		return SIM_ERR_PROFILE;
 	if (!sign) /* a minor: no sign certificate, key or password */
 		return p->pins.sign || p->sign_key.n ? SIM_ERR_PROFILE : SIM_OK;
 	if (!card_str_ok(p->pins.sign, 6, 16, CARD_UPPER_DIGITS) ||
@@ -178,44 +233,41 @@ static int put_def(nvm_t *nvm, const char *ns, const cardos_ef_def_t *d, const v
 	return d ? cardos_perso(nvm, ns, d, val, len) : NVM_ERR_ARG;
 }
 
-static int put(nvm_t *nvm, uint16_t fid, const void *val, size_t len)
+static const cardos_ef_def_t *def_of(uint16_t fid)
 {
-	const cardos_ef_def_t *d = NULL;
-
-	for (size_t i = 0; i < JPKI_N_EFS && !d; i++)
+	for (size_t i = 0; i < JPKI_N_EFS; i++)
 		if (jpki_efs[i].fid == fid)
-			d = &jpki_efs[i];
-	return put_def(nvm, "jpki", d, val, len);
+			return &jpki_efs[i];
+	return NULL;
 }
 
-/* The DER (der bytes of b) at offset 0, then FF filler. */
-static int cert_ef(nvm_t *nvm, const char *ns, const cardos_ef_def_t *d, const card_blob_t *b,
-		   size_t der)
+static int put(nvm_t *nvm, uint16_t fid, const void *val, size_t len)
 {
-	size_t size;
+	return put_def(nvm, "jpki", def_of(fid), val, len);
+}
+
+/* The DER (der bytes of b) at offset 0, then filler to size bytes
+ * (size >= der). */
+static int cert_ef(nvm_t *nvm, const char *ns, const cardos_ef_def_t *d, const card_blob_t *b,
+		   size_t der, size_t size, uint8_t filler)
+{
 	uint8_t *ef;
 	int rc;
 
-	size = (der + CERT_EF_STEP - 1) / CERT_EF_STEP * CERT_EF_STEP;
-	if (size < CERT_EF_MIN)
-		size = CERT_EF_MIN;
+	if (size < der)
+		return NVM_ERR_ARG;
 	if (!(ef = malloc(size)))
 		return NVM_ERR_NOMEM;
 	memcpy(ef, b->p, der);
-	memset(ef + der, FILLER, size - der);
+	memset(ef + der, filler, size - der);
 	rc = put_def(nvm, ns, d, ef, size);
 	free(ef);
 	return rc;
 }
 
-static int put_cert(nvm_t *nvm, uint16_t fid, const card_blob_t *b)
+static int put_cert(nvm_t *nvm, const card_profile_t *p, uint16_t fid, const card_blob_t *b)
 {
-	const cardos_ef_def_t *d = NULL;
-
-	for (size_t i = 0; i < JPKI_N_EFS && !d; i++)
-		if (jpki_efs[i].fid == fid)
-			d = &jpki_efs[i];
-	return cert_ef(nvm, "jpki", d, b, cert_len(b));
+	return cert_ef(nvm, "jpki", def_of(fid), b, cert_len(b), ef_size(p, fid), p->ef.filler);
 }
 
 int jpki_put_ef(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const void *val, size_t len)
@@ -227,10 +279,15 @@ int jpki_put_cert(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const uint8_t
 {
 	card_blob_t b = { der, n };
 	size_t len = cert_len(&b);
+	/* A phone's EF sizes are not public: the card's defaults, and room
+	 * for a larger certificate rounded up to 256 bytes. */
+	size_t size = fid == EF_SIGN_CA || fid == EF_AUTH_CA ? CARD_EF_SIZE_CA : CARD_EF_SIZE_CERT;
 
 	if (!len || len != n)
 		return NVM_ERR_ARG;
-	return cert_ef(nvm, app->def.ns, cardos_def_by_fid(&app->def, fid), &b, len);
+	if (len > size)
+		size = (len + CERT_EF_STEP - 1) / CERT_EF_STEP * CERT_EF_STEP;
+	return cert_ef(nvm, app->def.ns, cardos_def_by_fid(&app->def, fid), &b, len, size, 0x00);
 }
 
 void jpki_token_ef(uint8_t out[JPKI_TOKEN_EF], const char *token)
@@ -251,18 +308,19 @@ int jpki_personalise(nvm_t *nvm, const card_profile_t *p)
 	int rc;
 
 	jpki_token_ef(tok, token);
+	memcpy(tok + JPKI_TOKEN_LEN, p->token_info ? p->token_info : card_token_info_default, CARD_TOKEN_INFO_LEN);
 	if ((rc = put(nvm, EF_TOKEN, tok, sizeof tok)) ||
 	    (rc = put(nvm, EF_PRESENCE, presence, sizeof presence)) ||
-	    (rc = put_cert(nvm, EF_AUTH_CERT, &p->auth_cert)) ||
-	    (rc = put_cert(nvm, EF_AUTH_CA, &p->auth_ca)) ||
+	    (rc = put_cert(nvm, p, EF_AUTH_CERT, &p->auth_cert)) ||
+	    (rc = put_cert(nvm, p, EF_AUTH_CA, &p->auth_ca)) ||
 	    (rc = put(nvm, EF_AUTH_KEY, p->auth_key.p, p->auth_key.n)) ||
 	    (rc = put(nvm, EF_AUTH_PIN, p->pins.auth, strlen(p->pins.auth))))
 		return rc;
-	if (p->sign_ca.n && (rc = put_cert(nvm, EF_SIGN_CA, &p->sign_ca)))
+	if (p->sign_ca.n && (rc = put_cert(nvm, p, EF_SIGN_CA, &p->sign_ca)))
 		return rc;
 	if (!sign)
 		return NVM_OK;
-	if ((rc = put_cert(nvm, EF_SIGN_CERT, &p->sign_cert)) ||
+	if ((rc = put_cert(nvm, p, EF_SIGN_CERT, &p->sign_cert)) ||
 	    (rc = put(nvm, EF_SIGN_KEY, p->sign_key.p, p->sign_key.n)) ||
 	    (rc = put(nvm, EF_SIGN_PIN, p->pins.sign, strlen(p->pins.sign))))
 		return rc;
@@ -296,6 +354,24 @@ static int cert_certifies(const uint8_t *der, size_t n, const uint8_t *key, size
 	return ok;
 }
 
+/* The size of a certificate EF as stored, and its filler (the byte after
+ * the DER; 00 when the DER fills it).  0 when there is no such EF. */
+static int ef_layout(nvm_t *nvm, const cardos_ef_def_t *def, size_t *size, uint8_t *filler)
+{
+	char name[CARDOS_NAME_MAX];
+	const uint8_t *v;
+	card_blob_t b;
+	size_t der;
+
+	if (cardos_nvm_name(name, sizeof name, "jpki", def, 0) < 0 || !(v = nvm_get(nvm, name, size)))
+		return 0;
+	b.p = v;
+	b.n = *size;
+	der = cert_len(&b);
+	*filler = der && der < *size ? v[der] : 0x00;
+	return 1;
+}
+
 int jpki_holds_key(nvm_t *nvm, const uint8_t *key, size_t kn)
 {
 	for (size_t i = 0; i < JPKI_N_EFS; i++)
@@ -306,16 +382,13 @@ int jpki_holds_key(nvm_t *nvm, const uint8_t *key, size_t kn)
 
 int jpki_renew(nvm_t *nvm, int sign, const uint8_t *key, size_t kn, const uint8_t *cert, size_t cn)
 {
-	const cardos_ef_def_t *kdef = NULL, *cdef = NULL;
-	uint16_t kfid = sign ? EF_SIGN_KEY : EF_AUTH_KEY;
-	uint16_t cfid = sign ? EF_SIGN_CERT : EF_AUTH_CERT;
+	const cardos_ef_def_t *kdef = def_of(sign ? EF_SIGN_KEY : EF_AUTH_KEY);
+	const cardos_ef_def_t *cdef = def_of(sign ? EF_SIGN_CERT : EF_AUTH_CERT);
 	card_blob_t b = { cert, cn };
+	size_t size = 0;
+	uint8_t filler = 0;
 	int rc;
 
-	for (size_t i = 0; i < JPKI_N_EFS; i++) {
-		kdef = jpki_efs[i].fid == kfid ? &jpki_efs[i] : kdef;
-		cdef = jpki_efs[i].fid == cfid ? &jpki_efs[i] : cdef;
-	}
 	if (!key || !cert || cert_len(&b) != cn || !cert_certifies(cert, cn, key, kn))
 		return SIM_ERR_ARG;
 	{
@@ -328,9 +401,14 @@ int jpki_renew(nvm_t *nvm, int sign, const uint8_t *key, size_t kn, const uint8_
 	/* A renewal brings a new key pair, not one the card already holds. */
 	if (jpki_holds_key(nvm, key, kn))
 		return SIM_ERR_PROFILE;
+	/* The EF keeps its size and filler: a certificate that does not fit
+	 * cannot be written (docs/card.md#files). */
+	if (!ef_layout(nvm, cdef, &size, &filler) || cn > size)
+		return SIM_ERR_ARG;
 	if ((rc = nvm_begin(nvm)) != NVM_OK)
 		return rc == NVM_ERR_POWER ? SIM_ERR_MUTE : SIM_ERR_ARG;
-	if ((rc = put_def(nvm, "jpki", kdef, key, kn)) != NVM_OK || (rc = cert_ef(nvm, "jpki", cdef, &b, cn)) != NVM_OK ||
+	if ((rc = put_def(nvm, "jpki", kdef, key, kn)) != NVM_OK ||
+	    (rc = cert_ef(nvm, "jpki", cdef, &b, cn, size, filler)) != NVM_OK ||
 	    (rc = nvm_commit(nvm)) != NVM_OK) {
 		if (rc != NVM_ERR_POWER)
 			nvm_abort(nvm);

@@ -39,11 +39,14 @@ typedef struct jpki_opts {
 	 * the smartphone tokens (docs/card.md#files, #smartphone-token; MYNA-GO
 	 * f68cefd). */
 	int auth_cert_pin;
+	/* 80 FC 00 00: the status word; 0 = 6700, a card's (docs/card.md#commands). */
+	uint16_t sw_80fc;
 } jpki_opts_t;
 
 typedef struct jpki_app {
-	cardos_app_def_t def;
+	cardos_app_def_t def; /* first: the handlers find the app from it */
 	cardos_ef_def_t efs[JPKI_N_EFS];
+	uint16_t sw_80fc;
 } jpki_app_t;
 
 /* Build the AP definition for o. */
@@ -59,8 +62,10 @@ void jpki_opts_for_token(const uint8_t *ef, size_t n, jpki_opts_t *o);
  * and stores it padded as the card does; NVM_ERR_ARG if it is not one. */
 int jpki_put_ef(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const void *val, size_t len);
 int jpki_put_cert(nvm_t *nvm, const jpki_app_t *app, uint16_t fid, const uint8_t *der, size_t n);
-/* EF 0006 for a token name (at most JPKI_TOKEN_LEN bytes). */
+/* EF 0006 for a token name (at most JPKI_TOKEN_LEN bytes), the rest 00. */
 void jpki_token_ef(uint8_t out[JPKI_TOKEN_EF], const char *token);
+/* The options a card's profile sets beyond its token's. */
+void jpki_opts_for_profile(const card_profile_t *p, jpki_opts_t *o);
 
 /* SIM_OK or SIM_ERR_PROFILE. */
 int jpki_profile_check(const card_profile_t *p);

@@ -134,6 +134,7 @@ static void test_read_binary_15bit_offset(void **state)
 	fx_make_cert(&big, 0x8000 - 4, 0x5A); /* 30 82 7F FC ...: 32768 bytes */
 	fx_profile(&p);
 	p.auth_ca = fx_blob(&big);
+	p.ef.auth_ca = 0x8000; /* the EF as large as its certificate */
 	f = fx_new(&p);
 	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
 	assert_int_equal(fx_select_ef(f, 0x000B), 0x9000);

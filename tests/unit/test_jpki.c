@@ -174,13 +174,17 @@ static void test_sign_key_and_cert(void **state)
 	fx_free(f);
 }
 
+/* The free certificate EFs: the DER, then 00 to the EF's size, by
+ * default 1,900 bytes for a CA's (as sc-tools read the 2023 sign CA's EF)
+ * and 2,048 for the holder's (docs/card.md#files). */
 static void test_free_files(void **state)
 {
 	fx_t *f = fx_default();
 	const struct {
 		uint16_t fid;
 		const fx_cert_t *c;
-	} certs[] = { { 0x000A, &fx_auth_cert }, { 0x000B, &fx_auth_ca }, { 0x0002, &fx_sign_ca } };
+		size_t size;
+	} certs[] = { { 0x000A, &fx_auth_cert, 2048 }, { 0x000B, &fx_auth_ca, 1900 }, { 0x0002, &fx_sign_ca, 1900 } };
 	(void)state;
 
 	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
@@ -191,11 +195,105 @@ static void test_free_files(void **state)
 		assert_int_equal(fx_select_ef(f, certs[i].fid), 0x9000);
 		buf = fx_read_all(f, &n);
 		assert_non_null(buf);
-		assert_true(n >= certs[i].c->n);
-		assert_int_equal(n % 256, 0);
+		assert_int_equal(n, certs[i].size);
 		assert_memory_equal(buf, certs[i].c->p, certs[i].c->n);
+		for (size_t k = certs[i].c->n; k < n; k++)
+			assert_int_equal(buf[k], 0x00);
 		free(buf);
 	}
+	fx_free(f);
+}
+
+/* sc-tools' capture of a 2023-CA card: one extended-Le READ BINARY of EF
+ * 0002 returns all 1,900 bytes (0x76C), the next READ at offset 0x076C
+ * answers 6B00. */
+static void test_sign_ca_ef_as_captured(void **state)
+{
+	fx_t *f = fx_default();
+	(void)state;
+
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_select_ef(f, 0x0002), 0x9000);
+	assert_int_equal(fx_apdu(f, "00B00000000000"), 0x9000);
+	assert_int_equal(fx_data_len(f), 0x76C);
+	assert_memory_equal(f->rsp, fx_sign_ca.p, fx_sign_ca.n);
+	assert_int_equal(f->rsp[0x76C - 12], 0x00);
+	assert_int_equal(f->rsp[0x76C - 1], 0x00);
+	assert_int_equal(fx_apdu(f, "00B0076C00"), 0x6B00);
+	assert_int_equal(fx_apdu(f, "00B0076B01"), 0x9000); /* the last byte is there */
+	fx_free(f);
+}
+
+/* The profile sets each EF's size and the filler (a certificate larger
+ * than its EF is refused: test_profile_validation). */
+static void test_ef_layout_from_profile(void **state)
+{
+	card_profile_t p;
+	uint8_t *buf;
+	size_t n;
+	fx_t *f;
+	(void)state;
+
+	fx_profile(&p);
+	p.ef.auth_cert = (uint16_t)(fx_auth_cert.n + 3);
+	p.ef.filler = 0xFF;
+	f = fx_new(&p);
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_select_ef(f, 0x000A), 0x9000);
+	buf = fx_read_all(f, &n);
+	assert_int_equal(n, fx_auth_cert.n + 3);
+	assert_memory_equal(buf + fx_auth_cert.n, "\xFF\xFF\xFF", 3);
+	free(buf);
+	fx_free(f);
+}
+
+/* 80 FC 00 00 (the iPhone's last-command indicator): a card answers 6700
+ * (docs/card.md#commands); the profile may say 6D00. */
+static void test_80fc(void **state)
+{
+	card_profile_t p;
+	fx_t *f = fx_default();
+	(void)state;
+
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_apdu(f, "80FC0000"), 0x6700);
+	assert_int_equal(fx_apdu(f, "00FC0000"), 0x6E00);
+	fx_free(f);
+	fx_profile(&p);
+	p.sw_80fc = 0x6D00;
+	f = fx_new(&p);
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_apdu(f, "80FC0000"), 0x6D00);
+	fx_free(f);
+}
+
+/* EF 0006: the name, then the CK_TOKEN_INFO-like record myna-card
+ * rebuilds (model E16R01NJ, flags 0000040D, PIN lengths 16/6, versions
+ * "03" "01"), or the profile's. */
+static void test_token_info(void **state)
+{
+	static const uint8_t mine[CARD_TOKEN_INFO_LEN] = { 'X', 'Y' };
+	card_profile_t p;
+	fx_t *f = fx_default();
+	(void)state;
+
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_select_ef(f, 0x0006), 0x9000);
+	assert_int_equal(fx_apdu(f, "00B0000000"), 0x9000);
+	assert_int_equal(fx_data_len(f), 160);
+	assert_memory_equal(f->rsp, "JPKIAPICCTOKEN2                 ", 32);
+	assert_memory_equal(f->rsp + 64, "E16R01NJ        ", 16);
+	assert_memory_equal(f->rsp + 96, "\x00\x00\x04\x0D", 4);
+	assert_memory_equal(f->rsp + 116, "\x00\x00\x00\x10\x00\x00\x00\x06", 8);
+	assert_memory_equal(f->rsp + 140, "0301", 4);
+	fx_free(f);
+	fx_profile(&p);
+	p.token_info = mine;
+	f = fx_new(&p);
+	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
+	assert_int_equal(fx_select_ef(f, 0x0006), 0x9000);
+	assert_int_equal(fx_apdu(f, "00B0000000"), 0x9000);
+	assert_memory_equal(f->rsp + 32, mine, sizeof mine);
 	fx_free(f);
 }
 
@@ -557,7 +655,7 @@ static void test_profile_validation(void **state)
 	ctx.rng = &rng;
 	ctx.clock = &clk;
 	ctx.nvm = nvm_new();
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 18; i++) {
 		fx_profile(&p);
 		switch (i) {
 		case 0: p.pins.auth = "123"; break;
@@ -576,6 +674,8 @@ static void test_profile_validation(void **state)
 		case 13: p.token = "JPKIAPICCTOKEN2JPKIAPICCTOKEN2JPKI"; break; /* > 32 */
 		case 14: p.gen = CARD_GEN_COUNT; break;
 		case 15: p.auth_ca = (card_blob_t){ NULL, 0 }; break;
+		case 16: p.ef.sign_cert = (uint16_t)(fx_sign_cert.n - 1); break; /* does not fit */
+		case 17: p.sw_80fc = 0x6A86; break; /* not one of 6700, 6D00, 9000 */
 		}
 		if (sim_card_new(&c, &p, &ctx) != SIM_ERR_PROFILE)
 			fail_msg("profile case %d accepted", i);
@@ -600,6 +700,10 @@ int main(void)
 		cmocka_unit_test(test_sign_rules),
 		cmocka_unit_test(test_sign_key_and_cert),
 		cmocka_unit_test(test_free_files),
+		cmocka_unit_test(test_sign_ca_ef_as_captured),
+		cmocka_unit_test(test_ef_layout_from_profile),
+		cmocka_unit_test(test_80fc),
+		cmocka_unit_test(test_token_info),
 		cmocka_unit_test(test_lockout_persists),
 		cmocka_unit_test(test_counters_survive_image),
 		cmocka_unit_test(test_change_pin),
