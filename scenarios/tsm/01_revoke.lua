@@ -1,7 +1,7 @@
--- Revocation (operation 2, seed §3) authorised by the card's signature,
--- under delete_applet_on_revoke = force (the default): the CA revokes both
--- phone certificates, the TSM deletes the applet over SCP03; the registry
--- says revoked, the SE holds no applet, the phone cannot sign.  Then a
+-- Revocation (operation 2, docs/domain.md#flows) authorised by the card's
+-- signature, under delete_applet_on_revoke = force (the default): the CA
+-- revokes both phone certificates, the TSM deletes the applet over SCP03; the
+-- registry says revoked, the SE holds no applet, the phone cannot sign.  Then a
 -- reissue (operation 4) on the same phone installs it again.
 local app = require "app"
 local rp = require "rp"

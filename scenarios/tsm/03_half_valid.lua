@@ -1,5 +1,5 @@
--- Half-valid key pairs (seed §3 課題 2): only the sign certificate is
--- revoked (an address change).  The applet cannot be deleted while the
+-- Half-valid key pairs (docs/domain.md#flows, 課題 2): only the sign certificate
+-- is revoked (an address change).  The applet cannot be deleted while the
 -- auth pair is valid.  half_valid = block: the revoked slot stays, marked
 -- revoked; erase_revoked: the TSM erases the revoked key and certificate.
 -- Either way the auth certificate keeps working, the SE refuses DELETE.

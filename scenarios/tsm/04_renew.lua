@@ -1,5 +1,5 @@
--- Renewal (operation 3, seed §4) attempted without renewing the card
--- certificate first: the TSM checks the phone certificates' status itself,
+-- Renewal (operation 3, docs/domain.md#flows) attempted without renewing the
+-- card certificate first: the TSM checks the phone certificates' status itself,
 -- finds them valid, revokes them (superseded) and issues new ones on new
 -- keys, linked to the card certificate.  Renewing a phone that carries no
 -- certificates of the holder is refused.

@@ -1,11 +1,11 @@
 -- The card's sign certificate on hold, then renewed (operation 3/5 of the
--- card reaching the phone, seed §4, docs/card.md#phone-certificates), under
--- delete_applet_on_revoke = warn.  The CA does not propagate a hold: the
--- TSM, at its next request, holds the linked phone certificates itself
--- (registry hold, reason card_held); the SE is left alone.  A held sign
--- certificate is not lifted (the CA refuses): J-LIS renews it, which
--- revokes the old one and the phone's by the linkage (superseded); the
--- registry says revoked, card_renewed.  The phone's next contact marks
+-- card reaching the phone, docs/domain.md#flows,
+-- docs/card.md#phone-certificates), under delete_applet_on_revoke = warn.  The
+-- CA does not propagate a hold: the TSM, at its next request, holds the linked
+-- phone certificates itself (registry hold, reason card_held); the SE is left
+-- alone.  A held sign certificate is not lifted (the CA refuses): J-LIS renews
+-- it, which revokes the old one and the phone's by the linkage (superseded);
+-- the registry says revoked, card_renewed.  The phone's next contact marks
 -- both slots revoked (warn: the applet is kept, with a warning; as in
 -- TSM-02 the key may still sign, the relying party refuses it); a reissue with the renewed card certificate gives
 -- the phone new keys and certificates.

@@ -1,5 +1,5 @@
--- 更新, the seed §4 normal path: the card's certificate is renewed first
--- (J-LIS, in its last 3 months: a new key pair on the card, a new
+-- 更新, the normal path of docs/domain.md#flows: the card's certificate is
+-- renewed first (J-LIS, in its last 3 months: a new key pair on the card, a new
 -- certificate written into it), which revokes the phone's by the linkage
 -- (superseded); then the phone's renewal (op renew) issues new
 -- certificates from the renewed card certificate.  Checked as a relying
@@ -13,7 +13,7 @@ local clock = require "clock"
 local jpki = require "jpki"
 
 return scenario {
-  id = "TSM-15", title = "renew (seed §4): the card renewed first, the phone's linked-revoked, then renewed",
+  id = "TSM-15", title = "renew, the normal path: the card renewed first, the phone's linked-revoked, then renewed",
   tags = { "tsm", "time", "renew", "linked" }, needs = { "se", "tsm", "sim" },
   operation = "renew",
   run = function(w)

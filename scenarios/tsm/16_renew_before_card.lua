@@ -1,5 +1,5 @@
--- 更新 tried before the card's certificate was renewed (seed §4: the
--- SP-TSM checks the phone certificates' status itself), both branches:
+-- 更新 tried before the card's certificate was renewed (docs/domain.md#flows:
+-- the SP-TSM checks the phone certificates' status itself), both branches:
 --   * the card certificate far from its end (more than 3 months left):
 --     the TSM finds the phone's certificates valid, revokes them itself
 --     (superseded) and issues new ones from the same card certificate;

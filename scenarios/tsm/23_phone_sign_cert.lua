@@ -1,5 +1,5 @@
--- phone_sign_cert (docs/domain.md#policy-switches, seed §3) with
--- revoke_without_card (seed §3 課題 1), the combination the seed raises: "whether
+-- phone_sign_cert (docs/domain.md#policy-switches) with
+-- revoke_without_card (課題 1), the combination the study raises: "whether
 -- the phone's own signature may revoke depends on whether the phone carries a
 -- sign certificate".  Under phone_sign_cert = false the TSM provisions the auth
 -- slot only: the sign slot stays empty, no sign certificate at the CA, a

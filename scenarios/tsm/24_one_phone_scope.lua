@@ -1,4 +1,4 @@
--- one_phone_scope (docs/domain.md#policy-switches; seed §2 case 2,
+-- one_phone_scope (docs/domain.md#policy-switches; case 2,
 -- docs/card.md#phone-certificates): the one-phone rule per holder or per
 -- platform.  Every phone here has a FeliCa-SE, i.e. is an Android phone (an
 -- iPhone keeps its certificates in Apple's SE, which no SP-TSM manages), so

@@ -160,15 +160,15 @@ static int64_t renew_window(int64_t not_after)
 	return vclock_parse(out, &t) < 0 ? not_after : t - 9 * 3600;
 }
 
-/* 更新 (operation 3, seed §4).  Normally the card's sign certificate was
- * renewed first, and the linkage revoked the phone's (registry revoked,
+/* 更新 (operation 3, docs/domain.md#flows).  Normally the card's sign certificate
+ * was renewed first, and the linkage revoked the phone's (registry revoked,
  * card_renewed): the phone gets new keys and certificates from the
  * renewed card certificate.  Tried before the card was renewed, the TSM
  * checks the phone certificates itself: still valid, they are revoked
  * by the TSM (superseded) and replaced, unless the card certificate
  * presented is in its renewal window or past it, when new phone
  * certificates would expire with it: refused, renew the card's first.
- * MODELLED ASSUMPTION (the seed only says the SP-TSM checks). */
+ * MODELLED ASSUMPTION (the study only says the SP-TSM checks). */
 static int renew_check(sess_t *x, int same, int active)
 {
 	const char *dst = tsm_jstr(x->dev, "status"), *why = tsm_jstr(x->dev, "reason");
@@ -595,8 +595,9 @@ int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j)
 		return -1;
 	}
 	if (!strcmp(signer, "phone") && !tsm_jstr(x->dev, "sign_serial")) {
-		/* phone_sign_cert = false (seed §3): the phone has no sign key
-		 * to authorise with; its auth key only logs in.  The card must. */
+		/* phone_sign_cert = false (docs/domain.md#policy-switches):
+		 * the phone has no sign key to authorise with; its auth key
+		 * only logs in.  The card must. */
 		tsm_fail_session(x, 403, "signer",
 			     "the phone carries no sign certificate (phone_sign_cert=false): the card must authorise");
 		return -1;
