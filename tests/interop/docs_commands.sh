@@ -223,10 +223,54 @@ says() {
 	cat "$tmp/blocks/$id"/*.out "$tmp/blocks/$id"/*.err 2>/dev/null | grep -qF $_i -- "$2"
 }
 
+# The harness itself, on a page of its own: a failing block fails and
+# stops its page, a transcript that prints otherwise fails, a block past
+# its time is stopped, a server a page left behind is stopped with it.
+selftest() {
+	mkdir -p "$tmp/self/docs"
+	ln -s "$src/scenarios" "$tmp/self/scenarios"
+	ln -s "$src/fixtures" "$tmp/self/fixtures"
+	cat >"$tmp/self/docs/self.md" <<-'EOF'
+	```sh
+	sleep 1000 & echo $! >server.pid
+	```
+	<!-- not run: a reason -->
+	```sh
+	exit 3
+	```
+	```console
+	$ printf 'a\nb\n'
+	a
+	c
+	```
+	```sh
+	false
+	```
+	```sh
+	echo never
+	```
+	EOF
+	printf '```sh\nsleep 30\n```\n' >"$tmp/self/docs/slow.md"
+	(src=$tmp/self pass=0 fail=0 ran=0 notrun=0
+		run_page docs/self.md
+		BLOCK_LIMIT=2 run_page docs/slow.md
+		echo "counts $pass $fail $ran $notrun") >"$tmp/self.out" 2>&1
+	_pid=$(cat "$tmp/work/docs_self_md/server.pid" 2>/dev/null)
+	check "harness: the counts (pass fail ran notrun) of its own page" grep -qx "counts 3 4 2 1" "$tmp/self.out"
+	check "harness: a failing block is named with its status" grep -q "FAIL: docs/self.md:13 runs as written (exit 1)" "$tmp/self.out"
+	check "harness: the blocks after it are not reached" grep -q "FAIL: docs/self.md:16: reached" "$tmp/self.out"
+	check "harness: a transcript that prints otherwise fails" grep -q "FAIL: docs/self.md:8 prints what the page shows" "$tmp/self.out"
+	check "harness: a block past its time is stopped" grep -q "FAIL: docs/slow.md:1 runs as written (stopped after 2 s)" "$tmp/self.out"
+	check "harness: the server the page left is stopped" sh -c "[ -n '$_pid' ] && ! kill -0 '$_pid' 2>/dev/null"
+	check "harness: a not-run block is printed with its reason" grep -q "not run: docs/self.md:5: a reason" "$tmp/self.out"
+	grep -q "counts 3 4 2 1" "$tmp/self.out" || sed 's/^/  self: /' "$tmp/self.out"
+}
+
 # A test stopped midway stops the page it was running too.
 page_pid=
 trap 'st=$?; [ -n "$page_pid" ] && kill -KILL "-$page_pid" 2>/dev/null; (exit $st); interop_cleanup' EXIT
 
+selftest
 ran=0 notrun=0
 # MYNAHIL_DOCS_PAGES="docs/x.md ..." runs only those pages (to work on
 # them; the checks of the others then fail).
