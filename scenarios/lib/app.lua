@@ -10,17 +10,22 @@
 --   r.reason, r.notice: why the certificates are no longer valid (linked
 --   revocation, hold, expiry: the CA changed them under the TSM)
 local jpki = require "jpki"
+local phone_actor = require "phone"
 local hex, unhex = mynahil.hex, mynahil.unhex
 
 local app = {}
 
--- A phone: its SE link, what the app remembers.  Without a link: the
--- scenario's se role, except that a plain simulated SE becomes a phone of
--- its own (sim:se?serial=..., from the scenario id and seed), so scenarios
--- sharing one served TSM do not share a device.
-function app.phone(w, se)
+-- A phone (scenarios/lib/phone.lua: owner, SIM and carrier, network,
+-- remote lock, power; by default working, on MNO-A's network, owned by
+-- w.card's holder) and its SE link.  Without a link: the scenario's se
+-- role, except that a plain simulated SE becomes a phone of its own
+-- (sim:se?serial=..., from the scenario id and seed), so scenarios
+-- sharing one served TSM do not share a device.  opts: phone.new's.
+function app.phone(w, se, opts)
   if not se and w.se and w.se:uri() ~= "sim:se" then se = w.se end
-  return { w = w, se = se or app.new_se(w, 1) }
+  opts = opts or {}
+  opts.se = se or app.new_se(w, 1)
+  return phone_actor.new(w, opts)
 end
 
 function app.new_se(w, n)
@@ -217,6 +222,12 @@ app.card_sign_with = card_sign   -- the card's signatures over digest_infos (hex
 -- signer to claim, or nil).
 function app.session(w, phone, card, op, opts)
   opts = opts or {}
+  -- The phone (or PC) the app runs on must run it and reach the TSM:
+  -- nothing is sent otherwise (an offline phone's pending deletion waits).
+  if phone and phone.online then
+    local up, why = phone:online()
+    if not up then return { ok = false, error = why, offline = true } end
+  end
   local body = { op = op, pins = opts.pins, reason = opts.reason, certs = opts.certs, slot = opts.slot,
                  device = opts.device, remote = opts.remote }
   body.policy = opts.policy or w.policy
@@ -343,9 +354,27 @@ function app.applet_present(phone)
   return sel and sel.sw == 0x9000
 end
 
+-- fn(link) on a logical channel of the phone's SE (a link whose
+-- transmit puts the channel in the CLA), the channel closed after:
+-- fn's results, or nil and the MANAGE CHANNEL answer.
+function app.on_channel(phone, fn)
+  local r = phone.se:transmit("0070000001")
+  if not r or r.sw ~= 0x9000 then return nil, r end
+  local ch = tonumber(r.hex, 16)
+  local link = { transmit = function(_, a)
+    return phone.se:transmit(string.format("%02X", tonumber(a:sub(1, 2), 16) | ch) .. a:sub(3)) end }
+  local out = table.pack(fn(link))
+  phone.se:transmit(string.format("0070800%X", ch))
+  return table.unpack(out, 1, out.n)
+end
+
 -- Sign with the phone's key (the JPKI applet on the SE, over an OMAPI
 -- logical channel): returns the signature or nil, response.
 function app.sign(phone, which, pin, data)
+  if phone.runs then   -- a broken or remote-locked phone's app signs nothing
+    local up, why = phone:runs()
+    if not up then return nil, why end
+  end
   local r = phone.se:transmit("0070000001")
   if not r or r.sw ~= 0x9000 then return nil, r end
   local ch = tonumber(r.hex, 16)

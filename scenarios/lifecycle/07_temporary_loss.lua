@@ -15,7 +15,11 @@ return scenario {
     local pins = { auth = "9630", sign = "FOUNDIT12" }
     local phone, card, r = lifecycle.issued(w, 1, pins)
     if not r then return end
-    expect(app.hold(w, "alice"), "call centre: hold").is(200)
+    local holder = (app.device(w, r.device) or {}).holder   -- the registry's name for the card's holder
+    phone:lose()
+    expect(app.hold(w, holder), "call centre: hold").is(200)
+    expect(bank:says(r.sign_serial), "RP: sign on hold").is "hold"
+    phone:found_by(phone.owner)
     local l = app.lift(w, phone, card, { pins = pins })
     expect(l.ok, "lifted: " .. tostring(l.error)).is_true()
     if not l.ok then return end

@@ -19,14 +19,17 @@ return scenario {
     expect(v.ok, "Alice revoked: " .. tostring(v.error)).is_true()
     expect(app.applet_present(phone), "handed over with no applet").is(false)
 
-    local bob = app.card(w:open("sim:card?profile=" .. w:fixture("profiles/bob.lua")),
-      { auth = "5678", sign = "BOBSIGN2026" })   -- fixtures/profiles/bob.lua
-    local b = app.issue(w, phone, bob, { pins = { auth = "3434", sign = "BOBGETS12" } })
+    local alice_holder = (app.device(w, a.device) or {}).holder
+    local bob = lifecycle.other_owner(w, "bob")   -- another holder's card than the bound one
+    phone:hand_to(bob)
+    local b = app.issue(w, phone, bob.card, { pins = { auth = "3434", sign = "BOBGETS12" } })
     expect(b.ok, "Bob issued: " .. tostring(b.error)).is_true()
     if not b.ok then return end
-    expect(app.device(w, b.result.device).holder, "registry: Bob holds the phone").is "bob"
+    local d = app.device(w, b.result.device) or {}
+    expect(d.card_serial, "registry: the phone is linked to Bob's card").is(app.card_serial(bob.card))
+    expect(d.holder, "registry: no longer Alice's").isnt(alice_holder)
     expect(app.sign(phone, "sign", apins.sign, "x"), "Alice's PIN and keys are gone").is(nil)
-    expect(app.sign(phone, "sign", "BOBGETS12", "x") ~= nil, "Bob signs").is_true()
+    expect(lifecycle.signs(w, phone, "sign", "BOBGETS12", "Bob's"), "RP accepts Bob's signature").is_true()
     expect(bank:says(a.auth_serial), "RP: Alice's phone certificate revoked").is "revoked"
     expect((app.check(w)), "registry and CA agree").is_true()
   end,

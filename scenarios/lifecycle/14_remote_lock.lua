@@ -1,17 +1,21 @@
 -- Case 14 (docs/domain.md#cases): the carrier suspends the phone by remote
--- lock, then resumes it.  No certificate action: while locked the phone is
--- simply unusable; unlocked, everything works as before.
+-- lock, then resumes it.  No certificate action: while locked the app
+-- refuses to run (no check-in, no signature, no PIN try spent on the SE);
+-- unlocked, everything works as before.
+local app = require "app"
 local lifecycle = require "lifecycle"
 
 return scenario {
   id = "LC-14", case = 14, title = "carrier remote lock and unlock: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
   run = function(w)
-    lifecycle.no_action(w, function(phone)
-      phone.locked = true
-      expect(phone.se:power "off", "locked: the handset is of no use").is_true()
-      phone.locked = false
-      expect(phone.se:power "cold", "unlocked").is_true()
+    lifecycle.no_action(w, function(ph, dev, pins)
+      ph:remote_lock()
+      lifecycle.unreached(w, ph, dev, "remote-locked", "remote-locked")
+      expect(app.sign(ph, "auth", pins.auth, "while locked"), "the locked phone's app signs nothing").is(nil)
+      expect(lifecycle.phone_retries(ph, "auth"), "SE: no PIN try spent while locked").is(3)
+      ph:remote_unlock()
+      return false                       -- no reboot
     end)
   end,
 }
