@@ -10,6 +10,9 @@
 struct trace {
 	FILE *f;
 	unsigned long n;
+	trace_tap_fn *tap;
+	void (*tap_done)(void *ud);
+	void *tap_ud;
 };
 
 trace_t *trace_open(const char *path)
@@ -20,6 +23,15 @@ trace_t *trace_open(const char *path)
 		free(t);
 		return NULL;
 	}
+	return t;
+}
+
+trace_t *trace_stream(FILE *f)
+{
+	trace_t *t = calloc(1, sizeof *t);
+
+	if (t)
+		t->f = f;
 	return t;
 }
 
@@ -67,6 +79,11 @@ void trace_apdu(trace_t *t, const char *link, const uint8_t *cmd, size_t n,
 	o = line(t, link);
 	json_object_set_new(o, "cmd", hex_json(cmd, n));
 	json_object_set_new(o, "rsp", rsp ? hex_json(rsp, rn) : json_null());
+	if (t->tap) {
+		trace_rec_t r = { .link = link, .cmd = cmd, .n = n, .rsp = rsp, .rn = rn,
+				  .cmd_hex = json_string_value(json_object_get(o, "cmd")) };
+		t->tap(t->tap_ud, &r, o);
+	}
 	put_line(t, o);
 }
 
@@ -78,6 +95,10 @@ void trace_note(trace_t *t, const char *link, const char *event)
 		return;
 	o = line(t, link);
 	json_object_set_new(o, "event", json_string_nocheck(event));
+	if (t->tap) {
+		trace_rec_t r = { .link = link, .event = event };
+		t->tap(t->tap_ud, &r, o);
+	}
 	put_line(t, o);
 }
 
@@ -85,6 +106,22 @@ void trace_close(trace_t *t)
 {
 	if (!t)
 		return;
+	if (t->tap_done)
+		t->tap_done(t->tap_ud);
 	fclose(t->f);
 	free(t);
+}
+
+void trace_tap(trace_t *t, trace_tap_fn *fn, void (*done)(void *ud), void *ud)
+{
+	if (!t)
+		return;
+	t->tap = fn;
+	t->tap_done = done;
+	t->tap_ud = ud;
+}
+
+void trace_line_set(void *line, const char *key, const char *value)
+{
+	json_object_set_new(line, key, json_string_nocheck(value));
 }

@@ -6,14 +6,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct trace trace_t;
 
 trace_t *trace_open(const char *path);  /* NULL with errno on failure */
+trace_t *trace_stream(FILE *f);        /* on an open stream (stdout); closed by trace_close */
 /* rsp == NULL: the card gave no answer (mute, timeout). */
 void trace_apdu(trace_t *t, const char *link, const uint8_t *cmd, size_t n,
 		const uint8_t *rsp, size_t rn);
 void trace_note(trace_t *t, const char *link, const char *event); /* power, tear */
 void trace_close(trace_t *t);
+
+/* A tap sees every record just before its line is written, and may add
+ * fields to that line with trace_line_set: the role of the link, the
+ * plain command under SCP03, a pcapng copy (hil/trace/trc_live.c).  One
+ * tap per trace; done(ud) is called by trace_close. */
+typedef struct trace_rec {
+	const char *link;
+	const uint8_t *cmd;   /* NULL for an event */
+	size_t n;
+	const uint8_t *rsp;   /* NULL: no answer */
+	size_t rn;
+	const char *cmd_hex;  /* the command as the line shows it (redacted: '*') */
+	const char *event;    /* non-NULL for trace_note */
+} trace_rec_t;
+typedef void trace_tap_fn(void *ud, const trace_rec_t *r, void *line);
+void trace_tap(trace_t *t, trace_tap_fn *fn, void (*done)(void *ud), void *ud);
+void trace_line_set(void *line, const char *key, const char *value);
 
 #endif

@@ -17,6 +17,9 @@ int check_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int doctor_main(int argc, char **argv);
 
+/* `mynahil trace import|check|export|show` (trace.c, docs/traces.md). */
+int trace_main(int argc, char **argv);
+
 struct binding;
 /* A bench file's bindings (main.c): the roles b[0..*n) does not bind yet
  * are added, in role order; b holds at least 8.  -1 with err. */

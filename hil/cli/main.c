@@ -29,6 +29,8 @@ static const char usage_main[] =
 	"  list [PATH...]    list the scenarios that would run\n"
 	"  apdu --target URI send hex APDUs, one per line, print the responses\n"
 	"  report diff|merge compare two runs' reports, merge the reports of shards\n"
+	"  trace import|check|export|show\n"
+	"                    field captures in, replayed against a target, out as pcapng\n"
 	"  doctor            check a bench before a campaign\n"
 	"  serve card|se|pn532|ca|tsm\n"
 	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
@@ -68,6 +70,9 @@ static const char usage_run[] =
 	"  --paranoid         check the invariants (docs/domain.md#invariants) after\n"
 	"                     every step, not only at the end of each scenario\n"
 	"                     (docs/invariants.md)\n"
+	"  --trace pcapng     also write traces/ID.pcapng (ISO 14443 framing, a named\n"
+	"                     interface per role, times) for tshark and Wireshark\n"
+	"                     (docs/traces.md)\n"
 	"  --matrix           run each scenario under every combination of the switches\n"
 	"                     it declares in policies = { ... } (pinned ones fixed); each\n"
 	"                     is a result of its own, ID[switch=value,...]\n"
@@ -307,6 +312,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
 		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
 		{ "paranoid", no_argument, 0, 'Q' },
+		{ "trace", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
 	static char *default_paths[] = { "scenarios" };
@@ -364,6 +370,11 @@ static int cmd_run(int argc, char **argv, int list_only)
 		case 'n': o.isolate = 0; break;
 		case 'M': o.matrix = 1; break;
 		case 'Q': o.env.paranoid = 1; break;
+		case 'A':
+			if (strcmp(optarg, "pcapng"))
+				return bad_usage("--trace takes pcapng (traces/ID.jsonl is always written)", usage);
+			o.env.trace_pcapng = 1;
+			break;
 		case 'X':
 			if (select_mutation(optarg) < 0)
 				return 2;
@@ -610,6 +621,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return report_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return trace_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return doctor_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n", argv[1]);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hil/link/link.h"
 #include "hil/base/util.h"
@@ -10,12 +11,23 @@
 extern const link_ops_t link_sim_ops;
 extern const link_ops_t link_pcsc_ops;
 extern const link_ops_t link_nfc_ops;
+extern const link_ops_t link_replay_ops;
 
 static const link_ops_t *const kinds[] = {
 	&link_sim_ops,
 	&link_pcsc_ops,
 	&link_nfc_ops,
+	&link_replay_ops,
 };
+
+/* When the last command of this process went out (monotonic ns): the
+ * lossless trace's command time (hil/trace/trc_live.c). */
+static int64_t last_sent_ns;
+
+int64_t link_last_sent_ns(void)
+{
+	return last_sent_ns;
+}
 
 /* The kind named by uri's scheme, or NULL. */
 static const link_ops_t *find_kind(const char *uri)
@@ -101,6 +113,10 @@ int link_power(link_t *l, enum sim_power how)
 int link_transmit(link_t *l, const uint8_t *cmd, size_t len,
 		  uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	last_sent_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	l->napdu++;
 	return l->ops->transmit(l, cmd, len, rsp, cap, rsplen, timeout_ms);
 }

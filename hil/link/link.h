@@ -70,7 +70,7 @@ struct link {
 };
 
 /* Every kind of target, for messages and help. */
-#define LINK_KINDS "sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT"
+#define LINK_KINDS "sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT, replay:FILE"
 
 int link_open(link_t **out, const char *uri, const link_opts_t *o, char *err, size_t errlen);
 /* What link_open checks before opening anything: a known kind, and only
@@ -97,6 +97,10 @@ int link_fail(link_t *l, int err, const char *fmt, ...)
  * the path to use in out, or LINK_ERR_OPEN with the error recorded. */
 int link_path(link_t *l, const link_opts_t *o, const char *what, const char *path,
 	      enum link_path_use use, char *out, size_t cap);
+
+/* Monotonic ns at which the last command of this process was sent (0:
+ * none yet): the command time of the lossless trace. */
+int64_t link_last_sent_ns(void);
 
 /* The simulator behind a sim: link, for scenarios that need its insides
  * (tears, snapshots).  NULL for any other kind of link. */

@@ -16,6 +16,7 @@
 #include "hil/fixtures/profile.h"
 #include "hil/run/scenario.h"
 #include "hil/base/trace.h"
+#include "hil/trace/trc_live.h"
 #include "hil/base/util.h"
 
 #define MAX_ROLES 8
@@ -568,6 +569,22 @@ static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 	}
 }
 
+/* The trace names each link's role, shows SCP03 commands plain beside
+ * the wrapped ones (the fixtures' key set), and with --trace pcapng is
+ * copied to traces/ID.pcapng with times (hil/trace/trc_live.c). */
+static int attach_trace(trace_t *t, const scen_env_t *env, const char *pcap, char *err, size_t errlen)
+{
+	const char *roles[MAX_ROLES], *uris[MAX_ROLES];
+	scp03_keyset_t keys;
+	trc_live_cfg_t cfg = { .roles = roles, .uris = uris, .keys = &keys, .nkeys = 1,
+			       .pcapng = env->trace_pcapng ? pcap : NULL, .sent_ns = link_last_sent_ns };
+
+	for (size_t i = 0; i < env->nbind && cfg.nroles < MAX_ROLES; i++, cfg.nroles++)
+		roles[cfg.nroles] = env->bind[i].role, uris[cfg.nroles] = env->bind[i].uri;
+	trc_fixture_keys(&keys);
+	return trc_live_attach(t, &cfg, err, errlen);
+}
+
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
 	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX], fname[200];
@@ -604,6 +621,11 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	if (util_mkdirs(tpath) == 0) {
 		snprintf(tpath, sizeof tpath, "%.2000s/traces/%s.jsonl", env->out, fname);
 		trace = trace_open(tpath);
+		snprintf(tpath, sizeof tpath, "%.2000s/traces/%s.pcapng", env->out, fname);
+		if (attach_trace(trace, env, tpath, err, sizeof err) < 0) {
+			set_reason(res, RES_ERROR, err);
+			goto out;
+		}
 	}
 	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
 	if (!L || lhil_load_scenario(L, m->file, err, sizeof err) < 0) {

@@ -21,6 +21,7 @@ typedef struct scen_env {
 	size_t memory;        /* bytes of Lua memory per scenario; 0 = unlimited */
 	int timeout_s;        /* wall-clock limit per scenario; a scenario may lower it */
 	int paranoid;         /* the invariants (docs/domain.md#invariants) after every step, not only at the end */
+	int trace_pcapng;     /* --trace pcapng: traces/ID.pcapng beside traces/ID.jsonl */
 	int bench;            /* mynahil check: links to a bench may be observed by APDUs at any
 			       * check, and power-cycled (docs/invariants.md) */
 } scen_env_t;

@@ -9,7 +9,7 @@ cd "$src" || exit 1
 # floor ROOM: its level; rooms on one level may not include each other.
 floor() {
 	case $1 in
-	sim) echo 0 ;; base) echo 1 ;; reports) echo 2 ;; fixtures) echo 2 ;;
+	sim) echo 0 ;; base) echo 1 ;; reports | fixtures | trace) echo 2 ;;
 	link) echo 3 ;; serve | svc) echo 4 ;; run) echo 5 ;; cli) echo 6 ;;
 	*) echo 99 ;;
 	esac

@@ -29,7 +29,7 @@ usage "unknown query key 'profle' (valid: profile)" run scenarios/card --target 
 usage "unknown query key 'tpye' (valid: type, profile)" run scenarios/card --target 'nfc:pn532_uart:/dev/null?tpye=a'
 usage "query key 'state' needs a value" run scenarios/card --target 'sim:card?state'
 usage "serial= is for sim:se" run scenarios/card --target 'sim:card?serial=01020304'
-usage "unknown target kind (expected sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT)" \
+usage "unknown target kind (expected sim:card, sim:se, pcsc:READER, nfc:DRIVER:PORT, replay:FILE)" \
 	run scenarios/card --target 'pcsx:Virtual PCD'
 usage "tsm=https://x: expected sim or http://HOST:PORT" run scenarios/card --target tsm=https://x
 usage "unknown role 'crd'" list scenarios/card --target crd=sim:card
