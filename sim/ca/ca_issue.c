@@ -5,10 +5,13 @@
  * v3; auth: subject C=JP, CN=<20 hex>, keyUsage digitalSignature
  * (critical), EKU clientAuth; sign: subject C=JP, L=pref, L=city,
  * CN=<20 hex>, keyUsage digitalSignature + nonRepudiation (critical), SAN
- * otherNames 1.2.392.200149.8.5.5.1-6; both: certificatePolicies (test
- * OIDs: 2.999.392.1.1 card auth, .2 card sign, .3 phone auth, .4 phone
- * sign), SKI, AKI, CRL DP BASE/crl/{auth,sign}.crl, and AIA OCSP
- * BASE/ocsp.
+ * otherNames 1.2.392.200149.8.5.5.1-6; both: certificatePolicies
+ * (critical; test OIDs: 2.999.392.1.1 card auth, .2 card sign, .3 phone
+ * auth, .4 phone sign) with the CPS pointer (and on card auth the user
+ * notice), issuerAltName (the CA's directoryName), SKI, AKI, CRL DP
+ * BASE/crl/{auth,sign}.crl with the CA's directoryName (sign: the
+ * municipality's, from the subject's L=pref, L=city), and AIA OCSP
+ * BASE/ocsp + caIssuers BASE/ca/{auth,sign}-ca.der.
  *
  * Serial numbers: drawn from the CA's rng stream, 8 bytes, positive (top
  * byte 01-7F, so the DER INTEGER is exactly 8 bytes); a draw that hits a
@@ -480,19 +483,141 @@ out:
 	return ext;
 }
 
-/* certificatePolicies with one policy OID and no qualifiers (built by
- * hand: the text form needs an OpenSSL config database). */
-static int add_policy(X509 *x, const char *oid)
+/* What fixtures/gen-pki.sh writes in the same extensions. */
+#define CPS_PATH "/cps/mynahil-test-cps.html"
+#define NOTICE_AUTH "本証明書は試験用の利用者証明用電子証明書であり、公的個人認証サービスの利用者証明には使用できません。"
+static const char *const ca_altname[2] = { "公的個人認証サービス利用者証明用（試験）", "公的個人認証サービス署名用（試験）" };
+static const char *const ca_ou[2] = { "JPKI for user authentication", "JPKI for digital signature" };
+
+/* A policy qualifier: the CPS URI, or a user notice's explicit text. */
+static int add_qualifier(POLICYINFO *pi, int nid, const char *text)
+{
+	POLICYQUALINFO *q = POLICYQUALINFO_new();
+	int ok;
+
+	if (!q || (!pi->qualifiers && !(pi->qualifiers = sk_POLICYQUALINFO_new_null()))) {
+		POLICYQUALINFO_free(q);
+		return 0;
+	}
+	q->pqualid = OBJ_nid2obj(nid);
+	if (nid == NID_id_qt_cps)
+		ok = (q->d.cpsuri = ASN1_IA5STRING_new()) && ASN1_STRING_set(q->d.cpsuri, text, -1);
+	else
+		ok = (q->d.usernotice = USERNOTICE_new()) && (q->d.usernotice->exptext = ASN1_UTF8STRING_new()) &&
+		     ASN1_STRING_set(q->d.usernotice->exptext, text, -1);
+	if (!ok || !sk_POLICYQUALINFO_push(pi->qualifiers, q)) {
+		POLICYQUALINFO_free(q);
+		return 0;
+	}
+	return 1;
+}
+
+/* certificatePolicies (critical): one policy OID with the CPS pointer,
+ * and the user notice on a card's auth certificate (built by hand: the
+ * text form needs an OpenSSL config database). */
+static int add_policy(ca_t *ca, X509 *x, const char *oid, int notice)
 {
 	CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
 	POLICYINFO *pi = POLICYINFO_new();
-	int ok = pols && pi && (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL &&
-		 sk_POLICYINFO_push(pols, pi);
+	char cps[512];
+	int ok = pols && pi && (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL && sk_POLICYINFO_push(pols, pi);
 
 	if (!ok)
 		POLICYINFO_free(pi);
-	ok = ok && X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0) == 1;
+	snprintf(cps, sizeof cps, "%s" CPS_PATH, ca->base_url);
+	ok = ok && add_qualifier(pi, NID_id_qt_cps, cps) && (!notice || add_qualifier(pi, NID_id_qt_unotice, NOTICE_AUTH));
+	ok = ok && X509_add1_ext_i2d(x, NID_certificate_policies, pols, 1, 0) == 1;
 	CERTIFICATEPOLICIES_free(pols);
+	return ok;
+}
+
+/* A GeneralName directoryName of the given entries (type, UTF-8 value;
+ * C as a PrintableString, as gen-pki.sh writes it). */
+static GENERAL_NAME *dirname(const char *const *kv, size_t n)
+{
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	X509_NAME *nm = X509_NAME_new();
+	int ok = g && nm;
+
+	for (size_t i = 0; ok && i + 1 < n; i += 2)
+		ok = X509_NAME_add_entry_by_txt(nm, kv[i], strcmp(kv[i], "C") ? MBSTRING_UTF8 : V_ASN1_PRINTABLESTRING,
+						(const unsigned char *)kv[i + 1], -1, -1, 0) == 1;
+	if (!ok) {
+		GENERAL_NAME_free(g);
+		X509_NAME_free(nm);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(g, GEN_DIRNAME, nm);
+	return g;
+}
+
+static GENERAL_NAME *uri(const char *u)
+{
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+	if (!g || !s || !ASN1_STRING_set(s, u, -1)) {
+		GENERAL_NAME_free(g);
+		ASN1_IA5STRING_free(s);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(g, GEN_URI, s);
+	return g;
+}
+
+static int push_name(GENERAL_NAMES *gens, GENERAL_NAME *g)
+{
+	if (g && sk_GENERAL_NAME_push(gens, g))
+		return 1;
+	GENERAL_NAME_free(g);
+	return 0;
+}
+
+/* issuerAltName: the CA's directoryName C=JP, O=<its service, UTF-8>. */
+static int add_issuer_altname(X509 *x, enum ca_purpose p)
+{
+	const char *kv[] = { "C", "JP", "O", ca_altname[p] };
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	int ok = gens && push_name(gens, dirname(kv, 4)) &&
+		 X509_add1_ext_i2d(x, NID_issuer_alt_name, gens, 0, 0) == 1;
+
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
+/* CRL distribution point: the URI, then the directoryName of the CA's
+ * CRL; a sign CRL is partitioned by municipality (the subject's two L). */
+static int add_crldp(ca_t *ca, X509 *x, enum ca_purpose p)
+{
+	const X509_NAME *subj = X509_get_subject_name(x);
+	char u[512], pref[128] = "", city[160] = "";
+	const char *kv[] = { "C", "JP", "O", "JPKI-TEST", "OU", ca_ou[p], "OU", "CRL Distribution Points",
+			     "OU", pref, "CN", city };
+	int loc = X509_NAME_get_index_by_NID(subj, NID_localityName, -1);
+	int loc2 = loc >= 0 ? X509_NAME_get_index_by_NID(subj, NID_localityName, loc) : -1;
+	size_t nkv = 8;
+	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	int ok;
+
+	if (p == CA_SIGN && loc2 >= 0) {
+		const ASN1_STRING *a = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, loc));
+		const ASN1_STRING *b = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, loc2));
+		snprintf(pref, sizeof pref, "%.*s", ASN1_STRING_length(a), (const char *)ASN1_STRING_get0_data(a));
+		snprintf(city, sizeof city, "%.*s CRLDP", ASN1_STRING_length(b), (const char *)ASN1_STRING_get0_data(b));
+		nkv = 12;
+	}
+	snprintf(u, sizeof u, "%s/crl/%s.crl", ca->base_url, p == CA_AUTH ? "auth" : "sign");
+	ok = dps && dp && (dp->distpoint = DIST_POINT_NAME_new()) != NULL &&
+	     (dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) != NULL;
+	if (ok)
+		dp->distpoint->type = 0;
+	ok = ok && push_name(dp->distpoint->name.fullname, uri(u)) &&
+	     push_name(dp->distpoint->name.fullname, dirname(kv, nkv)) && sk_DIST_POINT_push(dps, dp);
+	if (!ok)
+		DIST_POINT_free(dp);
+	ok = ok && X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, 0) == 1;
+	CRL_DIST_POINTS_free(dps);
 	return ok;
 }
 
@@ -526,14 +651,14 @@ static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t seria
 		     const X509_NAME *subject, const rsa_pub_t *pub, int64_t nb, int64_t na,
 		     X509_EXTENSION *san, uint8_t **der, size_t *n)
 {
-	char crl[512], aia[512];
+	char aia[1024];
 	X509V3_CTX v3;
 	X509 *x = X509_new();
 	uint8_t *tmp = NULL;
 	int len = -1, ok;
 
-	snprintf(crl, sizeof crl, "URI:%s/crl/%s.crl", ca->base_url, p == CA_AUTH ? "auth" : "sign");
-	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp", ca->base_url);
+	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s/ca/%s-ca.der", ca->base_url, ca->base_url,
+		 p == CA_AUTH ? "auth" : "sign");
 	ok = x && X509_set_version(x, X509_VERSION_3) &&
 	     ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) &&
 	     X509_set_issuer_name(x, X509_get_subject_name(ca->cert[p])) &&
@@ -545,11 +670,11 @@ static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t seria
 			     p == CA_AUTH ? "critical,digitalSignature"
 					  : "critical,digitalSignature,nonRepudiation") &&
 		     (p != CA_AUTH || add_ext(x, &v3, NID_ext_key_usage, "clientAuth")) &&
-		     add_policy(x, policy[k][p]) &&
-		     (!san || X509_add_ext(x, san, -1)) &&
+		     add_policy(ca, x, policy[k][p], k == CA_CARD && p == CA_AUTH) &&
+		     (!san || X509_add_ext(x, san, -1)) && add_issuer_altname(x, p) &&
 		     add_ext(x, &v3, NID_subject_key_identifier, "hash") &&
 		     add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") &&
-		     add_ext(x, &v3, NID_crl_distribution_points, crl) &&
+		     add_crldp(ca, x, p) &&
 		     add_ext(x, &v3, NID_info_access, aia) &&
 		     X509_sign(x, ca->key[p], EVP_sha256()) > 0 && (len = i2d_X509(x, &tmp)) > 0;
 	}
