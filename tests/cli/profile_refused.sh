@@ -39,4 +39,29 @@ sed -e 's|auth = "1234"|auth = "12345"|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
 	"$src/fixtures/profiles/default.lua" >"$tmp/pins.lua"
 refused sim:card "$tmp/pins.lua" "$tmp/pins.lua: field 'pins.auth' must be 4 digits"
 
+# The card's layout fields (docs/card.md#files, #jpki-ap): a certificate
+# larger than the EF the profile gives it, an 80 FC answer the card
+# cannot give, a token record of the wrong length.
+extra() { # NAME LUA-FIELDS: the default profile with fields added
+	sed -e "s|^return {|return {\n  $2|" -e "s|\"\\.\\./|\"$src/fixtures/|g" \
+		"$src/fixtures/profiles/default.lua" >"$tmp/$1.lua"
+}
+extra small 'cert_efs = { sign_ca = 900 },'
+refused sim:card "$tmp/small.lua" "$tmp/small.lua: field 'sign.ca' is [0-9]* bytes, more than its EF holds (900; cert_efs)"
+extra sw 'sw_80fc = "6A86",'
+refused sim:card "$tmp/sw.lua" "$tmp/sw.lua: field 'sw_80fc' must be \"6700\", \"6D00\" or \"9000\""
+extra tok 'token_info = "00",'
+refused sim:card "$tmp/tok.lua" "$tmp/tok.lua: field 'token_info'"
+extra efs 'cert_efs = { sign_ca = 40000 },'
+refused sim:card "$tmp/efs.lua" "$tmp/efs.lua: field 'cert_efs.sign_ca'"
+
+# ... and given right, the card follows them: EF 000B of 1,800 bytes with
+# FF filler (the last byte at 0x0707, 6B00 at 0x0708), 80 FC as 6D00, the
+# token record's first bytes.
+extra good 'cert_efs = { auth_ca = 1800, filler = 0xFF }, sw_80fc = "6D00", token_info = "'"$(printf 'AB%.0s' $(seq 128))"'",'
+printf '%s\n' "$select" 00A4020C02000B 00B0070701 00B0070801 80FC0000 00A4020C020006 00B0002002 |
+	"$bin" apdu --target sim:card --profile "$tmp/good.lua" >"$tmp/good.out" 2>&1
+check "layout fields followed" [ "$(tr '\n' ' ' <"$tmp/good.out")" = "9000 9000 FF9000 6B00 6D00 9000 ABAB9000 " ] ||
+	cat "$tmp/good.out"
+
 finish
