@@ -52,38 +52,45 @@ static trc_rec_t *grow(trc_t *t)
 	return &t->v[t->n];
 }
 
+/* A new record with its role, link and origin; NULL on ENOMEM (then
+ * the record is not counted). */
+static trc_rec_t *rec_new(trc_t *t, const char *role, const char *link, const char *at, int *bad)
+{
+	trc_rec_t *r = grow(t);
+
+	if (!r)
+		return NULL;
+	r->role = dup_or_null(role, bad);
+	r->link = dup_or_null(link, bad);
+	r->at = dup_or_null(at, bad);
+	t->n++;
+	return r;
+}
+
 int trc_add(trc_t *t, const char *role, const char *link, const uint8_t *cmd, size_t cn,
 	    const uint8_t *rsp, size_t rn, const char *at, int64_t t_ns)
 {
-	trc_rec_t *r = grow(t);
 	int bad = 0;
+	trc_rec_t *r = rec_new(t, role, link, at, &bad);
 
 	if (!r)
 		return -1;
-	r->role = dup_or_null(role, &bad);
-	r->link = dup_or_null(link, &bad);
-	r->at = dup_or_null(at, &bad);
 	r->cmd = mem_dup(cmd, cn, &bad);
 	r->cn = cn;
 	r->rsp = mem_dup(rsp, rn, &bad);
 	r->rn = rsp ? rn : 0;
 	r->t_ns = t_ns;
-	t->n++;
 	return bad ? -1 : 0;
 }
 
 int trc_add_event(trc_t *t, const char *role, const char *link, const char *event, const char *at)
 {
-	trc_rec_t *r = grow(t);
 	int bad = 0;
+	trc_rec_t *r = rec_new(t, role, link, at, &bad);
 
 	if (!r)
 		return -1;
-	r->role = dup_or_null(role, &bad);
-	r->link = dup_or_null(link, &bad);
 	r->event = dup_or_null(event, &bad);
-	r->at = dup_or_null(at, &bad);
-	t->n++;
 	return bad ? -1 : 0;
 }
 

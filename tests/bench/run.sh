@@ -174,3 +174,14 @@ else
 	echo "  (from navigation start; the machine's load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
 rm -rf "$rp"
+
+echo
+echo "== trace import of a 100,000-exchange capture (issue 13) =="
+sh "$here/bench_trace.sh" "$build/mynahil" 100000 >"$build/bench_trace.log" 2>&1 || echo "  failed; see $build/bench_trace.log"
+while read -r f n wall cpu bytes; do
+	case $f in opensc.log) what="OpenSC debug log" ;; spy.txt) what="pcsc-spy output" ;; *) what="pcapng (ISO 14443)" ;; esac
+	printf '%-44s %12s exchanges/s\n' "$what, $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }')" \
+		"$(awk -v n="$n" -v w="$wall" 'BEGIN { if (w > 0) printf "%.0f", n / w }')"
+	printf '%-44s %12s exchanges/s\n' "  per CPU second" "$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", n / c }')"
+done <"$build/bench_trace.log"
+echo "  (import: parse the capture, write our JSON lines; baseline: none given in the issue)"
