@@ -65,6 +65,16 @@ def anchors(path):
 def placeholder(name):
     return re.fullmatch(r"[A-Za-z]|[A-Z_]+", name[:-3]) is not None
 
+def cited(where, f, name):
+    """docs/NAME when it is a citation of a page that exists, else None
+    (a placeholder, a test's own page, or a missing page, reported)."""
+    if placeholder(name) or name in OWN_PAGES.get(f, ()):
+        return None
+    if not os.path.isfile("docs/" + name):
+        fail("%s: docs/%s does not exist" % (where, name))
+        return None
+    return "docs/" + name
+
 def check_anchor(where, target, anchor):
     if not os.path.isfile(target):
         fail("%s: %s does not exist" % (where, target))
@@ -86,20 +96,14 @@ for f in files:
     for ln, line in enumerate(text.split("\n"), 1):
         where = "%s:%d" % (f, ln)
         for m in re.finditer(r"(?<![\w/.-])docs/([A-Za-z0-9_.-]+?\.md)\b(#[A-Za-z0-9_-]+(?:(?:,| and| or)\s*#[A-Za-z0-9_-]+)*)?", line):
-            target = "docs/" + m.group(1)
-            if placeholder(m.group(1)) or m.group(1) in OWN_PAGES.get(f, ()):
-                continue
-            if not os.path.isfile(target):
-                fail("%s: %s does not exist" % (where, target))
+            target = cited(where, f, m.group(1))
+            if not target:
                 continue
             for a in re.findall(r"#([A-Za-z0-9_-]+)", m.group(2) or ""):
                 check_anchor(where, target, a)
         for m in re.finditer(r"(?<![\w/.-])docs/([A-Za-z0-9_.-]+\.md) §\s*([^\s,;:)]+)", line):
-            target = "docs/" + m.group(1)
-            if placeholder(m.group(1)) or m.group(1) in OWN_PAGES.get(f, ()):
-                continue
-            if not os.path.isfile(target):
-                fail("%s: %s does not exist" % (where, target))
+            target = cited(where, f, m.group(1))
+            if not target:
                 continue
             anchors(target)
             want = m.group(2).rstrip(".").lower()
