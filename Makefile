@@ -30,8 +30,15 @@ fuzz-build: deps
 		-DMYNAHIL_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz
 
+# mynahil run's exit status (0 passed, 1 a scenario failed, 2 usage or a
+# target that does not answer, 128+N stopped by signal N) is kept in
+# $(BUILD)/reports/exit-status and in make's "Error N" line: GNU make
+# itself exits 2 whatever its recipe's status was.
 run: build
-	./$(BUILD)/mynahil run scenarios --out $(BUILD)/reports
+	@st=0; $(BUILD)/mynahil run scenarios --out $(BUILD)/reports || st=$$?; \
+	mkdir -p $(BUILD)/reports && echo $$st >$(BUILD)/reports/exit-status; \
+	[ $$st = 0 ] || echo "make run: mynahil run exited $$st (exit-status in $(BUILD)/reports)" >&2; \
+	exit $$st
 
 # The fuzz regression too: each target a few seconds over its corpus.
 test: test-build fuzz-build

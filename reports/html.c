@@ -575,8 +575,15 @@ static void bench_html(FILE *f, const res_run_t *run)
 	}
 	fprintf(f, "</table>\n<p>mynahil <span id=\"version\">");
 	res_html_text(f, run->version ? run->version : "?");
-	fprintf(f, "</span>, seed <span id=\"seed\">%llu</span> (0x%llx)</p>\n<p>Reproduce the run:</p>"
-		"<pre id=\"reproduce\">", (unsigned long long)run->seed, (unsigned long long)run->seed);
+	fprintf(f, "</span>, seed <span id=\"seed\">%llu</span></p>\n", (unsigned long long)run->seed);
+	if (run->nversions) {
+		char *line = res_versions_line(run);
+		fputs("<p>Versions: <span id=\"versions\">", f);
+		res_html_text(f, line ? line : "?");
+		fputs("</span></p>\n", f);
+		free(line);
+	}
+	fputs("<p>Reproduce the run:</p><pre id=\"reproduce\">", f);
 	res_html_text(f, run->command ? run->command : "");
 	fputs("</pre></section>\n", f);
 }

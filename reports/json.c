@@ -7,6 +7,9 @@
  *     "seed": "1234",                    decimal string: a JSON number
  *                                        loses precision above 2^53
  *     "target": "card=sim:card",         or null
+ *     "versions": { "mynahil": "0.1.0", "commit", "openssl", "lua",
+ *                   "pcsc-lite", "libnfc" },   what ran it (--version)
+ *     "shard": "2/4",                    a shard's only
  *     "summary": { "passed", "failed", "skipped", "errors", "total" },
  *     "scenarios": [                     in run->sc order (the runner sorts)
  *       { "id", "file", "title", "tags": [...],
@@ -32,6 +35,7 @@
 /* Private to reports/ (see text.c). */
 json_t *res_json_text(const char *s);
 json_t *res_scenario_json(const res_scenario_t *s, int full);
+json_t *res_versions_json(const res_run_t *run);
 void res_run_count(const res_run_t *run, size_t count[4]);
 
 static int put(json_t *o, const char *key, json_t *v)
@@ -119,6 +123,8 @@ static json_t *run_json(const res_run_t *run)
 	if (put(o, "mynahil", json_integer(1)) ||
 	    put(o, "seed", json_string(seed)) ||
 	    put(o, "target", res_json_text(run->target)) ||
+	    (run->nversions && put(o, "versions", res_versions_json(run))) ||
+	    (run->shard && put(o, "shard", res_json_text(run->shard))) ||
 	    put(o, "summary", summary_json(run)) ||
 	    put(o, "scenarios", scenarios_json(run)) ||
 	    put(o, "timing", timing_json(run))) {

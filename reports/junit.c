@@ -281,7 +281,14 @@ static int junit_write(FILE *f, const res_run_t *run)
 
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", f);
 	put_counts(f, run);
-	fputs(">\n  <testsuite name=\"mynahil\"", f);
+	/* A shard's suite is named by its shard: CI views that merge the
+	 * shards' files keep them apart. */
+	fputs(">\n  <testsuite name=\"mynahil", f);
+	if (run->shard) {
+		fputs(" shard ", f);
+		xml_text(f, run->shard, 1);
+	}
+	fputc('"', f);
 	put_counts(f, run);
 	fputs(">\n    <properties>\n", f);
 	/* Decimal, as in results.json: the seed reproduces the run. */
@@ -290,6 +297,18 @@ static int junit_write(FILE *f, const res_run_t *run)
 	if (run->target) {
 		fputs("      <property name=\"target\" value=\"", f);
 		xml_text(f, run->target, 1);
+		fputs("\"/>\n", f);
+	}
+	if (run->shard) {
+		fputs("      <property name=\"shard\" value=\"", f);
+		xml_text(f, run->shard, 1);
+		fputs("\"/>\n", f);
+	}
+	for (i = 0; i < run->nversions; i++) {
+		fputs("      <property name=\"version.", f);
+		xml_text(f, run->versions[i].key, 1);
+		fputs("\" value=\"", f);
+		xml_text(f, run->versions[i].value, 1);
 		fputs("\"/>\n", f);
 	}
 	fputs("    </properties>\n", f);

@@ -78,6 +78,9 @@ int report_merge(char *const *dirs, size_t ndirs, const char *out, char *err, si
 			run.target = part.target, part.target = NULL;
 			run.version = part.version, part.version = NULL;
 			run.command = part.command, part.command = NULL;
+			/* the shards' versions; their shard names are not the whole run's */
+			run.versions = part.versions, run.nversions = part.nversions;
+			part.versions = NULL, part.nversions = 0;
 			run.roles = part.roles, run.nroles = part.nroles;
 			part.roles = NULL, part.nroles = 0;
 		} else if (part.seed != run.seed || !same(part.command, run.command) || !same(part.target, run.target)) {

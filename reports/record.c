@@ -6,7 +6,8 @@
  * field has to come back, so this file holds each scenario in the full
  * form the scenario process hands to the runner, plus the run's header:
  *
- *   { "mynahil": 1, "seed": "1234", "target", "version", "command",
+ *   { "mynahil": 1, "seed": "1234", "target", "version", "versions": { "mynahil",
+ *     "commit", "openssl", ... }, "shard": "2/4" (a shard's only), "command",
  *     "bench": [ { "role", "target", "facts" } ], "total_ms",
  *     "scenarios": [ { ...res_scenario_json(s, 1)... } ] } */
 #include "reports/results.h"
@@ -20,6 +21,7 @@
 /* Private to reports/ (see text.c). */
 json_t *res_json_text(const char *s);
 json_t *res_scenario_json(const res_scenario_t *s, int full);
+json_t *res_versions_json(const res_run_t *run);
 
 void res_file_name(const char *id, char *out, size_t cap)
 {
@@ -64,6 +66,52 @@ int res_add_role(res_run_t *run, const char *role, const char *target, const cha
 	return 0;
 }
 
+int res_add_version(res_run_t *run, const char *key, const char *value)
+{
+	res_kv_t *v = realloc(run->versions, (run->nversions + 1) * sizeof *v);
+	res_kv_t kv = { strdup(key), strdup(value ? value : "") };
+
+	if (v)
+		run->versions = v;
+	if (!v || !kv.key || !kv.value) {
+		free(kv.key);
+		free(kv.value);
+		return -1;
+	}
+	run->versions[run->nversions++] = kv;
+	return 0;
+}
+
+char *res_versions_line(const res_run_t *run)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < run->nversions; i++)
+		len += strlen(run->versions[i].key) + strlen(run->versions[i].value) + 3;
+	if (!(s = malloc(len)))
+		return NULL;
+	s[0] = 0;
+	for (size_t i = 0; i < run->nversions; i++)
+		snprintf(s + strlen(s), len - strlen(s), "%s%s %s", i ? ", " : "", run->versions[i].key,
+			 run->versions[i].value);
+	return s;
+}
+
+/* { "mynahil": "0.1.0", "commit": ..., ... } in the run's order (the
+ * same in results.json and record.json). */
+json_t *res_versions_json(const res_run_t *run)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < run->nversions; i++)
+		if (json_object_set_new(o, run->versions[i].key, res_json_text(run->versions[i].value))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
 static int put(json_t *o, const char *key, json_t *v)
 {
 	return json_object_set_new(o, key, v);
@@ -92,7 +140,10 @@ static json_t *record_json(const res_run_t *run)
 		}
 	if (put(o, "mynahil", json_integer(1)) || put(o, "seed", json_string(seed)) ||
 	    put(o, "target", res_json_text(run->target)) || put(o, "version", res_json_text(run->version)) ||
-	    put(o, "command", res_json_text(run->command)) || put(o, "bench", bench) ||
+	    (run->nversions && put(o, "versions", res_versions_json(run))) ||
+	    (run->shard && put(o, "shard", res_json_text(run->shard))) ||
+	    put(o, "command", res_json_text(run->command)) ||
+	    put(o, "bench", bench) ||
 	    put(o, "total_ms", isfinite(run->ms) ? json_real(run->ms) : json_null()) || put(o, "scenarios", sc)) {
 		json_decref(o);
 		return NULL;
@@ -138,6 +189,7 @@ static int load_header(res_run_t *run, const json_t *root, char *err, size_t err
 {
 	const char *seed = json_string_value(json_object_get(root, "seed"));
 	const json_t *bench = json_object_get(root, "bench"), *r;
+	const char *k;
 	char *end;
 	size_t i;
 
@@ -154,6 +206,12 @@ static int load_header(res_run_t *run, const json_t *root, char *err, size_t err
 	run->target = opt_str(root, "target");
 	run->version = opt_str(root, "version");
 	run->command = opt_str(root, "command");
+	run->shard = opt_str(root, "shard");
+	json_object_foreach((json_t *)json_object_get(root, "versions"), k, r)
+		if (json_is_string(r) && res_add_version(run, k, json_string_value(r)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	run->ms = json_is_number(json_object_get(root, "total_ms")) ?
 		json_number_value(json_object_get(root, "total_ms")) : NAN;
 	json_array_foreach(bench, i, r)

@@ -63,6 +63,12 @@ void res_run_clear(res_run_t *r)
 	free(r->target);
 	free(r->version);
 	free(r->command);
+	free(r->shard);
+	for (i = 0; i < r->nversions; i++) {
+		free(r->versions[i].key);
+		free(r->versions[i].value);
+	}
+	free(r->versions);
 	for (i = 0; i < r->nroles; i++) {
 		free(r->roles[i].role);
 		free(r->roles[i].target);

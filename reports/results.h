@@ -49,6 +49,12 @@ typedef struct res_role {
 	char *facts;   /* "ATR 3B..; generation 2020", or why it did not answer */
 } res_role_t;
 
+/* A name and its value, e.g. { "openssl", "3.0.15" }. */
+typedef struct res_kv {
+	char *key;
+	char *value;
+} res_kv_t;
+
 typedef struct res_run {
 	uint64_t seed;
 	char *target;        /* e.g. "card=sim:card" */
@@ -57,6 +63,11 @@ typedef struct res_run {
 	double ms;           /* volatile */
 	char *version;       /* mynahil's, or NULL */
 	char *command;       /* the command line that reproduces the whole run */
+	res_kv_t *versions;  /* what ran it: mynahil, commit, openssl, lua, pcsc-lite,
+			      * libnfc (runner_versions), in that order */
+	size_t nversions;
+	char *shard;         /* "2/4" for one shard of a run, NULL for a whole run
+			      * (JUnit names its testsuite by it; a merge drops it) */
 	res_role_t *roles;   /* the bench, probed before the run */
 	size_t nroles;
 	const char *dir;     /* not owned: the report directory, whose traces/
@@ -109,6 +120,11 @@ int report_diff(const char *old, const char *new_, FILE *txt, const char *html, 
 /* The seed's operations x cases as text, uncovered cells shown
  * (`mynahil list --matrix`). */
 void res_coverage_text(FILE *f, const res_run_t *run);
+/* Append a version (strings copied); 0 or -1. */
+int res_add_version(res_run_t *run, const char *key, const char *value);
+/* The run's versions as one line, "mynahil 0.1.0, commit C, openssl V,
+ * ..." (malloc'd; "" without any). */
+char *res_versions_line(const res_run_t *run);
 /* Append role (strings copied); 0 or -1. */
 int res_add_role(res_run_t *run, const char *role, const char *target, const char *facts);
 /* id as a file name (traces/NAME.jsonl, run/NAME): characters outside

@@ -136,7 +136,7 @@ static int tap_write(FILE *f, const res_run_t *run)
 	size_t i;
 
 	fprintf(f, "TAP version 13\n1..%zu\n", run->n);
-	fprintf(f, "# seed: %llu\n", (unsigned long long)run->seed);
+	fprintf(f, "# seed %llu\n", (unsigned long long)run->seed);
 	if (run->target) {
 		fputs("# target: ", f);
 		res_fput_oneline(f, run->target, 0);

@@ -35,4 +35,16 @@ typedef void trace_tap_fn(void *ud, const trace_rec_t *r, void *line);
 void trace_tap(trace_t *t, trace_tap_fn *fn, void (*done)(void *ud), void *ud);
 void trace_line_set(void *line, const char *key, const char *value);
 
+/* Redaction (mynahil run --redact): from now on the data field of every
+ * command that carries a PIN — VERIFY, CHANGE REFERENCE DATA, RESET
+ * RETRY COUNTER (INS 20/21, 24/25, 2C/2D), any CLA — is written as "**"
+ * per byte (its length kept), and each such field is remembered as a
+ * secret.  trace_secret adds one known beforehand (a profile's PINs). */
+void trace_redact(trace_t *t);
+void trace_secret(trace_t *t, const uint8_t *p, size_t n);
+/* Masks in place, keeping the length, every secret in s: its bytes and
+ * its hex (either case).  Secrets under 4 bytes are not PINs and are
+ * left alone. */
+void trace_mask_text(const trace_t *t, char *s);
+
 #endif

@@ -17,6 +17,13 @@ int check_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int doctor_main(int argc, char **argv);
 
+/* `mynahil readers` (readers.c): the PC/SC readers and libnfc devices
+ * a bench can bind; 0 some found, 1 none, 2 usage. */
+int readers_main(int argc, char **argv);
+/* `mynahil --version` (version.c): mynahil's version, the git commit and
+ * the libraries' versions, as the reports record them. */
+int cli_version(int argc, char **argv);
+
 /* `mynahil trace import|check|export|show` (trace.c, docs/traces.md). */
 int trace_main(int argc, char **argv);
 

@@ -32,12 +32,13 @@ static const char usage_main[] =
 	"  trace import|check|export|show\n"
 	"                    field captures in, replayed against a target, out as pcapng\n"
 	"  doctor            check a bench before a campaign\n"
+	"  readers           list the PC/SC readers (with their cards) and libnfc devices\n"
 	"  serve card|se|pn532|ca|tsm\n"
 	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
 	"                    libnfc (pty), ca and tsm over HTTP\n"
 	"\n"
 	"  mynahil COMMAND --help   options of one command\n"
-	"  mynahil --version\n";
+	"  mynahil --version        mynahil's version, git commit, library versions\n";
 
 static const char usage_run[] =
 	"usage: mynahil run [PATH...] [OPTIONS]\n"
@@ -70,6 +71,9 @@ static const char usage_run[] =
 	"  --paranoid         check the invariants (docs/domain.md#invariants) after\n"
 	"                     every step, not only at the end of each scenario\n"
 	"                     (docs/invariants.md)\n"
+	"  --redact           mask PINs (the data of VERIFY, CHANGE REFERENCE DATA, RESET\n"
+	"                     RETRY COUNTER) in traces and reports, lengths kept\n"
+	"                     (docs/bench.md); without it traces hold PINs in clear\n"
 	"  --trace pcapng     also write traces/ID.pcapng (ISO 14443 framing, a named\n"
 	"                     interface per role, times) for tshark and Wireshark\n"
 	"                     (docs/traces.md)\n"
@@ -311,7 +315,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "bench", required_argument, 0, 'B' },	 { "help", no_argument, 0, 'h' },
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
 		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
-		{ "paranoid", no_argument, 0, 'Q' },
+		{ "paranoid", no_argument, 0, 'Q' },	 { "redact", no_argument, 0, 'R' },
 		{ "trace", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
@@ -370,6 +374,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		case 'n': o.isolate = 0; break;
 		case 'M': o.matrix = 1; break;
 		case 'Q': o.env.paranoid = 1; break;
+		case 'R': o.env.redact = 1; break;
 		case 'A':
 			if (strcmp(optarg, "pcapng"))
 				return bad_usage("--trace takes pcapng (traces/ID.jsonl is always written)", usage);
@@ -601,10 +606,8 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return bad_usage("no command", usage_main);
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("mynahil %s\n", MYNAHIL_VERSION);
-		return 0;
-	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return cli_version(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_main, stdout);
 		return 0;
@@ -625,6 +628,8 @@ int main(int argc, char **argv)
 		return trace_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return doctor_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "readers"))
+		return readers_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n", argv[1]);
 	return bad_usage(NULL, usage_main);
 }

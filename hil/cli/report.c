@@ -127,7 +127,7 @@ static const char *const gen_names[] = { "2015", "2020", "2021", "2024" };
 static void check_profile(const char *file, const char *facts, char *problem, size_t cap)
 {
 	char err[512], want[64];
-	profile_t *p = profile_load(file, err, sizeof err);
+	profile_t *p = profile_load_partial(file, err, sizeof err); /* a real card's: what is known */
 	const card_profile_t *c;
 
 	if (!p) {
@@ -137,7 +137,7 @@ static void check_profile(const char *file, const char *facts, char *problem, si
 	c = profile_card(p);
 	snprintf(want, sizeof want, "(card generation %s)",
 		 (unsigned)c->gen < sizeof gen_names / sizeof gen_names[0] ? gen_names[c->gen] : "?");
-	if (!strstr(facts, want))
+	if (profile_gives_generation(p) && !strstr(facts, want))
 		snprintf(problem, cap, "the ATR is not the profile's %s", want);
 	snprintf(want, sizeof want, "token %s", c->token ? c->token : "JPKIAPICCTOKEN2");
 	if (!problem[0] && !strstr(facts, want))

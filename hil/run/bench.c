@@ -1,6 +1,7 @@
 /* bench.c — what a run says about itself: the command line that
- * reproduces it, and what each bound target answered when asked who it
- * is (report.html's bench section, `mynahil doctor`).
+ * reproduces it, what built it (versions), and what each bound target
+ * answered when asked who it is (report.html's bench section,
+ * `mynahil doctor`).
  *
  * The questions change nothing on a card: the ATR, SELECTs, a READ BINARY
  * of the token EF, GET DATA of the CPLC, a FeliCa Polling, and — for the
@@ -10,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lua.h>
+#include <nfc/nfc.h>
+#include <openssl/crypto.h>
+#include <PCSC/pcsclite.h>
+
+#include "mynahil_git.h" /* MYNAHIL_GIT_COMMIT, from cmake/gitrev.cmake */
 #include "hil/link/link.h"
 #include "hil/run/runner.h"
 #include "sim/core/apdu.h"
@@ -54,6 +61,8 @@ char *runner_command(const runner_opts_t *o)
 		}
 	if (o->matrix)
 		put_word(buf, sizeof buf, "--matrix");
+	if (o->env.redact)
+		put_word(buf, sizeof buf, "--redact");
 	if (o->filter && *o->filter) {
 		put_word(buf, sizeof buf, "--filter");
 		put_word(buf, sizeof buf, o->filter);
@@ -90,8 +99,9 @@ static void append(char *buf, size_t cap, const char *fmt, const char *a, const 
 	snprintf(buf + off, off < cap ? cap - off : 0, fmt, a, b);
 }
 
-/* The contact ATRs of docs/card.md#atrs, told apart by their first bytes. */
-static const char *generation(const char *atr)
+/* The card generations' contact ATRs (docs/card.md), told apart by
+ * their first bytes. */
+const char *runner_generation(const char *atr)
 {
 	return !strncmp(atr, "3BE000", 6) ? "2015" : !strncmp(atr, "3BDA13", 6) ? "2020" :
 	       !strncmp(atr, "3BC5FF", 6) ? "2021" : !strncmp(atr, "3BF591", 6) ? "2024" : NULL;
@@ -116,8 +126,8 @@ int runner_probe_link(const char *role, const char *uri, uint64_t seed, int trie
 	an = link_atr(l, atr, sizeof atr);
 	apdu_hex(atr, an, hex);
 	append(facts, cap, "ATR %s%s", an ? hex : "(none)", "");
-	if (an && generation(hex))
-		append(facts, cap, " (card generation %s)%s", generation(hex), "");
+	if (an && runner_generation(hex))
+		append(facts, cap, " (card generation %s)%s", runner_generation(hex), "");
 	if (!strcmp(role, "se")) {
 		if ((n = ask(l, "80CA9F7F00", rsp, sizeof rsp)) > 5 && sw_is(rsp, n, 0x9000)) {
 			apdu_hex(rsp + 3, (size_t)(n - 5 > 42 ? 42 : n - 5), hex);
@@ -163,10 +173,28 @@ int runner_probe_link(const char *role, const char *uri, uint64_t seed, int trie
 	return 0;
 }
 
+void runner_versions(res_run_t *run)
+{
+	char lua[32];
+
+	/* The library's own answer where it has one (the library loaded may
+	 * be newer than the headers); else the headers' ("built with"). */
+	snprintf(lua, sizeof lua, "%s (built with)", LUA_RELEASE + 4); /* "Lua 5.4.4" */
+	res_add_version(run, "mynahil", MYNAHIL_VERSION);
+	res_add_version(run, "commit", MYNAHIL_GIT_COMMIT);
+	res_add_version(run, "openssl", OpenSSL_version(OPENSSL_VERSION_STRING));
+	res_add_version(run, "lua", lua);
+	res_add_version(run, "pcsc-lite", PCSCLITE_VERSION_NUMBER " (built with)");
+	res_add_version(run, "libnfc", nfc_version());
+}
+
 void runner_bench(const runner_opts_t *o, res_run_t *run)
 {
 	char facts[1024];
 
+	runner_versions(run);
+	if (o->shard_n > 0 && asprintf(&run->shard, "%d/%d", o->shard_i, o->shard_n) < 0)
+		run->shard = NULL;
 	run->version = strdup(MYNAHIL_VERSION);
 	run->command = runner_command(o);
 	for (size_t i = 0; i < o->env.nbind; i++) {

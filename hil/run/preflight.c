@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hil/base/util.h"
+#include "hil/fixtures/profile.h"
 #include "hil/link/link.h"
 #include "hil/run/preflight.h"
 
@@ -48,6 +49,22 @@ static int split_url(const char *uri, char *host, size_t hcap, char *port, size_
 	return 0;
 }
 
+/* A real card's ?profile= says what the lab knows of it (docs/bench.md):
+ * a partial profile, each field given checked, a typo refused now. */
+static int check_partial(const char *uri, char *err, size_t errlen)
+{
+	const char *q = link_query(strchr(uri, ':') + 1);
+	char path[4096];
+	profile_t *p;
+
+	if (!q || util_query_get(q + 1, "profile", path, sizeof path) != 1)
+		return 0;
+	if (!(p = profile_load_partial(path, err, errlen)))
+		return -1;
+	profile_free(p);
+	return 0;
+}
+
 int preflight_binding(const char *role, const char *uri, char *err, size_t errlen)
 {
 	char host[256], port[16], why[512];
@@ -71,6 +88,10 @@ int preflight_binding(const char *role, const char *uri, char *err, size_t errle
 		return 0;
 	}
 	if (!is_service(role) && link_check_uri(uri, why, sizeof why) < 0) {
+		snprintf(err, errlen, "role %s: %s", role, why);
+		return -1;
+	}
+	if (!strcmp(role, "card") && check_partial(uri, why, sizeof why) < 0) {
 		snprintf(err, errlen, "role %s: %s", role, why);
 		return -1;
 	}

@@ -710,11 +710,16 @@ int runner_list(const runner_opts_t *o, FILE *out)
 	if (select_runs(o, &v, &n) < 0)
 		return 2;
 	for (size_t i = 0; i < n; i++) {
+		char why[1024];
+
 		if (v[i].error) {
 			fprintf(out, "%-12s %s  (does not load: %s)\n", v[i].id, v[i].file, v[i].error);
 			bad = 1;
 		} else if (v[i].skip) {
 			fprintf(out, "%-12s %-40s (skipped: %s)\n", v[i].id, v[i].file, v[i].skip);
+		} else if (scen_unmet_need(&v[i], &o->env, why, sizeof why)) {
+			/* what run would skip on this bench, said before it runs */
+			fprintf(out, "%-12s %-40s (skipped: %s)\n", v[i].id, v[i].file, why);
 		} else {
 			fprintf(out, "%-12s %-40s %s [", v[i].id, v[i].file, v[i].title);
 			for (size_t t = 0; t < v[i].ntags; t++)
@@ -930,7 +935,7 @@ int runner_run(const runner_opts_t *o)
 			fprintf(stderr, "mynahil: %s/%s: %s\n", o->env.out, writers[i]->filename, strerror(errno));
 			rc = 2;
 		}
-	printf("seed 0x%llx; reports in %s/\n", (unsigned long long)run.seed, o->env.out);
+	printf("seed %llu; reports in %s/\n", (unsigned long long)run.seed, o->env.out);
 out:
 	for (size_t i = 0; i < n; i++)
 		scen_meta_clear(&v[i]);

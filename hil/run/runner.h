@@ -29,6 +29,14 @@ int runner_list(const runner_opts_t *o, FILE *out);
  * bound target probed, changing nothing). */
 char *runner_command(const runner_opts_t *o);
 void runner_bench(const runner_opts_t *o, res_run_t *run);
+/* What built this mynahil into run->versions: its version, the git
+ * commit ("unknown" outside git, "-dirty" with uncommitted changes),
+ * OpenSSL, Lua, pcsc-lite and libnfc (the loaded library's own answer
+ * where it gives one, else the headers' marked "(built with)"). */
+void runner_versions(res_run_t *run);
+/* The My Number card generation ("2020") an ATR in upper-case hex
+ * belongs to, or NULL. */
+const char *runner_generation(const char *atr_hex);
 /* Open uri once as a probe and describe what answers in facts (ATR and
  * card generation; the se's CPLC and IDm; the card's token and, with
  * tries, the PIN tries left, asked without spending one).  0, or -1 when

@@ -404,7 +404,7 @@ static void set_reason(res_scenario_t *res, res_status_t st, const char *why)
 
 /* A need the bindings cannot meet makes the scenario a skip, not a
  * failure: it is the bench, not the system, that lacks something. */
-static int unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap)
+int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap)
 {
 	for (size_t i = 0; i < m->nneeds; i++) {
 		if (!strcmp(m->needs[i], "sim")) {
@@ -477,6 +477,44 @@ static void push_policy(lua_State *L, const scen_meta_t *m)
 	}
 }
 
+/* A field of a card profile read from w.profile that the profile does
+ * not give: a card profile's own field (hil/fixtures/profile.c) makes
+ * the scenario a skip naming it — the bench does not know it (a partial
+ * profile of a real card, or a minor's card without a sign PIN), which
+ * is not the card's failure; any other key is nil, as in any table.
+ * Upvalues: the level ("", "holder.", "pins.") and the file. */
+static int profile_index(lua_State *L)
+{
+	static const char *const top[] = { "generation", "token", "holder", "pins", "auth", "sign", "text_key", NULL };
+	static const char *const holder[] = { "name", "address", "birth", "sex", "number", "expiry_year",
+					      "security_code", NULL };
+	static const char *const pins[] = { "auth", "sign", "text", NULL };
+	const char *level = lua_tostring(L, lua_upvalueindex(1)), *k = lua_tostring(L, 2);
+	const char *const *known = !strcmp(level, "holder.") ? holder : !strcmp(level, "pins.") ? pins : top;
+
+	for (size_t i = 0; k && lua_type(L, 2) == LUA_TSTRING && known[i]; i++)
+		if (!strcmp(k, known[i])) {
+			lua_createtable(L, 0, 1);
+			lua_pushfstring(L, "the card profile %s gives no %s%s, which this scenario reads (docs/bench.md#partial-profiles)",
+					lua_tostring(L, lua_upvalueindex(2)), level, k);
+			lua_setfield(L, -2, "__mynahil_skip");
+			return lua_error(L);
+		}
+	lua_pushnil(L);
+	return 1;
+}
+
+/* The table on top gets profile_index for the fields it lacks. */
+static void guard_profile(lua_State *L, const char *file, const char *level)
+{
+	lua_createtable(L, 0, 1);
+	lua_pushstring(L, level);
+	lua_pushstring(L, file);
+	lua_pushcclosure(L, profile_index, 2);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+}
+
 /* The card profile a card binding stands for — what a scenario knows of
  * the card in the reader (holder attributes, PINs), whether the card is
  * simulated from it or is the physical card it describes.  Loaded as pure
@@ -504,6 +542,20 @@ static void push_profile(lua_State *L, const char *uri)
 	if (lua_pcall(L, 0, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
 		lua_pop(L, 1);
 		lua_pushnil(L);
+		return;
+	}
+	guard_profile(L, path, "");
+	for (int i = 0; i < 2; i++) { /* holder and pins, made empty if not given */
+		const char *sub = i ? "pins" : "holder";
+		lua_pushstring(L, sub);
+		if (lua_rawget(L, -2) != LUA_TTABLE) { /* raw: the guard is in place */
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, -3, sub);
+		}
+		guard_profile(L, path, i ? "pins." : "holder.");
+		lua_pop(L, 1);
 	}
 }
 
@@ -580,6 +632,41 @@ static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 	}
 }
 
+/* --redact: the PINs the bound card profile (on top of the stack) knows
+ * are secrets from the start, with the number (照合番号A). */
+static void profile_secrets(lua_State *L, trace_t *t)
+{
+	static const char *const where[][2] = { { "pins", NULL }, { "holder", "number" } };
+
+	for (size_t i = 0; lua_istable(L, -1) && i < sizeof where / sizeof where[0]; i++) {
+		lua_pushstring(L, where[i][0]);
+		if (lua_rawget(L, -2) == LUA_TTABLE) {
+			lua_pushnil(L);
+			while (lua_next(L, -2)) {
+				size_t n;
+				const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+				if (v && (!where[i][1] || (lua_type(L, -2) == LUA_TSTRING &&
+							   !strcmp(lua_tostring(L, -2), where[i][1]))))
+					trace_secret(t, (const uint8_t *)v, n);
+				lua_pop(L, 1);
+			}
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* --redact: every secret of the run masked in what the reports print of
+ * the result (the failed expects carry the last APDUs, in hex). */
+static void redact_result(const trace_t *t, res_scenario_t *res)
+{
+	trace_mask_text(t, res->reason);
+	trace_mask_text(t, res->log);
+	for (size_t i = 0; i < res->nexpects; i++) {
+		trace_mask_text(t, res->expects[i].what);
+		trace_mask_text(t, res->expects[i].msg);
+	}
+}
+
 /* The trace names each link's role, shows SCP03 commands plain beside
  * the wrapped ones (the fixtures' key set), and with --trace pcapng is
  * copied to traces/ID.pcapng with times (hil/trace/trc_live.c). */
@@ -614,7 +701,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		set_reason(res, RES_SKIP, m->skip);
 		return;
 	}
-	if (unmet_need(m, env, err, sizeof err)) {
+	if (scen_unmet_need(m, env, err, sizeof err)) {
 		set_reason(res, RES_SKIP, err);
 		return;
 	}
@@ -637,6 +724,11 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 			set_reason(res, RES_ERROR, err);
 			goto out;
 		}
+	}
+	if (env->redact) {
+		if (!trace) /* no trace file: the secrets are still gathered */
+			trace = trace_open("/dev/null");
+		trace_redact(trace);
 	}
 	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
 	if (!L || lhil_load_scenario(L, m->file, err, sizeof err) < 0) {
@@ -691,6 +783,8 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	lua_setfield(L, -2, "bench");
 	if (scen_binding(env, "card")) {
 		push_profile(L, scen_binding(env, "card"));
+		if (env->redact)
+			profile_secrets(L, trace);
 		lua_setfield(L, -2, "profile");
 	}
 	lua_call(L, 2, 1);                         /* scenario run world */
@@ -706,5 +800,9 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	check_invariants(L, rc, res);
 out:
 	lhil_close(L); /* closes the links through their __gc */
+	if (env->redact) {
+		redact_result(trace, res);
+		util_rmtree(rundir); /* a state image holds the card's PINs */
+	}
 	trace_close(trace);
 }

@@ -24,6 +24,8 @@ typedef struct scen_env {
 	int trace_pcapng;     /* --trace pcapng: traces/ID.pcapng beside traces/ID.jsonl */
 	int bench;            /* mynahil check: links to a bench may be observed by APDUs at any
 			       * check, and power-cycled (docs/invariants.md) */
+	int redact;           /* --redact: PINs masked in traces and results, run dirs
+			       * removed after each scenario (docs/bench.md) */
 } scen_env_t;
 
 typedef struct scen_meta {
@@ -66,6 +68,10 @@ void scen_file_name(const char *id, char *out, size_t cap);
 
 /* Run it here, in this process, filling res (which the caller zeroed). */
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res);
+
+/* 1 with why when a need of m's (needs = { ... }) is one the bindings
+ * cannot meet — the scenario is then a skip, on run and on list; else 0. */
+int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap);
 
 /* The URI bound to role, or NULL. */
 const char *scen_binding(const scen_env_t *env, const char *role);
