@@ -25,12 +25,69 @@ function app.phone(w, se, opts)
   if not se and w.se and w.se:uri() ~= "sim:se" then se = w.se end
   opts = opts or {}
   opts.se = se or app.new_se(w, 1)
+  if se and (rawequal(se, w.se) or rawequal(se, w.se2)) then app.shared(w, se) end
   return phone_actor.new(w, opts)
+end
+
+-- ---- a device shared with other scenarios ----
+-- A bound se or se2 (a served or real SE) is the same device for every
+-- scenario of a run, and of the next run: each scenario finds it without
+-- the holder's certificates and leaves it so, even when it failed (a
+-- teardown).  Cleared: its certificates revoked with the card they were
+-- issued on (the bound card, its own certificates of app.own_card, or
+-- app.other_card), the applet deleted (delete_applet_on_revoke=force).
+local shared = {}
+function app.shared(w, se, fresh)
+  if shared[se] then return end
+  shared[se] = true
+  if not fresh then app.clear(w, se, "set-up") end
+  mynahil.teardown("leave " .. se:uri() .. " as found", function() app.clear(w, se, "teardown") end)
+end
+
+local FORCE = { delete_applet_on_revoke = "force", half_valid = "erase_revoked" }
+
+-- The card a device's certificates were issued on: the bound card (under
+-- its own serial or a certificate of the scenario's own for the same
+-- key), or the other fixture holder's.
+local function card_of(w, serial)
+  local mine = app.card(w.card, w.profile.pins)
+  if app.card_serial(mine) ~= serial then
+    local other = app.other_card(w)
+    if other and app.card_serial(other) == serial then return other end
+  end
+  return { link = mine.link, pins = mine.pins, serial = serial }
+end
+
+function app.clear(w, se, what)
+  se:power "cold"                  -- a phone the scenario broke works again
+  local ph = phone_actor.new(w, { se = se })
+  local s
+  for _ = 1, 2 do
+    s = app.sync(w, ph, { policy = FORCE })   -- a pending deletion done
+    local d = s.ok and s.result.device and app.device(w, s.result.device) or {}
+    if not d.card_serial or not app.applet_present(ph) then break end
+    local card, opts = card_of(w, d.card_serial), { policy = FORCE, reason = "cessationOfOperation" }
+    if d.status ~= "active" and d.status ~= "hold" and d.status ~= "half" then
+      -- revoked with the applet kept (warn, half_valid=block): certificates
+      -- again, so that a revocation under force deletes it
+      opts.pins = { auth = "0000", sign = "TEARDOWN0" }
+      if not app.reissue(w, ph, card, opts).ok then break end
+    end
+    -- refused when the card's certificate is no longer valid: the CA's
+    -- linkage revoked the phone's with it, and the check-in deletes
+    app.revoke(w, ph, card, opts)
+  end
+  expect(s.ok, what .. ": " .. se:uri() .. " checks in: " .. tostring(s.error)).is_true()
+  expect(app.applet_present(ph), what .. ": " .. se:uri() .. " without the applet").is(false)
 end
 
 function app.new_se(w, n)
   local h = mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed) .. "/" .. n)):sub(1, 8)
-  return assert(w:open("sim:se?serial=" .. h))
+  local se = assert(w:open("sim:se?serial=" .. h))
+  -- A served TSM remembers this device (the same serial every run) after
+  -- the simulated SE is gone: it leaves the scenario without certificates.
+  if w.tsm:uri():match("^https?:") then app.shared(w, se, true) end
+  return se
 end
 
 -- A holder's card: its link and the PINs the holder knows.
@@ -162,6 +219,31 @@ function app.card_serial(card)
   local s = mynahil.crypto.cert(der).serial
   if #s % 2 == 1 then s = "0" .. s end
   return s
+end
+
+-- The holder of a card, as the CA records its sign certificate (the name
+-- the TSM's registry and the call centre use): nil, why when unknown.
+function app.holder(w, card)
+  local serial, why = card.serial or app.card_serial(card)
+  if not serial then return nil, why end
+  local s, c = w.ca:call("GET", "/v1/certs/" .. serial)
+  if s ~= 200 then return nil, "card certificate " .. serial .. ": " .. tostring(s) end
+  return c.holder
+end
+
+-- Another holder's card than the bound one (w.profile): bob's fixture
+-- card, or alice's when bob's is bound; simulated, with its PINs.
+local others = {
+  { file = "profiles/bob.lua", number = "987654321000", pins = { auth = "5678", sign = "BOBSIGN2026" } },
+  { file = "profiles/default.lua", number = "123456789018", pins = { auth = "1234", sign = "MYNAHIL1" } },
+}
+function app.other_card(w)
+  local mine = w.profile and rawget(w.profile, "holder") and rawget(w.profile.holder, "number")
+  for _, o in ipairs(others) do
+    if o.number ~= mine then
+      return app.card(assert(w:open("sim:card?profile=" .. w:fixture(o.file))), o.pins)
+    end
+  end
 end
 
 -- The IDm of the phone's FeliCa chip (Polling, system code FFFF).

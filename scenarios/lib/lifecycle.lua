@@ -95,20 +95,11 @@ function lifecycle.issued(w, n, pins, opts)
   return ph, card, r.ok and r.result or nil
 end
 
--- The fixture card of another holder than the bound card's (bob's, or
--- alice's when bob's card is bound), as its owner: a person with the
--- card and its PINs.
-local others = {
-  { file = "profiles/bob.lua", number = "987654321000", pins = { auth = "5678", sign = "BOBSIGN2026" } },
-  { file = "profiles/default.lua", number = "123456789018", pins = { auth = "1234", sign = "MYNAHIL1" } },
-}
+-- Another holder than the bound card's (app.other_card), as a person
+-- with the card and its PINs.
 function lifecycle.other_owner(w, name)
-  local mine = w.profile and rawget(w.profile, "holder") and rawget(w.profile.holder, "number")
-  for _, o in ipairs(others) do
-    if o.number ~= mine then
-      return phone.owner(w, assert(w:open("sim:card?profile=" .. w:fixture(o.file))), o.pins, name)
-    end
-  end
+  local c = app.other_card(w)
+  return phone.owner(w, c.link, c.pins, name)
 end
 
 -- A "no action" case: the holder's phone (MNO-A's SIM, locked to its

@@ -1,8 +1,9 @@
 -- Case 3 (docs/domain.md#cases): MNP between MNOs with a new phone, the old one
 -- not revoked first: issuing on the new phone revokes the old (one phone per
--- holder), whose applet is deleted when it is next online (seed §5).  The
--- port cancelled the old phone's line: it is offline, its app reaches no
--- TSM and the deletion waits, until it joins a Wi-Fi network.
+-- holder), whose applet is deleted when it is next online
+-- (docs/domain.md#flows).  The port cancelled the old phone's line: it is
+-- offline, its app reaches no TSM and the deletion waits, until it joins a
+-- Wi-Fi network.
 local lifecycle = require "lifecycle"
 
 return scenario {

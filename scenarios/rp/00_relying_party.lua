@@ -41,7 +41,7 @@ return scenario {
     local crl0 = assert(bank:crl("sign")).number
 
     -- The call centre holds the holder's phone certificates.
-    local s = app.hold(w, "alice")
+    local s = app.hold(w, app.holder(w, app.card(w.card, w.profile.pins)))
     expect(s, "call centre: hold").is(200)
     v = bank:verify(der, msg, sig)
     expect(v.ok, "held: refused").is_false()

@@ -30,7 +30,7 @@ return scenario {
 
     -- The registry
     local dev = app.device(w, res.device)
-    expect(dev.holder, "registry: holder").is "alice"
+    expect(dev.holder, "registry: holder, as the CA knows the card").is(app.holder(w, card))
     expect(dev.auth_serial, "registry: auth serial").is(res.auth_serial)
     expect(dev.idm, "registry: the IDm read over FeliCa").is(app.idm(phone))
     expect(dev.cplc ~= nil, "registry: CPLC").is_true()

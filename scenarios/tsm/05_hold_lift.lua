@@ -22,7 +22,7 @@ return scenario {
     local early = app.lift(w, phone, card, { pins = pins })
     expect(early.status, "nothing to lift").is(409)
 
-    local s, h = app.hold(w, "alice")
+    local s, h = app.hold(w, app.holder(w, card))
     expect(s, "call centre: hold").is(200)
     expect(bank:says(r.result.auth_serial), "CA: auth on hold").is "hold"
     expect(bank:says(r.result.sign_serial), "CA: sign on hold").is "hold"

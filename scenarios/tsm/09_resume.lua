@@ -24,7 +24,7 @@ return scenario {
     if not r.ok then return end
     expect(r.result.slots[1] == 2 and r.result.slots[2] == 2, "SE: both slots ACTIVE").is_true()
     expect(bank:says(r.result.auth_serial), "CA: valid").is "valid"
-    local s, list = w.ca:call("GET", "/v1/holders/alice/certs")
+    local s, list = w.ca:call("GET", "/v1/holders/" .. tostring(app.holder(w, card)) .. "/certs")
     local phone_certs = 0
     for _, c in ipairs(list.certs or {}) do
       if c.kind == "phone" and c.status == "valid" then phone_certs = phone_certs + 1 end

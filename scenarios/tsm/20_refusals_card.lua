@@ -17,8 +17,7 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)
     local alice = app.card(w.card, w.profile.pins)
-    local bob = app.card(w:open("sim:card?profile=" .. w:fixture("profiles/bob.lua")),
-      { auth = "5678", sign = "BOBSIGN2026" })   -- fixtures/profiles/bob.lua
+    local bob = app.other_card(w)   -- another holder's card (bob's, alice's when bob's is bound)
     local chika = app.card(w:open("sim:card?profile=" .. w:fixture("profiles/chika.lua")),
       { auth = "2468" })                         -- a minor: no sign certificate
     local phone, other = app.phone(w), app.phone(w, app.new_se(w, 2))
@@ -27,7 +26,7 @@ return scenario {
     expect(r.ok, "alice's phone issued: " .. tostring(r.error)).is_true()
     if not r.ok then return end
     expect(app.sync(w, other).ok, "the other phone's first contact (registered)").is_true()
-    local spec = { phones = { alice = phone, other = other }, holders = { "alice", "bob" },
+    local spec = { phones = { alice = phone, other = other }, holders = { app.holder(w, alice), app.holder(w, bob) },
                    cards = { alice = alice, bob = bob } }
 
     -- Each refusal: its status and field, and the world unchanged.

@@ -23,7 +23,7 @@ return scenario {
     local r = app.issue(w, phone, base, { pins = pins })
     expect(r.ok, "alice's phone issued: " .. tostring(r.error)).is_true()
     if not r.ok then return end
-    local spec = { phones = { alice = phone }, holders = { "alice" }, cards = { alice = base } }
+    local spec = { phones = { alice = phone }, holders = { app.holder(w, base) }, cards = { alice = base } }
     local function refused(what, res, status, field)
       expect(res.ok, what .. ": refused").is(false)
       expect(res.status, what .. ": status").is(status)
@@ -51,7 +51,7 @@ return scenario {
       local want = case == "held" and "hold" or case
       expect(bank:says(card.serial), case .. ": RP sees the card certificate").is(want)
       app.check(w)   -- the TSM follows the CA (linked revocation, hold, expiry) before the snapshot
-      local s = { phones = { alice = phone, own = ph }, holders = { "alice", card.holder }, cards = { alice = base } }
+      local s = { phones = { alice = phone, own = ph }, holders = { app.holder(w, base), card.holder }, cards = { alice = base } }
       local before = snap.take(w, s)
       for _, op in ipairs { "issue", "reissue", "renew", "lift", "pin_reset" } do
         local x = app.session(w, ph, card, op, { pins = pins, slot = "sign" })

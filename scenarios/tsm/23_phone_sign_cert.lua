@@ -45,7 +45,7 @@ return scenario {
     expect(app.sign(phone, "sign", pins.sign, "contract") ~= nil, tag .. "the sign key signs").is(psc)
     expect(app.phone_cert(phone, "sign", pins.sign) ~= nil, tag .. "a sign certificate on the SE").is(psc)
 
-    local spec = { phones = { p = phone }, holders = { "alice" }, cards = { alice = card } }
+    local spec = { phones = { p = phone }, holders = { app.holder(w, card) }, cards = { alice = card } }
     if not psc then
       -- The sign slot's operations have nothing to act on.
       local before = snap.take(w, spec)
@@ -61,7 +61,7 @@ return scenario {
     -- Hold and lift (docs/card.md#phone-certificates): the auth certificate
     -- reinstated; the sign certificate, when there is one, revoked and
     -- reissued.
-    local s = app.hold(w, "alice")
+    local s = app.hold(w, app.holder(w, card))
     expect(s, tag .. "call centre: hold").is(200)
     expect(bank:says(res.auth_serial), tag .. "RP: auth on hold").is "hold"
     local l = app.lift(w, phone, card, { pins = pins })

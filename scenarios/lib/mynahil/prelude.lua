@@ -372,12 +372,28 @@ function mynahil.invariant_observer(n, fn)
   end
 end
 
+-- mynahil.teardown(what, fn): fn() after the run and its final
+-- invariant check, also when the run raised; the last registered first.
+-- It leaves a device shared with the scenarios after this one as it was
+-- found (scenarios/lib/app.lua).  Its flows are no steps; an error in it
+-- is a failed expect naming what.
+local teardowns = {}
+function mynahil.teardown(what, fn)
+  teardowns[#teardowns + 1] = { what = tostring(what), fn = fn }
+end
+
 function mynahil._invariants(w)
   steps.world = steps.world or w
   if steps.depth > 0 then   -- the run raised inside a flow
     steps.depth = 0
   end
   check_invariants(true)
+  steps.checking = true
+  for i = #teardowns, 1, -1 do
+    local ok, err = pcall(teardowns[i].fn)
+    if not ok then expect(false, "teardown, " .. teardowns[i].what .. ": " .. tostring(err)).is_true() end
+  end
+  steps.checking = false
 end
 
 -- A service whose state-changing calls are steps (a POST to OCSP is a
