@@ -20,6 +20,9 @@ int doctor_main(int argc, char **argv);
 /* `mynahil readers` (readers.c): the PC/SC readers and libnfc devices
  * a bench can bind; 0 some found, 1 none, 2 usage. */
 int readers_main(int argc, char **argv);
+/* `mynahil profile from-card` (fromcard.c, docs/real-card.md): a card's
+ * ATR, token and certificate EF layout as profile fields; 0, 1, 2 usage. */
+int profile_main(int argc, char **argv);
 /* `mynahil --version` (version.c): mynahil's version, the git commit and
  * the libraries' versions, as the reports record them. */
 int cli_version(int argc, char **argv);

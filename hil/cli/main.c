@@ -33,6 +33,7 @@ static const char usage_main[] =
 	"                    field captures in, replayed against a target, out as pcapng\n"
 	"  doctor            check a bench before a campaign\n"
 	"  readers           list the PC/SC readers (with their cards) and libnfc devices\n"
+	"  profile from-card write what a card shows (ATR, EF sizes, token) as profile fields\n"
 	"  serve card|se|pn532|ca|tsm\n"
 	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
 	"                    libnfc (pty), ca and tsm over HTTP\n"
@@ -630,6 +631,8 @@ int main(int argc, char **argv)
 		return doctor_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "readers"))
 		return readers_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "profile"))
+		return profile_main(argc - 1, argv + 1);
 	fprintf(stderr, "mynahil: unknown command '%s'\n", argv[1]);
 	return bad_usage(NULL, usage_main);
 }

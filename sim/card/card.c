@@ -16,12 +16,14 @@
 struct sim_card {
 	sim_ctx_t *ctx;
 	enum card_gen gen;
+	uint8_t atr[CARD_ATR_MAX], atqb[CARD_ATQB_INFO];
+	size_t atr_len;
 	int powered;
 	jpki_app_t jpki;
 	cardos_t os;
 };
 
-/* docs/card.md#atrs: contact ATRs seen on real cards. */
+/* docs/card.md#atrs: the ATRs of each set, as seen (sources in card.h). */
 static const struct {
 	uint8_t len;
 	uint8_t b[20];
@@ -34,6 +36,68 @@ static const struct {
 	[CARD_GEN_2024] = { 17, { 0x3B, 0xF5, 0x91, 0x00, 0xFF, 0x91, 0x81, 0x71, 0xFE, 0x40,
 				  0x00, 0x42, 0x00, 0x01, 0x00, 0xD1, 0xD6 } },
 };
+
+/* The ATQB application data and protocol info of each set: those of the
+ * four PC/SC ATRs OpenSC's list holds for the card's contactless side
+ * (3B 88 80 01 ...), paired with the sets in the order listed — the
+ * pairing is ours, no source ties a contactless ATR to a contact one. */
+static const uint8_t atqbs[CARD_GEN_COUNT][CARD_ATQB_INFO] = {
+	[CARD_GEN_2015] = { 0x00, 0x00, 0x05, 0xE0, 0xB3, 0x81, 0xA1 },
+	[CARD_GEN_2020] = { 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1 },
+	[CARD_GEN_2021] = { 0x00, 0x4B, 0x51, 0xFF, 0x00, 0x81, 0xD1 },
+	[CARD_GEN_2024] = { 0x00, 0x4B, 0x51, 0xFF, 0xB3, 0x81, 0xD1 },
+};
+
+size_t card_pcsc_atr_typeb(const uint8_t atqb[CARD_ATQB_INFO], uint8_t mbli, uint8_t *out, size_t cap)
+{
+	uint8_t tck = 0;
+
+	if (!atqb || !out || cap < 13)
+		return 0;
+	out[0] = 0x3B;
+	out[1] = 0x88; /* TD1 present, 8 historical bytes */
+	out[2] = 0x80; /* TD1: TD2 present, T=0 */
+	out[3] = 0x01; /* TD2: T=1 */
+	memcpy(out + 4, atqb, CARD_ATQB_INFO);
+	out[11] = (uint8_t)(mbli << 4);
+	for (size_t i = 1; i < 12; i++)
+		tck ^= out[i];
+	out[12] = tck;
+	return 13;
+}
+
+int card_atr_ok(const uint8_t *atr, size_t n)
+{
+	size_t i = 1, k;
+	uint8_t y, tck = 0;
+	int tck_needed = 0;
+
+	if (!atr || n < 2 || n > CARD_ATR_MAX || (atr[0] != 0x3B && atr[0] != 0x3F))
+		return 0;
+	y = atr[1] >> 4;
+	k = atr[1] & 0x0F;
+	i = 2;
+	while (y) {
+		uint8_t td = 0;
+		for (int bit = 0; bit < 4; bit++)
+			if (y & (1u << bit)) {
+				if (i >= n)
+					return 0;
+				if (bit == 3)
+					td = atr[i];
+				i++;
+			}
+		if (!(y & 0x08))
+			break;
+		tck_needed = tck_needed || (td & 0x0F) != 0;
+		y = td >> 4;
+	}
+	if (i + k + (size_t)tck_needed != n)
+		return 0;
+	for (size_t j = 1; j < n; j++)
+		tck ^= atr[j];
+	return !tck_needed || tck == 0;
+}
 
 int card_str_ok(const char *s, size_t min, size_t max, const char *set)
 {
@@ -137,10 +201,15 @@ int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
 	*out = NULL;
 	if ((unsigned)p->gen >= CARD_GEN_COUNT)
 		return SIM_ERR_PROFILE;
+	if ((p->atr_len || p->atr) && !card_atr_ok(p->atr, p->atr_len))
+		return SIM_ERR_PROFILE;
 	if (!(c = calloc(1, sizeof *c)))
 		return SIM_ERR_NOMEM;
 	c->ctx = ctx;
 	c->gen = p->gen;
+	c->atr_len = p->atr_len ? p->atr_len : atrs[p->gen].len;
+	memcpy(c->atr, p->atr_len ? p->atr : atrs[p->gen].b, c->atr_len);
+	memcpy(c->atqb, p->atqb ? p->atqb : atqbs[p->gen], CARD_ATQB_INFO);
 	/* Building the card is powering it up on its NVM: an image saved in
 	 * the middle of a transaction is rolled back first. */
 	nvm_power_up(ctx->nvm);
@@ -198,10 +267,15 @@ int sim_card_power(sim_card_t *c, enum sim_power how)
 
 size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap)
 {
-	if (!c || !atr || cap < atrs[c->gen].len)
+	if (!c || !atr || cap < c->atr_len)
 		return 0;
-	memcpy(atr, atrs[c->gen].b, atrs[c->gen].len);
-	return atrs[c->gen].len;
+	memcpy(atr, c->atr, c->atr_len);
+	return c->atr_len;
+}
+
+void sim_card_atqb(const sim_card_t *c, uint8_t out[CARD_ATQB_INFO])
+{
+	memcpy(out, c->atqb, CARD_ATQB_INFO);
 }
 
 int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,

@@ -13,14 +13,20 @@ typedef struct card_blob {
 	size_t n;
 } card_blob_t;
 
-/* ATR per card generation (docs/card.md#atrs). */
+/* The ATR sets a profile's `generation` picks (docs/card.md#atrs): each a
+ * contact ATR and the ATQB of the contactless side, labelled by where
+ * the ATR was seen.  The years are the profile's names for them. */
 enum card_gen {
-	CARD_GEN_2015 = 0, /* 3B E0 00 FF 81 31 FE 45 14 */
-	CARD_GEN_2020,     /* 3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B */
-	CARD_GEN_2021,     /* 3B C5 FF 81 31 FB 45 80 73 C6 01 00 00 */
-	CARD_GEN_2024,     /* 3B F5 91 00 FF 91 81 71 FE 40 00 42 00 01 00 D1 D6 */
+	CARD_GEN_2015 = 0, /* 3B E0 00 FF 81 31 FE 45 14: pcsc-tools' list */
+	CARD_GEN_2020,     /* 3B DA 13 FF ... 01 C0 3B: OpenSC issue #3021, a contact reader */
+	CARD_GEN_2021,     /* 3B C5 FF 81 31 FB 45 80 73 C6 01 00 00: pcsc-tools' list */
+	CARD_GEN_2024,     /* 3B F5 91 00 FF 91 81 71 FE 40 00 42 00 01 00 D1 D6: OpenSC's
+			    * list; most likely a contactless reader's, not a chip's */
 	CARD_GEN_COUNT
 };
+
+#define CARD_ATR_MAX 33
+#define CARD_ATQB_INFO 7 /* ATQB application data (4) + protocol info (3) */
 
 /* What the card is personalised with.  Strings are NUL-terminated UTF-8
  * and only read during sim_card_new(); the card copies what it keeps into
@@ -61,6 +67,13 @@ typedef struct card_profile {
 	 * indicator) on the JPKI AP: 0 = 6700, as a card answers per
 	 * docs/card.md#commands [L]; else 6D00 or 9000. */
 	uint16_t sw_80fc;
+	/* The contact ATR, replacing the generation's (checked: TS, the
+	 * interface bytes, TCK); atr_len 0 = the generation's. */
+	const uint8_t *atr;
+	size_t atr_len;
+	/* The contactless side's ATQB application data and protocol info
+	 * (CARD_ATQB_INFO bytes); NULL = the generation's. */
+	const uint8_t *atqb;
 } card_profile_t;
 
 /* Default certificate EF sizes: the sign CA's as observed on a 2023-CA
@@ -93,8 +106,21 @@ void sim_card_free(sim_card_t *c);
 /* OFF: the card goes mute.  COLD/WARM: NVM recovery (a torn transaction
  * is rolled back), security status and current selection cleared. */
 int sim_card_power(sim_card_t *c, enum sim_power how);
-/* Copies the ATR of the current generation; returns its length. */
+/* Copies the contact ATR (the profile's, else its generation's);
+ * returns its length. */
 size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap);
+/* The ATQB application data and protocol info of the contactless side
+ * (CARD_ATQB_INFO bytes into out). */
+void sim_card_atqb(const sim_card_t *c, uint8_t out[CARD_ATQB_INFO]);
+/* The ATR a PC/SC reader builds for an ISO 14443-4 Type B card (PC/SC
+ * Part 3, 3.1.3.2.3): 3B 88 80 01, the ATQB's application data and
+ * protocol info, MBLI (of ATTRIB's answer) in the high nibble, TCK.
+ * Returns its length (13), 0 if cap is too small. */
+size_t card_pcsc_atr_typeb(const uint8_t atqb[CARD_ATQB_INFO], uint8_t mbli, uint8_t *out, size_t cap);
+/* 1 if atr[0..n) is a well-formed ATR: TS 3B or 3F, the interface bytes
+ * T0 announces, the historical bytes, and TCK when a protocol other than
+ * T=0 is indicated (XOR of T0..TCK is 0). */
+int card_atr_ok(const uint8_t *atr, size_t n);
 
 /* One command APDU in, one response APDU out (data + SW1 SW2).
  * Returns SIM_OK, or SIM_ERR_MUTE when the card is off or lost power

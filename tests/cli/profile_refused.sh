@@ -52,6 +52,8 @@ extra sw 'sw_80fc = "6A86",'
 refused sim:card "$tmp/sw.lua" "$tmp/sw.lua: field 'sw_80fc' must be \"6700\", \"6D00\" or \"9000\""
 extra tok 'token_info = "00",'
 refused sim:card "$tmp/tok.lua" "$tmp/tok.lua: field 'token_info'"
+extra atr 'atr = "3BDA13FF8131FB468012392F31C173C601C03C",'
+refused sim:card "$tmp/atr.lua" "$tmp/atr.lua: field 'atr' is not a well-formed ATR"
 extra efs 'cert_efs = { sign_ca = 40000 },'
 refused sim:card "$tmp/efs.lua" "$tmp/efs.lua: field 'cert_efs.sign_ca'"
 
@@ -63,5 +65,11 @@ printf '%s\n' "$select" 00A4020C02000B 00B0070701 00B0070801 80FC0000 00A4020C02
 	"$bin" apdu --target sim:card --profile "$tmp/good.lua" >"$tmp/good.out" 2>&1
 check "layout fields followed" [ "$(tr '\n' ' ' <"$tmp/good.out")" = "9000 9000 FF9000 6B00 6D00 9000 ABAB9000 " ] ||
 	cat "$tmp/good.out"
+# ... and what from-card reads back from such a card (docs/real-card.md).
+"$bin" profile from-card --target sim:card --profile "$tmp/good.lua" >"$tmp/good.fields"
+check "from-card: the EF size and filler" sh -c "grep -q '^    auth_ca = 1800,\$' '$tmp/good.fields' && grep -q '^    filler = 0xFF,\$' '$tmp/good.fields'"
+extra ownatr 'atr = "3B021450", atqb = "01020304050607",'
+"$bin" profile from-card --target sim:card --profile "$tmp/ownatr.lua" >"$tmp/ownatr.fields"
+check "a profile's own ATR served" grep -q '^  atr = "3B021450", -- of no known ATR set$' "$tmp/ownatr.fields"
 
 finish

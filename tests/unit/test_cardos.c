@@ -32,6 +32,68 @@ static void test_atr_per_generation(void **state)
 	}
 }
 
+/* The contactless side (docs/card.md#atrs): each set's ATQB gives, through
+ * PC/SC Part 3's rule, one of the four contactless ATRs OpenSC's list
+ * holds, byte for byte with its TCK; a profile's own contact ATR and ATQB
+ * replace the set's; a malformed ATR is refused. */
+static void test_atr_by_interface(void **state)
+{
+	static const char *const pcsc[CARD_GEN_COUNT] = {
+		"3B888001000005E0B381A1007F", "3B888001000041E0B381A1003B",
+		"3B888001004B51FF0081D100BC", "3B888001004B51FFB381D1000F",
+	};
+	static const char *const good[] = { "3BE000FF8131FE4514", "3BDA13FF8131FB468012392F31C173C601C03B",
+					    "3BC5FF8131FB458073C6010000", "3BF59100FF918171FE400042000100D1D6",
+					    "3B888001000005E0B381A1007F", "3B00" };
+	static const char *const bad[] = { "3BDA13FF8131FB468012392F31C173C601C03C", /* TCK */
+					   "3BDA13FF8131FB468012392F31C173C601C0", /* short */
+					   "3BE000FF8131FE451400",                 /* extra byte */
+					   "3CE000FF8131FE4514",                   /* TS */
+					   "3B" };
+	static const uint8_t mine_atr[] = { 0x3B, 0x02, 0x14, 0x50 }, mine_atqb[CARD_ATQB_INFO] = { 1, 2, 3, 4, 5, 6, 7 };
+	uint8_t atqb[CARD_ATQB_INFO], atr[CARD_ATR_MAX], want[CARD_ATR_MAX];
+	card_profile_t p;
+	sim_card_t *c = NULL;
+	fx_t *f;
+	(void)state;
+
+	for (int g = 0; g < CARD_GEN_COUNT; g++) {
+		fx_profile(&p);
+		p.gen = (enum card_gen)g;
+		f = fx_new(&p);
+		sim_card_atqb(f->card, atqb);
+		assert_int_equal(card_pcsc_atr_typeb(atqb, 0, atr, sizeof atr), 13);
+		assert_int_equal(apdu_unhex(pcsc[g], want, sizeof want), 13);
+		assert_memory_equal(atr, want, 13);
+		assert_true(card_atr_ok(atr, 13));
+		fx_free(f);
+	}
+	assert_int_equal(card_pcsc_atr_typeb(atqb, 0, atr, 12), 0);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		long n = apdu_unhex(good[i], want, sizeof want);
+		if (!card_atr_ok(want, (size_t)n))
+			fail_msg("%s refused", good[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		long n = apdu_unhex(bad[i], want, sizeof want);
+		if (card_atr_ok(want, (size_t)n))
+			fail_msg("%s accepted", bad[i]);
+	}
+	fx_profile(&p);
+	p.atr = mine_atr;
+	p.atr_len = sizeof mine_atr;
+	p.atqb = mine_atqb;
+	f = fx_new(&p);
+	assert_int_equal(sim_card_atr(f->card, atr, sizeof atr), sizeof mine_atr);
+	assert_memory_equal(atr, mine_atr, sizeof mine_atr);
+	sim_card_atqb(f->card, atqb);
+	assert_memory_equal(atqb, mine_atqb, sizeof atqb);
+	p.atr_len = 3; /* 3B 02 14: a historical byte short */
+	assert_int_equal(sim_card_new(&c, &p, &f->ctx), SIM_ERR_PROFILE);
+	assert_null(c);
+	fx_free(f);
+}
+
 static void test_select_aid(void **state)
 {
 	fx_t *f = fx_default();
@@ -374,6 +436,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_atr_per_generation),
+		cmocka_unit_test(test_atr_by_interface),
 		cmocka_unit_test(test_select_aid),
 		cmocka_unit_test(test_select_ef),
 		cmocka_unit_test(test_read_binary_token_and_eof),
