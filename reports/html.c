@@ -202,18 +202,20 @@ static void trace_load(const res_run_t *run, const res_scenario_t *s, trace_t *t
 		return;
 	while (getline(&line, &cap, f) > 0) {
 		json_t *o = NULL;
-		const char *link, *cmd, *rsp, *ev;
+		const char *link, *cmd, *rsp, *ev, *plain = NULL;
 		long num;
 		row_t *r;
 		size_t k;
 
-		if (fast_fields(line, &num, &link, &cmd, &rsp, &ev) < 0) {
+		/* a line with the plain form of an SCP03 command takes the parser */
+		if (strstr(line, ",\"plain\":\"") || fast_fields(line, &num, &link, &cmd, &rsp, &ev) < 0) {
 			o = json_loads(line, 0, NULL);
 			num = (long)json_integer_value(json_object_get(o, "n"));
 			link = json_string_value(json_object_get(o, "link"));
 			cmd = json_string_value(json_object_get(o, "cmd"));
 			rsp = json_string_value(json_object_get(o, "rsp"));
 			ev = json_string_value(json_object_get(o, "event"));
+			plain = json_string_value(json_object_get(o, "plain"));
 		}
 		if (!link || (!cmd && !ev) || (t->n == vcap && !(t->v = realloc(t->v, (vcap = vcap ? 2 * vcap : 64) * sizeof *t->v)))) {
 			json_decref(o);
@@ -233,7 +235,12 @@ static void trace_load(const res_run_t *run, const res_scenario_t *s, trace_t *t
 				app[k] = 0; /* a reset deselects */
 		} else {
 			unsigned scratch = 0;
-			res_apdu_decode(cmd, k < 16 ? &app[k] : &scratch, name, sizeof name, detail, sizeof detail);
+			res_apdu_decode(plain ? plain : cmd, k < 16 ? &app[k] : &scratch, name, sizeof name, detail, sizeof detail);
+			if (plain) { /* the wire bytes stay in the row; the plain ones are named */
+				size_t off = strlen(detail);
+				snprintf(detail + off, sizeof detail - off, "%sSCP03-wrapped; the plain command: %.80s%s",
+					 off ? "; " : "", plain, strlen(plain) > 80 ? "..." : "");
+			}
 			r->name = strdup(name);
 			r->detail = strdup(detail);
 			r->cmd = shown_hex(cmd);

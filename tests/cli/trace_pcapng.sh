@@ -86,6 +86,8 @@ ij=${issue%.pcapng}.jsonl
 check "issuance: SE records are role se" has '"role":"se"' "$ij"
 check "issuance: a wrapped INSTALL shows its plain form" sh -c "grep '\"cmd\":\"84E6' '$ij' | grep -q '\"plain\":\"80E6'"
 check "issuance: wrapped STORE DATA plain (80E2)" sh -c "grep -q '\"cmd\":\"84E2[^\"]*\",\"rsp\":\"[^\"]*\",\"role\":\"se\",\"plain\":\"80E2' '$ij'"
+check "report.html: the wrapped STORE DATA named, its plain command beside it" \
+	grep -q 'DGI 0[0-9]*[^"]*SCP03-wrapped; the plain command: 80E2' "$tmp/out/report.html"
 check "no JSON line holds a time" sh -c "! grep -q '\"t\|time' '$ij'"
 "$bin" trace show "$ij" >"$tmp/show.txt"
 check "trace show: wire and plain side by side" sh -c "grep -q '^ *wire  84' '$tmp/show.txt' && grep -q '^ *plain 80' '$tmp/show.txt'"
