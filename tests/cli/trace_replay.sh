@@ -100,7 +100,9 @@ check "  file:line: what" grep -q "bad.jsonl:1: \"cmd\" shorter than an APDU hea
 printf 'P:1; T:0x1 00:00:00.000 [t] reader-pcsc.c:325:pcsc_transmit: reader '"'"'R'"'"'\nOutgoing APDU (12 bytes):\n00 A4 04 00 07 62 76 01 ........\n\n' >"$tmp/short.log"
 check "an OpenSC dump shorter than its header: exit 2" usage2 trace import "$tmp/short.log"
 check "  file:line of the header" grep -q "short.log:2: the dump gives 8 of the 12 bytes its header announces" "$tmp/e"
-head -c 100 "$tmp/a/traces/CARD-00.jsonl" >/dev/null
+# OpenSC before 0.20 wrote its dumps between rules.
+printf '0x7f reader-pcsc.c:198:pcsc_transmit: \nOutgoing APDU data [   15 bytes] =====\n00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01 ...............\n=====\n0x7f reader-pcsc.c:287:pcsc_transmit: \nIncoming APDU data [    2 bytes] =====\n90 00 ..\n=====\n' >"$tmp/old.log"
+check "an OpenSC 0.19 log: imported" sh -c "'$bin' trace import '$tmp/old.log' 2>/dev/null | grep -q '\"cmd\":\"00A4040C0AD392F000260100000001\",\"rsp\":\"9000\"'"
 "$bin" run "$src/scenarios/card/00_session.lua" --out "$tmp/p" --trace pcapng >/dev/null 2>&1
 head -c 200 "$tmp/p/traces/CARD-00.pcapng" >"$tmp/cut.pcapng"
 check "a truncated pcapng: exit 2" usage2 trace import "$tmp/cut.pcapng"
