@@ -46,6 +46,10 @@ struct ca {
 	struct {
 		uint64_t serial;
 		X509 *x;
+		/* verify_chain()'s last answer for x: under CA chain_p at the
+		 * virtual time chain_at, X509_V_OK or why not (chain_known). */
+		int chain_known, chain_p, chain_err;
+		int64_t chain_at;
 	} cache[CA_CACHE];
 	unsigned cache_next;
 };

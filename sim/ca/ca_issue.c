@@ -696,20 +696,40 @@ static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t seria
 	return CA_OK;
 }
 
-/* Chain to the CA and validity, on the virtual clock. */
+/* Chain to the CA and validity, on the virtual clock.  The answer for a
+ * card certificate of the cache is kept with it until the clock moves
+ * (the store never changes): an issuance flow asks it four times for the
+ * same card, and X509_verify_cert costs more than the card's signature
+ * check. */
 static int verify_chain(ca_t *ca, enum ca_purpose p, X509 *x, const char *field)
 {
-	X509_STORE_CTX *sc = X509_STORE_CTX_new();
-	int ok, err;
+	X509_STORE_CTX *sc;
+	int64_t now = ca_now(ca);
+	int ok, err, i;
 
-	if (!sc || X509_STORE_CTX_init(sc, ca->store[p], x, NULL) != 1) {
+	for (i = 0; i < CA_CACHE && ca->cache[i].x != x; i++)
+		;
+	if (i < CA_CACHE && ca->cache[i].chain_known && ca->cache[i].chain_p == (int)p &&
+	    ca->cache[i].chain_at == now) {
+		err = ca->cache[i].chain_err;
+		ok = err == X509_V_OK;
+	} else {
+		if (!(sc = X509_STORE_CTX_new()) || X509_STORE_CTX_init(sc, ca->store[p], x, NULL) != 1) {
+			X509_STORE_CTX_free(sc);
+			return ca_fail(ca, CA_ERR_CRYPTO, NULL, "X509_STORE_CTX");
+		}
+		X509_STORE_CTX_set_time(sc, 0, (time_t)now);
+		ok = X509_verify_cert(sc) == 1;
+		err = X509_STORE_CTX_get_error(sc);
 		X509_STORE_CTX_free(sc);
-		return ca_fail(ca, CA_ERR_CRYPTO, NULL, "X509_STORE_CTX");
+		/* an answer, not a failure to compute one (out of memory) */
+		if (i < CA_CACHE && ok == (err == X509_V_OK)) {
+			ca->cache[i].chain_known = 1;
+			ca->cache[i].chain_p = (int)p;
+			ca->cache[i].chain_at = now;
+			ca->cache[i].chain_err = err;
+		}
 	}
-	X509_STORE_CTX_set_time(sc, 0, (time_t)ca_now(ca));
-	ok = X509_verify_cert(sc) == 1;
-	err = X509_STORE_CTX_get_error(sc);
-	X509_STORE_CTX_free(sc);
 	if (!ok)
 		return ca_fail(ca, CA_ERR_CHAIN, field, "%s: the card certificate does not verify under "
 				"the %s CA: %s", field, p == CA_AUTH ? "auth" : "sign",
@@ -955,6 +975,7 @@ static int card_x509(ca_t *ca, uint64_t serial, X509 **out)
 			       (unsigned long long)serial);
 	i = (int)(ca->cache_next++ % CA_CACHE);
 	X509_free(ca->cache[i].x);
+	memset(&ca->cache[i], 0, sizeof ca->cache[i]);
 	ca->cache[i].serial = serial;
 	ca->cache[i].x = x;
 	*out = x;

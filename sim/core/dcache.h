@@ -27,6 +27,17 @@
 EVP_PKEY *dcache_key(const uint8_t *der, size_t n, size_t *used);
 /* As d2i_X509() over der[0..n), the same way. */
 X509 *dcache_cert(const uint8_t *der, size_t n, size_t *used);
+/* i2d_PUBKEY(k) into *spki (malloc'd), *n bytes: 0, or -1.  Encoded
+ * once per key of the table (OpenSSL 3 encodes a public key through its
+ * provider encoders, as costly as decoding it); another key is encoded
+ * every time. */
+int dcache_spki(EVP_PKEY *k, uint8_t **spki, size_t *n);
+/* Whether der[0..n) is one certificate, all of it (as d2i_X509), whose
+ * public key is k's (as EVP_PKEY_eq): 1 or 0.  A certificate just issued
+ * for k carries k's SubjectPublicKeyInfo byte for byte: then nothing is
+ * decoded with a decoder, the certificate is read without its key; any
+ * other goes the general way. */
+int dcache_cert_has_key(const uint8_t *der, size_t n, EVP_PKEY *k);
 /* Drop every entry (registered with atexit on first use). */
 void dcache_clear(void);
 

@@ -436,9 +436,9 @@ static int commit(dgi_ctx_t *d, int rc)
 static int dgi_generate(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n, uint8_t s[2])
 {
 	uint8_t *der = NULL, *spki = NULL;
-	size_t len = 0;
+	size_t len = 0, spki_len = 0;
 	EVP_PKEY *pk = NULL;
-	int sw, rc, spki_len;
+	int sw, rc;
 
 	if (n != 0 && !(n == 2 && v[0] == 0x08 && v[1] == 0x00)) /* optionally 0800 = 2048 bits */
 		return SW_WRONG_DATA;
@@ -446,15 +446,16 @@ static int dgi_generate(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n, uint
 		return sw;
 	if ((rc = new_key(d->se, d->j, slot, &der, &len, &pk)) != 0)
 		return rc == SIM_ERR_NOMEM ? SW_MEMORY_FAILURE : SW_CONDITIONS;
-	spki_len = i2d_PUBKEY(pk, &spki);
+	/* A pool key's public key is encoded once per process. */
+	rc = dcache_spki(pk, &spki, &spki_len);
 	EVP_PKEY_free(pk);
-	if (spki_len <= 0) {
+	if (rc < 0) {
 		OPENSSL_clear_free(der, len);
 		return SW_NO_PRECISE;
 	}
-	if (d->r->cap < d->r->len + (size_t)spki_len + 2) {
+	if (d->r->cap < d->r->len + spki_len + 2) {
 		OPENSSL_clear_free(der, len);
-		OPENSSL_free(spki);
+		free(spki);
 		return SE_NOROOM;
 	}
 	if ((sw = begin(d)) == 0) {
@@ -468,8 +469,8 @@ static int dgi_generate(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n, uint
 	}
 	OPENSSL_clear_free(der, len);
 	if (sw == 0)
-		apdu_rsp_put(d->r, spki, (size_t)spki_len);
-	OPENSSL_free(spki);
+		apdu_rsp_put(d->r, spki, spki_len);
+	free(spki);
 	return sw;
 }
 
@@ -479,22 +480,17 @@ static int cert_matches(dgi_ctx_t *d, int slot, const uint8_t *v, size_t n)
 	const cardos_ef_def_t *kd = cardos_def_by_fid(&d->j->app.def, slot_defs[slot].key);
 	const uint8_t *kv;
 	char kname[CARDOS_NAME_MAX];
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	size_t kn, used = 0;
-	int ok = 0;
+	EVP_PKEY *k;
+	size_t kn;
+	int ok;
 
 	if (!kd || cardos_nvm_name(kname, sizeof kname, NS, kd, 0) < 0 ||
-	    !(kv = nvm_get(d->se->ctx->nvm, kname, &kn)))
+	    !(kv = nvm_get(d->se->ctx->nvm, kname, &kn)) || !(k = cardos_key_parse(kv, kn, 0)))
 		return 0;
-	if (!(x = dcache_cert(v, n, &used)) || used != n)
-		goto out;
-	if (!(k = cardos_key_parse(kv, kn, 0)))
-		goto out;
-	ok = EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
-out:
+	/* Each certificate is new: read without decoding its key when that
+	 * is the slot's, byte for byte (sim/core/dcache.h). */
+	ok = dcache_cert_has_key(v, n, k);
 	EVP_PKEY_free(k);
-	X509_free(x);
 	return ok;
 }
 

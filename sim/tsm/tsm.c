@@ -374,7 +374,10 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 	sqlite3_busy_timeout(t->db, 5000);
 	if ((!mem && (tsm_exec(t, "PRAGMA journal_mode=WAL") < 0 || tsm_exec(t, "PRAGMA synchronous=NORMAL") < 0)) ||
 	    tsm_exec(t, "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, key TEXT, doc TEXT NOT NULL);"
-		    "CREATE INDEX IF NOT EXISTS devices_holder ON devices(key);"
+		    /* a holder's live devices (the one-phone rule) without reading
+		     * every phone the holder ever had; its prefix serves a
+		     * holder's devices */
+		    "CREATE INDEX IF NOT EXISTS devices_holder_live ON devices(key, json_extract(doc, '$.status'));"
 		    "CREATE INDEX IF NOT EXISTS devices_live ON devices(json_extract(doc, '$.status'));"
 		    "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, key TEXT, doc TEXT NOT NULL);"
 		    "CREATE INDEX IF NOT EXISTS sessions_state ON sessions(key);"
@@ -403,6 +406,7 @@ void tsm_close(tsm_t *t)
 	for (size_t i = 0; i < SCP_CACHE; i++)
 		scp03_session_close(&t->scp[i].s);
 	tsm_stmts_free(t);
+	tsm_docs_free(t);
 	sqlite3_close(t->db);
 	json_decref(t->policy);
 	free(t);

@@ -28,6 +28,7 @@ static const char *const slot_names[2] = { "auth", "sign" };
 
 #define SCP_CACHE 256
 #define TSM_STMTS 32 /* distinct statements of tsm_store.c, with room */
+#define DOC_CACHE 32 /* parsed records kept: the sessions in flight and their devices */
 #define MAX_REOPENS 4
 #define BLOCK 200
 
@@ -36,6 +37,14 @@ struct scpent {
 	scp03_session_t s;
 	uint64_t used;
 	int live;
+};
+
+/* A parsed record, by its exact text (tsm_store.c). */
+struct docent {
+	char *text;
+	size_t n;
+	json_t *doc; /* keys in sorted order, as parsing the text gives */
+	uint64_t used;
 };
 
 struct tsm {
@@ -57,6 +66,8 @@ struct tsm {
 		sqlite3_stmt *st;
 	} stmts[TSM_STMTS]; /* tsm_stmt() */
 	size_t nstmts;
+	struct docent docs[DOC_CACHE]; /* tsm_doc_get() and friends */
+	uint64_t doc_tick;
 };
 
 typedef struct script {
@@ -117,6 +128,9 @@ int tsm_ca_issue(tsm_t *t, const ca_phone_req_t *r, uint64_t *serial);
 
 int tsm_exec(tsm_t *t, const char *sql);
 json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id);
+/* The record read only, without a copy: valid until the next call into
+ * the records (tsm_store.c). */
+const json_t *tsm_doc_peek(tsm_t *t, const char *table, const char *id);
 int tsm_doc_put(tsm_t *t, const char *table, json_t *doc);
 json_t *tsm_docs_by_key(tsm_t *t, const char *table, const char *key);
 json_t *tsm_docs_all(tsm_t *t, const char *table);
@@ -127,6 +141,7 @@ json_t *tsm_docs_all(tsm_t *t, const char *table);
 sqlite3_stmt *tsm_stmt(tsm_t *t, const char *sql);
 void tsm_stmt_done(tsm_t *t, sqlite3_stmt *st);
 void tsm_stmts_free(tsm_t *t);
+void tsm_docs_free(tsm_t *t);
 /* The live devices (status active, hold or half: certificates that can
  * still change) of holder, or of everyone when NULL, in id order. */
 json_t *tsm_docs_live(tsm_t *t, const char *holder);

@@ -277,17 +277,15 @@ static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **ou
 		if (tsm_intent_at(t, id) >= 0)
 			recover_one(t, id);
 		/* The write-ahead intent, committed before anything reaches the CA. */
-		x.doc = tsm_doc_get(t, "sessions", id);
-		if (x.doc && tsm_jint(x.doc, "step") == step && !strcmp(tsm_jstr(x.doc, "state"), "open")) {
+		const json_t *cur_doc = tsm_doc_peek(t, "sessions", id);
+		if (cur_doc && json_integer_value(json_object_get(cur_doc, "step")) == step &&
+		    !strcmp(json_string_value(json_object_get(cur_doc, "state")), "open")) {
 			if (tsm_intent_put(t, id, "step", step, b) < 0) {
-				json_decref(x.doc);
 				*out = tsm_jerr(NULL, "database: %s", sqlite3_errmsg(t->db));
 				return 500;
 			}
 			intent = 1;
 		}
-		json_decref(x.doc);
-		x.doc = NULL;
 	} else {
 		intent = 1;
 		x.intent_at = tsm_intent_at(t, id);

@@ -55,6 +55,126 @@ int tsm_unhex(const char *s, uint8_t **out, size_t *n)
 	return 0;
 }
 
+/* ------------------------------------------------------------ parsed records
+ *
+ * Records are read far more often than they change (a step reads its
+ * session twice, every request reads the live devices), and jansson
+ * parses at some 30 ns a byte: a session carrying its script of hex
+ * APDUs runs to 13 kB.  A deep copy of a parsed tree costs about a
+ * thirtieth of the parse.  So every text read or written is kept with
+ * its tree, and a read whose text is byte for byte a kept one gets a
+ * copy of that tree.  Keyed by the text itself, an entry cannot go
+ * stale: a rolled-back write, a reopened database or another writer
+ * only gives a text that is not kept. */
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy of v whose objects have their keys inserted in sorted order:
+ * the tree that parsing json_dumps(v, JSON_SORT_KEYS) gives, without the
+ * parse.  The order shows: answers are dumped in insertion order.
+ * NULL when out of memory. */
+static json_t *sorted_copy(json_t *v)
+{
+	json_t *out, *x;
+	size_t i, n;
+
+	if (json_is_array(v)) {
+		if (!(out = json_array()))
+			return NULL;
+		json_array_foreach(v, i, x) if (json_array_append_new(out, sorted_copy(x)) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+		return out;
+	}
+	if (!json_is_object(v))
+		return json_deep_copy(v);
+	n = json_object_size(v);
+	{
+		const char **keys = malloc((n ? n : 1) * sizeof *keys), *k;
+		i = 0;
+		if (!keys || !(out = json_object())) {
+			free(keys);
+			return NULL;
+		}
+		json_object_foreach(v, k, x) keys[i++] = k;
+		qsort(keys, n, sizeof *keys, key_cmp);
+		for (i = 0; i < n; i++)
+			if (json_object_set_new_nocheck(out, keys[i], sorted_copy(json_object_get(v, keys[i]))) < 0) {
+				json_decref(out);
+				out = NULL;
+				break;
+			}
+		free(keys);
+	}
+	return out;
+}
+
+static struct docent *doc_find(tsm_t *t, const char *text, size_t n)
+{
+	for (size_t i = 0; i < DOC_CACHE; i++)
+		if (t->docs[i].text && t->docs[i].n == n && !memcmp(t->docs[i].text, text, n))
+			return &t->docs[i];
+	return NULL;
+}
+
+/* Keep text (malloc'd, taken) with its tree (taken), in place of the
+ * entry least recently used: the entry, or NULL (nothing kept). */
+static struct docent *doc_keep(tsm_t *t, char *text, size_t n, json_t *doc)
+{
+	struct docent *e = doc_find(t, text, n);
+
+	if (!doc || e) {
+		free(text);
+		json_decref(doc);
+		if (e)
+			e->used = ++t->doc_tick;
+		return e;
+	}
+	e = &t->docs[0];
+	for (size_t i = 1; i < DOC_CACHE && e->text; i++)
+		if (!t->docs[i].text || t->docs[i].used < e->used)
+			e = &t->docs[i];
+	free(e->text);
+	json_decref(e->doc);
+	*e = (struct docent){ text, n, doc, ++t->doc_tick };
+	return e;
+}
+
+/* The tree of a record's text (n bytes): the kept one, else parsed and
+ * kept; NULL if the text does not parse (or out of memory). */
+static json_t *doc_parse(tsm_t *t, const char *text, size_t n)
+{
+	struct docent *e;
+	json_t *j;
+	char *copy;
+
+	if (!text)
+		return NULL;
+	if ((e = doc_find(t, text, n))) {
+		e->used = ++t->doc_tick;
+		return e->doc;
+	}
+	if (!(j = json_loadb(text, n, 0, NULL)) || !(copy = malloc(n))) {
+		json_decref(j);
+		return NULL;
+	}
+	memcpy(copy, text, n);
+	return (e = doc_keep(t, copy, n, j)) ? e->doc : NULL;
+}
+
+void tsm_docs_free(tsm_t *t)
+{
+	for (size_t i = 0; i < DOC_CACHE; i++) {
+		free(t->docs[i].text);
+		json_decref(t->docs[i].doc);
+		t->docs[i] = (struct docent){ 0 };
+	}
+}
+
 /* ------------------------------------------------------------ records */
 
 sqlite3_stmt *tsm_stmt(tsm_t *t, const char *sql)
@@ -98,7 +218,7 @@ int tsm_exec(tsm_t *t, const char *sql)
 	return sqlite3_exec(t->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
+const json_t *tsm_doc_peek(tsm_t *t, const char *table, const char *id)
 {
 	char sql[128];
 	sqlite3_stmt *st;
@@ -109,9 +229,34 @@ json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		j = doc_parse(t, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
 	tsm_stmt_done(t, st);
 	return j;
+}
+
+json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
+{
+	const json_t *j = tsm_doc_peek(t, table, id);
+
+	return j ? json_deep_copy(j) : NULL;
+}
+
+/* Whether the row of id holds text already. */
+static int stored_as(tsm_t *t, const char *table, const char *id, const char *text)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int same = 0;
+
+	snprintf(sql, sizeof sql, "SELECT doc FROM %s WHERE id = ?", table);
+	if (!id || !(st = tsm_stmt(t, sql)))
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = (size_t)sqlite3_column_bytes(st, 0) == strlen(text) &&
+		       !memcmp(sqlite3_column_text(st, 0), text, strlen(text));
+	tsm_stmt_done(t, st);
+	return same;
 }
 
 int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
@@ -123,6 +268,13 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 
 	if (!text)
 		return -1;
+	/* A device is written back at every step of its session, most often
+	 * as it stands: a read then spares the row and its three index
+	 * entries being replaced by the same. */
+	if (!strcmp(table, "devices") && stored_as(t, table, tsm_jstr(doc, "id"), text)) {
+		doc_keep(t, text, strlen(text), sorted_copy(doc));
+		return 0;
+	}
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s(id, key, doc) VALUES (?, ?, ?)", table);
 	if ((st = tsm_stmt(t, sql))) {
 		sqlite3_bind_text(st, 1, tsm_jstr(doc, "id"), -1, SQLITE_STATIC);
@@ -132,7 +284,10 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		tsm_stmt_done(t, st);
 	}
-	free(text);
+	if (rc == 0)
+		doc_keep(t, text, strlen(text), sorted_copy(doc)); /* the step reads it back */
+	else
+		free(text);
 	return rc;
 }
 
@@ -147,8 +302,10 @@ static json_t *docs_query(tsm_t *t, const char *sql, const char *bind)
 		return a;
 	if (bind)
 		sqlite3_bind_text(st, 1, bind, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const json_t *d = doc_parse(t, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		json_array_append_new(a, d ? json_deep_copy(d) : NULL);
+	}
 	tsm_stmt_done(t, st);
 	return a;
 }
@@ -327,11 +484,11 @@ json_t *tsm_in_flight_list(tsm_t *t)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		json_t *d = strcmp(kind, "step") ? NULL : tsm_doc_get(t, "sessions", id);
+		const json_t *d = strcmp(kind, "step") ? NULL : tsm_doc_peek(t, "sessions", id);
+		const char *dev = json_string_value(json_object_get(d, "device"));
 		if (!strcmp(kind, "link") && !strncmp(id, "link:", 5))
 			id += 5; /* linked hold: the device */
-		json_array_append_new(a, json_string(d && tsm_jstr(d, "device") ? tsm_jstr(d, "device") : id));
-		json_decref(d);
+		json_array_append_new(a, json_string(dev ? dev : id));
 	}
 	tsm_stmt_done(t, st);
 	return a;

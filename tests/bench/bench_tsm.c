@@ -1,6 +1,6 @@
 /* bench_tsm.c — speed of complete issuance flows through the TSM (issue 5).
  *
- *   bench_tsm [SECONDS]
+ *   bench_tsm [SECONDS] | --flows N
  *     in process: tsm_world (TSM + CA, :memory: databases, the seeded key
  *     pool) driven as scenarios/lib/app.lua drives it — POST
  *     /v1/tsm/sessions, relay each 'apdus' script to a simulated SE, sign
@@ -71,6 +71,7 @@ static double cpu_s(void)
 
 typedef struct holder {
 	EVP_PKEY *key;
+	EVP_PKEY_CTX *sign; /* ready for the 80 2A, as the card keeps it (cardos) */
 	char serial[80]; /* upper-case hex, even length, as app.card_serial() */
 } holder_t;
 
@@ -112,24 +113,26 @@ bad:
 	return -1;
 }
 
+/* The signing context of one thread (a context is not shared). */
+static int holder_ready(holder_t *h)
+{
+	h->sign = EVP_PKEY_CTX_new(h->key, NULL);
+	return h->sign && EVP_PKEY_sign_init(h->sign) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_padding(h->sign, RSA_PKCS1_PADDING) == 1
+		       ? 0
+		       : -1;
+}
+
 /* The card's 80 2A: RSA PKCS#1 v1.5 over a DigestInfo given whole. */
-static int card_sign(EVP_PKEY *k, const char *di_hex, char *out, size_t cap)
+static int card_sign(const holder_t *h, const char *di_hex, char *out, size_t cap)
 {
 	uint8_t di[128], sig[512];
 	size_t dn = strlen(di_hex) / 2, sl = sizeof sig;
-	EVP_PKEY_CTX *c;
-	int ok;
 
-	if (dn > sizeof di || apdu_unhex(di_hex, di, dn) != (int)dn || 2 * sizeof sig + 1 > cap)
+	if (dn > sizeof di || apdu_unhex(di_hex, di, dn) != (int)dn || 2 * sizeof sig + 1 > cap ||
+	    EVP_PKEY_sign(h->sign, sig, &sl, di, dn) != 1)
 		return -1;
-	c = EVP_PKEY_CTX_new(k, NULL);
-	ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
-	     EVP_PKEY_sign(c, sig, &sl, di, dn) == 1;
-	EVP_PKEY_CTX_free(c);
-	if (!ok)
-		return -1;
-	for (size_t i = 0; i < sl; i++)
-		sprintf(out + 2 * i, "%02X", sig[i]);
+	apdu_hex(sig, sl, out);
 	return 0;
 }
 
@@ -224,10 +227,8 @@ static char *hexs(const uint8_t *p, size_t n)
 {
 	char *s = malloc(2 * n + 1);
 
-	for (size_t i = 0; s && i < n; i++)
-		sprintf(s + 2 * i, "%02X", p[i]);
 	if (s)
-		s[2 * n] = 0;
+		apdu_hex(p, n, s);
 	return s;
 }
 
@@ -320,8 +321,7 @@ static int idm(phone_t *se, char out[17])
 
 	if (se_xmit(se, poll, sizeof poll, rsp, sizeof rsp, &rn) < 0 || rn < 10)
 		return -1;
-	for (int i = 0; i < 8; i++)
-		sprintf(out + 2 * i, "%02X", rsp[2 + i]);
+	apdu_hex(rsp + 2, 8, out);
 	return 0;
 }
 
@@ -372,7 +372,7 @@ static int flow(tr_t *t, const holder_t *h, uint32_t serial, uint64_t seed, cons
 			size_t i;
 			char sig[1100];
 			json_array_foreach(json_object_get(a, "digest_infos"), i, d) {
-				if (card_sign(h->key, json_string_value(d) ? json_string_value(d) : "", sig, sizeof sig) < 0) {
+				if (card_sign(h, json_string_value(d) ? json_string_value(d) : "", sig, sizeof sig) < 0) {
 					json_decref(sigs);
 					json_decref(req);
 					*why = "the card would not sign";
@@ -401,7 +401,10 @@ out:
 
 /* ---- in process ---- */
 
-static int in_process(double secs)
+/* For SECONDS, or exactly N flows (N > 0: under valgrind --tool=callgrind,
+ * instructions per flow are the difference of two counts over their
+ * difference in flows, a figure no load on the machine bends). */
+static int in_process(double secs, long n)
 {
 	tsm_world_t *w;
 	tsm_world_opts_t o = { .seed = 1 };
@@ -412,7 +415,7 @@ static int in_process(double secs)
 	long flows = 0;
 	double t0, c0, spent;
 
-	if (holder_load(&alice, "keys/pool-04.pem", "pki/alice-sign.der") < 0)
+	if (holder_load(&alice, "keys/pool-04.pem", "pki/alice-sign.der") < 0 || holder_ready(&alice) < 0)
 		return 1;
 	if (tsm_world_open(&w, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "bench_tsm: %s\n", err);
@@ -427,10 +430,11 @@ static int in_process(double secs)
 			return 1;
 		}
 		flows++;
-	} while ((spent = now_s() - t0) < secs && flows < MAX_FLOWS);
+		spent = now_s() - t0;
+	} while (n > 0 ? flows < n : spent < secs && flows < MAX_FLOWS);
 	printf("tsm_issue_flows_per_s %.1f\n", flows / spent);
 	/* Per second of this process's CPU: the figure that a busy machine
-	 * (other jobs on both cores) does not bend. */
+	 * (other jobs on both cores) bends least. */
 	printf("tsm_issue_flows_per_cpu_s %.1f\n", flows / (cpu_s() - c0));
 	printf("tsm_issue_flows %ld\n", flows);
 	printf("tsm_requests_per_flow %.1f\n", (double)t.requests / flows);
@@ -458,6 +462,7 @@ static int in_process(double secs)
 		json_decref(j);
 	}
 	tsm_world_close(w);
+	EVP_PKEY_CTX_free(alice.sign);
 	EVP_PKEY_free(alice.key);
 	return 0;
 }
@@ -468,7 +473,7 @@ typedef struct client {
 	pthread_t th;
 	int idx;
 	const char *url;
-	const holder_t *holder;
+	holder_t holder; /* its own signing context */
 	uint32_t serial0;
 	double deadline;
 	tr_t t;
@@ -487,8 +492,13 @@ static void *client_run(void *arg)
 	curl_easy_setopt(c->t.curl, CURLOPT_WRITEDATA, &c->t);
 	curl_easy_setopt(c->t.curl, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c->t.curl, CURLOPT_NOSIGNAL, 1L);
+	if (holder_ready(&c->holder) < 0) {
+		c->failed = 1;
+		c->why = "the card would not sign";
+		c->deadline = 0;
+	}
 	while (now_s() < c->deadline && c->flows + c->failed < MAX_FLOWS) {
-		if (flow(&c->t, c->holder, c->serial0 + (uint32_t)(c->flows + c->failed), 1, &why) < 0) {
+		if (flow(&c->t, &c->holder, c->serial0 + (uint32_t)(c->flows + c->failed), 1, &why) < 0) {
 			c->failed++;
 			c->why = why;
 		} else {
@@ -496,6 +506,7 @@ static void *client_run(void *arg)
 		}
 	}
 	curl_easy_cleanup(c->t.curl);
+	EVP_PKEY_CTX_free(c->holder.sign);
 	free(c->t.buf);
 	return NULL;
 }
@@ -523,7 +534,7 @@ static int over_http(const char *url, int n, double secs, uint32_t base)
 	for (int i = 0; i < n; i++) {
 		cs[i].idx = i;
 		cs[i].url = url;
-		cs[i].holder = &hs[i % 2];
+		cs[i].holder = hs[i % 2];
 		cs[i].serial0 = base + ((uint32_t)i << 16);
 		cs[i].deadline = t0 + secs;
 		if (pthread_create(&cs[i].th, NULL, client_run, &cs[i]) != 0) {
@@ -577,6 +588,7 @@ int main(int argc, char **argv)
 	int clients = 1;
 	double secs = 2;
 	uint32_t base = 0x20000000u;
+	long nflows = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--http") && i + 1 < argc)
@@ -585,12 +597,14 @@ int main(int argc, char **argv)
 			clients = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--flows") && i + 1 < argc)
+			nflows = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--base") && i + 1 < argc)
 			base = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else if (argv[i][0] != '-')
 			secs = atof(argv[i]);
 		else {
-			fprintf(stderr, "usage: bench_tsm [SECONDS] | --http URL --clients N [--seconds S] [--base B]\n");
+			fprintf(stderr, "usage: bench_tsm [SECONDS] | --flows N | --http URL --clients N [--seconds S] [--base B]\n");
 			return 2;
 		}
 	}
@@ -605,7 +619,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		g_prof = p;
-		rc = url ? over_http(url, clients, secs, base) : in_process(secs);
+		rc = url ? over_http(url, clients, secs, base) : in_process(secs, nflows);
 		seprof_free(p);
 		return rc;
 	}

@@ -779,20 +779,28 @@ static void phone_refused_card_not_valid(void **state)
 	env_free(e);
 }
 
+/* alice's card signs msg (SHA-256, PKCS#1 v1.5): the signature's length. */
+static size_t alice_signs(env_t *e, const uint8_t *msg, size_t n, uint8_t sig[256])
+{
+	size_t sl = 256;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, e->alice_sign_key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &sl, msg, n), 1);
+	EVP_MD_CTX_free(md);
+	return sl;
+}
+
 static void verify_card_for_other_operations(void **state)
 {
 	env_t *e = env_new(1, NULL);
 	static const uint8_t msg[] = "revoke phone 1234 nonce 5678";
 	uint8_t sig[256];
-	size_t sl = sizeof sig;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t sl = alice_signs(e, msg, sizeof msg, sig);
 	ca_info_t card;
 	uint64_t pa;
 	(void)state;
 
-	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, e->alice_sign_key), 1);
-	assert_int_equal(EVP_DigestSign(md, sig, &sl, msg, sizeof msg), 1);
-	EVP_MD_CTX_free(md);
 	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, &card), CA_OK);
 	assert_string_equal(card.holder, "alice");
 	assert_int_equal(card.purpose, CA_SIGN);
@@ -811,6 +819,29 @@ static void verify_card_for_other_operations(void **state)
 	assert_int_equal(ca_revoke(e->ca, e->alice_sign, CA_REASON_SUPERSEDED), CA_OK);
 	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_ERR_STATE);
 	assert_string_equal(ca_error_field(e->ca), "card_serial");
+	env_free(e);
+}
+
+/* The chain's answer is kept per card certificate only for the virtual
+ * time it was given at: before the card certificate's notBefore (its
+ * status still valid) the chain does not verify, and back at the issue
+ * date it does again. */
+static void verify_card_chain_follows_clock(void **state)
+{
+	env_t *e = env_new(1, NULL);
+	static const uint8_t msg[] = "authorise 1";
+	uint8_t sig[256];
+	size_t sl = alice_signs(e, msg, sizeof msg, sig);
+	(void)state;
+
+	vclock_set(&e->clk, t_of("20260106000000Z"));
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_OK);
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_OK);
+	vclock_set(&e->clk, t_of("20260104000000Z"));
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_ERR_CHAIN);
+	assert_non_null(strstr(ca_error(e->ca), "not yet valid"));
+	vclock_set(&e->clk, t_of("20260106000000Z"));
+	assert_int_equal(ca_verify_card(e->ca, e->alice_sign, msg, sizeof msg, sig, sl, NULL), CA_OK);
 	env_free(e);
 }
 
@@ -1346,6 +1377,7 @@ int main(void)
 		cmocka_unit_test(phone_refused_bad_signature),
 		cmocka_unit_test(phone_refused_card_not_valid),
 		cmocka_unit_test(verify_card_for_other_operations),
+		cmocka_unit_test(verify_card_chain_follows_clock),
 		cmocka_unit_test(linked_revocation),
 		cmocka_unit_test(renewal_revokes_linked),
 		cmocka_unit_test(hold_and_lift),

@@ -3,7 +3,8 @@
  * said; garbage is NULL and not kept; a full table drops its oldest entry
  * while holders keep theirs; threads asking at once all get the right
  * object; dcache_clear leaves the holders' objects alive (ASan checks the
- * references). */
+ * references).  Keys in either RSA form and of another type; the public
+ * key's encoding; whether a certificate carries a key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -138,6 +139,102 @@ static void test_oldest_dropped(void **state)
 	free(k);
 }
 
+/* A key is tried as RSA first: the same key and the same bytes taken as
+ * d2i_AutoPrivateKey gives, as PKCS#8 or as a bare RSAPrivateKey, with
+ * a byte after it; a key of another type still decodes. */
+static void test_keys_any_form(void **state)
+{
+	uint8_t buf[4096];
+	(void)state;
+
+	for (int i = 1; i <= 8; i++) {
+		size_t kn;
+		uint8_t *k1 = key_der(i, &kn), *k8 = NULL;
+		EVP_PKEY *ref = dcache_key(k1, kn, NULL);
+		PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(ref);
+		int n8 = i2d_PKCS8_PRIV_KEY_INFO(p8, &k8);
+		const uint8_t *forms[2] = { k1, k8 };
+		size_t lens[2] = { kn, (size_t)n8 };
+
+		assert_true(n8 > 0);
+		for (int f = 0; f < 2; f++) {
+			const unsigned char *p = buf;
+			size_t used = 0;
+			EVP_PKEY *k, *a;
+			assert_true(lens[f] + 1 <= sizeof buf);
+			memcpy(buf, forms[f], lens[f]);
+			buf[lens[f]] = 0x05;
+			assert_non_null(k = dcache_key(buf, lens[f] + 1, &used));
+			assert_non_null(a = d2i_AutoPrivateKey(NULL, &p, (long)(lens[f] + 1)));
+			assert_int_equal(used, (size_t)(p - buf));
+			assert_int_equal(used, lens[f]);
+			assert_int_equal(EVP_PKEY_eq(k, a), 1);
+			EVP_PKEY_free(a);
+			EVP_PKEY_free(k);
+		}
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		OPENSSL_free(k8);
+		EVP_PKEY_free(ref);
+		free(k1);
+	}
+	{
+		EVP_PKEY *ec = EVP_EC_gen("P-256"), *k;
+		uint8_t *d = NULL;
+		int n = i2d_PrivateKey(ec, &d);
+		assert_true(n > 0);
+		assert_non_null(k = dcache_key(d, (size_t)n, NULL));
+		assert_true(EVP_PKEY_is_a(k, "EC"));
+		assert_int_equal(EVP_PKEY_eq(k, ec), 1);
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(ec);
+		OPENSSL_free(d);
+	}
+}
+
+/* dcache_spki is i2d_PUBKEY, the same bytes asked twice;
+ * dcache_cert_has_key: alice's sign certificate carries pool key 4 (its
+ * own bytes: read without decoding the key) and not pool key 1; with a
+ * byte after it, cut short, or with its signature's tag broken (past the
+ * key: the rest is still read) it is no certificate, for either key. */
+static void test_spki_and_cert_key(void **state)
+{
+	size_t kn, on, cn, n1, n2;
+	uint8_t *kd = key_der(4, &kn), *od = key_der(1, &on), *c = slurp(FX "pki/alice-sign.der", &cn);
+	uint8_t *s1, *s2, *ref = NULL, *bad = malloc(cn + 1);
+	EVP_PKEY *k = dcache_key(kd, kn, NULL), *other = dcache_key(od, on, NULL);
+	int rn;
+	(void)state;
+
+	assert_non_null(k);
+	assert_non_null(other);
+	assert_true((rn = i2d_PUBKEY(k, &ref)) > 0);
+	assert_int_equal(dcache_spki(k, &s1, &n1), 0);
+	assert_int_equal(dcache_spki(k, &s2, &n2), 0);
+	assert_int_equal(n1, (size_t)rn);
+	assert_memory_equal(s1, ref, n1);
+	assert_int_equal(n2, n1);
+	assert_memory_equal(s2, ref, n2);
+	assert_int_equal(dcache_cert_has_key(c, cn, k), 1);
+	assert_int_equal(dcache_cert_has_key(c, cn, other), 0);
+	memcpy(bad, c, cn);
+	bad[cn] = 0;
+	assert_int_equal(dcache_cert_has_key(bad, cn + 1, k), 0);
+	assert_int_equal(dcache_cert_has_key(c, cn - 1, k), 0);
+	assert_int_equal(bad[cn - 261], 0x03); /* BIT STRING, 256 bytes of RSA-2048 signature */
+	bad[cn - 261] = 0x04;
+	assert_int_equal(dcache_cert_has_key(bad, cn, k), 0);
+	assert_int_equal(dcache_cert_has_key(bad, cn, other), 0);
+	free(s1);
+	free(s2);
+	OPENSSL_free(ref);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	free(bad);
+	free(c);
+	free(kd);
+	free(od);
+}
+
 typedef struct job {
 	const uint8_t *der[2];
 	size_t n[2];
@@ -188,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_same_bytes_same_object),
 		cmocka_unit_test(test_oldest_dropped),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_keys_any_form),
+		cmocka_unit_test(test_spki_and_cert_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

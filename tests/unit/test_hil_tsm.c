@@ -6,7 +6,8 @@
  * CA under /ca only, and takes a POST only as JSON.  Crashes (tsm_fault):
  * the call centre's hold, and every CA call of session steps that make
  * several (one phone per holder, revoke, renew), with simulated phones
- * and alice's card: the restarted TSM finishes each from its intent. */
+ * and alice's card: the restarted TSM finishes each from its intent.
+ * Records read back (kept parsed between steps) read as stored. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1055,6 +1056,91 @@ static void test_linked_hold_crash(void **state)
 	linked_hold_crash(2, 0);
 }
 
+/* GET path: the body as the server wrote it, a C string. */
+static char *get_raw(tsm_world_t *w, const char *path)
+{
+	http_rsp_t rsp = { 0 };
+	char *s;
+
+	tsm_world_call(w, "GET", path, NULL, 0, &rsp);
+	assert_int_equal(rsp.status, 200);
+	assert_non_null(s = malloc(rsp.len + 1));
+	memcpy(s, rsp.body, rsp.len);
+	s[rsp.len] = 0;
+	free(rsp.body);
+	return s;
+}
+
+/* The TSM keeps each record's parsed tree with its text (tsm_store.c):
+ * a record read back reads as the stored text parses, keys in sorted
+ * order (an answer is written in its keys' order), the same bytes as a
+ * reopened TSM, with nothing kept, reads them. */
+static void expect_as_stored(const char *raw, const char *when)
+{
+	json_t *j = json_loads(raw, 0, NULL);
+	char *sorted = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (!j || strcmp(sorted, raw))
+		fail_msg("%s: not as stored: %s", when, raw);
+	free(sorted);
+	json_decref(j);
+}
+
+static void test_records_read_as_stored(void **state)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], spath[128], dpath[128], path[160], *body, *card;
+	char *hot_s = NULL, *hot_d, *cold;
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w;
+	phone_t ph;
+	json_t *a;
+	int fd = mkstemp(db), steps = 0;
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	phone_new(&ph, 0x10000007u);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	card = alice_sign(w);
+	a = begin(w, &ph, "issue", card);
+	snprintf(spath, sizeof spath, "/v1/tsm/sessions/%s", json_string_value(json_object_get(a, "session")));
+	while (strcmp(json_string_value(json_object_get(a, "action")), "done")) {
+		free(hot_s);
+		hot_s = get_raw(w, spath); /* just written by the step */
+		expect_as_stored(hot_s, "a session after a step");
+		snprintf(path, sizeof path, "%s/steps", spath);
+		body = answer_to(&ph, a);
+		json_decref(a);
+		assert_int_equal(call(w, "POST", path, body, &a), 200);
+		free(body);
+		assert_true(++steps < 60);
+	}
+	free(hot_s);
+	hot_s = get_raw(w, spath);
+	expect_as_stored(hot_s, "the session done");
+	snprintf(dpath, sizeof dpath, "/v1/tsm/devices/%s", json_string_value(json_object_get(a, "device")));
+	hot_d = get_raw(w, dpath);
+	expect_as_stored(hot_d, "the device");
+	json_decref(a);
+	tsm_world_close(w);
+
+	/* Reopened: nothing kept, the records parsed from the database. */
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	cold = get_raw(w, spath);
+	assert_string_equal(cold, hot_s);
+	free(cold);
+	cold = get_raw(w, dpath);
+	assert_string_equal(cold, hot_d);
+	free(cold);
+	tsm_world_close(w);
+	phone_free(&ph);
+	free(hot_s);
+	free(hot_d);
+	free(card);
+	rm_db(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1076,6 +1162,7 @@ int main(void)
 		cmocka_unit_test(test_linked_hold_crash),
 		cmocka_unit_test(test_card_expiry),
 		cmocka_unit_test(test_half_at_ca),
+		cmocka_unit_test(test_records_read_as_stored),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
