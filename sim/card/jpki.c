@@ -139,7 +139,7 @@ static const struct {
 	{ JPKI_TOKEN_CARD, { .auth_cert_pin = 0 } },
 	{ JPKI_TOKEN_JUKI, { .auth_cert_pin = 0 } },
 	/* 80 FC: not known for Android (6D00, no such instruction); the
-	 * iPhone accepts it (JPKI.md's source, SOL [L]). */
+	 * iPhone accepts it (docs/card.md#smartphone-token: SOL only [L]). */
 	{ JPKI_TOKEN_GPSE, { .auth_cert_pin = 1, .sw_80fc = SW_INS_NOT_SUPPORTED } },
 	{ JPKI_TOKEN_IOS, { .auth_cert_pin = 1, .sw_80fc = SW_OK } },
 };
