@@ -592,7 +592,13 @@ static void bench_html(FILE *f, const res_run_t *run)
 	}
 	fputs("<p>Reproduce the run:</p><pre id=\"reproduce\">", f);
 	res_html_text(f, run->command ? run->command : "");
-	fputs("</pre></section>\n", f);
+	fputs("</pre>", f);
+	if (run->mutation) {
+		fputs("<p id=\"mutation\" class=\"fail\">Mutation <code>", f);
+		res_html_text(f, run->mutation);
+		fputs("</code> in effect: a defect planted on purpose; these results are not a verdict.</p>", f);
+	}
+	fputs("</section>\n", f);
 }
 
 /* Where the time went: per scenario, and per role shared out by each

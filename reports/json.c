@@ -125,6 +125,7 @@ static json_t *run_json(const res_run_t *run)
 	    put(o, "target", res_json_text(run->target)) ||
 	    (run->nversions && put(o, "versions", res_versions_json(run))) ||
 	    (run->shard && put(o, "shard", res_json_text(run->shard))) ||
+	    (run->mutation && put(o, "mutation", json_string(run->mutation))) ||
 	    put(o, "summary", summary_json(run)) ||
 	    put(o, "scenarios", scenarios_json(run)) ||
 	    put(o, "timing", timing_json(run))) {

@@ -311,6 +311,11 @@ static int junit_write(FILE *f, const res_run_t *run)
 		xml_text(f, run->versions[i].value, 1);
 		fputs("\"/>\n", f);
 	}
+	if (run->mutation) {
+		fputs("      <property name=\"mutation\" value=\"", f);
+		xml_text(f, run->mutation, 1);
+		fputs("\"/>\n", f);
+	}
 	fputs("    </properties>\n", f);
 	for (i = 0; i < run->n; i++)
 		put_testcase(f, &run->sc[i]);

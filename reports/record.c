@@ -142,7 +142,7 @@ static json_t *record_json(const res_run_t *run)
 	    put(o, "target", res_json_text(run->target)) || put(o, "version", res_json_text(run->version)) ||
 	    (run->nversions && put(o, "versions", res_versions_json(run))) ||
 	    (run->shard && put(o, "shard", res_json_text(run->shard))) ||
-	    put(o, "command", res_json_text(run->command)) ||
+	    put(o, "command", res_json_text(run->command)) || put(o, "mutation", res_json_text(run->mutation)) ||
 	    put(o, "bench", bench) ||
 	    put(o, "total_ms", isfinite(run->ms) ? json_real(run->ms) : json_null()) || put(o, "scenarios", sc)) {
 		json_decref(o);
@@ -206,6 +206,7 @@ static int load_header(res_run_t *run, const json_t *root, char *err, size_t err
 	run->target = opt_str(root, "target");
 	run->version = opt_str(root, "version");
 	run->command = opt_str(root, "command");
+	run->mutation = opt_str(root, "mutation");
 	run->shard = opt_str(root, "shard");
 	json_object_foreach((json_t *)json_object_get(root, "versions"), k, r)
 		if (json_is_string(r) && res_add_version(run, k, json_string_value(r)) < 0) {

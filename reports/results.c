@@ -63,6 +63,7 @@ void res_run_clear(res_run_t *r)
 	free(r->target);
 	free(r->version);
 	free(r->command);
+	free(r->mutation);
 	free(r->shard);
 	for (i = 0; i < r->nversions; i++) {
 		free(r->versions[i].key);

@@ -63,6 +63,7 @@ typedef struct res_run {
 	double ms;           /* volatile */
 	char *version;       /* mynahil's, or NULL */
 	char *command;       /* the command line that reproduces the whole run */
+	char *mutation;      /* the mutation switch in effect (docs/mutations.md), or NULL */
 	res_kv_t *versions;  /* what ran it: mynahil, commit, openssl, lua, pcsc-lite,
 			      * libnfc (runner_versions), in that order */
 	size_t nversions;

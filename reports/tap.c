@@ -142,6 +142,8 @@ static int tap_write(FILE *f, const res_run_t *run)
 		res_fput_oneline(f, run->target, 0);
 		fputc('\n', f);
 	}
+	if (run->mutation)
+		fprintf(f, "# mutation: %s (a defect planted on purpose; not a verdict)\n", run->mutation);
 	for (i = 0; i < run->n; i++)
 		put_test(f, i + 1, &run->sc[i]);
 	if (ferror(f)) {

@@ -20,6 +20,7 @@
 #include "hil/link/link.h"
 #include "hil/run/runner.h"
 #include "sim/core/apdu.h"
+#include "sim/core/mutate.h"
 
 #define PROBE_MS 3000
 
@@ -63,6 +64,10 @@ char *runner_command(const runner_opts_t *o)
 		put_word(buf, sizeof buf, "--matrix");
 	if (o->env.redact)
 		put_word(buf, sizeof buf, "--redact");
+	if (mut_selected()) {
+		put_word(buf, sizeof buf, "--mutate");
+		put_word(buf, sizeof buf, mut_selected());
+	}
 	if (o->filter && *o->filter) {
 		put_word(buf, sizeof buf, "--filter");
 		put_word(buf, sizeof buf, o->filter);
@@ -197,6 +202,7 @@ void runner_bench(const runner_opts_t *o, res_run_t *run)
 		run->shard = NULL;
 	run->version = strdup(MYNAHIL_VERSION);
 	run->command = runner_command(o);
+	run->mutation = mut_selected() ? strdup(mut_selected()) : NULL;
 	for (size_t i = 0; i < o->env.nbind; i++) {
 		const binding_t *b = &o->env.bind[i];
 		if (!strcmp(b->role, "tsm") || !strcmp(b->role, "ca"))
