@@ -72,11 +72,14 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A copy of v whose objects have their keys inserted in sorted order:
- * the tree that parsing json_dumps(v, JSON_SORT_KEYS) gives, without the
- * parse.  The order shows: answers are dumped in insertion order.
- * NULL when out of memory. */
-static json_t *sorted_copy(json_t *v)
+/* A copy of v's objects and arrays that shares its strings, numbers and
+ * constants: the TSM never changes a value in place (it sets another in
+ * its object; no json_string_set() and its kind), so a shared one stays
+ * as it was kept.  With sort, each object's keys are inserted in sorted
+ * order: the tree that parsing json_dumps(v, JSON_SORT_KEYS) gives,
+ * without the parse; the order shows, answers are dumped in insertion
+ * order.  NULL when out of memory. */
+static json_t *tree_copy(json_t *v, int sort)
 {
 	json_t *out, *x;
 	size_t i, n;
@@ -84,14 +87,14 @@ static json_t *sorted_copy(json_t *v)
 	if (json_is_array(v)) {
 		if (!(out = json_array()))
 			return NULL;
-		json_array_foreach(v, i, x) if (json_array_append_new(out, sorted_copy(x)) < 0) {
+		json_array_foreach(v, i, x) if (json_array_append_new(out, tree_copy(x, sort)) < 0) {
 			json_decref(out);
 			return NULL;
 		}
 		return out;
 	}
 	if (!json_is_object(v))
-		return json_deep_copy(v);
+		return json_incref(v);
 	n = json_object_size(v);
 	{
 		const char **keys = malloc((n ? n : 1) * sizeof *keys), *k;
@@ -101,9 +104,10 @@ static json_t *sorted_copy(json_t *v)
 			return NULL;
 		}
 		json_object_foreach(v, k, x) keys[i++] = k;
-		qsort(keys, n, sizeof *keys, key_cmp);
+		if (sort)
+			qsort(keys, n, sizeof *keys, key_cmp);
 		for (i = 0; i < n; i++)
-			if (json_object_set_new_nocheck(out, keys[i], sorted_copy(json_object_get(v, keys[i]))) < 0) {
+			if (json_object_set_new_nocheck(out, keys[i], tree_copy(json_object_get(v, keys[i]), sort)) < 0) {
 				json_decref(out);
 				out = NULL;
 				break;
@@ -238,7 +242,7 @@ json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
 {
 	const json_t *j = tsm_doc_peek(t, table, id);
 
-	return j ? json_deep_copy(j) : NULL;
+	return j ? tree_copy((json_t *)j, 0) : NULL;
 }
 
 /* Whether the row of id holds text already. */
@@ -272,7 +276,7 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 	 * as it stands: a read then spares the row and its three index
 	 * entries being replaced by the same. */
 	if (!strcmp(table, "devices") && stored_as(t, table, tsm_jstr(doc, "id"), text)) {
-		doc_keep(t, text, strlen(text), sorted_copy(doc));
+		doc_keep(t, text, strlen(text), tree_copy(doc, 1));
 		return 0;
 	}
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s(id, key, doc) VALUES (?, ?, ?)", table);
@@ -285,7 +289,7 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 		tsm_stmt_done(t, st);
 	}
 	if (rc == 0)
-		doc_keep(t, text, strlen(text), sorted_copy(doc)); /* the step reads it back */
+		doc_keep(t, text, strlen(text), tree_copy(doc, 1)); /* the step reads it back */
 	else
 		free(text);
 	return rc;
@@ -304,7 +308,7 @@ static json_t *docs_query(tsm_t *t, const char *sql, const char *bind)
 		sqlite3_bind_text(st, 1, bind, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const json_t *d = doc_parse(t, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-		json_array_append_new(a, d ? json_deep_copy(d) : NULL);
+		json_array_append_new(a, d ? tree_copy((json_t *)d, 0) : NULL);
 	}
 	tsm_stmt_done(t, st);
 	return a;
