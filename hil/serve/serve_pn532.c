@@ -30,6 +30,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "hil/link/link_sim.h"
 #include "hil/serve/claim.h"
 #include "hil/serve/pn532.h"
 #include "hil/serve/serve.h"
@@ -773,29 +774,21 @@ size_t pn532_atqb(const pn532_t *p, uint8_t *atqb, size_t cap)
 	return 12;
 }
 
-/* The ATQB's application data and protocol info, chosen by the card's
- * contact ATR: the four contactless ATRs of docs/card.md#atrs, one per
- * generation in the order listed (which contactless ATR goes with which
- * contact ATR is not documented; this pairing is a choice). */
+/* The ATQB's application data and protocol info: the simulated card's
+ * own (its profile's, or its ATR set's, docs/card.md#atrs); for another
+ * card, the set its contact ATR belongs to. */
 static void choose_atqb(pn532_t *p)
 {
-	static const struct {
-		uint8_t contact_t0_ta[3];
-		uint8_t app[4], proto[3];
-	} gens[] = {
-		{ { 0x3B, 0xE0, 0x00 }, { 0x00, 0x00, 0x05, 0xE0 }, { 0xB3, 0x81, 0xA1 } }, /* 2015 */
-		{ { 0x3B, 0xDA, 0x13 }, { 0x00, 0x00, 0x41, 0xE0 }, { 0xB3, 0x81, 0xA1 } }, /* 2020 */
-		{ { 0x3B, 0xC5, 0xFF }, { 0x00, 0x4B, 0x51, 0xFF }, { 0x00, 0x81, 0xD1 } }, /* 2021 */
-		{ { 0x3B, 0xF5, 0x91 }, { 0x00, 0x4B, 0x51, 0xFF }, { 0xB3, 0x81, 0xD1 } }, /* 2024 */
-	};
-	uint8_t atr[64];
-	size_t n = p->card ? link_atr(p->card, atr, sizeof atr) : 0, g = 0;
+	uint8_t atr[64], info[CARD_ATQB_INFO];
+	sim_card_t *sc = p->card ? link_sim_card(p->card) : NULL;
+	size_t n = p->card ? link_atr(p->card, atr, sizeof atr) : 0;
 
-	for (size_t i = 0; i < sizeof gens / sizeof gens[0]; i++)
-		if (n >= 3 && !memcmp(atr, gens[i].contact_t0_ta, 3))
-			g = i;
-	memcpy(p->appdata, gens[g].app, 4);
-	memcpy(p->protinfo, gens[g].proto, 3);
+	if (sc)
+		sim_card_atqb(sc, info);
+	else
+		card_atqb_of_atr(atr, n, info);
+	memcpy(p->appdata, info, 4);
+	memcpy(p->protinfo, info + 4, 3);
 	/* MBLI 0 (no limit given), CID 1: the CID the PN53x assigns in
 	 * ATTRIB, as libnfc's presence check (R(NAK) with CID 1) assumes. */
 	p->attrib_res = 0x01;

@@ -48,6 +48,19 @@ static const uint8_t atqbs[CARD_GEN_COUNT][CARD_ATQB_INFO] = {
 	[CARD_GEN_2024] = { 0x00, 0x4B, 0x51, 0xFF, 0xB3, 0x81, 0xD1 },
 };
 
+int card_atqb_of_atr(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO])
+{
+	for (int g = 0; g < CARD_GEN_COUNT; g++)
+		/* TS, T0, the first interface byte: what tells the sets apart,
+		 * also in the variants of their historical bytes. */
+		if (atr && n >= 3 && !memcmp(atr, atrs[g].b, 3)) {
+			memcpy(out, atqbs[g], CARD_ATQB_INFO);
+			return 1;
+		}
+	memcpy(out, atqbs[0], CARD_ATQB_INFO);
+	return 0;
+}
+
 size_t card_pcsc_atr_typeb(const uint8_t atqb[CARD_ATQB_INFO], uint8_t mbli, uint8_t *out, size_t cap)
 {
 	uint8_t tck = 0;

@@ -112,6 +112,11 @@ size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap);
 /* The ATQB application data and protocol info of the contactless side
  * (CARD_ATQB_INFO bytes into out). */
 void sim_card_atqb(const sim_card_t *c, uint8_t out[CARD_ATQB_INFO]);
+/* The ATQB information of the ATR set whose contact ATR starts as
+ * atr[0..n) does (TS, T0, the first interface byte):
+ * 1; 0 (and the first set's) when the ATR is none of theirs.  For a
+ * contactless front end that sees the card only through its ATR. */
+int card_atqb_of_atr(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO]);
 /* The ATR a PC/SC reader builds for an ISO 14443-4 Type B card (PC/SC
  * Part 3, 3.1.3.2.3): 3B 88 80 01, the ATQB's application data and
  * protocol info, MBLI (of ATTRIB's answer) in the high nibble, TCK.

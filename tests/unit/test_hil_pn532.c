@@ -845,9 +845,55 @@ static void serve_bounded_and_clean(void **state)
 	close(fd);
 }
 
+/* A simulated card's own ATQB (docs/card.md#atrs): the one its profile
+ * gives reaches InListPassiveTarget, not the one its ATR's set has. */
+static void sim_card_atqb_from_profile(void **state)
+{
+	char dir[] = "/tmp/pn532-atqb-XXXXXX", path[256], err[256];
+	const char *src = MYNAHIL_SOURCE_DIR "/fixtures/profiles/default.lua";
+	link_opts_t lo = { .label = "pn532", .profile = path };
+	uint8_t *in, atqb[12];
+	size_t n, o = 0;
+	char *out;
+	link_t *card;
+	pn532_t *p;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/atqb.lua", dir);
+	assert_int_equal(util_read_file(src, &in, &n), 0);
+	out = malloc(2 * n + 4096);
+	assert_non_null(out);
+	/* default.lua with absolute paths and an atqb field */
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp((const char *)in + i, "return {\n", 9)) {
+			o += (size_t)sprintf(out + o, "return {\n  atqb = \"0011223344D1D2\",\n");
+			i += 8;
+		} else if (!strncmp((const char *)in + i, "\"../", 4)) {
+			o += (size_t)sprintf(out + o, "\"%s/fixtures/", MYNAHIL_SOURCE_DIR);
+			i += 3;
+		} else {
+			out[o++] = (char)in[i];
+		}
+	}
+	assert_int_equal(util_write_file(path, out, o), 0);
+	assert_int_equal(link_open(&card, "sim:card", &lo, err, sizeof err), 0);
+	p = pn532_new(card, NULL, &ident);
+	assert_non_null(p);
+	assert_int_equal(pn532_atqb(p, atqb, sizeof atqb), 12);
+	assert_memory_equal(atqb + 5, "\x00\x11\x22\x33\x44\xD1\xD2", 7);
+	pn532_free(p);
+	link_close(card);
+	free(in);
+	free(out);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sim_card_atqb_from_profile),
 		cmocka_unit_test_setup_teardown(libnfc_open_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(split_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_checksums_skipped, setup, teardown),
