@@ -104,8 +104,11 @@ printf '%-44s %12s flows/s\n' "issuance flows, in process" "$(get tsm_issue_flow
 printf '%-44s %12s flows/s\n' "  per second of the bench's own CPU" "$(get tsm_issue_flows_per_cpu_s)"
 printf '%-44s %12s flows/s\n' "  baseline (issue 10, landed main)" "164"
 printf '%-44s %12s flows/s\n' "  target (issue 10)" "400"
+awk -v w="$(get tsm_issue_flows_per_s)" -v c="$(get tsm_issue_flows_per_cpu_s)" 'BEGIN {
+	printf "  to the baseline: %.1fx wall, %.1fx CPU; to the target: %.0f%% wall, %.0f%% CPU\n", w / 164, c / 164, 100 * w / 400, 100 * c / 400
+}'
 echo "  (the RSA operations of a flow bound it near 600; on a machine busy with"
-echo "   other jobs the wall-clock figure falls and the CPU figure holds)"
+echo "   other jobs the wall-clock figure falls, the CPU figure less; docs/speed.md)"
 echo "  (one flow: $(get tsm_requests_per_flow) requests, the session POST and its steps; SCP03 scripts relayed to"
 echo "   a fresh simulated SE, both phone requests signed with alice's card key,"
 echo "   two certificates issued, the previous phone revoked (one phone per"
