@@ -8,7 +8,8 @@
 # file a heading of its target.  Anchors are GitHub's: the heading in
 # lower case, punctuation dropped, spaces as hyphens, -1, -2... for
 # repeats.  A placeholder (docs/x.md, docs/NAME.md: one letter, or
-# capitals) is not a citation.  This script is the one file allowed to
+# capitals) is not a citation, nor a page a test writes into a scratch
+# tree of its own (OWN_PAGES).  This script is the one file allowed to
 # spell the names.
 set -u
 . "$2/tests/cli/lib/check.sh"
@@ -26,6 +27,8 @@ import os, re, sys
 
 SELF = "tests/cli/standalone_docs.sh"
 FORBIDDEN = [b"../shared", b"DOMAIN.md", b"JPKI.md", b"GP-FELICA.md"]
+# Pages a test writes into a scratch tree and runs there: not citations.
+OWN_PAGES = {"tests/interop/docs_commands.sh": {"self.md", "slow.md"}}
 files = [f for f in open(sys.argv[1], "rb").read().decode().split("\0") if f and os.path.isfile(f)]
 bad = 0
 
@@ -62,6 +65,16 @@ def anchors(path):
 def placeholder(name):
     return re.fullmatch(r"[A-Za-z]|[A-Z_]+", name[:-3]) is not None
 
+def cited(where, f, name):
+    """docs/NAME when it is a citation of a page that exists, else None
+    (a placeholder, a test's own page, or a missing page, reported)."""
+    if placeholder(name) or name in OWN_PAGES.get(f, ()):
+        return None
+    if not os.path.isfile("docs/" + name):
+        fail("%s: docs/%s does not exist" % (where, name))
+        return None
+    return "docs/" + name
+
 def check_anchor(where, target, anchor):
     if not os.path.isfile(target):
         fail("%s: %s does not exist" % (where, target))
@@ -83,20 +96,14 @@ for f in files:
     for ln, line in enumerate(text.split("\n"), 1):
         where = "%s:%d" % (f, ln)
         for m in re.finditer(r"(?<![\w/.-])docs/([A-Za-z0-9_.-]+?\.md)\b(#[A-Za-z0-9_-]+(?:(?:,| and| or)\s*#[A-Za-z0-9_-]+)*)?", line):
-            target = "docs/" + m.group(1)
-            if placeholder(m.group(1)):
-                continue
-            if not os.path.isfile(target):
-                fail("%s: %s does not exist" % (where, target))
+            target = cited(where, f, m.group(1))
+            if not target:
                 continue
             for a in re.findall(r"#([A-Za-z0-9_-]+)", m.group(2) or ""):
                 check_anchor(where, target, a)
         for m in re.finditer(r"(?<![\w/.-])docs/([A-Za-z0-9_.-]+\.md) §\s*([^\s,;:)]+)", line):
-            target = "docs/" + m.group(1)
-            if placeholder(m.group(1)):
-                continue
-            if not os.path.isfile(target):
-                fail("%s: %s does not exist" % (where, target))
+            target = cited(where, f, m.group(1))
+            if not target:
                 continue
             anchors(target)
             want = m.group(2).rstrip(".").lower()
