@@ -15,7 +15,8 @@
 
 #define CONNECT_MS 3000
 
-const char *const preflight_roles[] = { "card", "se", "tsm", "ca", NULL };
+/* se2: the second handset of a model change, a transfer (scenarios/lib/lifecycle.lua) */
+const char *const preflight_roles[] = { "card", "se", "se2", "tsm", "ca", NULL };
 
 static int is_service(const char *role)
 {
@@ -73,7 +74,7 @@ int preflight_binding(const char *role, const char *uri, char *err, size_t errle
 	for (i = 0; preflight_roles[i] && strcmp(preflight_roles[i], role); i++)
 		;
 	if (!preflight_roles[i]) {
-		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, tsm, ca)", role, role, uri);
+		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, se2, tsm, ca)", role, role, uri);
 		return -1;
 	}
 	if (!is_service(role) && !strncmp(uri, "sim:", 4)) {

@@ -20,7 +20,7 @@ usage() {
 	check "$*: no scenario ran" sh -c "! grep -q 'passed' '$tmp/out' && [ ! -e '$tmp/r/results.json' ]"
 }
 
-usage "unknown role 'crd' in crd=pcsc:Virtual PCD (roles: card, se, tsm, ca)" \
+usage "unknown role 'crd' in crd=pcsc:Virtual PCD (roles: card, se, se2, tsm, ca)" \
 	run scenarios/card --target 'crd=pcsc:Virtual PCD'
 usage "unknown role 'crad'" run scenarios/card --target crad=sim:card
 usage "unknown query key 'profle' (valid: profile, state, serial)" \

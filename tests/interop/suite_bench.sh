@@ -1,0 +1,64 @@
+#!/bin/sh
+# The whole suite on one bench (issue 11 point 4), twice in a row on the
+# same servers: one SE served behind pcscd + vpcd (se, Virtual PCD 00 00),
+# a second SE on the other slot (se2, Virtual PCD 00 01), the card in
+# process, and one persistent serve tsm (with its CA under /ca) reached
+# over HTTP.  Every scenario finds each device as the one before left it:
+# scenarios/lib/app.lua clears a bound SE at set-up and at teardown, and
+# the simulated SEs a served TSM remembers at teardown.  Run 1 and run 2
+# must both pass everything; between them, the TSM's registry must show
+# the served SEs without certificates (each left as found).
+set -u
+bin=$1 src=$2
+. "$src/tests/interop/lib/pcscd.sh"
+interop_enter "$0" "$@"
+
+start_pcscd
+"$bin" serve se --vpcd "127.0.0.1:$VPCD_PORT" --state "$tmp/se1.nvm" >>"$tmp/serve.log" 2>&1 &
+serve_pid=$!
+# the second handset: another CPLC serial and IDm, so the TSM sees two devices
+sed -e 's/60910000A001/60910000A002/' -e 's/012E4C617A93B5D7/012E4C617A93B5D8/' \
+	"$src/fixtures/se/default.lua" >"$tmp/se2.lua"
+"$bin" serve se --vpcd "127.0.0.1:$((VPCD_PORT + 1))" --profile "$tmp/se2.lua" --state "$tmp/se2.nvm" \
+	>>"$tmp/serve2.log" 2>&1 &
+extra_pids=$!
+"$bin" serve tsm --listen 127.0.0.1:0 --db "$tmp/tsm.db" >"$tmp/tsm.log" 2>&1 &
+extra_pids="$extra_pids $!"
+check "the first served SE appears" wait_card 10000
+check "the second served SE appears" sh -c "MYNAHIL_PCSC_WAIT=10000 '$bin' apdu --target 'pcsc:Virtual PCD 00 01' </dev/null >/dev/null 2>&1"
+check "serve tsm listens" wait_log "$tmp/tsm.log" "listening on http" 10000
+url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/tsm.log" | head -n 1)
+cd "$src" || exit 1
+
+total=$("$bin" list scenarios 2>/dev/null | grep -c '^[A-Z]')
+for n in 1 2; do
+	"$bin" run scenarios -j 1 --out "$tmp/run$n" \
+		--target "se=pcsc:Virtual PCD 00 00" --target "se2=pcsc:Virtual PCD 00 01" \
+		--target "tsm=$url" >"$tmp/run$n.log" 2>&1
+	check "run $n on the bench: exit 0" [ $? = 0 ]
+	check "run $n: every scenario passed ($total)" grep -q "^$total passed, 0 failed, 0 skipped" "$tmp/run$n.log"
+	grep '^not ok\|^#' "$tmp/run$n.log" | head -n 20
+	# Each served SE left as found: the TSM's check-in finds no applet
+	# and no live certificate on it (the registry is the TSM's, asked by
+	# a scenario of this test through the same bench).
+	cat >"$tmp/left.lua" <<'EOS'
+local app = require "app"
+return scenario {
+  id = "BENCH-LEFT", title = "the served SEs left as found", needs = { "se", "tsm" },
+  run = function(w)
+    for _, se in ipairs { w.se, w.se2 } do
+      local ph = require("phone").new(w, { se = se })
+      local s = app.sync(w, ph)
+      expect(s.ok, se:uri() .. ": checks in").is_true()
+      local d = s.ok and app.device(w, s.result.device) or {}
+      expect(d.status == "active" or d.status == "hold" or d.status == "half", se:uri() .. ": live certificates").is(false)
+      expect(app.applet_present(ph), se:uri() .. ": the applet").is(false)
+    end
+  end,
+}
+EOS
+	"$bin" run "$tmp/left.lua" --out "$tmp/left$n" --target "se=pcsc:Virtual PCD 00 00" \
+		--target "se2=pcsc:Virtual PCD 00 01" --target "tsm=$url" >"$tmp/left$n.log" 2>&1
+	check "after run $n: both SEs left without the applet or live certificates" grep -q '^1 passed, 0 failed' "$tmp/left$n.log"
+done
+finish
