@@ -180,15 +180,12 @@ int runner_probe_link(const char *role, const char *uri, uint64_t seed, int trie
 
 void runner_versions(res_run_t *run)
 {
-	char lua[32];
-
 	/* The library's own answer where it has one (the library loaded may
 	 * be newer than the headers); else the headers' ("built with"). */
-	snprintf(lua, sizeof lua, "%s (built with)", LUA_RELEASE + 4); /* "Lua 5.4.4" */
 	res_add_version(run, "mynahil", MYNAHIL_VERSION);
 	res_add_version(run, "commit", MYNAHIL_GIT_COMMIT);
 	res_add_version(run, "openssl", OpenSSL_version(OPENSSL_VERSION_STRING));
-	res_add_version(run, "lua", lua);
+	res_add_version(run, "lua", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "." LUA_VERSION_RELEASE " (built with)");
 	res_add_version(run, "pcsc-lite", PCSCLITE_VERSION_NUMBER " (built with)");
 	res_add_version(run, "libnfc", nfc_version());
 }
