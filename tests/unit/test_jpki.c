@@ -190,7 +190,7 @@ static void test_free_files(void **state)
 	assert_int_equal(fx_apdu(f, FX_SELECT_JPKI), 0x9000);
 	for (size_t i = 0; i < 3; i++) {
 		uint8_t *buf;
-		size_t n;
+		size_t n = 0;
 
 		assert_int_equal(fx_select_ef(f, certs[i].fid), 0x9000);
 		buf = fx_read_all(f, &n);
