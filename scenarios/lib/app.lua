@@ -36,9 +36,11 @@ end
 -- teardown).  Cleared: its certificates revoked with the card they were
 -- issued on (the bound card, its own certificates of app.own_card, or
 -- app.other_card), the applet deleted (delete_applet_on_revoke=force).
+-- app.keep_devices = true (before the first app.phone): no set-up, no
+-- teardown, for a test that leaves a bench broken on purpose.
 local shared = {}
 function app.shared(w, se, fresh)
-  if shared[se] then return end
+  if shared[se] or app.keep_devices then return end
   shared[se] = true
   if not fresh then app.clear(w, se, "set-up") end
   mynahil.teardown("leave " .. se:uri() .. " as found", function() app.clear(w, se, "teardown") end)

@@ -1,7 +1,7 @@
 -- Invariant 1 broken on purpose: the call centre holds alice's phone
 -- certificates (registry: hold), then someone lifts them at the CA behind
 -- the TSM's back — the registry still says held, OCSP answers good.
-local app = require "app"
+local app = require "app"; app.keep_devices = true   -- no teardown: the bench stays broken for mynahil check
 
 return scenario {
   id = "INV-1", title = "a held certificate lifted at the CA behind the TSM's back",
