@@ -413,9 +413,11 @@ int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size
 				snprintf(why, cap, "needs a simulator's insides; card is bound to %s", uri);
 				return 1;
 			}
-		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "tsm") ||
+		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "se2") || !strcmp(m->needs[i], "tsm") ||
 			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card")) {
-			continue; /* defaults: sim:se, the in-process TSM and CA, sim:card */
+			/* defaults: sim:se, a simulated SE of the scenario's own for se2
+			 * (scenarios/lib/lifecycle.lua), the in-process TSM and CA, sim:card */
+			continue;
 		} else if (!scen_binding(env, m->needs[i])) {
 			snprintf(why, cap, "needs role '%s', which is not bound", m->needs[i]);
 			return 1;

@@ -5,7 +5,7 @@ local lifecycle = require "lifecycle"
 
 return scenario {
   id = "LC-01", case = 1, title = "model change, Android to Android: revoke the old, issue the new",
-  tags = { "lifecycle", "model-change" }, needs = { "se", "tsm" },
+  tags = { "lifecycle", "model-change" }, needs = { "se", "se2", "tsm" },
   operations = { "issue", "revoke" },
   run = function(w) lifecycle.model_change(w) end,
 }

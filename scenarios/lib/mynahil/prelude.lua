@@ -218,7 +218,7 @@ local function fail(msg)
   error(msg, 0)
 end
 
-local needs_known = { card = true, se = true, tsm = true, ca = true, sim = true }
+local needs_known = { card = true, se = true, se2 = true, tsm = true, ca = true, sim = true }
 
 function scenario(t)
   local error = function(msg) fail(msg) end
@@ -249,7 +249,7 @@ function scenario(t)
   -- would otherwise skip the scenario on every bench, for ever.
   for i, need in ipairs(t.needs) do
     if not needs_known[need] then
-      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, tsm, ca, sim", i,
+      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, se2, tsm, ca, sim", i,
                           type(need) == "string" and string.format("%q", need) or tostring(need)))
     end
   end
