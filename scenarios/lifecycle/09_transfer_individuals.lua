@@ -13,11 +13,8 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API
     local apins = { auth = "1212", sign = "ALICEGIVES1" }
-    local phone, alice, a = lifecycle.issued(w, 1, apins)
+    local phone, _, a = lifecycle.issued_revoked(w, apins, "Alice's phone, before it is handed over")
     if not a then return end
-    local v = app.revoke(w, phone, alice, { reason = "cessationOfOperation" })
-    expect(v.ok, "Alice revoked: " .. tostring(v.error)).is_true()
-    expect(app.applet_present(phone), "handed over with no applet").is(false)
 
     local alice_holder = (app.device(w, a.device) or {}).holder
     local bob = lifecycle.other_owner(w, "bob")   -- another holder's card than the bound one

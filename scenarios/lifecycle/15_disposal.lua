@@ -13,11 +13,8 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API
     local pins = { auth = "1593", sign = "DISPOSE12" }
-    local phone, card, r = lifecycle.issued(w, 1, pins)
+    local phone, _, r = lifecycle.issued_revoked(w, pins, "the phone to dispose of")
     if not r then return end
-    local v = app.revoke(w, phone, card, { reason = "cessationOfOperation" })
-    expect(v.ok, "revoked: " .. tostring(v.error)).is_true()
-    expect(app.applet_present(phone), "the applet is deleted").is(false)
     expect(app.sign(phone, "auth", pins.auth, "x"), "nothing signs on the disposed phone").is(nil)
     expect(bank:says(r.auth_serial), "RP: auth revoked").is "revoked"
     expect(bank:says(r.sign_serial), "RP: sign revoked").is "revoked"
