@@ -72,6 +72,9 @@ static const char usage_run[] =
 	"  --paranoid         check the invariants (docs/domain.md#invariants) after\n"
 	"                     every step, not only at the end of each scenario\n"
 	"                     (docs/invariants.md)\n"
+	"  --keep-devices     leave a bound SE as the scenarios left it (no clearing\n"
+	"                     before and after each; docs/bench.md), e.g. to save a\n"
+	"                     phone's state with se=sim:se?state=FILE\n"
 	"  --redact           mask PINs (the data of VERIFY, CHANGE REFERENCE DATA, RESET\n"
 	"                     RETRY COUNTER) in traces and reports, lengths kept\n"
 	"                     (docs/bench.md); without it traces hold PINs in clear\n"
@@ -317,6 +320,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
 		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
 		{ "paranoid", no_argument, 0, 'Q' },	 { "redact", no_argument, 0, 'R' },
+		{ "keep-devices", no_argument, 0, 'K' },
 		{ "trace", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
@@ -376,6 +380,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		case 'M': o.matrix = 1; break;
 		case 'Q': o.env.paranoid = 1; break;
 		case 'R': o.env.redact = 1; break;
+		case 'K': o.env.keep_devices = 1; break;
 		case 'A':
 			if (strcmp(optarg, "pcapng"))
 				return bad_usage("--trace takes pcapng (traces/ID.jsonl is always written)", usage);

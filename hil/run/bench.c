@@ -64,6 +64,8 @@ char *runner_command(const runner_opts_t *o)
 		put_word(buf, sizeof buf, "--matrix");
 	if (o->env.redact)
 		put_word(buf, sizeof buf, "--redact");
+	if (o->env.keep_devices)
+		put_word(buf, sizeof buf, "--keep-devices");
 	if (mut_selected()) {
 		put_word(buf, sizeof buf, "--mutate");
 		put_word(buf, sizeof buf, mut_selected());

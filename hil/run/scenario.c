@@ -783,6 +783,8 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	lua_setfield(L, -2, "paranoid");
 	lua_pushboolean(L, env->bench);
 	lua_setfield(L, -2, "bench");
+	lua_pushboolean(L, env->keep_devices);
+	lua_setfield(L, -2, "keep_devices");
 	if (scen_binding(env, "card")) {
 		push_profile(L, scen_binding(env, "card"));
 		if (env->redact)

@@ -26,6 +26,8 @@ typedef struct scen_env {
 			       * check, and power-cycled (docs/invariants.md) */
 	int redact;           /* --redact: PINs masked in traces and results, run dirs
 			       * removed after each scenario (docs/bench.md) */
+	int keep_devices;     /* --keep-devices: a bound SE is not cleared before and
+			       * after each scenario (docs/bench.md) */
 } scen_env_t;
 
 typedef struct scen_meta {

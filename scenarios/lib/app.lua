@@ -37,10 +37,12 @@ end
 -- issued on (the bound card, its own certificates of app.own_card, or
 -- app.other_card), the applet deleted (delete_applet_on_revoke=force).
 -- app.keep_devices = true (before the first app.phone): no set-up, no
--- teardown, for a test that leaves a bench broken on purpose.
+-- teardown, for a test that leaves a bench broken on purpose; `mynahil
+-- run --keep-devices` (w.keep_devices) does the same for a whole run, to
+-- look at or save what a scenario left on an SE.
 local shared = {}
 function app.shared(w, se, fresh)
-  if shared[se] or app.keep_devices then return end
+  if shared[se] or app.keep_devices or w.keep_devices then return end
   shared[se] = true
   if not fresh then app.clear(w, se, "set-up") end
   mynahil.teardown("leave " .. se:uri() .. " as found", function() app.clear(w, se, "teardown") end)

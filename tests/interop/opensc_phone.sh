@@ -13,7 +13,7 @@ command -v pkcs11-tool >/dev/null 2>&1 || { echo "SKIP: opensc not installed"; e
 mod=$(ls /usr/lib/*/opensc-pkcs11.so 2>/dev/null | head -n 1)
 [ -n "$mod" ] || { echo "SKIP: opensc-pkcs11.so not found"; exit $SKIP; }
 
-(cd "$src" && "$bin" run scenarios/tsm/00_issue.lua --target "se=sim:se?state=$tmp/se.nvm" \
+(cd "$src" && "$bin" run scenarios/tsm/00_issue.lua --keep-devices --target "se=sim:se?state=$tmp/se.nvm" \
 	--out "$tmp/r" >"$tmp/issue.log" 2>&1)
 check "TSM-00 issues a phone (SE image saved)" sh -c "[ -s '$tmp/se.nvm' ] && grep -q '^1 passed, 0 failed' '$tmp/issue.log'"
 cp "$tmp/se.nvm" "$tmp/read.nvm"

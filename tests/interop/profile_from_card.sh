@@ -51,6 +51,9 @@ printf '00A4040C0AD392F000260100000001\n00A4020C02001B\n0020008008 4D594E4148494
 
 # Another layout, read back.
 stop_serve
+# pcscd must see the first card go, or the next wait_card finds it still
+# there and from-card reads the old layout
+check "the first card gone" wait_no_card 10000
 tok=$(printf 'AB%.0s' $(seq 128))
 sed -e "s|^return {|return {\n  cert_efs = { auth_cert = 1600, sign_ca = 1400, filler = 0xFF }, token_info = \"$tok\",|" \
 	-e "s|\"\\.\\./|\"$src/fixtures/|g" "$src/fixtures/profiles/default.lua" >"$tmp/layout.lua"

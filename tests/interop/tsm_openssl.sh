@@ -14,7 +14,7 @@ ca_enter
 start_http tsm --db "$tmp/tsm.db"
 CA_URL=$B/ca # the TSM's CA, under /ca (docs/tsm.md)
 
-scenario() { (cd "$src" && "$bin" run "scenarios/tsm/$1" --target "tsm=$B" --out "$tmp/r" >"$tmp/run.log" 2>&1); }
+scenario() { (cd "$src" && "$bin" run "scenarios/tsm/$1" --target "tsm=$B" --keep-devices --out "$tmp/r" >"$tmp/run.log" 2>&1); }
 # cert SERIAL NAME: the certificate from the CA, as NAME.pem
 cert() { curl -fsS --max-time 10 "$CA_URL/v1/certs/$1/der" | openssl x509 -inform DER -out "$tmp/$2.pem"; }
 crl() {

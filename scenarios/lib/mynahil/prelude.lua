@@ -424,7 +424,8 @@ end
 -- seed, and skip().
 function mynahil._world(roles, info)
   -- profile: what is known of the card bound to "card" (holder, PINs).
-  local w = { seed = info.seed, id = info.id, profile = info.profile, policy = info.policy or {} }
+  local w = { seed = info.seed, id = info.id, profile = info.profile, policy = info.policy or {},
+              keep_devices = info.keep_devices }
   steps.file, steps.paranoid, steps.bench = info.file, info.paranoid and true or false, info.bench
   local names = {}
   for k, v in pairs(roles) do w[k] = v; names[#names + 1] = k end
