@@ -144,11 +144,16 @@ int util_write_file(const char *path, const void *buf, size_t len)
 	return sync_dir(path);
 }
 
-int64_t util_now_ms(void)
+int64_t util_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t util_now_ms(void)
+{
+	return util_now_ns() / 1000000;
 }
 
 static int is_dir(const char *path)

@@ -20,6 +20,7 @@ int util_read_file(const char *path, uint8_t **buf, size_t *len);
 int util_write_file(const char *path, const void *buf, size_t len);
 /* Monotonic milliseconds, for watchdogs and deadlines only. */
 int64_t util_now_ms(void);
+int64_t util_now_ns(void); /* the same clock, in ns (trace times) */
 /* mkdir -p */
 int util_mkdirs(const char *path);
 /* The value of key in a URI query "a=1&b=2" (without the '?'), copied

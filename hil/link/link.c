@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "hil/link/link.h"
 #include "hil/base/util.h"
@@ -113,10 +112,7 @@ int link_power(link_t *l, enum sim_power how)
 int link_transmit(link_t *l, const uint8_t *cmd, size_t len,
 		  uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	last_sent_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	last_sent_ns = util_now_ns();
 	l->napdu++;
 	return l->ops->transmit(l, cmd, len, rsp, cap, rsplen, timeout_ms);
 }

@@ -14,8 +14,8 @@
  *    (one interface per role).  The JSON lines stay time-free. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "hil/base/util.h"
 #include "hil/trace/trc.h"
 #include "hil/trace/trc_live.h"
 #include "sim/core/apdu.h"
@@ -40,14 +40,6 @@ struct trc_live {
 	int64_t (*sent_ns)(void);
 	int64_t last_ns;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static watched_t *watched_of(trc_live_t *lv, const char *uri, const char *role)
 {
@@ -172,7 +164,7 @@ static void tap(void *ud, const trace_rec_t *r, void *line)
 	trc_live_t *lv = ud;
 	char rb[32];
 	watched_t *w = watched_of(lv, r->link, implied_role(r->link, rb, sizeof rb));
-	int64_t now = now_ns(), sent = lv->sent_ns ? lv->sent_ns() : 0;
+	int64_t now = util_now_ns(), sent = lv->sent_ns ? lv->sent_ns() : 0;
 
 	if (!w)
 		return;
