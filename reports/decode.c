@@ -10,15 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/core/apdu.h"
+
 /* Private to reports/ (see text.c). */
 void res_apdu_decode(const char *cmd, unsigned *ctx, char *name, size_t ncap, char *detail, size_t dcap);
 const char *res_sw_text(const char *rsp);
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-	       c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Byte i of a hex string, or -1 past its end. */
 static int byte_at(const char *hex, size_t i)
@@ -28,8 +24,8 @@ static int byte_at(const char *hex, size_t i)
 
 	if (2 * i + 1 >= n + (n & 1))
 		return -1;
-	hi = hexval(hex[2 * i]);
-	lo = hexval(hex[2 * i + 1]);
+	hi = apdu_hexval((unsigned char)hex[2 * i]);
+	lo = apdu_hexval((unsigned char)hex[2 * i + 1]);
 	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
@@ -172,8 +168,8 @@ const char *res_sw_text(const char *rsp)
 
 	if (n < 4 || strspn(rsp + n - 4, "0123456789ABCDEFabcdef") != 4)
 		return "no answer";
-	sw1 = hexval(rsp[n - 4]) << 4 | hexval(rsp[n - 3]);
-	sw2 = hexval(rsp[n - 2]) << 4 | hexval(rsp[n - 1]);
+	sw1 = apdu_hexval((unsigned char)rsp[n - 4]) << 4 | apdu_hexval((unsigned char)rsp[n - 3]);
+	sw2 = apdu_hexval((unsigned char)rsp[n - 2]) << 4 | apdu_hexval((unsigned char)rsp[n - 1]);
 	if (sw1 == 0x63 && (sw2 & 0xF0) == 0xC0) {
 		snprintf(buf, sizeof buf, "wrong PIN or query: %d tries left", sw2 & 0x0F);
 		return buf;

@@ -116,17 +116,11 @@ static int pin_field(const uint8_t *c, size_t n, size_t *off, size_t *len)
 	return *len && *off + *len <= n;
 }
 
-static int hexval(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-	       c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The hex at s spells p[0..n): 1, else 0. */
 static int hex_is(const char *s, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2 * i + 1]);
+		int hi = apdu_hexval((unsigned char)s[2 * i]), lo = hi < 0 ? -1 : apdu_hexval((unsigned char)s[2 * i + 1]);
 		if (lo < 0 || (hi << 4 | lo) != p[i])
 			return 0;
 	}

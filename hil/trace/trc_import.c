@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "hil/trace/trc.h"
+#include "sim/core/apdu.h"
 
 /* trc_pcap.c */
 int trc_pcap_sniff(const uint8_t *h, size_t n);
@@ -57,20 +58,14 @@ static char *next_line(lines_t *l)
 	return s;
 }
 
-static int hexv(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-	       c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Up to max bytes of "XX XX XX" at s into out; returns how many. */
 static size_t dump_bytes(const char *s, uint8_t *out, size_t max)
 {
 	size_t k = 0;
 
-	while (k < max && hexv((unsigned char)s[0]) >= 0 && hexv((unsigned char)s[1]) >= 0 &&
+	while (k < max && apdu_hexval((unsigned char)s[0]) >= 0 && apdu_hexval((unsigned char)s[1]) >= 0 &&
 	       (s[2] == ' ' || s[2] == 0 || s[2] == '\t')) {
-		out[k++] = (uint8_t)(hexv((unsigned char)s[0]) << 4 | hexv((unsigned char)s[1]));
+		out[k++] = (uint8_t)(apdu_hexval((unsigned char)s[0]) << 4 | apdu_hexval((unsigned char)s[1]));
 		s += s[2] ? 3 : 2;
 	}
 	return k;

@@ -198,7 +198,7 @@ uint16_t apdu_sw(const uint8_t *rsp, size_t len)
 	return (uint16_t)((rsp[len - 2] << 8) | rsp[len - 1]);
 }
 
-static int hexval(char c)
+int apdu_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -221,7 +221,7 @@ long apdu_unhex(const char *hex, uint8_t *out, size_t cap)
 
 		if (*hex == ' ' || *hex == '\t' || *hex == ':')
 			continue;
-		v = hexval(*hex);
+		v = apdu_hexval((unsigned char)*hex);
 		if (v < 0)
 			return -1;
 		if (hi < 0) {

@@ -71,6 +71,7 @@ uint16_t apdu_sw(const uint8_t *rsp, size_t len); /* 0 if len < 2 */
 /* Hex helpers shared by CLI, links and tests.  apdu_unhex skips spaces
  * and ':'; returns the byte count or -1 on an odd count or a bad digit. */
 long apdu_unhex(const char *hex, uint8_t *out, size_t cap);
+int apdu_hexval(int c); /* a hex digit's value, -1 for anything else */
 void apdu_hex(const uint8_t *p, size_t n, char *out); /* upper case, NUL-terminated, 2n+1 */
 
 #endif
