@@ -158,7 +158,8 @@ int gpcm_load(gpcm_req_t *q)
 		load_reset(q->se);
 		return 0x6A84;
 	}
-	memcpy(l->buf + l->len, a->data, a->lc);
+	if (a->lc)	/* an empty block has no data pointer */
+		memcpy(l->buf + l->len, a->data, a->lc);
 	l->len += a->lc;
 	l->next_block++;
 	if (a->p1 == 0x00)

@@ -637,7 +637,7 @@ static int sj_store(sim_se_t *se, void *priv, gpreg_ent_t *e, const apdu_t *a, i
 		j->pend_len = 0;
 	if (!sw && a->lc > DGI_MAX - j->pend_len)
 		sw = SW_WRONG_DATA;
-	if (!sw) {
+	if (!sw && a->lc) {	/* an empty block has no data pointer */
 		memcpy(j->pend + j->pend_len, a->data, a->lc);
 		j->pend_len += a->lc;
 	}
