@@ -252,7 +252,7 @@ static int cmd_read_binary(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
  * Case 1 (no data) is the retries query: 63Cx, no attempt used, also when
  * already verified (OpenSC's GET_INFO requires SW1 = 63); a blocked PIN
  * answers 6984 there too, which SOL maps to "blocked". */
-static int cmd_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
+int cardos_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r)
 {
 	cardos_ef_t *ef;
 	unsigned ctr;
@@ -412,7 +412,7 @@ int cardos_sign(cardos_t *os, cardos_ef_t *key, const apdu_t *a, apdu_rsp_t *r)
 
 /* The ISO base every application starts from. */
 static const cardos_cmd_t base_cmds[] = {
-	{ 0x00, 0x20, cmd_verify },
+	{ 0x00, 0x20, cardos_verify },
 	{ 0x00, 0x24, cmd_change },
 	{ 0x00, 0x84, cmd_get_challenge },
 	{ 0x00, 0xA4, cmd_select },

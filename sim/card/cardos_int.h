@@ -127,6 +127,10 @@ int cardos_allowed(const cardos_t *os, const cardos_ef_t *ef);
 /* Resolve a P2 key/PIN reference: 80 = the current EF, 80|SFI = that EF.
  * Returns 0 with *ef set, or the status word to answer. */
 int cardos_ref(cardos_t *os, uint8_t p2, enum cardos_ef_type type, cardos_ef_t **ef);
+/* The ISO VERIFY (00 20 00 P2): the retries query without data, else a
+ * try spent before comparing, the counter back to full on a match.  For a
+ * personality that replaces VERIFY for some of its PINs. */
+int cardos_verify(cardos_t *os, const apdu_t *a, apdu_rsp_t *r);
 /* COMPUTE DIGITAL SIGNATURE body: PKCS#1 v1.5 type 1 padding of exactly
  * a->data (no hashing, docs/card.md#commands) and the private-key operation of
  * key, after its access rule.  Lc 1..k-11, Le absent or >= k. */

@@ -126,8 +126,11 @@ void jpki_app_init(jpki_app_t *app, const jpki_opts_t *o)
 	app->def.aid_len = sizeof jpki_aid;
 	app->def.efs = app->efs;
 	app->def.n_efs = JPKI_N_EFS;
-	app->def.cmds = jpki_cmds;
+	memcpy(app->cmds, jpki_cmds, sizeof jpki_cmds);
 	app->def.n_cmds = sizeof jpki_cmds / sizeof jpki_cmds[0];
+	if (o->verify)
+		app->cmds[app->def.n_cmds++] = (cardos_cmd_t){ 0x00, 0x20, o->verify };
+	app->def.cmds = app->cmds;
 }
 
 /* docs/card.md#jpki-ap.  The iPhone token is single-source [M/L]; it is treated

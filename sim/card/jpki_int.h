@@ -41,11 +41,17 @@ typedef struct jpki_opts {
 	int auth_cert_pin;
 	/* 80 FC 00 00: the status word; 0 = 6700, a card's (docs/card.md#commands). */
 	uint16_t sw_80fc;
+	/* A VERIFY (00 20) of the host's own in place of the ISO one, NULL:
+	 * none.  The iPhone answers the auth PIN's after its biometric check
+	 * (sim/ios, docs/ios.md#biometrics); it calls cardos_verify for the
+	 * rest. */
+	cardos_fn verify;
 } jpki_opts_t;
 
 typedef struct jpki_app {
 	cardos_app_def_t def; /* first: the handlers find the app from it */
 	cardos_ef_def_t efs[JPKI_N_EFS];
+	cardos_cmd_t cmds[3]; /* the personality: 80 2A, 80 FC, and the host's VERIFY */
 	uint16_t sw_80fc;
 } jpki_app_t;
 

@@ -695,6 +695,56 @@ void nvm_each(const nvm_t *n, const char *prefix,
 	free(v);
 }
 
+typedef struct del_names {
+	char **v;
+	size_t n, cap;
+	int oom;
+} del_names_t;
+
+static void del_collect(void *arg, const char *key, const uint8_t *val, size_t len)
+{
+	del_names_t *ns = arg;
+
+	(void)val;
+	(void)len;
+	if (ns->oom)
+		return;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 32;
+		char **v = realloc(ns->v, cap * sizeof *v);
+
+		if (!v) {
+			ns->oom = 1;
+			return;
+		}
+		ns->v = v;
+		ns->cap = cap;
+	}
+	if (!(ns->v[ns->n] = strdup(key)))
+		ns->oom = 1;
+	else
+		ns->n++;
+}
+
+/* The names first: deleting while nvm_each walks would move records. */
+int nvm_del_prefix(nvm_t *n, const char *prefix)
+{
+	del_names_t ns = { 0 };
+	int rc = NVM_OK;
+
+	if (!n || !prefix)
+		return NVM_ERR_ARG;
+	nvm_each(n, prefix, del_collect, &ns);
+	if (ns.oom)
+		rc = NVM_ERR_NOMEM;
+	for (size_t i = 0; i < ns.n && rc == NVM_OK; i++)
+		rc = nvm_del(n, ns.v[i]);
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	return rc;
+}
+
 /* ---- fault plan and power ---- */
 
 void nvm_tear_at(nvm_t *n, long k)

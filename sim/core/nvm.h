@@ -44,6 +44,9 @@ size_t nvm_count(const nvm_t *n);
 void nvm_each(const nvm_t *n, const char *prefix,
 	      void (*fn)(void *arg, const char *key, const uint8_t *val, size_t len),
 	      void *arg);
+/* Delete every record whose key starts with prefix (a change like
+ * nvm_del: inside the open transaction, else its own per record). */
+int nvm_del_prefix(nvm_t *n, const char *prefix);
 
 /* Fault plan: tear at the k-th write step counted from now (k >= 1);
  * k = 0 disarms. */

@@ -260,50 +260,12 @@ static int sj_deletable(sim_se_t *se, void *priv, const gpreg_ent_t *e)
 	return 0;
 }
 
-typedef struct names {
-	char **v;
-	size_t n, cap;
-	int oom;
-} names_t;
-
-static void collect(void *arg, const char *key, const uint8_t *val, size_t len)
-{
-	names_t *ns = arg;
-
-	(void)val;
-	(void)len;
-	if (ns->n == ns->cap) {
-		size_t cap = ns->cap ? 2 * ns->cap : 32;
-		char **v = realloc(ns->v, cap * sizeof *v);
-
-		if (!v) {
-			ns->oom = 1;
-			return;
-		}
-		ns->v = v;
-		ns->cap = cap;
-	}
-	if (!(ns->v[ns->n] = strdup(key)))
-		ns->oom = 1;
-	else
-		ns->n++;
-}
-
 static int sj_remove(sim_se_t *se, void *priv, const gpreg_ent_t *e)
 {
 	sejpki_t *j = priv;
-	names_t ns = { 0 };
-	int rc = NVM_OK;
+	int rc = nvm_del_prefix(se->ctx->nvm, NS "/");
 
 	(void)e;
-	nvm_each(se->ctx->nvm, NS "/", collect, &ns);
-	if (ns.oom)
-		rc = NVM_ERR_NOMEM;
-	for (size_t i = 0; i < ns.n && rc == NVM_OK; i++)
-		rc = nvm_del(se->ctx->nvm, ns.v[i]);
-	for (size_t i = 0; i < ns.n; i++)
-		free(ns.v[i]);
-	free(ns.v);
 	j->pend_len = 0;
 	if (j->os_ready)
 		cardos_forget_keys(&j->os);
