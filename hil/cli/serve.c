@@ -11,7 +11,7 @@
 #include "hil/base/util.h"
 
 static const char usage_serve[] =
-	"usage: mynahil serve card|se --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
+	"usage: mynahil serve card|se|ios --vpcd HOST:PORT [--profile FILE] [--state FILE] [--seed S]\n"
 	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
 	"       mynahil serve ca [--listen [HOST:]PORT] [--token T] [--db FILE] ...  (serve ca --help)\n"
 	"       mynahil serve tsm [--listen [HOST:]PORT] [--token T] [--db FILE] ... (serve tsm --help)\n"
@@ -20,7 +20,7 @@ static const char usage_serve[] =
 	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
 	"  --pty PATH        create a pseudo-terminal, linked at PATH, for libnfc's\n"
 	"                    pn532_uart driver (LIBNFC_DEVICE=pn532_uart:PATH)\n"
-	"  --profile FILE    card (or SE) profile\n"
+	"  --profile FILE    card (or SE, or iPhone: fixtures/ios/) profile\n"
 	"  --state FILE      NVM image: loaded if present, saved on SIGTERM/SIGINT\n"
 	"  --seed S          seed of the simulator's random values (0)\n"
 	"\n"
@@ -50,8 +50,9 @@ int serve_main(int argc, char **argv)
 		return serve_ca_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "tsm")) /* the TSM and its CA: hil/svc/http_tsm.c */
 		return serve_tsm_main(argc, argv);
-	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "pn532"))) {
-		fprintf(stderr, "mynahil: serve what? card, se, pn532, ca or tsm\n\n%s", usage_serve);
+	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "ios") &&
+			  strcmp(argv[1], "pn532"))) {
+		fprintf(stderr, "mynahil: serve what? card, se, ios, pn532, ca or tsm\n\n%s", usage_serve);
 		return 2;
 	}
 	what = argv[1];

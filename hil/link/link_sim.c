@@ -1,11 +1,12 @@
-/* link_sim.c — the in-process simulators behind "sim:card" and "sim:se".
+/* link_sim.c — the in-process simulators behind "sim:card", "sim:se" and "sim:ios".
  *
- * URI: sim:card|se[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)].  The link owns the
+ * URI: sim:card|se|ios[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)].  The link owns the
  * simulator's context: its random stream (derived from the run's seed
  * and the caller's label), its virtual clock and its NVM, loaded from
  * and saved to the state file when one is named.  A card profile is a
  * fixtures/profiles/ file (hil/fixtures/profile.c), an SE profile a fixtures/se/
- * file (hil/fixtures/se_profile.c, which also loads the SE's key pool). */
+ * file (hil/fixtures/se_profile.c, which also loads the SE's key pool),
+ * an iPhone profile a fixtures/ios/ file (hil/fixtures/ios_profile.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include "sim/card/card.h"
 #include "sim/core/apdu.h"
 #include "sim/se/se.h"
+#include "sim/ios/ios.h"
+#include "hil/fixtures/ios_profile.h"
 
 /* Virtual time starts inside the fixtures' validity: 2026-04-01T00:00Z. */
 #define SIM_EPOCH 1775001600
@@ -32,6 +35,8 @@ typedef struct sim_link {
 	sim_card_t *card;
 	seprof_t *seprof; /* sim:se */
 	sim_se_t *se;
+	iosprof_t *iosprof; /* sim:ios (an iPhone, fixtures/ios/ profile) */
+	sim_ios_t *ios;
 	char *state;  /* NVM image path, or NULL */
 	int save;     /* the open succeeded: close may write the state file */
 } sim_link_t;
@@ -88,11 +93,13 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 	char profile_path[PATH_MAX], state_path[PATH_MAX];
 	const char *profile, *state;
 	sim_link_t *s;
-	int rc, is_se;
+	int rc, is_se, is_ios;
 
-	if ((kind != 4 || memcmp(rest, "card", 4)) && (kind != 2 || memcmp(rest, "se", 2)))
-		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card or sim:se)");
+	if ((kind != 4 || memcmp(rest, "card", 4)) && (kind != 2 || memcmp(rest, "se", 2)) &&
+	    (kind != 3 || memcmp(rest, "ios", 3)))
+		return link_fail(l, LINK_ERR_URI, "unknown simulator (expected sim:card, sim:se or sim:ios)");
 	is_se = kind == 2;
+	is_ios = kind == 3;
 	if (q) {
 		if (util_query_get(q + 1, "profile", query_profile, sizeof query_profile) < 0)
 			return link_fail(l, LINK_ERR_URI, "profile=: path longer than %zu bytes", sizeof query_profile - 1);
@@ -101,10 +108,13 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		if (util_query_get(q + 1, "serial", query_serial, sizeof query_serial) < 0)
 			return link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
 		if (query_serial[0] && !is_se)
-			return link_fail(l, LINK_ERR_URI, "serial= is for sim:se (another phone), not sim:card");
+			return link_fail(l, LINK_ERR_URI, "serial= is for sim:se (another phone), not sim:%s%s",
+					 is_ios ? "ios (another iPhone is another profile: " : "card",
+					 is_ios ? "fixtures/ios/iphone-b.lua)" : "");
 	}
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
-				       : is_se ? seprof_default_path() : profile_default_path();
+				       : is_se ? seprof_default_path()
+				       : is_ios ? iosprof_default_path() : profile_default_path();
 	state = o->state ? o->state : query_state[0] ? query_state : NULL;
 	if (link_path(l, o, "profile", profile, LINK_PATH_READ, profile_path, sizeof profile_path) < 0 ||
 	    (state && link_path(l, o, "state", state, LINK_PATH_WRITE, state_path, sizeof state_path) < 0))
@@ -119,7 +129,7 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		rng_t root;
 		char label[256];
 		rng_seed(&root, o->seed);
-		snprintf(label, sizeof label, "sim:%s/%s", is_se ? "se" : "card", o->label ? o->label : "");
+		snprintf(label, sizeof label, "sim:%s/%s", is_se ? "se" : is_ios ? "ios" : "card", o->label ? o->label : "");
 		rng_derive(&s->rng, &root, label);
 	}
 	vclock_set(&s->clock, SIM_EPOCH);
@@ -152,6 +162,18 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		}
 		if ((rc = sim_se_new(&s->se, &sp, &s->ctx)) < 0) {
 			rc = new_fail(l, s, rc, sim_se_check_nvm, "SE", profile);
+			goto fail;
+		}
+		s->save = !o->probe;
+		return LINK_OK;
+	}
+	if (is_ios) {
+		if (!(s->iosprof = iosprof_load(profile, err, sizeof err))) {
+			rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
+			goto fail;
+		}
+		if ((rc = sim_ios_new(&s->ios, iosprof_get(s->iosprof), &s->ctx)) < 0) {
+			rc = new_fail(l, s, rc, sim_ios_check_nvm, "iPhone", profile);
 			goto fail;
 		}
 		s->save = !o->probe;
@@ -190,6 +212,8 @@ static void sim_close(link_t *l)
 	profile_free(s->profile);
 	sim_se_free(s->se);
 	seprof_free(s->seprof);
+	sim_ios_free(s->ios);
+	iosprof_free(s->iosprof);
 	nvm_free(s->ctx.nvm);
 	free(s->state);
 	free(s);
@@ -198,7 +222,7 @@ static void sim_close(link_t *l)
 static int sim_power(link_t *l, enum sim_power how)
 {
 	sim_link_t *s = l->priv;
-	int rc = s->se ? sim_se_power(s->se, how) : sim_card_power(s->card, how);
+	int rc = s->se ? sim_se_power(s->se, how) : s->ios ? sim_ios_power(s->ios, how) : sim_card_power(s->card, how);
 
 	return rc < 0 ? link_fail(l, LINK_ERR_IO, "power change refused") : 0;
 }
@@ -210,7 +234,9 @@ static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
 	int rc;
 	(void)timeout_ms; /* in process: an answer is immediate or never */
 
-	if (!s->se)
+	if (s->ios)
+		rc = sim_ios_transmit(s->ios, cmd, len, rsp, cap, rsplen);
+	else if (!s->se)
 		rc = sim_card_transmit(s->card, cmd, len, rsp, cap, rsplen);
 	else if (sim_se_is_felica(s->se, cmd, len))
 		rc = sim_se_felica(s->se, cmd, len, rsp, cap, rsplen); /* may be silent: 0 bytes */
@@ -218,7 +244,8 @@ static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
 		rc = sim_se_transmit(s->se, cmd, len, rsp, cap, rsplen);
 	if (rc < 0) {
 		*rsplen = 0;
-		return link_fail(l, LINK_ERR_MUTE, "%s is mute (powered off or power lost)", s->se ? "SE" : "card");
+		return link_fail(l, LINK_ERR_MUTE, "%s is mute (powered off or power lost)",
+				 s->se ? "SE" : s->ios ? "iPhone" : "card");
 	}
 	return LINK_OK;
 }
@@ -226,7 +253,7 @@ static int sim_transmit(link_t *l, const uint8_t *cmd, size_t len,
 static size_t sim_atr(link_t *l, uint8_t *atr, size_t cap)
 {
 	sim_link_t *s = l->priv;
-	return s->se ? sim_se_atr(s->se, atr, cap) : sim_card_atr(s->card, atr, cap);
+	return s->se ? sim_se_atr(s->se, atr, cap) : s->ios ? sim_ios_atr(s->ios, atr, cap) : sim_card_atr(s->card, atr, cap);
 }
 
 static int sim_wait(link_t *l, int present, int timeout_ms)
@@ -260,4 +287,9 @@ sim_se_t *link_sim_se(link_t *l)
 sim_card_t *link_sim_card(link_t *l)
 {
 	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->card : NULL;
+}
+
+sim_ios_t *link_sim_ios(link_t *l)
+{
+	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->ios : NULL;
 }

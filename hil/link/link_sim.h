@@ -6,6 +6,7 @@
 #include "hil/link/link.h"
 #include "sim/card/card.h"
 #include "sim/se/se.h"
+#include "sim/ios/ios.h"
 
 /* The SE behind a sim:se link, for callers that speak FeliCa to it
  * directly with sim_se_felica() (the software PN532 may also send FeliCa
@@ -16,5 +17,8 @@ sim_se_t *link_sim_se(link_t *l);
 /* The card behind a sim:card link (the harness's oracle reads its PIN
  * counters, docs/invariants.md).  NULL for any other link. */
 sim_card_t *link_sim_card(link_t *l);
+/* The iPhone behind a sim:ios link (the Lua device methods, the oracle).
+ * NULL for any other link. */
+sim_ios_t *link_sim_ios(link_t *l);
 
 #endif

@@ -273,7 +273,7 @@ static const char *pin_name(uint16_t fid)
 	return NULL;
 }
 
-static void push_pin(lua_State *L, const sim_pin_view_t *p)
+void lhil_push_pin(lua_State *L, const sim_pin_view_t *p)
 {
 	lua_createtable(L, 0, 2);
 	if (p->tries >= 0) {
@@ -294,14 +294,15 @@ static int l_inspect(lua_State *L)
 	sim_ctx_t *ctx = link_sim_ctx(l);
 	sim_se_t *se = link_sim_se(l);
 	sim_card_t *card = link_sim_card(l);
+	sim_ios_t *ios = link_sim_ios(l);
 	char hex[17];
 
-	if (!ctx || (!se && !card)) {
+	if (!ctx || (!se && !card && !ios)) {
 		lua_pushnil(L);
 		return 1;
 	}
 	lua_createtable(L, 0, 5);
-	lua_pushstring(L, se ? "se" : "card");
+	lua_pushstring(L, se ? "se" : ios ? "ios" : "card");
 	lua_setfield(L, -2, "kind");
 	lua_pushinteger(L, (lua_Integer)ctx->pin_restores);
 	lua_setfield(L, -2, "restores");
@@ -329,11 +330,13 @@ static int l_inspect(lua_State *L)
 				lua_pushlstring(L, (const char *)v.slot[i].cert, n);
 				lua_setfield(L, -2, "der");
 			}
-			push_pin(L, &v.slot[i].pin);
+			lhil_push_pin(L, &v.slot[i].pin);
 			lua_setfield(L, -2, "pin");
 			lua_setfield(L, -2, i ? "sign" : "auth");
 		}
 		lua_setfield(L, -2, "slots");
+	} else if (ios) {
+		lhil_inspect_ios(L, ios);
 	} else {
 		sim_pin_view_t pins[CARD_VIEW_PINS];
 		size_t n = sim_card_view(card, pins, CARD_VIEW_PINS);
@@ -342,7 +345,7 @@ static int l_inspect(lua_State *L)
 			const char *name = pin_name(pins[i].fid);
 			char fid[5];
 			snprintf(fid, sizeof fid, "%04X", pins[i].fid);
-			push_pin(L, &pins[i]);
+			lhil_push_pin(L, &pins[i]);
 			lua_setfield(L, -2, name ? name : fid);
 		}
 		lua_setfield(L, -2, "pins");

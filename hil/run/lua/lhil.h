@@ -67,5 +67,14 @@ void lhil_open_card(lua_State *L);
 /* mynahil._service (w.tsm, w.ca), mynahil._open (w:open): lsvc.c */
 void lhil_open_services(lua_State *L);
 int luaopen_mynahil_crypto(lua_State *L);
+/* w.ios's device methods (keygen, attest, install...) on links: lios.c;
+ * after lhil_open_bindings.  lhil_inspect_ios fills link:inspect()'s
+ * table (at the top) for a sim:ios link. */
+void lhil_open_ios(lua_State *L);
+struct sim_ios;
+void lhil_inspect_ios(lua_State *L, struct sim_ios *d);
+/* { tries = n (absent: no counter), max = n } of a PIN view. */
+struct sim_pin_view;
+void lhil_push_pin(lua_State *L, const struct sim_pin_view *p);
 
 #endif

@@ -504,6 +504,7 @@ static int open_all(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, "mynahil.res");
 	lhil_open_bindings(L);
 	lhil_open_card(L);
+	lhil_open_ios(L);
 	lhil_open_services(L);
 	lua_getglobal(L, "mynahil");
 	lua_pushinteger(L, (lua_Integer)s->o.seed);
