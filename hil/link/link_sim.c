@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hil/link/link.h"
 #include "hil/link/link_sim.h"
 #include "hil/fixtures/profile.h"
@@ -148,19 +150,22 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 			rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
 			goto fail;
 		}
-		se_profile_t sp = *seprof_get(s->seprof);
-		if (query_serial[0]) {
-			/* sim:se?serial=HEX8: another phone of the same model — the
-			 * CPLC's IC serial number and the IDm's last 4 bytes. */
-			uint8_t sn[4];
-			if (strlen(query_serial) != 8 || apdu_unhex(query_serial, sn, 4) != 4) {
-				rc = link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
-				goto fail;
-			}
-			memcpy(sp.cplc + 12, sn, 4);
-			memcpy(sp.felica.idm + 4, sn, 4);
+		se_profile_t sp;
+		uint8_t sn[4];
+		/* sim:se?serial=HEX8: another phone of the same model — the
+		 * CPLC's IC serial number and the IDm's last 4 bytes, and its
+		 * own keys when the profile diversifies them. */
+		if (query_serial[0] && (strlen(query_serial) != 8 || apdu_unhex(query_serial, sn, 4) != 4)) {
+			rc = link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
+			goto fail;
 		}
-		if ((rc = sim_se_new(&s->se, &sp, &s->ctx)) < 0) {
+		if (seprof_instance(s->seprof, query_serial[0] ? sn : NULL, &sp) < 0) {
+			rc = link_fail(l, LINK_ERR_OPEN, "%s: the SE's keys cannot be derived", profile);
+			goto fail;
+		}
+		rc = sim_se_new(&s->se, &sp, &s->ctx);
+		OPENSSL_cleanse(sp.keysets, sizeof sp.keysets);
+		if (rc < 0) {
 			rc = new_fail(l, s, rc, sim_se_check_nvm, "SE", profile);
 			goto fail;
 		}

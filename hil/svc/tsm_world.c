@@ -10,9 +10,10 @@
 
 #define DEFAULT_TIME "20260105000000Z"
 
-/* The SEs' ISD key set: KVN 30, the GP test key 40..4F (fixtures/se/
- * default.lua and phone2.lua).  One key set for every SE: a
- * simplification (a real TSM holds one diversified set per SE). */
+/* The master of the SEs' ISD key sets: KVN 30, the GP test key 40..4F
+ * (fixtures/se/default.lua); each SE's own set is diversified from it by
+ * the SE's CPLC identity (docs/se.md#diversified-keys), by the SE's
+ * profile and by the TSM alike. */
 static void se_keys(scp03_keyset_t *k)
 {
 	memset(k, 0, sizeof *k);
@@ -119,6 +120,7 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 	if ((w->ncards = pki_import_cards(w->ca_app.ca, fx, err, errlen)) < 0)
 		goto fail;
 	se_keys(&tc.keys);
+	tc.diversify = 1;
 	tc.db = o->db;
 	tc.auth_ca = w->pki.auth_cert;
 	tc.sign_ca = w->pki.sign_cert;

@@ -20,6 +20,7 @@
 #include "hil/trace/trc_live.h"
 #include "sim/core/apdu.h"
 #include "sim/gp/scp03.h"
+#include "sim/gp/gpkdiv.h"
 
 #define MAX_LINKS 8
 #define MAX_CHANNELS 20
@@ -73,8 +74,10 @@ static void close_all(watched_t *w)
 }
 
 /* INITIALIZE UPDATE answered: replay the card's side with the card
- * challenge it gave, for each key set that may be the card's; keep the
- * one that gives the card's cryptogram. */
+ * challenge it gave, for each key set that may be the card's, as given
+ * and diversified by the KDD the card answered (a master key set,
+ * docs/se.md#diversified-keys); keep the one that gives the card's
+ * cryptogram. */
 static void scp_init_update(trc_live_t *lv, scp03_session_t *s, const apdu_t *a, const uint8_t *rsp, size_t rn)
 {
 	size_t cl = a->lc, dn = rn - 2;
@@ -84,15 +87,17 @@ static void scp_init_update(trc_live_t *lv, scp03_session_t *s, const apdu_t *a,
 	scp03_session_close(s);
 	if ((cl != 8 && cl != 16) || dn < 13 + 2 * cl || rsp[11] != 0x03)
 		return;
-	for (size_t k = 0; k < lv->nkeys; k++) {
+	for (size_t j = 0; j < 2 * lv->nkeys; j++) {
+		size_t k = j / 2;
+		scp03_keyset_t div;
 		scp03_card_cfg_t cfg = {
-			.keys = &lv->keys[k], .kdd = rsp, .i = rsp[12], .allow_s16 = 1,
+			.keys = j % 2 ? &div : &lv->keys[k], .kdd = rsp, .i = rsp[12], .allow_s16 = 1,
 			.sd_aid = aid, .sd_aid_len = sizeof aid, .random = rsp + 13,
 			.seq = (rsp[12] & SCP03_I_PSEUDO_RANDOM) && dn >= 16 + 2 * cl
 				       ? (uint32_t)rsp[13 + 2 * cl] << 16 | (uint32_t)rsp[14 + 2 * cl] << 8 | rsp[15 + 2 * cl]
 				       : 0,
 		};
-		if (lv->keys[k].kvn != rsp[10])
+		if (lv->keys[k].kvn != rsp[10] || (j % 2 && gpkdiv_keyset(&lv->keys[k], rsp, &div) < 0))
 			continue;
 		if (scp03_card_init_update(s, &cfg, a, out, sizeof out, &on) == 0 &&
 		    !memcmp(out + 13 + cl, rsp + 13 + cl, cl))

@@ -1123,3 +1123,28 @@ int scp03_host_unwrap_rsp(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len
 	*out_len = pn + 2;
 	return 0;
 }
+
+void scp03_host_rsp_ref(const scp03_session_t *s, scp03_rsp_ref_t *ref)
+{
+	memcpy(ref->mac_chain, s->mac_chain, BLK);
+	ref->counter = s->enc_counter;
+}
+
+int scp03_host_unwrap_rsp_ref(scp03_session_t *s, const scp03_rsp_ref_t *ref, const uint8_t *rsp,
+			      size_t rsp_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	uint8_t chain[BLK];
+	uint32_t counter;
+	int rc;
+
+	if (!s || !ref)
+		return SCP03_ERR_ARG;
+	memcpy(chain, s->mac_chain, BLK);
+	counter = s->enc_counter;
+	memcpy(s->mac_chain, ref->mac_chain, BLK);
+	s->enc_counter = ref->counter;
+	rc = scp03_host_unwrap_rsp(s, rsp, rsp_len, out, cap, out_len);
+	memcpy(s->mac_chain, chain, BLK);
+	s->enc_counter = counter;
+	return rc;
+}

@@ -277,4 +277,21 @@ int scp03_host_wrap(scp03_session_t *s, const uint8_t *cmd, size_t cmd_len, uint
 int scp03_host_unwrap_rsp(scp03_session_t *s, const uint8_t *rsp, size_t rsp_len, uint8_t *out,
 			  size_t cap, size_t *out_len);
 
+/* A batch host (the TSM: a script of wrapped commands goes out whole,
+ * the answers come back together) checks each answer against its own
+ * command: an R-MAC covers the C-MAC of its command (the chaining value)
+ * and R-ENC's ICV comes from its command's counter, which have moved on
+ * by the time the answers come.  Record a reference right after each
+ * scp03_host_wrap, then unwrap each answer with its reference, in order.
+ * Errors as scp03_host_unwrap_rsp; the session's own chaining value and
+ * counter are left as they were. */
+typedef struct scp03_rsp_ref {
+	uint8_t mac_chain[16];
+	uint32_t counter;
+} scp03_rsp_ref_t;
+
+void scp03_host_rsp_ref(const scp03_session_t *s, scp03_rsp_ref_t *ref);
+int scp03_host_unwrap_rsp_ref(scp03_session_t *s, const scp03_rsp_ref_t *ref, const uint8_t *rsp,
+			      size_t rsp_len, uint8_t *out, size_t cap, size_t *out_len);
+
 #endif

@@ -361,7 +361,8 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 	t->ctx = ctx;
 	t->ca = ca;
 	t->keys = cfg->keys;
-	t->level = cfg->level ? cfg->level : 0x03;
+	t->diversify = cfg->diversify;
+	t->level = cfg->level ? cfg->level : 0x13;
 	t->auth_ca = cfg->auth_ca;
 	t->sign_ca = cfg->sign_ca;
 	t->policy = cfg->policy ? json_deep_copy(cfg->policy) : NULL;
@@ -384,6 +385,7 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 		    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER, "
 		    "session TEXT, device TEXT, what TEXT NOT NULL);"
 		    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
+		    "CREATE TABLE IF NOT EXISTS se_keys(device TEXT PRIMARY KEY, keys BLOB NOT NULL);"
 		    "CREATE TABLE IF NOT EXISTS intents(id TEXT PRIMARY KEY, kind TEXT NOT NULL, step INTEGER, "
 		    "body TEXT NOT NULL, at INTEGER);"
 		    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 1);") < 0) {
@@ -403,8 +405,7 @@ void tsm_close(tsm_t *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < SCP_CACHE; i++)
-		scp03_session_close(&t->scp[i].s);
+	tsm_scp_free_all(t);
 	tsm_stmts_free(t);
 	tsm_docs_free(t);
 	sqlite3_close(t->db);

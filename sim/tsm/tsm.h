@@ -27,8 +27,12 @@
 
 typedef struct tsm_config {
 	const char *db;        /* SQLite path; NULL or ":memory:" */
-	scp03_keyset_t keys;   /* the SEs' ISD key set (one for all: a simplification) */
-	uint8_t level;         /* SCP03 level of the scripts; 0 = 03 (C-MAC + C-DECRYPTION) */
+	scp03_keyset_t keys;   /* the SEs' ISD key set, or with diversify their master */
+	uint8_t diversify;     /* 1: each SE's set is keys diversified by its KDD, its CPLC
+				* identity (sim/gp/gpkdiv.h), derived at first contact and
+				* stored per SE; 0: keys is every SE's (a bench's test SE) */
+	uint8_t level;         /* SCP03 level of the scripts; 0 = 13 (C-MAC, C-DECRYPTION,
+				* R-MAC: every answer's R-MAC is checked); 33 adds R-ENC */
 	json_t *policy;        /* default policy switches (copied; may be NULL) */
 	ca_blob_t auth_ca, sign_ca; /* CA certificates written to the applet (DGI 03ss); borrowed */
 } tsm_config_t;

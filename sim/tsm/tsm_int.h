@@ -32,11 +32,20 @@ static const char *const slot_names[2] = { "auth", "sign" };
 #define MAX_REOPENS 4
 #define BLOCK 200
 
+/* A wrapped command of the script in flight: its answer's R-MAC is
+ * checked against it (op: its index in the script). */
+struct scpref {
+	size_t op;
+	scp03_rsp_ref_t r;
+};
+
 struct scpent {
 	char id[40];
 	scp03_session_t s;
 	uint64_t used;
 	int live;
+	struct scpref *refs; /* the wrapped commands of the script in flight */
+	size_t nrefs, caprefs;
 };
 
 /* A parsed record, by its exact text (tsm_store.c). */
@@ -52,7 +61,7 @@ struct tsm {
 	ca_t *ca;
 	sqlite3 *db;
 	scp03_keyset_t keys;
-	uint8_t level;
+	uint8_t diversify, level;
 	json_t *policy;
 	ca_blob_t auth_ca, sign_ca;
 	struct scpent scp[SCP_CACHE];
@@ -167,7 +176,18 @@ void tsm_rng_load(tsm_t *t);
 
 scp03_session_t *tsm_scp_find(tsm_t *t, const char *id);
 void tsm_scp_drop(tsm_t *t, const char *id);
+void tsm_scp_free_all(tsm_t *t); /* tsm_close */
 scp03_session_t *tsm_scp_new(tsm_t *t, const char *id);
+/* The answers to the script in flight, each wrapped command's checked
+ * (R-MAC, R-ENC decrypted) against its own command, in order: a new
+ * array of plain answers (data ‖ SW hex), or NULL when one was altered on
+ * the way (*bad: its index).  The script's references are dropped. */
+json_t *tsm_scp_check(tsm_t *t, const char *id, json_t *ops, json_t *rsps, size_t *bad);
+
+/* ---- the SEs' key sets (tsm_keys.c): the device's ISD key set, derived
+ * from the master by its identity (20 hex digits, the KDD) and stored
+ * (table se_keys) at first contact; the one set without diversification. */
+int tsm_se_keys(tsm_t *t, const char *device, scp03_keyset_t *out);
 
 /* ---- scripts (tsm_script.c): each command appended to sc with the
  * name of what it does (op), checked on its answer. */

@@ -4,6 +4,7 @@
  * every script ends with. */
 #include "tsm_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,98 @@ scp03_session_t *tsm_scp_find(tsm_t *t, const char *id)
 	return NULL;
 }
 
+static void ent_close(struct scpent *e)
+{
+	scp03_session_close(&e->s);
+	free(e->refs);
+	e->refs = NULL;
+	e->nrefs = e->caprefs = 0;
+	e->live = 0;
+}
+
 void tsm_scp_drop(tsm_t *t, const char *id)
 {
 	for (size_t i = 0; i < SCP_CACHE; i++)
-		if (t->scp[i].live && !strcmp(t->scp[i].id, id)) {
-			scp03_session_close(&t->scp[i].s);
-			t->scp[i].live = 0;
+		if (t->scp[i].live && !strcmp(t->scp[i].id, id))
+			ent_close(&t->scp[i]);
+}
+
+void tsm_scp_free_all(tsm_t *t)
+{
+	for (size_t i = 0; i < SCP_CACHE; i++)
+		ent_close(&t->scp[i]);
+}
+
+static struct scpent *ent_of(scp03_session_t *s)
+{
+	return (struct scpent *)(void *)((char *)s - offsetof(struct scpent, s));
+}
+
+/* The command just wrapped, op-th of its script: remembered for its answer. */
+static int ref_add(scp03_session_t *s, size_t op)
+{
+	struct scpent *e = ent_of(s);
+
+	if (e->nrefs == e->caprefs) {
+		size_t cap = e->caprefs ? 2 * e->caprefs : 32;
+		struct scpref *r = realloc(e->refs, cap * sizeof *r);
+		if (!r)
+			return -1;
+		e->refs = r;
+		e->caprefs = cap;
+	}
+	e->refs[e->nrefs].op = op;
+	scp03_host_rsp_ref(s, &e->refs[e->nrefs].r);
+	e->nrefs++;
+	return 0;
+}
+
+/* The commands that go out plain: the channel's opening. */
+static int raw_op(const char *op)
+{
+	return op && (!strcmp(op, "select") || !strcmp(op, "cplc") || !strcmp(op, "iu") || !strcmp(op, "ea"));
+}
+
+json_t *tsm_scp_check(tsm_t *t, const char *id, json_t *ops, json_t *rsps, size_t *bad)
+{
+	scp03_session_t *s = tsm_scp_find(t, id);
+	struct scpent *e = s ? ent_of(s) : NULL;
+	json_t *out = json_array();
+	size_t k = 0, i;
+	json_t *v;
+
+	json_array_foreach(rsps, i, v) {
+		const char *hex = json_string_value(v);
+		uint8_t *r = NULL;
+		size_t rn = 0, pn;
+
+		if (i >= json_array_size(ops))
+			break;
+		if (raw_op(json_string_value(json_array_get(ops, i)))) {
+			json_array_append(out, v);
+			continue;
 		}
+		while (e && k < e->nrefs && e->refs[k].op < i)
+			k++;
+		/* A wrapped command's answer that cannot be checked (the host
+		 * session died with a restart) is as good as lost: the TSM
+		 * reads the SE again on a new channel. */
+		if (!e || k == e->nrefs || e->refs[k].op != i || !hex)
+			break;
+		if (tsm_unhex(hex, &r, &rn) < 0 || rn < 2 ||
+		    scp03_host_unwrap_rsp_ref(s, &e->refs[k].r, r, rn, r, rn, &pn) < 0) {
+			free(r);
+			json_decref(out);
+			*bad = i;
+			e->nrefs = 0;
+			return NULL;
+		}
+		json_array_append_new(out, tsm_jhex(r, pn));
+		free(r);
+	}
+	if (e)
+		e->nrefs = 0;
+	return out;
 }
 
 scp03_session_t *tsm_scp_new(tsm_t *t, const char *id)
@@ -44,7 +130,7 @@ scp03_session_t *tsm_scp_new(tsm_t *t, const char *id)
 		if (t->scp[i].used < t->scp[victim].used)
 			victim = i;
 	}
-	scp03_session_close(&t->scp[victim].s);
+	ent_close(&t->scp[victim]);
 	scp03_session_init(&t->scp[victim].s);
 	snprintf(t->scp[victim].id, sizeof t->scp[victim].id, "%s", id);
 	t->scp[victim].live = 1;
@@ -70,7 +156,8 @@ void tsm_sc_cmd(script_t *sc, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t
 		tsm_sc_raw(sc, plain, n, op);
 		return;
 	}
-	if (!n || scp03_host_wrap(sc->s, plain, n, w, sizeof w, &wn) < 0) {
+	if (!n || scp03_host_wrap(sc->s, plain, n, w, sizeof w, &wn) < 0 ||
+	    ref_add(sc->s, json_array_size(sc->ops)) < 0) {
 		sc->err = 1;
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -398,15 +399,30 @@ static int find_hex(const char *hay, const char *needle)
 /* The responses to the last script.  Returns 1 when the secure channel
  * must be opened again (an unexpected answer), 0 when all went as
  * planned, -1 on a failed session. */
-int tsm_absorb_apdus(sess_t *x, json_t *rsps)
+int tsm_absorb_apdus(sess_t *x, json_t *rsps_in)
 {
 	json_t *ops = json_object_get(x->facts, "ops");
-	json_t *inv = json_object();
+	json_t *inv, *rsps;
 	scp03_session_t *s = tsm_scp_find(x->t, tsm_jstr(x->doc, "id"));
 	int reopen = 0, inv_ok = 1;
-	size_t i;
+	size_t i, bad = 0;
 	json_t *opj;
 
+	/* Every answer to a wrapped command is checked (R-MAC) before any
+	 * is believed: one altered on the way, even one saying 9000, fails
+	 * the session with nothing of the script recorded. */
+	if (!(rsps = tsm_scp_check(x->t, tsm_jstr(x->doc, "id"), ops, rsps_in, &bad))) {
+		char msg[160];
+		snprintf(msg, sizeof msg,
+			 "answer %zu (%s) failed its R-MAC check: altered between the SE and the TSM", bad + 1,
+			 json_string_value(json_array_get(ops, bad)));
+		tsm_scp_drop(x->t, tsm_jstr(x->doc, "id"));
+		json_object_del(x->facts, "ops");
+		tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->doc, "device"), "R-MAC check failed");
+		tsm_fail_session(x, 422, "responses", msg);
+		return -1;
+	}
+	inv = json_object();
 	json_object_set_new(inv, "slots", json_pack("[i,i]", 0, 0));
 	json_array_foreach(ops, i, opj) {
 		const char *op = json_string_value(opj), *hex = json_string_value(json_array_get(rsps, i));
@@ -437,6 +453,7 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps)
 			if (sw != 0x9000 || device_seen(x, p, n) < 0) {
 				free(r);
 				json_decref(inv);
+				json_decref(rsps);
 				if (!strcmp(tsm_jstr(x->doc, "state"), "failed"))
 					return -1;
 				tsm_fail_session(x, 422, "responses", "no CPLC from the SE");
@@ -445,10 +462,14 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps)
 		} else if (!strcmp(op, "iu")) {
 			uint8_t ea[64];
 			size_t en;
-			if (!s || scp03_host_open(s, &x->t->keys, r, rn, x->t->level, ea, sizeof ea, &en) < 0)
+			scp03_keyset_t k;
+			/* The device's own key set (the CPLC came first). */
+			if (!s || tsm_se_keys(x->t, tsm_jstr(x->doc, "device"), &k) < 0 ||
+			    scp03_host_open(s, &k, r, rn, x->t->level, ea, sizeof ea, &en) < 0)
 				reopen = 1;
 			else
 				json_object_set_new(x->facts, "ea", tsm_jhex(ea, en));
+			OPENSSL_cleanse(&k, sizeof k);
 		} else if (!strcmp(op, "ea")) {
 			if (sw != 0x9000)
 				reopen = 1;
@@ -457,6 +478,7 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps)
 			if (!h) {
 				free(r);
 				json_decref(inv);
+				json_decref(rsps);
 				return -1;
 			}
 			apdu_hex(r, rn - 2, h);
@@ -502,6 +524,7 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps)
 		free(r);
 	}
 	json_object_del(x->facts, "ops");
+	json_decref(rsps);
 	if (reopen && inv_ok && json_object_get(inv, "applet")) {
 		/* Something went out of plan but the inventory came back: plan
 		 * again from it on the same channel, a bounded number of times. */

@@ -250,7 +250,8 @@ static const seprof_t *g_prof;
 
 static int phone_new(phone_t *ph, uint32_t serial, uint64_t seed)
 {
-	se_profile_t sp = *seprof_get(g_prof);
+	se_profile_t sp;
+	uint8_t sn[4];
 	rng_t root;
 	char label[64];
 
@@ -263,10 +264,10 @@ static int phone_new(phone_t *ph, uint32_t serial, uint64_t seed)
 	ph->ctx.clock = &ph->clock;
 	if (!(ph->ctx.nvm = nvm_new()))
 		return -1;
-	for (int i = 0; i < 4; i++) {
-		sp.cplc[12 + i] = (uint8_t)(serial >> (24 - 8 * i));
-		sp.felica.idm[4 + i] = (uint8_t)(serial >> (24 - 8 * i));
-	}
+	for (int i = 0; i < 4; i++)
+		sn[i] = (uint8_t)(serial >> (24 - 8 * i));
+	if (seprof_instance(g_prof, sn, &sp) < 0)
+		return -1;
 	if (sim_se_new(&ph->se, &sp, &ph->ctx) < 0) {
 		nvm_free(ph->ctx.nvm);
 		return -1;

@@ -281,7 +281,7 @@ echo "$ran blocks run, $notrun not run (marked)"
 
 # --- What the pages say the commands print.
 # README
-check "README: the SE answers GET DATA CF" says README.md "CF0A4D594E4148494C5345309000"
+check "README: the SE answers GET DATA CF" says README.md "CF0A4790504000000000A0019000"
 check "README: OCSP says alice's auth certificate is good" says README.md "alice-auth.pem: good"
 check "README: after the hold, OCSP says revoked, certificateHold" says README.md "Reason: certificateHold"
 check "README: the CRL verifies" says README.md "verify OK"

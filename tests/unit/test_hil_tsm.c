@@ -425,7 +425,8 @@ static int free_fixtures(void **state)
  * sim:se?serial=HEX8 makes it. */
 static void phone_new(phone_t *ph, uint32_t serial)
 {
-	se_profile_t sp = *seprof_get(g_prof);
+	se_profile_t sp;
+	uint8_t sn[4];
 	rng_t root;
 	char label[64];
 
@@ -437,10 +438,9 @@ static void phone_new(phone_t *ph, uint32_t serial)
 	ph->ctx.rng = &ph->rng;
 	ph->ctx.clock = &ph->clock;
 	assert_non_null(ph->ctx.nvm = nvm_new());
-	for (int i = 0; i < 4; i++) {
-		sp.cplc[12 + i] = (uint8_t)(serial >> (24 - 8 * i));
-		sp.felica.idm[4 + i] = (uint8_t)(serial >> (24 - 8 * i));
-	}
+	for (int i = 0; i < 4; i++)
+		sn[i] = (uint8_t)(serial >> (24 - 8 * i));
+	assert_int_equal(seprof_instance(g_prof, sn, &sp), 0);
 	assert_int_equal(sim_se_new(&ph->se, &sp, &ph->ctx), 0);
 }
 

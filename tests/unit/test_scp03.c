@@ -1166,6 +1166,59 @@ static void dek_and_kcv(void **state)
 	assert_string_equal(scp03_strerror(-999), "unknown SCP03 error");
 }
 
+/* A batch (the TSM's scripts): three commands wrapped before any answer,
+ * each answer checked against its own command's reference, at R-MAC and
+ * at R-MAC + R-ENC; a bit flipped in the data, in the R-MAC or an answer
+ * checked against another command's reference fails (SCP03_ERR_MAC),
+ * also with SW 9000. */
+static void batch_rsp_refs(void **state)
+{
+	static const uint8_t levels[] = { 0x13, 0x33 };
+
+	(void)state;
+	for (size_t li = 0; li < sizeof levels; li++) {
+		struct pair p;
+		uint8_t cmd[64], w[3][128], rsp[3][128], out[128], bad[128];
+		size_t wn[3], rn[3], on;
+		scp03_rsp_ref_t ref[3];
+
+		pair_keys(&p, 16, 0x30, 0x70);
+		assert_int_equal(pair_open(&p, 8, levels[li]), 0);
+		for (int k = 0; k < 3; k++) {
+			uint8_t d[3] = { (uint8_t)k, 0xAB, 0xCD };
+			size_t cn = apdu_build(cmd, sizeof cmd, 0x80, 0xE2, 0x80, (uint8_t)k, d, sizeof d, 256);
+			assert_int_equal(scp03_host_wrap(&p.host, cmd, cn, w[k], sizeof w[k], &wn[k]), 0);
+			scp03_host_rsp_ref(&p.host, &ref[k]);
+		}
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(card_xfer(&p, w[k], wn[k], rsp[k], &rn[k]), 0x9000);
+		/* The session's own unwrap knows only the last command. */
+		assert_int_equal(scp03_host_unwrap_rsp_ref(&p.host, &ref[2], rsp[2], rn[2], out, sizeof out, &on), 0);
+		for (int k = 0; k < 3; k++) {
+			assert_int_equal(scp03_host_unwrap_rsp_ref(&p.host, &ref[k], rsp[k], rn[k], out, sizeof out,
+								   &on), 0);
+			assert_int_equal(on, 5);
+			assert_int_equal(out[0], k);
+			assert_int_equal(out[3], 0x90);
+		}
+		/* Each tampering on its own session state: a MAC failure aborts. */
+		for (int t = 0; t < 3; t++) {
+			const scp03_rsp_ref_t *r = t == 2 ? &ref[0] : &ref[1];
+			scp03_session_t h = p.host;
+			memcpy(bad, rsp[1], rn[1]);
+			if (t == 0)
+				bad[0] ^= 0x01;           /* data (or ciphertext) */
+			else if (t == 1)
+				bad[rn[1] - 3] ^= 0x80;   /* the R-MAC's last byte */
+			assert_int_equal(apdu_sw(bad, rn[1]), 0x9000);
+			assert_int_equal(scp03_host_unwrap_rsp_ref(&h, r, bad, rn[1], out, sizeof out, &on),
+					 SCP03_ERR_MAC);
+			assert_int_equal(h.state, SCP03_ST_ABORTED);
+		}
+		pair_close(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1188,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(counter_exhausted),
 		cmocka_unit_test(new_iu_ends_session),
 		cmocka_unit_test(dek_and_kcv),
+		cmocka_unit_test(batch_rsp_refs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
