@@ -81,6 +81,7 @@ static int cmd_initialize_update(gpcm_req_t *q)
 	scp03_keyset_t k;
 	scp03_card_cfg_t cfg;
 	uint8_t kvn = a->p1, rnd[SCP03_CHALLENGE_MAX], out[64], ctr[3];
+	uint16_t sd = q->sd->seq;
 	uint32_t seq = 0;
 	size_t n;
 	int rc;
@@ -91,8 +92,12 @@ static int cmd_initialize_update(gpcm_req_t *q)
 		return SW_WRONG_P1P2;
 	if ((a->icase != 3 && a->icase != 4) || (a->lc != 8 && a->lc != 16))
 		return SW_WRONG_LENGTH;
-	if ((!kvn && gpkey_default_kvn(gpcm_nv(q), &kvn) < 0) || gpkey_get(gpcm_nv(q), kvn, &ks) < 0)
+	if ((!kvn && gpkey_default_kvn(gpcm_nv(q), sd, &kvn) < 0) || gpkey_get(gpcm_nv(q), sd, kvn, &ks) < 0)
 		return SW_REF_NOT_FOUND;
+	if (ks.absent) {
+		OPENSSL_cleanse(&ks, sizeof ks);
+		return SW_REF_NOT_FOUND; /* a key of the set was deleted: no session with it */
+	}
 	if (q->se->scp_i & SCP03_I_PSEUDO_RANDOM) {
 		/* Incremented first, persisted, then used (Amd D §6.2.2.1). */
 		if (scp03_seq_next(ks.counter, &seq) < 0)
@@ -102,9 +107,9 @@ static int cmd_initialize_update(gpcm_req_t *q)
 		ctr[2] = (uint8_t)seq;
 		{
 			/* One record, no registry change: no reload either. */
-			char name[16];
+			char name[GPKEY_NAME];
 
-			snprintf(name, sizeof name, "gp/ctr/%02X", kvn);
+			gpkey_name(name, sd, "ctr", kvn);
 			if ((rc = nvm_begin(gpcm_nv(q))) == NVM_OK &&
 			    (rc = nvm_put(gpcm_nv(q), name, ctr, 3)) == NVM_OK)
 				rc = nvm_commit(gpcm_nv(q));
@@ -124,8 +129,8 @@ static int cmd_initialize_update(gpcm_req_t *q)
 	cfg.kdd = q->se->kdd;
 	cfg.i = q->se->scp_i;
 	cfg.allow_s16 = 1;
-	cfg.sd_aid = q->se->isd->aid.b;
-	cfg.sd_aid_len = q->se->isd->aid.len;
+	cfg.sd_aid = q->sd->aid.b;
+	cfg.sd_aid_len = q->sd->aid.len;
 	cfg.seq = seq;
 	cfg.random = (q->se->scp_i & SCP03_I_PSEUDO_RANDOM) ? NULL : rnd;
 	rc = scp03_card_init_update(&q->ch->scp, &cfg, a, out, sizeof out, &n);
@@ -148,8 +153,8 @@ static int cmd_external_authenticate(gpcm_req_t *q)
 /* AES key data (Amd D Table 7-10): 88 ‖ Lk ‖ key length ‖ key under the
  * static DEK ‖ 03 ‖ KCV.  Returns the block size, or a status word as a
  * negative number. */
-static long key_block(gpcm_req_t *q, const uint8_t *p, size_t n, uint8_t *key, size_t *key_len,
-		      uint8_t kcv[3])
+long gpcm_key_block(gpcm_req_t *q, const uint8_t *p, size_t n, uint8_t *key, size_t *key_len,
+		    uint8_t kcv[3])
 {
 	uint8_t clear[SE_KEY_MAX], check[3];
 	size_t lk, klen, clen;
@@ -177,6 +182,20 @@ static long key_block(gpcm_req_t *q, const uint8_t *p, size_t n, uint8_t *key, s
 	return (long)(2 + lk + 1 + 3);
 }
 
+/* The SD whose keys PUT KEY changes: the channel's, or the SSD the ISD
+ * personalises after INSTALL [for personalization] (its first keys come
+ * through the ISD's secure channel, docs/se.md#security-domains-and-
+ * delegated-management). */
+static uint16_t put_key_target(gpcm_req_t *q)
+{
+	const gpreg_ent_t *e;
+
+	if (q->sd == q->se->isd && q->ch->perso && (e = gpreg_by_seq(&q->se->reg, q->ch->perso_seq)) &&
+	    e->kind == SE_OBJ_SD)
+		return e->seq;
+	return q->sd->seq;
+}
+
 static int cmd_put_key(gpcm_req_t *q)
 {
 	const apdu_t *a = q->a;
@@ -184,18 +203,21 @@ static int cmd_put_key(gpcm_req_t *q)
 	int multi = (a->p2 & 0x80) != 0, sw = 0;
 	uint8_t keys[3][SE_KEY_MAX];
 	size_t lens[3] = { 0 }, nkeys = 0, off = 1;
+	uint16_t sd = put_key_target(q);
 	se_keyset_t ks;
-	char name[16];
+	char name[GPKEY_NAME];
 
-	if (first < 1 || first > 3)
-		return SW_WRONG_P1P2;
 	if (a->icase < 3 || a->lc < 1)
 		return SW_WRONG_LENGTH;
 	new_kvn = a->data[0];
-	if (new_kvn == 0 || new_kvn > 0x7F)
+	if (gpsd_is_dm_kvn(new_kvn) && sd == q->sd->seq)
+		return gpsd_put_dm_key(q, a->data + 1, a->lc - 1, new_kvn);
+	if (first < 1 || first > 3)
+		return SW_WRONG_P1P2;
+	if (new_kvn == 0 || new_kvn > 0x7F || gpsd_is_dm_kvn(new_kvn))
 		return SW_WRONG_DATA;
 	while (off < a->lc && nkeys < 3 && first + nkeys <= 3 && (multi || nkeys == 0)) {
-		long k = key_block(q, a->data + off, a->lc - off, keys[nkeys], &lens[nkeys], kcvs[nkeys]);
+		long k = gpcm_key_block(q, a->data + off, a->lc - off, keys[nkeys], &lens[nkeys], kcvs[nkeys]);
 
 		if (k < 0) {
 			sw = (int)-k;
@@ -215,13 +237,13 @@ static int cmd_put_key(gpcm_req_t *q)
 		}
 	if (old == 0) {
 		/* A new key set: all three keys, a KVN not yet used. */
-		if (first != 1 || nkeys != 3 || gpkey_get(gpcm_nv(q), new_kvn, &ks) == 0) {
+		if (first != 1 || nkeys != 3 || gpkey_get(gpcm_nv(q), sd, new_kvn, &ks) == 0) {
 			sw = SW_WRONG_DATA;
 			goto out;
 		}
 		memset(&ks, 0, sizeof ks);
 	} else {
-		if (gpkey_get(gpcm_nv(q), old, &ks) < 0) {
+		if (gpkey_get(gpcm_nv(q), sd, old, &ks) < 0) {
 			sw = SW_REF_NOT_FOUND;
 			goto out;
 		}
@@ -229,7 +251,7 @@ static int cmd_put_key(gpcm_req_t *q)
 			sw = SW_WRONG_DATA;
 			goto out;
 		}
-		if (new_kvn != old && gpkey_get(gpcm_nv(q), new_kvn, &(se_keyset_t){ 0 }) == 0) {
+		if (new_kvn != old && gpkey_get(gpcm_nv(q), sd, new_kvn, &(se_keyset_t){ 0 }) == 0) {
 			sw = SW_WRONG_DATA;
 			goto out;
 		}
@@ -239,6 +261,7 @@ static int cmd_put_key(gpcm_req_t *q)
 	for (size_t i = 0; i < nkeys; i++) {
 		uint8_t *dst = first + i == 1 ? ks.enc : first + i == 2 ? ks.mac : ks.dek;
 		memcpy(dst, keys[i], lens[i]);
+		ks.absent &= (uint8_t)~(1u << (first + i - 1)); /* a deleted key put back */
 	}
 	if (nkeys == 3)
 		ks.counter = 0; /* a whole set replaced: counter reset (Amd D §6.2.2.1) */
@@ -248,14 +271,14 @@ static int cmd_put_key(gpcm_req_t *q)
 		int rc = NVM_OK;
 
 		if (old && old != new_kvn) {
-			snprintf(name, sizeof name, "gp/key/%02X", old);
+			gpkey_name(name, sd, "key", old);
 			rc = nvm_del(gpcm_nv(q), name);
-			snprintf(name, sizeof name, "gp/ctr/%02X", old);
+			gpkey_name(name, sd, "ctr", old);
 			if (rc == NVM_OK && nvm_get(gpcm_nv(q), name, &(size_t){ 0 }))
 				rc = nvm_del(gpcm_nv(q), name);
 		}
 		if (rc == NVM_OK)
-			rc = gpkey_put(gpcm_nv(q), &ks);
+			rc = gpkey_put(gpcm_nv(q), sd, &ks);
 		if ((sw = gpcm_nv_commit(q, rc)))
 			goto out;
 	}
@@ -329,7 +352,11 @@ int gpcm_process(sim_se_t *se, se_chan_t *ch, const uint8_t *cmd, size_t len, ap
 	}
 	if ((sw = gplc_card_admits(se->isd->lcs, c->cls)))
 		goto answer;
-	q = (gpcm_req_t){ se, ch, &in, 0, &body };
+	q = (gpcm_req_t){ se, ch, &in, 0, &body, gpsd_of(se, ch) };
+	if (!q.sd) {
+		sw = SW_INS_NOT_SUPPORTED;
+		goto answer;
+	}
 	if (c->fn == cmd_initialize_update || c->fn == cmd_external_authenticate) {
 		/* Never unwrapped; their answers carry no R-MAC (§6.2.5). */
 		sw = c->fn(&q);

@@ -13,10 +13,15 @@
 
 /* ---- GET STATUS --------------------------------------------------------- */
 
-static int matches(const sim_se_t *se, const gpreg_ent_t *e, uint8_t p1, const se_aid_t *crit)
+static int matches(const sim_se_t *se, const gpreg_ent_t *sd, const gpreg_ent_t *e, uint8_t p1,
+		   const se_aid_t *crit)
 {
 	int kind;
 
+	/* Through an SSD: itself and what is associated with it (GPCS
+	 * §6.3.4; Global Registry is the ISD's). */
+	if (sd != se->isd && e != sd && !gpreg_aid_eq(&e->sd, sd->aid.b, sd->aid.len))
+		return 0;
 	switch (p1) {
 	case 0x80: kind = e == se->isd; break;
 	case 0x40: kind = e != se->isd && (e->kind == SE_OBJ_APP || e->kind == SE_OBJ_SD); break;
@@ -206,7 +211,7 @@ int gpcm_get_status(gpcm_req_t *q)
 		const gpreg_ent_t *e = &q->se->reg.e[i];
 		size_t n;
 
-		if (!matches(q->se, e, a->p1, &ch->gs_crit))
+		if (!matches(q->se, q->sd, e, a->p1, &ch->gs_crit))
 			continue;
 		total++;
 		if (idx++ < ch->gs_next || full)
@@ -281,6 +286,9 @@ static void kit_one(void *arg, const char *key, const uint8_t *val, size_t len)
 		return;
 	for (uint8_t kid = 1; kid <= 3; kid++) {
 		uint8_t *o = k->p + k->len;
+
+		if (len == 3 + 3 * (size_t)val[1] && (val[len - 1] & (1u << (kid - 1))))
+			continue; /* deleted by DELETE [key] */
 		o[0] = 0xC0;
 		o[1] = 0x04;
 		o[2] = kid;
@@ -317,14 +325,17 @@ int gpcm_get_data(gpcm_req_t *q)
 		uint8_t kt[256];
 		kit_t k = { kt, 0 };
 
-		nvm_each(gpcm_nv(q), "gp/key/", kit_one, &k);
+		char prefix[GPKEY_NAME];
+
+		gpkey_prefix(prefix, q->sd->seq, "key");
+		nvm_each(gpcm_nv(q), prefix, kit_one, &k);
 		return data_tlv(q, 0xE0, kt, k.len);
 	}
 	case 0x00C1: {
 		se_keyset_t ks;
 		uint8_t kvn, c[3];
 
-		if (gpkey_default_kvn(gpcm_nv(q), &kvn) < 0 || gpkey_get(gpcm_nv(q), kvn, &ks) < 0)
+		if (gpkey_default_kvn(gpcm_nv(q), q->sd->seq, &kvn) < 0 || gpkey_get(gpcm_nv(q), q->sd->seq, kvn, &ks) < 0)
 			return SW_REF_NOT_FOUND;
 		c[0] = (uint8_t)(ks.counter >> 16);
 		c[1] = (uint8_t)(ks.counter >> 8);
@@ -344,6 +355,67 @@ int gpcm_get_data(gpcm_req_t *q)
 
 /* ---- SET STATUS ---------------------------------------------------------------- */
 
+/* The state e goes to at P2 for an application or SD: for applications
+ * only b8 counts (lock, or back to the state before the lock,
+ * docs/se.md#life-cycles); an SD may also go to PERSONALIZED.  0 and *to,
+ * or the status word. */
+static int status_target(const gpreg_ent_t *e, uint8_t p2, uint8_t *to)
+{
+	enum gplc_machine m = e->kind == SE_OBJ_SD ? GPLC_SD : GPLC_APP;
+
+	if (p2 & GPLC_LOCK_BIT)
+		*to = e->lcs | GPLC_LOCK_BIT;
+	else if (gplc_is_locked(m, e->lcs))
+		*to = e->lcs & 0x7F;
+	else if (m == GPLC_SD)
+		*to = p2;
+	else
+		return SW_CONDITIONS; /* not locked: nothing to unlock */
+	return gplc_check(m, e->lcs, *to, GPLC_BY_STATUS);
+}
+
+/* P1 60 (GPCS §11.10.2.1): the SD named and every application associated
+ * with it locked, or unlocked, in one transaction.  P2 b8 set: lock
+ * (those already locked stay so); clear: unlock (those not locked stay
+ * as they are). */
+static int set_status_sd_apps(gpcm_req_t *q)
+{
+	const apdu_t *a = q->a;
+	gpreg_ent_t *sd, c;
+	se_aid_t aid;
+	int lock = (a->p2 & GPLC_LOCK_BIT) != 0, sw, rc = NVM_OK;
+
+	if (a->icase < 3 || a->lc < 5 || a->lc > SE_AID_MAX)
+		return a->icase < 3 ? SW_WRONG_LENGTH : SW_WRONG_DATA;
+	gpcm_aid_set(&aid, a->data, a->lc);
+	if (!(sd = gpsd_find(q->se, &aid)) || !gpsd_owns(q, sd))
+		return SW_REF_NOT_FOUND;
+	if (sd == q->se->isd)
+		return SW_CONDITIONS; /* the ISD's state is the card's: P1 80 */
+	if (lock == gplc_is_locked(GPLC_SD, sd->lcs))
+		return SW_CONDITIONS;
+	if ((sw = status_target(sd, a->p2 & GPLC_LOCK_BIT, &(uint8_t){ 0 })))
+		return sw;
+	if ((sw = gpcm_nv_begin(q)))
+		return sw;
+	for (size_t i = 0; i < q->se->reg.n && rc == NVM_OK; i++) {
+		gpreg_ent_t *e = &q->se->reg.e[i];
+		enum gplc_machine m = e->kind == SE_OBJ_SD ? GPLC_SD : GPLC_APP;
+
+		if (e != sd && (e->kind == SE_OBJ_ELF || !gpreg_aid_eq(&e->sd, sd->aid.b, sd->aid.len)))
+			continue;
+		if (lock == gplc_is_locked(m, e->lcs))
+			continue;
+		c = *e;
+		if (status_target(e, a->p2 & GPLC_LOCK_BIT, &c.lcs))
+			continue; /* no such transition for this one: it stays */
+		rc = gpreg_put(gpcm_nv(q), &c);
+	}
+	if ((sw = gpcm_nv_commit(q, rc)))
+		return sw;
+	return SW_OK;
+}
+
 int gpcm_set_status(gpcm_req_t *q)
 {
 	const apdu_t *a = q->a;
@@ -354,6 +426,8 @@ int gpcm_set_status(gpcm_req_t *q)
 
 	switch (a->p1) {
 	case 0x80: /* the card, through the ISD; data ignored */
+		if (q->sd != q->se->isd)
+			return SW_SEC_STATUS;
 		e = q->se->isd;
 		m = GPLC_CARD;
 		to = a->p2;
@@ -363,24 +437,21 @@ int gpcm_set_status(gpcm_req_t *q)
 	case 0x40:
 		if (q->se->isd->lcs == SE_CARD_LOCKED)
 			return SW_CONDITIONS;
-		if (a->icase < 3 || !(e = gpreg_find(&q->se->reg, a->data, a->lc)) || e->kind == SE_OBJ_ELF)
+		if (a->icase < 3 || !(e = gpreg_find(&q->se->reg, a->data, a->lc)) || e->kind == SE_OBJ_ELF ||
+		    !gpsd_owns(q, e))
 			return a->icase < 3 ? SW_WRONG_LENGTH : SW_REF_NOT_FOUND;
 		if (e == q->se->isd)
 			return SW_CONDITIONS; /* the ISD's state is the card's: P1 80 */
 		m = e->kind == SE_OBJ_SD ? GPLC_SD : GPLC_APP;
-		/* For another application only b8 counts: lock, or back to the
-		 * state before the lock (docs/se.md#life-cycles). */
-		if (a->p2 & GPLC_LOCK_BIT)
-			to = e->lcs | GPLC_LOCK_BIT;
-		else if (gplc_is_locked(m, e->lcs))
-			to = e->lcs & 0x7F;
-		else if (m == GPLC_SD)
-			to = a->p2;
-		else
-			return SW_CONDITIONS; /* not locked: nothing to unlock */
+		if ((sw = status_target(e, a->p2, &to)))
+			return sw;
 		break;
+	case 0x60:
+		if (q->se->isd->lcs == SE_CARD_LOCKED)
+			return SW_CONDITIONS;
+		return set_status_sd_apps(q);
 	default:
-		return SW_WRONG_P1P2; /* 60: SD and its applications, not offered */
+		return SW_WRONG_P1P2;
 	}
 	if ((sw = gplc_check(m, e->lcs, to, GPLC_BY_STATUS)))
 		return sw;

@@ -94,6 +94,8 @@ int se_profile_check(const se_profile_t *p, const char **why)
 			return bad(why, "keys are AES-128, -192 or -256");
 		if (k->kvn > 0x7F || k->counter > SCP03_SEQ_MAX)
 			return bad(why, "KVN above 7F or counter above FFFFFF");
+		if (k->absent)
+			return bad(why, "a key set is personalised whole");
 		for (size_t j = 0; j < i; j++)
 			if (p->keysets[j].kvn == k->kvn)
 				return bad(why, "two key sets with one KVN");
@@ -210,7 +212,7 @@ static int personalise(sim_se_t *se, const se_profile_t *p)
 		}
 	}
 	for (size_t i = 0; i < p->n_keysets; i++)
-		if ((rc = gpkey_put(nvm, &p->keysets[i])) != NVM_OK)
+		if ((rc = gpkey_put(nvm, 0, &p->keysets[i])) != NVM_OK)
 			goto abort;
 	if ((p->iin.n && (rc = nvm_put(nvm, "gp/data/42", p->iin.p, p->iin.n)) != NVM_OK) ||
 	    (p->cin.n && (rc = nvm_put(nvm, "gp/data/45", p->cin.p, p->cin.n)) != NVM_OK))
@@ -501,7 +503,7 @@ static int manage_channel(sim_se_t *se, se_chan_t *from, const apdu_t *a, apdu_r
 /* ---- SELECT -------------------------------------------------------------------- */
 
 /* FCI: 6F { 84 AID, A5 { 73 recognition data, 9F65 max. command data } }
- * for the ISD (GPCS §11.9.3.1), 6F { 84 AID } for an application, as the
+ * for a security domain (GPCS §11.9.3.1), 6F { 84 AID } for an application, as the
  * card's JPKI AP answers. */
 static int fci(sim_se_t *se, const gpreg_ent_t *e, apdu_rsp_t *r)
 {
@@ -509,7 +511,7 @@ static int fci(sim_se_t *se, const gpreg_ent_t *e, apdu_rsp_t *r)
 	size_t n = 0, an = 0, rn, on;
 
 	n += tlv_put(in + n, sizeof in - n, 0x84, e->aid.b, e->aid.len);
-	if (e == se->isd) {
+	if (e->kind == SE_OBJ_SD) {
 		rn = gpcm_recognition(se, rec, sizeof rec);
 		an += tlv_put(a5 + an, sizeof a5 - an, 0x73, rec, rn);
 		an += tlv_put(a5 + an, sizeof a5 - an, 0x9F65, &(uint8_t){ 0xFF }, 1);
@@ -654,6 +656,8 @@ static int dispatch(sim_se_t *se, const uint8_t *cmd, size_t len, apdu_rsp_t *r)
 	case SE_SEL_ISD:
 		return gpcm_process(se, ch, cmd, len, r); /* 0: r is complete */
 	case SE_SEL_APP:
+		if (gpsd_of(se, ch))
+			return gpcm_process(se, ch, cmd, len, r); /* a supplementary SD */
 		return to_applet(se, ch, &c, cmd, len, r);
 	}
 	return SW_INS_NOT_SUPPORTED; /* nothing selected (its application was deleted) */

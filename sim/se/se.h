@@ -37,6 +37,9 @@ typedef struct se_keyset {
 	/* The sequence counter as stored before the next INITIALIZE UPDATE,
 	 * which increments it first: counter 0x14 answers 000015. */
 	uint32_t counter;
+	/* Keys of the set deleted one by one (DELETE [key] with D0): bit 0
+	 * ENC, 1 MAC, 2 DEK; such a set opens no session.  0 in profiles. */
+	uint8_t absent;
 } se_keyset_t;
 
 /* GlobalPlatform life cycle bytes (GPCS Tables 11-3..11-6). */

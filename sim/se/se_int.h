@@ -62,6 +62,7 @@ typedef struct se_load {
 	uint8_t hash[64];
 	size_t hash_len;
 	int next_block;
+	int dm;                   /* under delegated management: a receipt at the end */
 	uint8_t *buf;
 	size_t len;
 } se_load_t;
@@ -171,6 +172,7 @@ typedef struct gpcm_req {
 	const apdu_t *a;  /* plain */
 	int confidential; /* the command came with C-DECRYPTION */
 	apdu_rsp_t *r;
+	gpreg_ent_t *sd;  /* the security domain selected on the channel */
 } gpcm_req_t;
 
 /* Response data: 0, or SE_NOROOM. */
@@ -183,6 +185,10 @@ int gpcm_nv_begin(gpcm_req_t *q);
  * a handler result. */
 int gpcm_nv_commit(gpcm_req_t *q, int rc);
 void gpcm_aid_set(se_aid_t *a, const uint8_t *p, size_t n);
+/* One AES key block of PUT KEY (88 ‖ Lk ‖ length ‖ key under the
+ * session's static DEK ‖ 03 ‖ KCV): its size, or -status word. */
+long gpcm_key_block(gpcm_req_t *q, const uint8_t *p, size_t n, uint8_t *key, size_t *key_len,
+		    uint8_t kcv[3]);
 
 /* The handlers in gpcontent.c and gpinfo.c: a status word, SE_TORN or
  * SE_NOROOM. */
@@ -194,12 +200,54 @@ int gpcm_get_data(gpcm_req_t *q);
 int gpcm_set_status(gpcm_req_t *q);
 int gpcm_store_data(gpcm_req_t *q);
 
-/* Keys: the personalisation of key sets (sim_se_new) and lookups. */
-int gpkey_put(nvm_t *nvm, const se_keyset_t *k);
-int gpkey_get(const nvm_t *nvm, uint8_t kvn, se_keyset_t *k);
-int gpkey_default_kvn(const nvm_t *nvm, uint8_t *kvn);
-/* A loaded image's "gp/key/KK" or "gp/ctr/KK" record: NULL if good, else
- * what is wrong (a counter needs its key set in nvm). */
-const char *gpkey_check(const nvm_t *nvm, const char *key, const uint8_t *v, size_t n);
+/* ---- security domains and delegated management (gpsd.c) ---------------- */
+struct gpdm_bytes;
+/* The SD selected on ch (the ISD, or an SSD), NULL if an application. */
+gpreg_ent_t *gpsd_of(sim_se_t *se, const se_chan_t *ch);
+/* The registry entry of an SD by AID; NULL if none or not an SD. */
+gpreg_ent_t *gpsd_find(sim_se_t *se, const se_aid_t *aid);
+/* 1 if the channel's SD may act on e: the ISD on anything, an SSD on
+ * what is associated with it. */
+int gpsd_owns(const gpcm_req_t *q, const gpreg_ent_t *e);
+/* May the channel's SD manage content: 0 (then *dm = 1 if under
+ * delegated management, a token needed) or 6985. */
+int gpsd_authority(const gpcm_req_t *q, int *dm);
+/* Verify a token over q's P1 P2 and fields[0..n) with the ISD's token
+ * key: 0 or 6A80. */
+int gpsd_token_check(gpcm_req_t *q, const uint8_t *fields, size_t n, const uint8_t *token, size_t tn);
+/* Inside the caller's transaction: next confirmation counter, receipt
+ * over the AIDs, confirmation structure into the response; or a plain 00
+ * when the ISD generates no receipts.  0 or a handler result. */
+int gpsd_confirm(gpcm_req_t *q, const struct gpdm_bytes *aids, size_t n);
+/* DAP verification for a load file associated with sd: 0, or 6A80 when
+ * sd has DAP Verification and no E2 block of sd verifies over hash. */
+int gpsd_dap_check(gpcm_req_t *q, const gpreg_ent_t *sd, const uint8_t *hash, size_t hash_n,
+		   const uint8_t *lf, size_t n);
+int gpsd_is_dm_kvn(uint8_t kvn);
+/* PUT KEY of the token (70), receipt (71) or DAP (73) key. */
+int gpsd_put_dm_key(gpcm_req_t *q, const uint8_t *keyblock, size_t n, uint8_t new_kvn);
+/* DELETE [key] of one of those. */
+int gpsd_delete_dm_key(gpcm_req_t *q, uint8_t kvn);
+/* Inside a transaction: every key record of sd (DELETE of an SSD). */
+int gpsd_erase(nvm_t *nvm, const gpreg_ent_t *sd);
+/* A loaded image's gp/dm/ record: NULL if good (*sd = the SD a DAP key
+ * belongs to, else 0), else what is wrong. */
+const char *gpsd_check(const char *key, const uint8_t *v, size_t n, unsigned *sd);
+
+/* Keys: the SCP03 key sets of each security domain (sd = its registry
+ * sequence number, 0 the ISD), their personalisation and lookups. */
+#define GPKEY_NAME 32
+#define GPKEY_SD_PREFIX "gp/sd/"
+void gpkey_name(char out[GPKEY_NAME], uint16_t sd, const char *kind, uint8_t kvn);
+/* The prefix of every record of kind ("key", "ctr") of the SD. */
+void gpkey_prefix(char out[GPKEY_NAME], uint16_t sd, const char *kind);
+int gpkey_put(nvm_t *nvm, uint16_t sd, const se_keyset_t *k);
+int gpkey_get(const nvm_t *nvm, uint16_t sd, uint8_t kvn, se_keyset_t *k);
+int gpkey_default_kvn(const nvm_t *nvm, uint16_t sd, uint8_t *kvn);
+/* How many key sets the SD holds. */
+int gpkey_count(const nvm_t *nvm, uint16_t sd);
+/* A loaded image's key or counter record: NULL if good (*sd = the SD it
+ * belongs to), else what is wrong (a counter needs its key set). */
+const char *gpkey_check(const nvm_t *nvm, const char *key, const uint8_t *v, size_t n, uint16_t *sd);
 
 #endif

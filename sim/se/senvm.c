@@ -16,6 +16,11 @@ typedef struct scan {
 	const nvm_t *nvm;
 	gpreg_t reg;                         /* the entries seen so far */
 	size_t applet_recs[SE_MAX_APPLETS];  /* records under each applet's ns */
+	struct {
+		const char *key;                 /* a record that belongs to an SSD ... */
+		uint16_t sd;                     /* ... and which */
+	} owned[GPREG_MAX * 4];
+	size_t n_owned;
 } scan_t;
 
 static const char *perso_check(void *arg, const char *key, const uint8_t *v, size_t n)
@@ -53,9 +58,34 @@ static const char *reg_check(void *arg, const char *key, const uint8_t *v, size_
 	return NULL;
 }
 
+/* Remember that key belongs to SD sd, for whole_check (the registry may
+ * come later in key order). */
+static const char *own(scan_t *s, const char *key, unsigned sd)
+{
+	if (!sd)
+		return NULL;
+	if (s->n_owned == sizeof s->owned / sizeof s->owned[0])
+		return "more SD key records than the SE holds";
+	s->owned[s->n_owned].key = key;
+	s->owned[s->n_owned++].sd = (uint16_t)sd;
+	return NULL;
+}
+
 static const char *key_check(void *arg, const char *key, const uint8_t *v, size_t n)
 {
-	return gpkey_check(((scan_t *)arg)->nvm, key, v, n);
+	scan_t *s = arg;
+	uint16_t sd = 0;
+	const char *why = gpkey_check(s->nvm, key, v, n, &sd);
+
+	return why ? why : own(s, key, sd);
+}
+
+static const char *dm_check(void *arg, const char *key, const uint8_t *v, size_t n)
+{
+	unsigned sd = 0;
+	const char *why = gpsd_check(key, v, n, &sd);
+
+	return why ? why : own(arg, key, sd);
 }
 
 /* GET DATA 42 / 45: what STORE DATA or the profile put there. */
@@ -95,6 +125,8 @@ static const nvm_rule_t se_rules[] = {
 	{ GPREG_PREFIX, reg_check },
 	{ "gp/key/", key_check },
 	{ "gp/ctr/", key_check },
+	{ GPKEY_SD_PREFIX, key_check },
+	{ "gp/dm/", dm_check },
 	{ "gp/data/", data_check },
 	{ "fe/", fe_check },
 	{ "", applet_check },
@@ -115,8 +147,17 @@ static int whole_check(const scan_t *s, nvm_fault_t *f)
 		return nvm_fault(f, GPREG_PREFIX "0000", "missing: the registry has no ISD");
 	if (strcmp(gplc_name(GPLC_CARD, isd->lcs), "?") == 0)
 		return nvm_fault(f, GPREG_PREFIX "0000", "the card life cycle state is not one of 01 07 0F 7F FF");
-	if (gpkey_default_kvn(s->nvm, &kvn) < 0)
+	if (gpkey_default_kvn(s->nvm, 0, &kvn) < 0)
 		return nvm_fault(f, "gp/key/", "missing: the ISD has no key set");
+	for (size_t i = 0; i < s->n_owned; i++) {
+		const gpreg_ent_t *e = NULL;
+
+		for (size_t j = 0; j < s->reg.n && !e; j++)
+			if (s->reg.e[j].seq == s->owned[i].sd)
+				e = &s->reg.e[j];
+		if (!e || e->kind != SE_OBJ_SD)
+			return nvm_fault(f, s->owned[i].key, "keys of a security domain the registry does not hold");
+	}
 	for (size_t i = 0; i < se_n_applets; i++) {
 		int has_instance = 0;
 
