@@ -751,7 +751,31 @@ static void test_link(void **state)
 	unlink(path);
 }
 
-int main(void)
+/* test_hil_ios --provision PATH: iphone-a provisioned as in these tests
+ * (auth PIN 2468, sign password IPHONE2026, certificates by the fixtures'
+ * CAs), its NVM image written to PATH: what tests/interop/ios_vpcd.sh
+ * serves behind pcscd (no provisioning service needed to read a phone). */
+static int write_provisioned(const char *path)
+{
+	iosdev_t v;
+	cred_t k;
+	uint8_t *img;
+	size_t n;
+	int rc;
+
+	dev_open(&v, FX "ios/default.lua");
+	provision(&v, &k);
+	rc = nvm_save(v.ctx.nvm, &img, &n) == NVM_OK && util_write_file(path, img, n) == 0 ? 0 : 1;
+	if (rc == 0)
+		free(img);
+	cred_free(&k);
+	dev_close(&v);
+	if (rc)
+		fprintf(stderr, "test_hil_ios: cannot write %s\n", path);
+	return rc;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profile),
@@ -769,5 +793,11 @@ int main(void)
 		cmocka_unit_test(test_install_tears),
 		cmocka_unit_test(test_link),
 	};
+	if (argc == 3 && strcmp(argv[1], "--provision") == 0)
+		return write_provisioned(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: test_hil_ios [--provision STATE-FILE]\n");
+		return 2;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
