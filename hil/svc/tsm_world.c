@@ -41,6 +41,54 @@ static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
 	http_set_json(rsp, status, out);
 }
 
+static void h_wallet(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	tsm_world_t *w = app;
+	json_t *body = NULL, *out = NULL;
+	int status;
+
+	if (!w->wallet) {
+		http_set_json(rsp, 503, json_pack("{s:s, s:n}", "error", "no platform fixtures (ios/platform-ca.der): no wallet", "field"));
+		return;
+	}
+	if (!strcmp(req->method, "POST")) {
+		if (req->body_len == 0) {
+			body = json_object();
+		} else if (!(body = http_json_body(req, rsp))) {
+			return;
+		}
+	}
+	status = wallet_handle(w->wallet, req->method, req->path, body, &out);
+	json_decref(body);
+	http_set_json(rsp, status, out);
+}
+
+/* The provisioning service, when the fixtures have the platform's PKI
+ * (fixtures/ios: the platform CA; keys/pool-57.pem, the issuer key whose
+ * public half the iPhones hold). */
+static int wallet_start(tsm_world_t *w, const char *fx, char *err, size_t errlen)
+{
+	char path[4096];
+	size_t n[2];
+	wallet_config_t wc = { 0 };
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/ios/platform-ca.der", fx);
+	if (!(f = fopen(path, "rb")))
+		return 0;
+	fclose(f);
+	if (pki_load_der(path, &w->wallet_blob[0], &n[0], err, errlen) < 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/keys/pool-57.pem", fx);
+	if (pki_load_key(path, &w->wallet_blob[1], &n[1], err, errlen) < 0)
+		return -1;
+	wc.platform_ca = (ca_blob_t){ w->wallet_blob[0], n[0] };
+	wc.issuer_key = (ca_blob_t){ w->wallet_blob[1], n[1] };
+	wc.auth_ca = w->pki.auth_cert;
+	wc.sign_ca = w->pki.sign_cert;
+	return wallet_open(&w->wallet, &w->tsm_ctx, w->ca_app.ca, w->tsm, &wc, err, errlen);
+}
+
 static http_route_t routes[64];
 static char ca_patterns[64][64];
 static size_t nroutes;
@@ -55,6 +103,8 @@ const http_route_t *tsm_world_routes(size_t *n)
 		const http_route_t *ca = http_ca_routes(&cn);
 		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/tsm/**", h_tsm);
 		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/tsm/**", h_tsm);
+		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/wallet/**", h_wallet);
+		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/wallet/**", h_wallet);
 		for (size_t i = 0; i < cn && nroutes < 64; i++) {
 			snprintf(ca_patterns[i], sizeof ca_patterns[i], "%s%s", TSM_WORLD_CA_PREFIX,
 				 strcmp(ca[i].pattern, "/") ? ca[i].pattern : "");
@@ -126,6 +176,8 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 	tc.sign_ca = w->pki.sign_cert;
 	if (tsm_open(&w->tsm, &w->tsm_ctx, w->ca_app.ca, &tc, err, errlen) < 0)
 		goto fail;
+	if (wallet_start(w, fx, err, errlen) < 0)
+		goto fail;
 	*out = w;
 	return 0;
 fail:
@@ -137,6 +189,9 @@ void tsm_world_close(tsm_world_t *w)
 {
 	if (!w)
 		return;
+	wallet_close(w->wallet);
+	free(w->wallet_blob[0]);
+	free(w->wallet_blob[1]);
 	tsm_close(w->tsm);
 	ca_close(w->ca_app.ca);
 	pki_free_ca(&w->pki);

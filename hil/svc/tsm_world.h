@@ -2,7 +2,8 @@
  * as scenarios reach them in process: the CA from the fixtures (keys,
  * certificates, the holders' card certificates imported), the TSM on top
  * with the SEs' key set, one virtual clock, one seed.  Both answer the
- * same JSON API (docs/tsm.md, docs/ca.md) through one route table, so an
+ * same JSON API (docs/tsm.md, docs/ca.md, docs/ios.md: the provisioning
+ * service under /v1/wallet) through one route table, so an
  * in-process call and an HTTP request take the same path: the TSM's under
  * /v1/tsm, the CA's under TSM_WORLD_CA_PREFIX (/ca/v1/certs/..., /ca/ocsp),
  * so that a client of the TSM reaches the CA only when it means to. */
@@ -12,6 +13,7 @@
 #include "hil/svc/http.h"
 #include "hil/svc/http_ca.h"
 #include "sim/tsm/tsm.h"
+#include "sim/wallet/wallet.h"
 
 #define TSM_WORLD_CA_PREFIX "/ca"
 
@@ -26,6 +28,11 @@ typedef struct tsm_world_opts {
 typedef struct tsm_world {
 	http_ca_app_t ca_app; /* first: the CA's handlers take the world as their app */
 	tsm_t *tsm;
+	/* The iPhone's provisioning service (sim/wallet, /v1/wallet), sharing
+	 * the TSM's registry and the CA; NULL when the fixtures have no
+	 * ios/platform-ca.der (its routes answer 503). */
+	wallet_t *wallet;
+	uint8_t *wallet_blob[2]; /* the platform CA and the issuer key it was opened with */
 	rng_t rng, tsm_rng;
 	vclock_t clk;
 	sim_ctx_t ctx, tsm_ctx;

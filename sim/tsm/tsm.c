@@ -155,6 +155,8 @@ int tsm_handle(tsm_t *t, const char *method, const char *path, json_t *body, jso
 		return tsm_h_hold(t, body, out);
 	if (n == 1 && !strcmp(seg[0], "check") && get)
 		return tsm_h_check(t, out);
+	if (n >= 2 && !strcmp(seg[0], "platform") && post)
+		return tsm_h_platform(t, n, seg, body, out);
 	if (n == 1 && !strcmp(seg[0], "events") && get)
 		return tsm_h_events(t, out);
 	if (n == 1 && !strcmp(seg[0], "stats") && get) {

@@ -59,6 +59,25 @@ int tsm_recover(tsm_t *t);
  * answers 500.  The tsm_t is then to be closed and reopened; 0 = off. */
 void tsm_fault(tsm_t *t, int nth_ca_call, int before);
 
+/* The card's authorisation of an operation (docs/tsm.md, Modelled
+ * assumptions), shared with a platform's provisioning service
+ * (sim/wallet), which authorises its operations the same way: the text
+ * the card signs, "mynahil tsm-authorisation v1\nOP\nSESSION\nDEVICE\nNONCE"
+ * (device NULL: "-"), into out; its length, or -1 when it does not fit.
+ * tsm_digestinfo: the SHA-256 DigestInfo of m, what the card's 80 2A
+ * signs; the signature is checked with ca_verify_card(). */
+int tsm_auth_message(char *out, size_t cap, const char *op, const char *session, const char *device,
+		     const char *nonce_hex);
+void tsm_digestinfo(const uint8_t *m, size_t n, uint8_t di[51]);
+
+/* The JSON helpers of the TSM's API, shared with the platform's service:
+ * an error object {"error": message, "field": field or null}; bytes as
+ * an upper-case hex string; a hex string as malloc'd bytes (-1 if not
+ * hex; NULL gives 0 bytes). */
+json_t *tsm_jerr(const char *field, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+json_t *tsm_jhex(const uint8_t *p, size_t n);
+int tsm_unhex(const char *s, uint8_t **out, size_t *n);
+
 /* Counters for benches and tests. */
 typedef struct tsm_stats {
 	uint64_t sessions, steps, done, failed, reopens;

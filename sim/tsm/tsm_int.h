@@ -100,9 +100,7 @@ typedef struct sess {
 
 /* ---- small helpers (tsm_store.c) */
 
-json_t *tsm_jerr(const char *field, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-json_t *tsm_jhex(const uint8_t *p, size_t n);
-int tsm_unhex(const char *s, uint8_t **out, size_t *n);
+/* tsm_jerr, tsm_jhex, tsm_unhex: tsm.h (the platform's service shares them) */
 
 static inline const char *tsm_jstr(json_t *o, const char *k)
 {
@@ -235,5 +233,7 @@ int tsm_h_step(tsm_t *t, const char *id, json_t *b, json_t **out);
 int tsm_h_hold(tsm_t *t, json_t *b, json_t **out);
 int tsm_h_check(tsm_t *t, json_t **out);
 int tsm_h_events(tsm_t *t, json_t **out);
+/* The platform broker (tsm_platform.c): /v1/tsm/platform/... */
+int tsm_h_platform(tsm_t *t, int n, char seg[][96], json_t *b, json_t **out);
 
 #endif

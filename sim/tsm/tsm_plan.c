@@ -57,21 +57,6 @@ static json_t *open_script(sess_t *x)
 	return action_apdus(x, &sc);
 }
 
-static void msg_digestinfo(const uint8_t *m, size_t n, uint8_t di[51])
-{
-	static const uint8_t prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-					    0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
-	unsigned int dn;
-	EVP_MD_CTX *c;
-
-	memcpy(di, prefix, sizeof prefix);
-	c = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-	EVP_DigestUpdate(c, m, n);
-	EVP_DigestFinal_ex(c, di + 19, &dn);
-	EVP_MD_CTX_free(c);
-}
-
 static json_t *card_sign_auth(sess_t *x)
 {
 	char msg[256];
@@ -80,10 +65,9 @@ static json_t *card_sign_auth(sess_t *x)
 
 	rng_bytes(&x->t->rng, nonce, sizeof nonce);
 	apdu_hex(nonce, sizeof nonce, nh);
-	snprintf(msg, sizeof msg, "mynahil tsm-authorisation v1\n%s\n%s\n%s\n%s", tsm_jstr(x->doc, "op"),
-		 tsm_jstr(x->doc, "id"), tsm_jstr(x->doc, "device") ? tsm_jstr(x->doc, "device") : "-", nh);
+	tsm_auth_message(msg, sizeof msg, tsm_jstr(x->doc, "op"), tsm_jstr(x->doc, "id"), tsm_jstr(x->doc, "device"), nh);
 	json_object_set_new(x->facts, "auth_msg", tsm_jhex((const uint8_t *)msg, strlen(msg)));
-	msg_digestinfo((const uint8_t *)msg, strlen(msg), di);
+	tsm_digestinfo((const uint8_t *)msg, strlen(msg), di);
 	json_object_set_new(x->facts, "sign_kind", json_string("auth"));
 	json_object_set_new(x->facts, "sign_for", json_pack("[s]", "auth"));
 	return json_pack("{s:s, s:s, s:[o], s:[o]}", "action", "card_sign", "purpose", "authorisation",

@@ -97,10 +97,10 @@ int tsm_one_phone(sess_t *x)
 		if (!strcmp(tsm_jstr(d, "id"), tsm_jstr(x->dev, "id")) || !st ||
 		    (strcmp(st, "active") && strcmp(st, "hold") && strcmp(st, "half")))
 			continue;
-		/* one_phone_scope = platform: one phone per platform.  Every device
-		 * this TSM serves has a FeliCa-SE, i.e. is an Android phone (an
-		 * iPhone's certificates live in Apple's SE, outside any SP-TSM), so
-		 * the platform scope supersedes exactly as the holder scope does. */
+		/* one_phone_scope = platform: one phone per platform.  A device
+		 * of another platform (an iPhone, recorded by its platform's
+		 * service through the broker, tsm_platform.c) keeps its
+		 * certificates; under holder it is superseded as any other. */
 		if (!strcmp(tsm_policy_get(x->doc, "one_phone_scope", "holder"), "platform") &&
 		    strcmp(platform_of(d), platform_of(x->dev)))
 			continue;
