@@ -409,8 +409,8 @@ static int install_extradition(gpcm_req_t *q, const uint8_t *p, size_t n)
 	gpcm_aid_set(&aid, sd, sd_n);
 	if (!(to = gpsd_find(q->se, &aid)) || !(e = gpreg_find(&q->se->reg, obj, obj_n)) || !gpsd_owns(q, e))
 		return SW_REF_NOT_FOUND;
-	if (e == q->se->isd || gplc_is_locked(GPLC_SD, to->lcs))
-		return SW_CONDITIONS;
+	if (e == q->se->isd || e == q->sd || gplc_is_locked(GPLC_SD, to->lcs))
+		return SW_CONDITIONS; /* an SD does not move itself */
 	/* An SD may not end up associated with itself or its own descendant. */
 	for (up = to; up && up != q->se->isd && hops < GPREG_MAX; up = gpsd_find(q->se, &up->sd), hops++)
 		if (up == e)

@@ -519,6 +519,8 @@ int gpcm_store_data(gpcm_req_t *q)
 		return SW_WRONG_P1P2;
 	}
 	if (!ch->perso) {
+		if (q->sd != q->se->isd)
+			return SW_REF_NOT_FOUND; /* an SSD keeps no data objects of its own here */
 		sw = store_isd(q);
 		ch->store_next = sw == SW_OK && !(a->p1 & 0x80) ? ch->store_next + 1 : 0;
 		return sw;

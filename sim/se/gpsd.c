@@ -55,7 +55,7 @@ gpreg_ent_t *gpsd_find(sim_se_t *se, const se_aid_t *aid)
 
 int gpsd_owns(const gpcm_req_t *q, const gpreg_ent_t *e)
 {
-	return q->sd == q->se->isd || gpreg_aid_eq(&e->sd, q->sd->aid.b, q->sd->aid.len);
+	return q->sd == q->se->isd || e == q->sd || gpreg_aid_eq(&e->sd, q->sd->aid.b, q->sd->aid.len);
 }
 
 int gpsd_authority(const gpcm_req_t *q, int *dm)

@@ -207,7 +207,7 @@ gpreg_ent_t *gpsd_of(sim_se_t *se, const se_chan_t *ch);
 /* The registry entry of an SD by AID; NULL if none or not an SD. */
 gpreg_ent_t *gpsd_find(sim_se_t *se, const se_aid_t *aid);
 /* 1 if the channel's SD may act on e: the ISD on anything, an SSD on
- * what is associated with it. */
+ * itself and what is associated with it. */
 int gpsd_owns(const gpcm_req_t *q, const gpreg_ent_t *e);
 /* May the channel's SD manage content: 0 (then *dm = 1 if under
  * delegated management, a token needed) or 6985. */

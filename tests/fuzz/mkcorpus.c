@@ -20,6 +20,7 @@
 
 #include "hil/fixtures/profile.h"
 #include "sim/core/apdu.h"
+#include "sim/gp/gpdm.h"
 #include "tests/fuzz/host.h"
 
 typedef struct buf {
@@ -425,6 +426,66 @@ static void seeds_se(void)
 	live_free(l, "se", "seed-felica");
 }
 
+/* Supplementary security domains (issue 16): the ISD gets a receipt
+ * key, installs an SSD and gives it the default key set (so the host's
+ * next session on it opens), locks and unlocks it with its applications
+ * (SET STATUS 60), hands it the applet (extradition); the SSD then
+ * manages content: with Authorized Management it loads and installs, with
+ * Delegated Management a command without a valid token is refused. */
+static void ssd_setup(live_t *l, uint8_t p0, uint8_t p1)
+{
+	static const uint8_t rkey[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	const se_keyset_t *k = &fz_se_profile()->keysets[0];
+	uint8_t apdu[300], aid[7] = { 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x53, 0x44 }, priv[3] = { p0, p1, 0 };
+	gpdm_install_t in;
+	size_t n;
+
+	if (gpdm_put_aes_key(0, GPDM_KVN_RECEIPT, rkey, 16, k->dek, k->key_len, apdu, sizeof apdu, &n))
+		die("gpdm_put_aes_key");
+	step(l, 0, apdu, n);
+	if (gpdm_install_sd(aid, sizeof aid, priv, NULL, 0, apdu, sizeof apdu, &n))
+		die("gpdm_install_sd");
+	step(l, 0, apdu, n);
+	memset(&in, 0, sizeof in);
+	in.p1 = GPDM_INSTALL_PERSO;
+	in.app = (gpdm_bytes_t){ aid, sizeof aid };
+	if (gpdm_install_apdu(&in, NULL, 0, apdu, sizeof apdu, &n))
+		die("gpdm_install_apdu");
+	step(l, 0, apdu, n);
+	if (gpdm_put_keyset(0, k->kvn, k->enc, k->mac, k->dek, k->key_len, k->dek, k->key_len, apdu, sizeof apdu, &n))
+		die("gpdm_put_keyset");
+	step(l, 0, apdu, n);
+	step_hex(l, 0, "80F0608007D392F000265344");
+	step_hex(l, 0, "80F0600007D392F000265344");
+}
+
+static void seeds_ssd(void)
+{
+	live_t *l = live_new(3);
+
+	ssd_setup(l, GPDM_PRIV_SD, GPDM_PRIV2_AUTHORIZED_MGMT);
+	load_install(l);
+	step_hex(l, 0, "80E6100017" "07D392F000265344" "00" AID "00000000");
+	step_hex(l, 1, "00A4040007D392F000265344");
+	step_hex(l, 5, "03");
+	step_hex(l, 0, "80F24002024F0000");
+	step_hex(l, 0, "80CA00E000");
+	step_hex(l, 0, "80E4000006D00102D2013000");
+	step_hex(l, 0, "80E40080" "0C4F" AID);
+	live_free(l, "se", "seed-ssd-authorized");
+
+	l = live_new(3);
+	ssd_setup(l, GPDM_PRIV_SD | GPDM_PRIV_DELEGATED_MGMT | GPDM_PRIV_DAP_VERIFICATION, 0);
+	step_hex(l, 1, "00A4040007D392F000265344");
+	step_hex(l, 5, "03");
+	step_hex(l, 0, "80E602001D" PKG "07D392F000265344" "00" "00" "0A00112233445566778899" "00");
+	step_hex(l, 0, "80E40000" "0E4F" AID "9E00");
+	step_hex(l, 1, "00A4040008A000000151000000");
+	step_hex(l, 5, "03");
+	step_hex(l, 0, "80E40000094F07D392F000265344");
+	live_free(l, "se", "seed-ssd-delegated");
+}
+
 /* ---- NVM images ---- */
 
 static void image(uint8_t kind, nvm_t *nvm, const char *name)
@@ -614,6 +675,7 @@ int main(int argc, char **argv)
 	seeds_tlv(&b);
 	seeds_card(&b);
 	seeds_se();
+	seeds_ssd();
 	seeds_nvm();
 	seeds_vpcd(&b);
 	seeds_pn532(&b);

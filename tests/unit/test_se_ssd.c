@@ -527,8 +527,15 @@ static void test_authorized(void **state)
 	sx_assert_hex(x->plain, x->plainlen, "009000");
 	assert_int_equal(sx_install(x, SX_JPKI_PKG, SX_JPKI_MOD, SX_JPKI_AID, 1), 0x9000);
 	sx_assert_hex(x->plain, x->plainlen, "009000");
-	/* An SSD does not load for another SD, nor touch the ISD's content. */
+	/* An SSD does not touch the ISD's content or data, nor delete or
+	 * move itself; it may make itself PERSONALIZED. */
 	assert_int_equal(sx_delete(x, SX_ISD, 0x00), 0x6A88);
+	assert_int_equal(sx_wrapped(x, "80E2900003420112"), 0x6A88);
+	assert_int_equal(sx_delete(x, SSD_AID, 0x00), 0x6985);
+	assert_int_equal(sx_wrapped(x, "80E6100015" "08" SX_ISD "00" "07" SSD_AID "000000" "00"), 0x6985);
+	assert_int_equal(sx_wrapped(x, "80F0400F07" SSD_AID), 0x9000);
+	assert_int_equal(sx_wrapped(x, "80F24002094F03D392F05C029F7000"), 0x9000);
+	sx_assert_hex(x->plain, x->plainlen, "E3049F7001" "0F" "E3049F7001" "07" "9000");
 	world_free(w);
 }
 
