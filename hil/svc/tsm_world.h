@@ -46,5 +46,13 @@ const http_route_t *tsm_world_routes(size_t *n);
 /* One request in process (method, path, body bytes); rsp as a server's. */
 void tsm_world_call(tsm_world_t *w, const char *method, const char *path, const uint8_t *body, size_t n,
 		    http_rsp_t *rsp);
+/* The same request with the JSON as trees, for a caller in process: no
+ * text written and parsed on either side.  body is borrowed (NULL: none);
+ * *out is the answer, new, NULL if none, and read only (it may share
+ * values with the TSM's kept records).  /v1/tsm/... goes straight to the
+ * TSM's handler after the checks the text path makes (an object, nothing
+ * the text could not carry); any other path through tsm_world_call.
+ * Returns the HTTP status. */
+int tsm_world_call_json(tsm_world_t *w, const char *method, const char *path, json_t *body, json_t **out);
 
 #endif

@@ -171,22 +171,20 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *u)
 	return n;
 }
 
-/* One request; returns the HTTP status (0: transport failure), *out the
- * JSON answer (NULL if none). */
-static int tr_call(tr_t *t, const char *method, const char *path, const char *body, json_t **out)
+/* One request (req borrowed, NULL for none); returns the HTTP status (0:
+ * transport failure), *out the JSON answer (NULL if none).  In process
+ * the trees go to the TSM as they are (tsm_world_call_json), as a
+ * caller in the same process would hand them; over HTTP as text. */
+static int tr_call(tr_t *t, const char *method, const char *path, json_t *req, json_t **out)
 {
 	int status = 0;
 
 	*out = NULL;
 	t->requests++;
-	if (t->w) {
-		http_rsp_t rsp = { 0 };
-		tsm_world_call(t->w, method, path, (const uint8_t *)body, body ? strlen(body) : 0, &rsp);
-		*out = json_loadb((const char *)rsp.body, rsp.len, 0, NULL);
-		free(rsp.body);
-		return rsp.status;
-	}
+	if (t->w)
+		return tsm_world_call_json(t->w, method, path, req, out);
 	{
+		char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 		char url[1024];
 		long code = 0;
 		double t0 = now_s();
@@ -217,6 +215,7 @@ static int tr_call(tr_t *t, const char *method, const char *path, const char *bo
 		status = (int)code;
 		if (status && t->bn)
 			*out = json_loadb(t->buf, t->bn, 0, NULL);
+		free(body);
 	}
 	return status;
 }
@@ -328,7 +327,7 @@ static int idm(phone_t *se, char out[17])
 
 static int flow(tr_t *t, const holder_t *h, uint32_t serial, uint64_t seed, const char **why)
 {
-	char id[17], path[256], *body;
+	char id[17], path[256];
 	phone_t phone, *se = &phone;
 	json_t *req, *a = NULL;
 	int status, rc = -1;
@@ -344,10 +343,8 @@ static int flow(tr_t *t, const holder_t *h, uint32_t serial, uint64_t seed, cons
 	}
 	req = json_pack("{s:s, s:s, s:s, s:o}", "op", "issue", "card_serial", h->serial, "idm", id, "pins",
 			json_loads(PINS, 0, NULL));
-	body = json_dumps(req, JSON_COMPACT);
+	status = tr_call(t, "POST", "/v1/tsm/sessions", req, &a);
 	json_decref(req);
-	status = tr_call(t, "POST", "/v1/tsm/sessions", body, &a);
-	free(body);
 	for (int steps = 0;; steps++) {
 		const char *action = json_string_value(json_object_get(a, "action"));
 		const char *sid = json_string_value(json_object_get(a, "session"));
@@ -388,11 +385,9 @@ static int flow(tr_t *t, const holder_t *h, uint32_t serial, uint64_t seed, cons
 			goto out;
 		}
 		snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", sid);
-		body = json_dumps(req, JSON_COMPACT);
-		json_decref(req);
 		json_decref(a);
-		status = tr_call(t, "POST", path, body, &a);
-		free(body);
+		status = tr_call(t, "POST", path, req, &a);
+		json_decref(req);
 	}
 out:
 	json_decref(a);

@@ -1141,6 +1141,130 @@ static void test_records_read_as_stored(void **state)
 	rm_db(db);
 }
 
+/* tsm_world_call_json: the same request as trees.  text is parsed
+ * here (so both paths get the same request), the answer given back as
+ * text, sorted, for comparing. */
+static int call_tree(tsm_world_t *w, const char *method, const char *path, const char *text, char **out)
+{
+	json_t *body = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL, *a;
+	int status;
+
+	assert_true(!text || body);
+	status = tsm_world_call_json(w, method, path, body, &a);
+	json_decref(body);
+	*out = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(a);
+	return status;
+}
+
+/* Both paths, one world each (the same seed): the same status and answer. */
+static void expect_same(tsm_world_t *wt, tsm_world_t *wj, const char *method, const char *path, const char *text,
+			int status)
+{
+	json_t *a;
+	char *at, *aj;
+
+	assert_int_equal(call(wt, method, path, text, &a), status);
+	at = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(a);
+	assert_int_equal(call_tree(wj, method, path, text, &aj), status);
+	assert_non_null(at);
+	assert_non_null(aj);
+	assert_string_equal(at, aj);
+	free(at);
+	free(aj);
+}
+
+/* The in-process path without the JSON text answers every request as
+ * the text path does: refusals (a body that is not an object, a string
+ * the text cannot carry, an unknown field), a whole issuance step by
+ * step on two identical phones, the records, and the CA's routes (which
+ * it reaches through the text). */
+static void test_tree_path_same(void **state)
+{
+	tsm_world_t *wt = memory_world(), *wj = memory_world();
+	phone_t pt, pj;
+	json_t *at;
+	char *serial = alice_sign(wt), path[160], *body, *s1, *s2;
+	int n;
+	(void)state;
+
+	expect_same(wt, wj, "POST", "/v1/tsm/sessions", "[1]", 400);
+	expect_same(wt, wj, "POST", "/v1/tsm/sessions", "{\"op\":\"issue\",\"extra\":1}", 400);
+	expect_same(wt, wj, "POST", "/v1/tsm/sessions", "{\"op\":\"fly\"}", 400);
+	expect_same(wt, wj, "GET", "/v1/tsm/nothing", NULL, 404);
+	expect_same(wt, wj, "GET", "/v1/tsm/", NULL, 404);
+	expect_same(wt, wj, "PUT", "/v1/tsm/sessions", "{}", 405);
+	/* "\u0000": refused by the text's parser, so by the tree path too */
+	assert_int_equal(call(wt, "POST", "/v1/tsm/sessions", "{\"op\":\"is\\u0000sue\"}", &at), 400);
+	assert_string_equal(json_string_value(json_object_get(at, "field")), "body");
+	json_decref(at);
+	assert_int_equal(call_tree(wj, "POST", "/v1/tsm/sessions", "{\"op\":\"is\\u0000sue\"}", &s2), 400);
+	assert_non_null(strstr(s2, "\"field\":\"body\""));
+	free(s2);
+	{
+		/* a key with a NUL: no text parses to it, a tree can hold it */
+		json_t *b = json_object();
+		assert_int_equal(json_object_setn_new(b, "o\0p", 3, json_string("issue")), 0);
+		assert_int_equal(tsm_world_call_json(wj, "POST", "/v1/tsm/sessions", b, &at), 400);
+		assert_string_equal(json_string_value(json_object_get(at, "field")), "body");
+		json_decref(at);
+		json_decref(b);
+	}
+
+	phone_new(&pt, 0x7E000001u);
+	phone_new(&pj, 0x7E000001u);
+	at = begin(wt, &pt, "issue", serial);
+	body = json_dumps(at, JSON_COMPACT | JSON_SORT_KEYS);
+	{
+		static const uint8_t poll[] = { 0x06, 0x00, 0xFF, 0xFF, 0x00, 0x00 };
+		uint8_t rsp[64];
+		size_t rn;
+		char idm[17], req[512];
+		assert_true(sim_se_felica(pj.se, poll, sizeof poll, rsp, sizeof rsp, &rn) >= 0 && rn >= 10);
+		apdu_hex(rsp + 2, 8, idm);
+		snprintf(req, sizeof req, "{\"op\":\"issue\",\"card_serial\":\"%s\",\"idm\":\"%s\",\"pins\":%s}", serial,
+			 idm, PINS);
+		assert_int_equal(call_tree(wj, "POST", "/v1/tsm/sessions", req, &s2), 201);
+	}
+	assert_string_equal(body, s2);
+	free(body);
+	free(s2);
+	for (n = 0; strcmp(json_string_value(json_object_get(at, "action")), "done"); n++) {
+		int st;
+		assert_true(n < 60);
+		snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", json_string_value(json_object_get(at, "session")));
+		body = answer_to(&pt, at);
+		s1 = answer_to(&pj, at); /* the twin phone answers the same script */
+		assert_string_equal(body, s1);
+		json_decref(at);
+		st = call(wt, "POST", path, body, &at);
+		assert_int_equal(call_tree(wj, "POST", path, s1, &s2), st);
+		assert_int_equal(st, 200);
+		free(body);
+		body = json_dumps(at, JSON_COMPACT | JSON_SORT_KEYS);
+		assert_string_equal(body, s2);
+		free(body);
+		free(s1);
+		free(s2);
+	}
+	assert_true(n >= 4);
+	snprintf(path, sizeof path, "/v1/tsm/sessions/%s", json_string_value(json_object_get(at, "session")));
+	expect_same(wt, wj, "GET", path, NULL, 200);
+	snprintf(path, sizeof path, "/v1/tsm/devices/%s", json_string_value(json_object_get(at, "device")));
+	expect_same(wt, wj, "GET", path, NULL, 200);
+	expect_same(wt, wj, "GET", "/v1/tsm/check", NULL, 200);
+	expect_same(wt, wj, "GET", "/v1/tsm/events", NULL, 200);
+	snprintf(path, sizeof path, "/ca/v1/certs/%s", serial);
+	expect_same(wt, wj, "GET", path, NULL, 200);
+	json_decref(at);
+	phone_free(&pt);
+	phone_free(&pj);
+	free(serial);
+	tsm_world_close(wt);
+	tsm_world_close(wj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1163,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_card_expiry),
 		cmocka_unit_test(test_half_at_ca),
 		cmocka_unit_test(test_records_read_as_stored),
+		cmocka_unit_test(test_tree_path_same),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
