@@ -1,6 +1,6 @@
 /* gpdm.h — the host side of supplementary security domains and delegated
- * management (GPCS v2.3.1 §6.3, §9.2, Annex C; docs/se.md#security-domains-
- * and-delegated-management): the commands an SE issuer's TSM or an SP-TSM
+ * management (GPCS v2.3.1 §6.3, §9.2, Annex C;
+ * docs/se.md#security-domains-and-delegated-management): the commands an SE issuer's TSM or an SP-TSM
  * sends to create an SSD, give it keys, move content between SDs, and the
  * tokens, receipts and DAP signatures that go with delegated management.
  *

@@ -184,8 +184,8 @@ long gpcm_key_block(gpcm_req_t *q, const uint8_t *p, size_t n, uint8_t *key, siz
 
 /* The SD whose keys PUT KEY changes: the channel's, or the SSD the ISD
  * personalises after INSTALL [for personalization] (its first keys come
- * through the ISD's secure channel, docs/se.md#security-domains-and-
- * delegated-management). */
+ * through the ISD's secure channel,
+ * docs/se.md#security-domains-and-delegated-management). */
 static uint16_t put_key_target(gpcm_req_t *q)
 {
 	const gpreg_ent_t *e;

@@ -244,8 +244,8 @@ static int install_params(const uint8_t *p, size_t n, const uint8_t **c9, size_t
 }
 
 /* An SD's privileges an SSD may not get: Token Verification and Receipt
- * Generation stay the ISD's (docs/se.md#security-domains-and-delegated-
- * management). */
+ * Generation stay the ISD's
+ * (docs/se.md#security-domains-and-delegated-management). */
 static int sd_privs_ok(const uint8_t *priv, size_t n)
 {
 	return n == 3 && !(priv[1] & GPDM_PRIV2_TOKEN_VERIFICATION) && !(priv[2] & GPDM_PRIV3_RECEIPT_GENERATION);

@@ -1,6 +1,6 @@
 /* test_se_ssd.c — supplementary security domains and delegated management
- * (issue 16 points 1, 2; docs/se.md#security-domains-and-delegated-
- * management): the host helpers of sim/gp/gpdm against vectors computed
+ * (issue 16 points 1, 2;
+ * docs/se.md#security-domains-and-delegated-management): the host helpers of sim/gp/gpdm against vectors computed
  * independently with the OpenSSL command line, and the SE's side through
  * them — an SSD with its own keys, delegated management with tokens and
  * receipts, a wrong token changing nothing, PUT KEY and DELETE [key]
