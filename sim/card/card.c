@@ -294,24 +294,7 @@ void sim_card_atqb(const sim_card_t *c, uint8_t out[CARD_ATQB_INFO])
 int sim_card_transmit(sim_card_t *c, const uint8_t *cmd, size_t len,
 		      uint8_t *rsp, size_t cap, size_t *rsplen)
 {
-	apdu_rsp_t r = { .buf = rsp, .cap = cap, .len = 0 };
-	int rc;
-
-	if (!c || !rsp || !rsplen || (!cmd && len))
-		return SIM_ERR_ARG;
-	*rsplen = 0;
-	if (!c->powered)
-		return SIM_ERR_MUTE;
-	rc = cardos_transmit(&c->os, cmd, len, &r);
-	if (rc == SIM_ERR_MUTE) {
-		/* The chip lost power in the middle of a write: it stays mute
-		 * until the next power-up, which recovers the journal. */
-		c->powered = 0;
-		cardos_reset(&c->os);
-	}
-	if (rc == SIM_OK)
-		*rsplen = r.len;
-	return rc;
+	return c ? cardos_chip_transmit(&c->os, &c->powered, cmd, len, rsp, cap, rsplen) : SIM_ERR_ARG;
 }
 
 int sim_card_renew(sim_card_t *c, enum card_pair which, const uint8_t *key, size_t kn,

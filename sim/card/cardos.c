@@ -484,6 +484,27 @@ int cardos_transmit(cardos_t *os, const uint8_t *cmd, size_t len, apdu_rsp_t *r)
 
 /* ---- set-up ---------------------------------------------------------------- */
 
+int cardos_chip_transmit(cardos_t *os, int *powered, const uint8_t *cmd, size_t len, uint8_t *rsp,
+			 size_t cap, size_t *rsplen)
+{
+	apdu_rsp_t r = { .buf = rsp, .cap = cap, .len = 0 };
+	int rc;
+
+	if (!rsp || !rsplen || (!cmd && len))
+		return SIM_ERR_ARG;
+	*rsplen = 0;
+	if (!*powered)
+		return SIM_ERR_MUTE;
+	rc = cardos_transmit(os, cmd, len, &r);
+	if (rc == SIM_ERR_MUTE) {
+		*powered = 0;
+		cardos_reset(os);
+	}
+	if (rc == SIM_OK)
+		*rsplen = r.len;
+	return rc;
+}
+
 int cardos_nvm_name(char *out, size_t cap, const char *ns, const cardos_ef_def_t *def, int ctr)
 {
 	int n;

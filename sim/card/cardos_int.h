@@ -118,6 +118,11 @@ static inline void cardos_mut_refill(cardos_t *os) { (void)os; }
 /* One APDU.  Returns SIM_OK with the response in r, SIM_ERR_MUTE after a
  * tear (r empty), SIM_ERR_ARG if r cannot hold the answer. */
 int cardos_transmit(cardos_t *os, const uint8_t *cmd, size_t len, apdu_rsp_t *r);
+/* A chip's APDU entry over os (the card, the iPhone): SIM_ERR_MUTE while
+ * *powered is 0; a tear clears *powered and the session, so the chip
+ * stays mute until its next power-up, which recovers the journal. */
+int cardos_chip_transmit(cardos_t *os, int *powered, const uint8_t *cmd, size_t len, uint8_t *rsp,
+			 size_t cap, size_t *rsplen);
 /* Drop cached keys (after something rewrote a key record). */
 void cardos_forget_keys(cardos_t *os);
 

@@ -318,22 +318,7 @@ size_t sim_ios_atr(const sim_ios_t *d, uint8_t *atr, size_t cap)
 
 int sim_ios_transmit(sim_ios_t *d, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t cap, size_t *rsplen)
 {
-	apdu_rsp_t r = { .buf = rsp, .cap = cap, .len = 0 };
-	int rc;
-
-	if (!d || !rsp || !rsplen || (!cmd && len))
-		return SIM_ERR_ARG;
-	*rsplen = 0;
-	if (!d->powered)
-		return SIM_ERR_MUTE;
-	rc = cardos_transmit(&d->os, cmd, len, &r);
-	if (rc == SIM_ERR_MUTE) {
-		d->powered = 0;
-		cardos_reset(&d->os);
-	}
-	if (rc == SIM_OK)
-		*rsplen = r.len;
-	return rc;
+	return d ? cardos_chip_transmit(&d->os, &d->powered, cmd, len, rsp, cap, rsplen) : SIM_ERR_ARG;
 }
 
 /* ---- the oracle's view -------------------------------------------------- */

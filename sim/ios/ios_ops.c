@@ -387,7 +387,9 @@ int ios_install(sim_ios_t *d, const ios_cred_t *c, const char *auth_pin, const c
 	return SIM_OK;
 }
 
-int ios_remove(sim_ios_t *d)
+/* Every record under the prefixes, in one transaction; then the AP
+ * follows NVM and the session starts over. */
+static int drop(sim_ios_t *d, const char *const *prefixes, size_t n)
 {
 	int rc;
 
@@ -395,33 +397,36 @@ int ios_remove(sim_ios_t *d)
 		return SIM_ERR_ARG;
 	if ((rc = usable(d)))
 		return rc;
-	if ((rc = nvm_begin(d->ctx->nvm)) != NVM_OK || (rc = nvm_del_prefix(d->ctx->nvm, IOS_NS "/")) != NVM_OK ||
-	    (rc = nvm_del_prefix(d->ctx->nvm, IOS_REC_PENDING)) != NVM_OK ||
-	    (rc = nvm_commit(d->ctx->nvm)) != NVM_OK)
+	rc = nvm_begin(d->ctx->nvm);
+	for (size_t i = 0; i < n && rc == NVM_OK; i++)
+		rc = nvm_del_prefix(d->ctx->nvm, prefixes[i]);
+	if (rc == NVM_OK)
+		rc = nvm_commit(d->ctx->nvm);
+	if (rc != NVM_OK)
 		return ios_nvm_fail(d, rc);
 	ios_sync(d);
 	cardos_reset(&d->os);
 	return SIM_OK;
 }
 
+int ios_remove(sim_ios_t *d)
+{
+	static const char *const all[] = { IOS_NS "/", IOS_REC_PENDING };
+
+	return drop(d, all, 2);
+}
+
 int ios_factory_reset(sim_ios_t *d)
 {
-	int rc;
+	/* The owner's data go, the Wallet's credential stays
+	 * (docs/ios.md#life-cycle): pending key pairs, the session and the
+	 * biometric enrolment are the owner's side. */
+	static const char *const owners[] = { IOS_REC_PENDING };
+	int rc = drop(d, owners, 1);
 
-	if (!d)
-		return SIM_ERR_ARG;
-	if ((rc = usable(d)))
-		return rc;
-	/* The owner's data go, the Wallet's secure-element credential stays
-	 * (docs/ios.md#lifecycle): pending keys, biometric enrolment and the
-	 * session are the owner's side. */
-	if ((rc = nvm_begin(d->ctx->nvm)) != NVM_OK ||
-	    (rc = del_rec(d, ios_pending_rec[0])) != NVM_OK || (rc = del_rec(d, ios_pending_rec[1])) != NVM_OK ||
-	    (rc = nvm_commit(d->ctx->nvm)) != NVM_OK)
-		return ios_nvm_fail(d, rc);
-	d->bio = IOS_BIO_NOT_ENROLLED;
-	cardos_reset(&d->os);
-	return SIM_OK;
+	if (rc == SIM_OK)
+		d->bio = IOS_BIO_NOT_ENROLLED;
+	return rc;
 }
 
 int ios_set_pins(sim_ios_t *d, const char *auth_pin, const char *sign_pw)
