@@ -17,7 +17,7 @@
  * the device attestation key (certified by a test platform CA at
  * manufacture, fixtures/ios/), ios_install takes the issuer-signed
  * credential bound to this device, ios_remove deletes it (revocation),
- * ios_factory_reset does not (JPKI.md-derived, docs/ios.md#lifecycle).
+ * ios_factory_reset does not (docs/ios.md#life-cycle).
  *
  * A pure state machine like the card: randomness (key choice from the
  * pool), time and NVM come from the sim_ctx_t. */
@@ -155,7 +155,7 @@ int ios_install(sim_ios_t *d, const ios_cred_t *c, const char *auth_pin, const c
 /* Revocation on the phone: credential, keys, PINs and counters deleted. */
 int ios_remove(sim_ios_t *d);
 /* Factory reset: pending keys dropped, biometrics NOT_ENROLLED, security
- * cleared; the credential, its PINs and counters stay (docs/ios.md#lifecycle). */
+ * cleared; the credential, its PINs and counters stay (docs/ios.md#life-cycle). */
 int ios_factory_reset(sim_ios_t *d);
 /* PIN reset with the card (the wallet drives it): sets auth_pin and/or
  * sign_pw (NULL: leave) and their counters to full.  IOS_ERR_STATE without

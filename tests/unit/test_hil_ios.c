@@ -612,8 +612,8 @@ static void test_install_refusals(void **state)
 	dev_close(&b);
 }
 
-/* A new sign pair (the sign certificate reissued after a lift, JPKI.md
- * §4.5): the auth pair and both PINs stay. */
+/* A new sign pair (the sign certificate reissued after a lift,
+ * docs/ios.md#life-cycle): the auth pair and both PINs stay. */
 static void test_reissue_sign(void **state)
 {
 	iosdev_t v;
