@@ -82,16 +82,18 @@ int gpkey_get(const nvm_t *nvm, uint16_t sd, uint8_t kvn, se_keyset_t *k)
 static int kvn_of(const char *key, uint16_t *sd, int *ctr)
 {
 	char name[GPKEY_NAME], kind[4];
+	const char *rest = key;
 	unsigned s = 0, v;
 	int n = 0;
 
 	if (strncmp(key, GPKEY_SD_PREFIX, strlen(GPKEY_SD_PREFIX)) == 0) {
-		if (sscanf(key + strlen(GPKEY_SD_PREFIX), "%4X/%3[a-z]/%2X%n", &s, kind, &v, &n) != 3 || !s)
+		rest = key + strlen(GPKEY_SD_PREFIX);
+		if (sscanf(rest, "%4X/%3[a-z]/%2X%n", &s, kind, &v, &n) != 3 || !s)
 			return -1;
-	} else if (sscanf(key, "gp/%3[a-z]/%2X%n", kind, &v, &n) != 2) {
+	} else if (sscanf(rest, "gp/%3[a-z]/%2X%n", kind, &v, &n) != 2) {
 		return -1;
 	}
-	if (key[n] || (strcmp(kind, "key") && strcmp(kind, "ctr")))
+	if (rest[n] || (strcmp(kind, "key") && strcmp(kind, "ctr")))
 		return -1;
 	gpkey_name(name, (uint16_t)s, kind, (uint8_t)v);
 	if (strcmp(name, key))

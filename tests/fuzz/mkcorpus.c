@@ -526,6 +526,12 @@ static void seeds_nvm(void)
 	step_hex(l, 0, "80E40080" "0C4F" AID);
 	image(1, l->sim.ctx.nvm, "seed-se-torn");
 	live_free(l, NULL, NULL);
+	/* An SSD with its keys, a receipt key and content of its own. */
+	l = live_new(3);
+	ssd_setup(l, GPDM_PRIV_SD, GPDM_PRIV2_AUTHORIZED_MGMT);
+	load_install(l);
+	image(1, l->sim.ctx.nvm, "seed-se-ssd");
+	live_free(l, NULL, NULL);
 }
 
 /* ---- the framings ---- */

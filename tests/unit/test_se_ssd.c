@@ -654,6 +654,105 @@ static void test_dap(void **state)
 	world_free(w);
 }
 
+/* DELETE of an SSD: refused while content is associated with it; once
+ * empty it goes with every key record it had.  An image holding keys of
+ * an SD the registry does not have is refused at power-up. */
+static void test_delete_sd(void **state)
+{
+	world_t *w = world_new(GPDM_PRIV_SD, GPDM_PRIV2_AUTHORIZED_MGMT);
+	sx_t *x = w->x;
+	uint8_t *img;
+	size_t n;
+	nvm_fault_t f;
+	nvm_t *copy;
+	(void)state;
+
+	ssd_open(w);
+	assert_int_equal(ssd_load(w, NULL, 0, NULL, 0, NULL, 0), 0x9000);
+	assert_non_null(nvm_get(x->ctx.nvm, "gp/sd/0001/key/30", &n));
+	/* An image without the SSD's registry entry but with its keys. */
+	img = nvm_image(x, &n);
+	assert_non_null(copy = nvm_new());
+	assert_int_equal(nvm_load(copy, img, n), NVM_OK);
+	free(img);
+	assert_int_equal(nvm_begin(copy), NVM_OK);
+	assert_int_equal(nvm_del(copy, "gp/reg/0001"), NVM_OK);
+	assert_int_equal(nvm_del(copy, "gp/reg/0002"), NVM_OK); /* the load file, associated with it */
+	assert_int_equal(nvm_commit(copy), NVM_OK);
+	assert_int_equal(sim_se_check_nvm(copy, &f), SIM_ERR_IMAGE);
+	assert_string_equal(f.key, "gp/sd/0001/ctr/30");
+	assert_string_equal(f.why, "keys of a security domain the registry does not hold");
+	nvm_free(copy);
+	/* Through the ISD. */
+	assert_int_equal(select_aid(x, SX_ISD), 0x9000);
+	assert_int_equal(sx_open(x, &w->p.keysets[0], 0x03), 0x9000);
+	assert_int_equal(sx_delete(x, SSD_AID, 0x00), 0x6985);
+	assert_int_equal(sx_delete(x, SX_JPKI_PKG, 0x00), 0x9000);
+	assert_int_equal(sx_delete(x, SSD_AID, 0x00), 0x9000);
+	assert_null(nvm_get(x->ctx.nvm, "gp/sd/0001/key/30", &n));
+	assert_null(nvm_get(x->ctx.nvm, "gp/sd/0001/ctr/30", &n));
+	assert_int_equal(select_aid(x, SSD_AID), 0x6A82);
+	assert_int_equal(sim_se_check_nvm(x->ctx.nvm, NULL), SIM_OK);
+	world_free(w);
+}
+
+/* Power lost at every write of an INSTALL under delegated management:
+ * the applet, its records and the confirmation counter come together or
+ * not at all; rolled back, the INSTALL done again gets the receipt with
+ * the counter the torn one would have had. */
+static void test_tear_delegated(void **state)
+{
+	(void)state;
+	for (long k = 1;; k++) {
+		world_t *w = world_new(GPDM_PRIV_SD | GPDM_PRIV_DELEGATED_MGMT, 0);
+		sx_t *x = w->x;
+		gpdm_install_t in;
+		uint8_t bufs[5][16], apdu[400];
+		const uint8_t *c;
+		size_t n, cn;
+		uint16_t sw;
+
+		ssd_open(w);
+		assert_int_equal(ssd_load(w, tok_der, tok_n, NULL, 0, NULL, 0), 0x9000);
+		jpki_install(&in, bufs);
+		assert_int_equal(gpdm_install_signed(&in, tok_der, tok_n, apdu, sizeof apdu, &n), GPDM_OK);
+		x->allow_mute = 1;
+		nvm_tear_at(x->ctx.nvm, k);
+		sw = send_built(x, apdu, n);
+		nvm_tear_at(x->ctx.nvm, 0);
+		if (sw == 0x9000) {
+			check_receipt(w, 2, SX_JPKI_PKG, SX_JPKI_AID, NULL);
+			world_free(w);
+			assert_true(k > 3);
+			break;
+		}
+		assert_int_equal(sw, 0);
+		assert_int_equal(sim_se_power(x->se, SIM_POWER_COLD), SIM_OK);
+		{
+			nvm_fault_t f;
+			char m[160];
+
+			if (sim_se_check_nvm(x->ctx.nvm, &f) != SIM_OK) {
+				nvm_fault_str(&f, m, sizeof m);
+				fail_msg("tear at write %ld: %s", k, m);
+			}
+		}
+		assert_non_null(c = nvm_get(x->ctx.nvm, "gp/dm/ctr", &cn));
+		assert_int_equal(cn, 2);
+		if (c[1] == 2) {
+			assert_int_equal(select_aid(x, SX_JPKI_AID), 0x9000); /* all of it came */
+		} else {
+			assert_int_equal(c[1], 1);
+			assert_int_equal(select_aid(x, SX_JPKI_AID), 0x6A82); /* none of it */
+			ssd_open(w);
+			assert_int_equal(send_built(x, apdu, n), 0x9000);
+			check_receipt(w, 2, SX_JPKI_PKG, SX_JPKI_AID, NULL);
+		}
+		world_free(w);
+		assert_true(k < 40);
+	}
+}
+
 /* Power lost at every write of the SSD's INSTALL: after power-up the SSD
  * is either wholly there (selectable, in GET STATUS) or not at all, and
  * the image passes the SE's own check. */
@@ -704,7 +803,9 @@ int main(void)
 		cmocka_unit_test(test_set_status_60),
 		cmocka_unit_test(test_extradition),
 		cmocka_unit_test(test_dap),
+		cmocka_unit_test(test_delete_sd),
 		cmocka_unit_test(test_tear_install_sd),
+		cmocka_unit_test(test_tear_delegated),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
