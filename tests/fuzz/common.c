@@ -10,6 +10,11 @@
 
 #include "hil/fixtures/profile.h"
 #include "hil/fixtures/se_profile.h"
+#include "hil/fixtures/ios_profile.h"
+#include "hil/fixtures/pki.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 int fz_next(fz_in_t *in, fz_rec_t *r)
 {
@@ -138,6 +143,109 @@ int fz_se_new(sim_se_t **se, fz_sim_t *s)
 	static image_t img;
 
 	return from_image(&img, &kse, s, (void **)se);
+}
+
+/* ---- the iPhone -------------------------------------------------------- */
+
+static iosprof_t *ios_prof;
+static EVP_PKEY *issuer; /* the wallet issuer's key, pool 57 (fixtures/ios/gen-ios.sh) */
+
+static const ios_profile_t *ios_profile(void)
+{
+	char err[512], path[PATH_MAX];
+	uint8_t *der;
+	size_t n;
+	const uint8_t *p;
+
+	if (ios_prof)
+		return iosprof_get(ios_prof);
+	snprintf(path, sizeof path, "%s/keys/pool-57.pem", profile_fixtures_dir());
+	if (!(ios_prof = iosprof_load(iosprof_default_path(), err, sizeof err)) ||
+	    pki_load_key(path, &der, &n, err, sizeof err) < 0) {
+		fprintf(stderr, "fuzz: the iPhone's fixtures do not load: %s\n", err);
+		abort();
+	}
+	p = der;
+	issuer = d2i_AutoPrivateKey(NULL, &p, (long)n);
+	free(der);
+	if (!issuer)
+		abort();
+	return iosprof_get(ios_prof);
+}
+
+/* A certificate of the key spki, signed by the issuer: all the device
+ * checks of a certificate is that it is one and carries its key. */
+static int ios_cert(const uint8_t *spki, size_t sn, uint8_t **der)
+{
+	const uint8_t *q = spki;
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &q, (long)sn);
+	X509 *x = X509_new();
+	int n = -1;
+
+	*der = NULL;
+	if (pub && x && X509_set_version(x, 2) == 1 && ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1 &&
+	    ASN1_TIME_set(X509_getm_notBefore(x), 1767225600) && ASN1_TIME_set(X509_getm_notAfter(x), 1893456000) &&
+	    X509_set_pubkey(x, pub) == 1 && X509_sign(x, issuer, EVP_sha256()) > 0)
+		n = i2d_X509(x, der);
+	X509_free(x);
+	EVP_PKEY_free(pub);
+	return n;
+}
+
+static int ios_provision(sim_ios_t *d)
+{
+	uint8_t spki[2][IOS_SPKI_MAX], *cert[2] = { NULL, NULL }, *tbs = NULL, sig[512];
+	size_t sn[2], tn = 0, siglen = sizeof sig;
+	ios_cred_t c = { .device_id = { 0 } };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int len[2] = { -1, -1 }, rc = SIM_ERR_PROFILE;
+	ios_view_t v;
+
+	sim_ios_view(d, &v);
+	memcpy(c.device_id, v.device_id, IOS_DEVICE_ID_LEN);
+	for (int i = 0; i < 2; i++)
+		if (ios_keygen(d, i, spki[i], IOS_SPKI_MAX, &sn[i]) != SIM_OK ||
+		    (len[i] = ios_cert(spki[i], sn[i], &cert[i])) <= 0)
+			goto out;
+	c.auth_cert = (ios_blob_t){ cert[0], (size_t)len[0] };
+	c.sign_cert = (ios_blob_t){ cert[1], (size_t)len[1] };
+	if (md && ios_cred_tbs(&c, &tbs, &tn) == SIM_OK &&
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, issuer) == 1 &&
+	    EVP_DigestSign(md, sig, &siglen, tbs, tn) == 1) {
+		c.sig = (ios_blob_t){ sig, siglen };
+		rc = ios_install(d, &c, FZ_IOS_AUTH, FZ_IOS_SIGN);
+	}
+out:
+	EVP_MD_CTX_free(md);
+	free(tbs);
+	OPENSSL_free(cert[0]);
+	OPENSSL_free(cert[1]);
+	return rc;
+}
+
+static int ios_build(void *out, fz_sim_t *s)
+{
+	const ios_profile_t *p = ios_profile();
+	ios_view_t v;
+	int rc = sim_ios_new(out, p, &s->ctx);
+
+	if (rc != SIM_OK)
+		return rc;
+	sim_ios_view(*(sim_ios_t **)out, &v);
+	return v.installed ? SIM_OK : ios_provision(*(sim_ios_t **)out);
+}
+
+static void ios_destroy(void *d)
+{
+	sim_ios_free(d);
+}
+
+int fz_ios_new(sim_ios_t **d, fz_sim_t *s)
+{
+	static const kind_t kios = { ios_build, ios_destroy };
+	static image_t img;
+
+	return from_image(&img, &kios, s, (void **)d);
 }
 
 char *fz_strndup(const uint8_t *p, size_t n)

@@ -14,6 +14,7 @@
 #include "sim/card/card.h"
 #include "sim/core/sim.h"
 #include "sim/se/se.h"
+#include "sim/ios/ios.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,6 +56,12 @@ const se_profile_t *fz_se_profile(void);
  * the image of a personalised one (common.c); SIM_OK or the error. */
 int fz_card_new(sim_card_t **c, fz_sim_t *s);
 int fz_se_new(sim_se_t **se, fz_sim_t *s);
+/* An iPhone (fixtures/ios/default.lua) holding a credential: its key
+ * pairs certified by certificates the wallet issuer's key (pool 57) signs,
+ * auth PIN FZ_IOS_AUTH, sign password FZ_IOS_SIGN. */
+#define FZ_IOS_AUTH "2468"
+#define FZ_IOS_SIGN "IPHONE2026"
+int fz_ios_new(sim_ios_t **d, fz_sim_t *s);
 
 /* The input as a file for the loaders that read files: dir/name under a
  * scratch directory made once per process, next to symlinks "keys" and

@@ -184,6 +184,48 @@ static void seeds_card(buf_t *b)
 	save("card", "seed-tear", b);
 }
 
+/* ---- the iPhone (fuzz_ios: a provisioned iPhone, fuzz.h) ---- */
+
+static void seeds_ios(buf_t *b)
+{
+	static const char *const wire[] = {
+		"00A4040C0AD392F000260100000001", "00A4020C020006", "00B0000020", "80FC0000", "00A4020C02000A",
+		"00B0000004", "00A4020C020018", "002000800430303030", "00A4020C02000A", "00B0000000",
+		"00A4020C02001B", "002000800A4950484F4E4532303236", "00A4020C02001A",
+		"802A00803330313009060960864801650304020105000420000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F00",
+		NULL,
+	};
+	int i;
+
+	for (i = 0; wire[i]; i++)
+		rec_hex(b, 0, wire[i]);
+	save("ios", "seed-wire", b);
+	/* Each biometric state in front of the auth PIN, wrong PINs, a tear
+	 * in the middle of the counter's update, the retries query after. */
+	for (i = 0; i < 4; i++) {
+		rec_hex(b, 4, i == 0 ? "00" : i == 1 ? "01" : i == 2 ? "02" : "03");
+		rec_hex(b, 0, wire[0]);
+		rec_hex(b, 0, "002000980431313131");
+	}
+	rec_hex(b, 2, "00");
+	rec_hex(b, 0, "002000980431313131");
+	rec_hex(b, 0, wire[0]);
+	rec_hex(b, 0, "00200098");
+	rec_hex(b, 9, "1357");
+	rec_hex(b, 0, "002000980431333537");
+	save("ios", "seed-biometrics", b);
+	/* The device side: keygen, attestation, factory reset, removal. */
+	rec_hex(b, 5, "01");
+	rec_hex(b, 8, "6368616C6C656E6765");
+	rec_hex(b, 6, "");
+	rec_hex(b, 0, wire[0]);
+	rec_hex(b, 7, "");
+	rec_hex(b, 0, wire[0]);
+	rec_hex(b, 2, "03");
+	rec_hex(b, 5, "00");
+	save("ios", "seed-device", b);
+}
+
 /* ---- the SE, live ---- */
 
 typedef struct live {
@@ -680,6 +722,7 @@ int main(int argc, char **argv)
 	seeds_apdu(&b);
 	seeds_tlv(&b);
 	seeds_card(&b);
+	seeds_ios(&b);
 	seeds_se();
 	seeds_ssd();
 	seeds_nvm();
