@@ -219,6 +219,15 @@ void tsm_stmts_free(tsm_t *t)
 
 int tsm_exec(tsm_t *t, const char *sql)
 {
+	/* A request's transactions: kept prepared like the queries (parsing
+	 * them cost more than running them). */
+	if (!strcmp(sql, "BEGIN IMMEDIATE") || !strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK")) {
+		sqlite3_stmt *st = tsm_stmt(t, sql);
+		int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+		if (st)
+			tsm_stmt_done(t, st); /* the step's error stays for sqlite3_errmsg */
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
 	return sqlite3_exec(t->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
