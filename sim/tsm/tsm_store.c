@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/apdu.h"
+#include "../core/jdump.h"
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -254,8 +255,8 @@ json_t *tsm_doc_get(tsm_t *t, const char *table, const char *id)
 	return j ? tree_copy((json_t *)j, 0) : NULL;
 }
 
-/* Whether the row of id holds text already. */
-static int stored_as(tsm_t *t, const char *table, const char *id, const char *text)
+/* Whether the row of id holds text (n bytes) already. */
+static int stored_as(tsm_t *t, const char *table, const char *id, const char *text, size_t n)
 {
 	char sql[128];
 	sqlite3_stmt *st;
@@ -266,8 +267,7 @@ static int stored_as(tsm_t *t, const char *table, const char *id, const char *te
 		return 0;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		same = (size_t)sqlite3_column_bytes(st, 0) == strlen(text) &&
-		       !memcmp(sqlite3_column_text(st, 0), text, strlen(text));
+		same = (size_t)sqlite3_column_bytes(st, 0) == n && !memcmp(sqlite3_column_text(st, 0), text, n);
 	tsm_stmt_done(t, st);
 	return same;
 }
@@ -276,7 +276,8 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 {
 	char sql[160];
 	sqlite3_stmt *st;
-	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n;
+	char *text = jdump(doc, 1, &n); /* json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) */
 	int rc = -1;
 
 	if (!text)
@@ -284,8 +285,8 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 	/* A device is written back at every step of its session, most often
 	 * as it stands: a read then spares the row and its three index
 	 * entries being replaced by the same. */
-	if (!strcmp(table, "devices") && stored_as(t, table, tsm_jstr(doc, "id"), text)) {
-		doc_keep(t, text, strlen(text), tree_copy(doc, 1));
+	if (!strcmp(table, "devices") && stored_as(t, table, tsm_jstr(doc, "id"), text, n)) {
+		doc_keep(t, text, n, tree_copy(doc, 1));
 		return 0;
 	}
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s(id, key, doc) VALUES (?, ?, ?)", table);
@@ -293,12 +294,12 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 		sqlite3_bind_text(st, 1, tsm_jstr(doc, "id"), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tsm_jstr(doc, !strcmp(table, "devices") ? "holder" : "state"), -1,
 				  SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, text, (int)n, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		tsm_stmt_done(t, st);
 	}
 	if (rc == 0)
-		doc_keep(t, text, strlen(text), tree_copy(doc, 1)); /* the step reads it back */
+		doc_keep(t, text, n, tree_copy(doc, 1)); /* the step reads it back */
 	else
 		free(text);
 	return rc;
@@ -399,13 +400,13 @@ uint64_t tsm_next_counter(tsm_t *t)
 
 int tsm_intent_put(tsm_t *t, const char *id, const char *kind, json_int_t step, json_t *body)
 {
-	json_t *b = json_deep_copy(body);
+	json_t *b = json_copy(body); /* the top object only: nothing below it changes */
 	char *text;
 	sqlite3_stmt *st;
 	int rc = -1;
 
 	json_object_del(b, "pins"); /* PINs are never stored */
-	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	text = jdump(b, 1, NULL);
 	json_decref(b);
 	if (text && (st = tsm_stmt(t, "INSERT OR REPLACE INTO intents(id, kind, step, body, at) VALUES (?,?,?,?,?)"))) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
