@@ -30,6 +30,9 @@ int cli_version(int argc, char **argv);
 /* `mynahil trace import|check|export|show` (trace.c, docs/traces.md). */
 int trace_main(int argc, char **argv);
 
+/* `mynahil incident pack|replay|minimise` (incident.c, docs/incidents.md). */
+int incident_main(int argc, char **argv);
+
 struct binding;
 /* A bench file's bindings (main.c): the roles b[0..*n) does not bind yet
  * are added, in role order; b holds at least 8.  -1 with err. */

@@ -31,6 +31,9 @@ static const char usage_main[] =
 	"  report diff|merge compare two runs' reports, merge the reports of shards\n"
 	"  trace import|check|export|show\n"
 	"                    field captures in, replayed against a target, out as pcapng\n"
+	"  incident pack|replay|minimise\n"
+	"                    a run in one file, made again elsewhere; a failing trace\n"
+	"                    or fault plan shrunk to what still fails\n"
 	"  doctor            check a bench before a campaign\n"
 	"  readers           list the PC/SC readers (with their cards) and libnfc devices\n"
 	"  profile from-card write what a card shows (ATR, EF sizes, token) as profile fields\n"
@@ -75,6 +78,8 @@ static const char usage_run[] =
 	"  --keep-devices     leave a bound SE as the scenarios left it (no clearing\n"
 	"                     before and after each; docs/bench.md), e.g. to save a\n"
 	"                     phone's state with se=sim:se?state=FILE\n"
+	"  --save-state       keep the state= images of the bound simulators as the run\n"
+	"                     found them, in OUT/state-before/ (for mynahil incident pack)\n"
 	"  --redact           mask PINs (the data of VERIFY, CHANGE REFERENCE DATA, RESET\n"
 	"                     RETRY COUNTER) in traces and reports, lengths kept\n"
 	"                     (docs/bench.md); without it traces hold PINs in clear\n"
@@ -320,7 +325,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "memory", required_argument, 0, 'm' }, { "policy", required_argument, 0, 'P' },
 		{ "matrix", no_argument, 0, 'M' },	 { "mutate", required_argument, 0, 'X' },
 		{ "paranoid", no_argument, 0, 'Q' },	 { "redact", no_argument, 0, 'R' },
-		{ "keep-devices", no_argument, 0, 'K' },
+		{ "keep-devices", no_argument, 0, 'K' }, { "save-state", no_argument, 0, 'V' },
 		{ "trace", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
@@ -381,6 +386,7 @@ static int cmd_run(int argc, char **argv, int list_only)
 		case 'Q': o.env.paranoid = 1; break;
 		case 'R': o.env.redact = 1; break;
 		case 'K': o.env.keep_devices = 1; break;
+		case 'V': o.save_state = 1; break;
 		case 'A':
 			if (strcmp(optarg, "pcapng"))
 				return bad_usage("--trace takes pcapng (traces/ID.jsonl is always written)", usage);
@@ -632,6 +638,8 @@ int main(int argc, char **argv)
 		return report_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "trace"))
 		return trace_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "incident"))
+		return incident_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return doctor_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "readers"))

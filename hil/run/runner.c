@@ -848,7 +848,7 @@ static char *target_string(const scen_env_t *env)
  * not emptied.  -1 after saying why. */
 static int clean_out(const char *out, const report_writer_t *const *w, size_t nw)
 {
-	static const char *const dirs[] = { "run", "traces" };
+	static const char *const dirs[] = { "run", "traces", "state-before" };
 	static const char mark[] = "mynahil --out: run/ and traces/ are replaced by each run\n";
 	char path[PATH_MAX];
 	struct stat st;
@@ -887,6 +887,43 @@ static int clean_out(const char *out, const report_writer_t *const *w, size_t nw
 	return 0;
 }
 
+/* --save-state: each bound sim: target's state= image, as the run finds
+ * it, copied to OUT/state-before/ROLE.nvm (ROLE.absent when there is
+ * none yet: the device starts fresh), so that a bundle can start the
+ * devices where this run started them.  -1 after saying why. */
+static int save_states(const scen_env_t *env)
+{
+	char dir[PATH_MAX / 2], path[PATH_MAX], file[PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s/state-before", env->out);
+	if (util_mkdirs(dir) < 0) {
+		fprintf(stderr, "mynahil: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < env->nbind; i++) {
+		const char *q = strchr(env->bind[i].uri, '?');
+		uint8_t *img = NULL;
+		size_t n = 0;
+		int have;
+
+		if (strncmp(env->bind[i].uri, "sim:", 4) || !q || util_query_get(q + 1, "state", file, sizeof file) != 1)
+			continue;
+		have = util_read_file(file, &img, &n) == 0;
+		if (!have && errno != ENOENT) {
+			fprintf(stderr, "mynahil: --save-state: %s: %s\n", file, strerror(errno));
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s/%.64s.%s", dir, env->bind[i].role, have ? "nvm" : "absent");
+		if (util_write_file(path, img, n) < 0) {
+			fprintf(stderr, "mynahil: %s: %s\n", path, strerror(errno));
+			free(img);
+			return -1;
+		}
+		free(img);
+	}
+	return 0;
+}
+
 int runner_run(const runner_opts_t *o)
 {
 	static const report_writer_t *const writers[] = { &report_junit, &report_json, &report_tap,
@@ -912,6 +949,8 @@ int runner_run(const runner_opts_t *o)
 		rc = util_stop ? 128 + (int)util_stop : 2;
 		goto out;
 	}
+	if (o->save_state && save_states(&o->env) < 0)
+		goto out;
 	run.seed = o->env.seed;
 	run.target = target_string(&o->env);
 	run.dir = o->env.out; /* report.html reads the traces back */

@@ -16,6 +16,9 @@ typedef struct runner_opts {
 	int isolate;          /* 1: fork per scenario (default); 0: in process */
 	int matrix;           /* run every combination of a scenario's policies */
 	pol_set_t pin;        /* --policy k=v: switches fixed for the whole run */
+	int save_state;       /* --save-state: OUT/state-before/ROLE.nvm, the bound
+			       * simulators' state= images as the run found them
+			       * (mynahil incident pack) */
 } runner_opts_t;
 
 /* Run and write the reports; returns the exit status (0 all passed,
