@@ -188,6 +188,41 @@ static void test_dap_vector(void **state)
 	sx_assert_hex(out + 15, sn, DAP_SIG);
 }
 
+/* PUT KEY of the delegated-management keys, byte for byte: the receipt
+ * key under the GP test DEK (AES-128-ECB of one block = CBC with a zero
+ * ICV, and its KCV, both from openssl enc -aes-128-ecb -nopad), the
+ * token key's components in clear. */
+static void test_put_key_vector(void **state)
+{
+	uint8_t key[16], dek[16], apdu[300], *pub = NULL;
+	const uint8_t *p = tok_der;
+	EVP_PKEY *k;
+	size_t n;
+	int pn;
+	(void)state;
+
+	keys_load();
+	sx_unhex(RECEIPT_KEY, key, sizeof key);
+	sx_unhex("404142434445464748494A4B4C4D4E4F", dek, sizeof dek);
+	assert_int_equal(gpdm_put_aes_key(0, GPDM_KVN_RECEIPT, key, 16, dek, 16, apdu, sizeof apdu, &n), GPDM_OK);
+	sx_assert_hex(apdu, n, "80D8000118" "71" "881110" "3D0FA4B855D2A5AA4954B8B5DF582A3A" "03" "C35280" "00");
+	assert_non_null(k = d2i_AutoPrivateKey(NULL, &p, (long)tok_n));
+	assert_true((pn = i2d_PUBKEY(k, &pub)) > 0);
+	EVP_PKEY_free(k);
+	assert_int_equal(gpdm_put_rsa_pub(0, GPDM_KVN_TOKEN, pub, (size_t)pn, apdu, sizeof apdu, &n), GPDM_OK);
+	OPENSSL_free(pub);
+	/* 70, A1 81 80 modulus, 00 (no KCV), A0 03 010001, 00; Le 00. */
+	assert_int_equal(n, 5 + 139 + 1);
+	sx_assert_hex(apdu, 9, "80D800018B" "70" "A18180");
+	/* The modulus is the one inside the private key's DER (after 02 81 81 00). */
+	assert_memory_equal(apdu + 9, memmem(tok_der, tok_n, "\x02\x81\x81\x00", 4) + 4, 128);
+	sx_assert_hex(apdu + 137, 8, "00" "A003010001" "00" "00");
+	/* Bad arguments: a key of 20 bytes, a public key that is no key. */
+	assert_int_equal(gpdm_put_aes_key(0, GPDM_KVN_RECEIPT, key, 20, dek, 16, apdu, sizeof apdu, &n), GPDM_ERR_ARG);
+	assert_int_equal(gpdm_put_rsa_pub(0, GPDM_KVN_TOKEN, key, 16, apdu, sizeof apdu, &n), GPDM_ERR_CRYPTO);
+	assert_int_equal(gpdm_delete_key_apdu(-1, -1, apdu, sizeof apdu, &n), GPDM_ERR_ARG);
+}
+
 /* ---- the SE side ---------------------------------------------------------------- */
 
 typedef struct world {
@@ -796,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_token_vector),
 		cmocka_unit_test(test_receipt_vector),
 		cmocka_unit_test(test_dap_vector),
+		cmocka_unit_test(test_put_key_vector),
 		cmocka_unit_test(test_delegated),
 		cmocka_unit_test(test_wrong_token),
 		cmocka_unit_test(test_ssd_keys),
