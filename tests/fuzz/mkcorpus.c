@@ -345,7 +345,7 @@ static void cert_for(const uint8_t *spki, size_t n, buf_t *out)
 	char path[4096];
 	uint8_t *der = NULL;
 	FILE *f;
-	int len;
+	int len = 0; /* clang cannot see that die() does not return */
 
 	snprintf(path, sizeof path, "%s/keys/pool-05.pem", profile_fixtures_dir());
 	if ((f = fopen(path, "r"))) {
