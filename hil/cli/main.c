@@ -12,6 +12,8 @@
 #include "hil/link/link.h"
 #include "hil/run/preflight.h"
 #include "hil/run/runner.h"
+#include "hil/run/fault.h"
+#include "hil/run/sweep.h"
 #include "hil/cli/cli.h"
 #include "hil/base/util.h"
 #include "sim/core/apdu.h"
@@ -80,6 +82,19 @@ static const char usage_run[] =
 	"                     phone's state with se=sim:se?state=FILE\n"
 	"  --save-state       keep the state= images of the bound simulators as the run\n"
 	"                     found them, in OUT/state-before/ (for mynahil incident pack)\n"
+	"  --fault SPEC       inject a fault (repeatable; docs/faults.md): ROLE:apdu=N:\n"
+	"                     power|remove|unplug|sw=XXXX|flip[=BIT]|truncate[=N]|\n"
+	"                     delay=Tms, ROLE:nvm=K:tear (simulators), tsm|ca:req=N:\n"
+	"                     drop-before|drop-after|http=5xx|delay=Tms; ROLE is card,\n"
+	"                     card2, se, se2.  A fault that never fired is a warning\n"
+	"  --fault-strict     a fault that never fired fails its scenario\n"
+	"  --tear-sweep       for each scenario (one at a time): count the NVM writes of\n"
+	"                     every simulated device, then rerun it once per write, torn\n"
+	"                     there (ROLE:nvm=K:tear), and check the invariants after\n"
+	"                     each; reports every tear point that broke one (-j runs\n"
+	"                     the points in parallel; docs/faults.md)\n"
+	"  --tear-sample N    with --tear-sweep: N points per device, evenly spread,\n"
+	"                     instead of every one\n"
 	"  --redact           mask PINs (the data of VERIFY, CHANGE REFERENCE DATA, RESET\n"
 	"                     RETRY COUNTER) in traces and reports, lengths kept\n"
 	"                     (docs/bench.md); without it traces hold PINs in clear\n"
@@ -327,8 +342,13 @@ static int cmd_run(int argc, char **argv, int list_only)
 		{ "paranoid", no_argument, 0, 'Q' },	 { "redact", no_argument, 0, 'R' },
 		{ "keep-devices", no_argument, 0, 'K' }, { "save-state", no_argument, 0, 'V' },
 		{ "trace", required_argument, 0, 'A' },
+		{ "fault", required_argument, 0, 'F' },	 { "fault-strict", no_argument, 0, 'Y' },
+		{ "tear-sweep", no_argument, 0, 'W' },	 { "tear-sample", required_argument, 0, 'G' },
 		{ 0, 0, 0, 0 },
 	};
+	static fault_plan_t plan; /* --fault: the run's plan, for the run's lifetime */
+	int tear_sweep = 0;
+	long tear_sample = 0;
 	static char *default_paths[] = { "scenarios" };
 	const char *usage = list_only ? usage_list : usage_run;
 	const char *bench = NULL;
@@ -400,6 +420,20 @@ static int cmd_run(int argc, char **argv, int list_only)
 			if (pin_policy(o.pin, optarg, err, sizeof err) < 0)
 				return bad_usage(err, usage);
 			break;
+		case 'F':
+			if (list_only)
+				return bad_usage("--fault is for run", usage);
+			if (fault_plan_add(&plan, optarg, err, sizeof err) < 0)
+				return bad_usage(err, usage);
+			o.env.faults = &plan;
+			break;
+		case 'Y': o.env.fault_strict = 1; break;
+		case 'W': tear_sweep = 1; break;
+		case 'G':
+			if (util_parse_u64(optarg, &u) || u < 1 || u > 1000000)
+				return bad_usage("--tear-sample takes a number of points from 1", usage);
+			tear_sample = (long)u;
+			break;
 		case 'B': bench = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
@@ -422,6 +456,13 @@ static int cmd_run(int argc, char **argv, int list_only)
 	o.env.nbind = nbind;
 	o.paths = optind < argc ? argv + optind : default_paths;
 	o.npaths = optind < argc ? (size_t)(argc - optind) : 1;
+	if (tear_sample && !tear_sweep)
+		return bad_usage("--tear-sample goes with --tear-sweep", usage);
+	if (tear_sweep && (list_only || plan.n))
+		return bad_usage(list_only ? "--tear-sweep is for run"
+					   : "--tear-sweep makes its own faults; it takes no --fault", usage);
+	if (tear_sweep)
+		return sweep_run(&o, tear_sample);
 	return list_only ? runner_list(&o, stdout) : runner_run(&o);
 }
 

@@ -127,6 +127,13 @@ int link_wait(link_t *l, int present, int timeout_ms)
 	return l->ops->wait(l, present, timeout_ms);
 }
 
+link_t *link_base(link_t *l)
+{
+	while (l && l->ops->inner)
+		l = l->ops->inner(l);
+	return l;
+}
+
 const char *link_error(const link_t *l)
 {
 	return l->err;

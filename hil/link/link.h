@@ -59,6 +59,7 @@ typedef struct link_ops {
 			uint8_t *rsp, size_t cap, size_t *rsplen, int timeout_ms);
 	size_t (*atr)(link_t *l, uint8_t *atr, size_t cap);
 	int (*wait)(link_t *l, int present, int timeout_ms);
+	link_t *(*inner)(link_t *l); /* a decorator (link_fault.h): the link it wraps; else NULL */
 } link_ops_t;
 
 struct link {
@@ -101,6 +102,10 @@ int link_path(link_t *l, const link_opts_t *o, const char *what, const char *pat
 /* Monotonic ns at which the last command of this process was sent (0:
  * none yet): the command time of the lossless trace. */
 int64_t link_last_sent_ns(void);
+
+/* The link under any decorators (a fault link's inner one): what a
+ * caller needing a simulator's insides looks at. */
+link_t *link_base(link_t *l);
 
 /* The simulator behind a sim: link, for scenarios that need its insides
  * (tears, snapshots).  NULL for any other kind of link. */

@@ -281,20 +281,24 @@ const link_ops_t link_sim_ops = {
 
 sim_ctx_t *link_sim_ctx(link_t *l)
 {
+	l = link_base(l); /* under a fault link */
 	return l && l->ops == &link_sim_ops ? &((sim_link_t *)l->priv)->ctx : NULL;
 }
 
 sim_se_t *link_sim_se(link_t *l)
 {
+	l = link_base(l); /* under a fault link */
 	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->se : NULL;
 }
 
 sim_card_t *link_sim_card(link_t *l)
 {
+	l = link_base(l); /* under a fault link */
 	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->card : NULL;
 }
 
 sim_ios_t *link_sim_ios(link_t *l)
 {
+	l = link_base(l); /* under a fault link */
 	return l && l->ops == &link_sim_ops ? ((sim_link_t *)l->priv)->ios : NULL;
 }

@@ -18,6 +18,7 @@
 
 #include "mynahil_git.h" /* MYNAHIL_GIT_COMMIT, from cmake/gitrev.cmake */
 #include "hil/link/link.h"
+#include "hil/run/fault.h"
 #include "hil/run/runner.h"
 #include "sim/core/apdu.h"
 #include "sim/core/mutate.h"
@@ -70,6 +71,13 @@ char *runner_command(const runner_opts_t *o)
 		put_word(buf, sizeof buf, "--mutate");
 		put_word(buf, sizeof buf, mut_selected());
 	}
+	for (size_t i = 0; o->env.faults && i < o->env.faults->n; i++) {
+		char spec[FAULT_SPEC_MAX];
+		put_word(buf, sizeof buf, "--fault");
+		put_word(buf, sizeof buf, fault_format(&o->env.faults->v[i], spec, sizeof spec));
+	}
+	if (o->env.fault_strict)
+		put_word(buf, sizeof buf, "--fault-strict");
 	if (o->filter && *o->filter) {
 		put_word(buf, sizeof buf, "--filter");
 		put_word(buf, sizeof buf, o->filter);

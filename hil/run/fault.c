@@ -308,6 +308,7 @@ struct fault_live {
 	rng_t root;
 	struct trace *trace;
 	int paused;
+	int watch_all;
 };
 
 static struct role_count *role_of(fault_live_t *fl, const char *role)
@@ -396,8 +397,25 @@ void fault_live_pause(fault_live_t *fl, int paused)
 		fl->paused = paused;
 }
 
+int fault_live_paused(const fault_live_t *fl)
+{
+	return fl && fl->paused;
+}
+
+void fault_live_watch_all(fault_live_t *fl)
+{
+	fl->watch_all = 1;
+}
+
+void fault_live_note(fault_live_t *fl, const char *link, const char *event)
+{
+	trace_note(fl->trace, link, event);
+}
+
 int fault_live_wants(const fault_live_t *fl, const char *role)
 {
+	if (fl && fl->watch_all)
+		return 1;
 	for (size_t i = 0; fl && i < fl->n; i++)
 		if (!strcmp(fl->v[i].spec.role, role))
 			return 1;

@@ -95,8 +95,14 @@ void fault_live_free(fault_live_t *fl);
  * index, or -1 with err. */
 int fault_live_add(fault_live_t *fl, const char *text, const char *where, char *err, size_t errlen);
 void fault_live_pause(fault_live_t *fl, int paused);
-/* 1 if any fault of the plan concerns role (a link is wrapped then). */
+int fault_live_paused(const fault_live_t *fl);
+/* 1 if any fault of the plan concerns role (a link is wrapped then), or
+ * every role is watched (fault_live_watch_all: the tear sweep's counting
+ * run, which wraps every link to count its NVM writes). */
 int fault_live_wants(const fault_live_t *fl, const char *role);
+void fault_live_watch_all(fault_live_t *fl);
+/* An event that is no fault of its own (a recovery) into the trace. */
+void fault_live_note(fault_live_t *fl, const char *link, const char *event);
 
 /* What a link (hil/link/link_fault.c) or a service call asks. */
 typedef struct fault_hit {

@@ -19,13 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hil/run/pool.h"
 #include "hil/run/preflight.h"
 #include "hil/run/runner.h"
 #include "hil/base/util.h"
 
 #define KILL_GRACE_S 2 /* beyond the in-process watchdog */
 
-enum { KILL_DEADLINE = 1, KILL_STOP = 2 }; /* why the pool killed a child */
 
 typedef struct list {
 	char **v;
@@ -166,17 +166,6 @@ static void mark_duplicates(scen_meta_t *v, size_t n)
 
 /* ---- the pool: items worked in child processes, -j at a time ---- */
 
-typedef struct pool_ops {
-	/* In the child: do item i and write the answer to fd. */
-	void (*work)(void *ud, size_t i, int fd);
-	/* In the parent: item i may take this long (ms) before SIGKILL. */
-	int64_t (*limit_ms)(void *ud, size_t i);
-	/* In the parent: what item i's child wrote, how it ended (a wait
-	 * status; killed: KILL_DEADLINE the deadline passed, KILL_STOP the
-	 * run was stopped by a signal), and how long it took. */
-	void (*done)(void *ud, size_t i, const char *out, size_t len, int status, int killed, int64_t ms);
-} pool_ops_t;
-
 typedef struct child {
 	pid_t pid;
 	int fd;
@@ -187,7 +176,7 @@ typedef struct child {
 	int killed;
 } child_t;
 
-static void write_all(int fd, const char *p, size_t n)
+void pool_write_all(int fd, const char *p, size_t n)
 {
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(fd, p + off, n - off);
@@ -276,9 +265,7 @@ static void stop_all(child_t *kids, int jobs, const pool_ops_t *ops, void *ud)
 		}
 }
 
-/* 0 when all n are done, 1 when stopped by a signal (the items not
- * started never reach done()), -1 on error. */
-static int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
+int pool_run(size_t n, int jobs, const pool_ops_t *ops, void *ud)
 {
 	child_t kids[64] = { 0 };
 	size_t next = 0, done = 0;
@@ -372,7 +359,7 @@ static void meta_work(void *ud, size_t i, int fd)
 	scen_read_meta(j->files->v[i], &j->o->env, &m);
 	json = scen_meta_to_json(&m);
 	if (json)
-		write_all(fd, json, strlen(json));
+		pool_write_all(fd, json, strlen(json));
 	free(json);
 	scen_meta_clear(&m);
 }
@@ -645,9 +632,7 @@ static void shard(const runner_opts_t *o, metas_t *runs)
 	runs->n = kept;
 }
 
-/* select_scenarios, then expand, then shard: the runs, in order.  -1
- * with the reason said; nothing selected is an error. */
-static int select_runs(const runner_opts_t *o, scen_meta_t **out, size_t *count)
+int runner_select(const runner_opts_t *o, scen_meta_t **out, size_t *count)
 {
 	scen_meta_t *v;
 	size_t n, nfiles = 0;
@@ -707,7 +692,7 @@ int runner_list(const runner_opts_t *o, FILE *out)
 	size_t n;
 	int bad = 0;
 
-	if (select_runs(o, &v, &n) < 0)
+	if (runner_select(o, &v, &n) < 0)
 		return 2;
 	for (size_t i = 0; i < n; i++) {
 		char why[1024];
@@ -753,7 +738,7 @@ static void run_work(void *ud, size_t i, int fd)
 	scen_run(&j->v[i], &j->o->env, &res);
 	json = res_scenario_to_json(&res);
 	if (json)
-		write_all(fd, json, strlen(json));
+		pool_write_all(fd, json, strlen(json));
 	free(json);
 	res_scenario_clear(&res);
 }
@@ -940,7 +925,7 @@ int runner_run(const runner_opts_t *o)
 	/* From here a signal stops the run in order: children killed,
 	 * reports written for what ran. */
 	util_stop_on_signals();
-	if (select_runs(o, &v, &n) < 0)
+	if (runner_select(o, &v, &n) < 0)
 		return util_stop ? 128 + (int)util_stop : 2;
 	/* Each bound target once, before any scenario: a typo or a missing
 	 * reader is one line now, not a failure per scenario later. */

@@ -24,6 +24,11 @@ typedef struct runner_opts {
 /* Run and write the reports; returns the exit status (0 all passed,
  * 1 a failure or error, 2 usage or setup error). */
 int runner_run(const runner_opts_t *o);
+/* The runs o selects, in order: discovered, read in child processes,
+ * filtered, expanded by --matrix, sharded.  0 with *out (free each with
+ * scen_meta_clear, then the array), or -1 with the reason said on
+ * stderr; nothing selected is an error. */
+int runner_select(const runner_opts_t *o, scen_meta_t **out, size_t *count);
 /* Print what would run, one scenario per line; returns an exit status. */
 int runner_list(const runner_opts_t *o, FILE *out);
 

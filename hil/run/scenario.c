@@ -12,6 +12,8 @@
 #include <lauxlib.h>
 
 #include "hil/link/link.h"
+#include "hil/link/link_fault.h"
+#include "hil/run/fault.h"
 #include "hil/run/lua/lhil.h"
 #include "hil/fixtures/profile.h"
 #include "hil/run/scenario.h"
@@ -72,7 +74,8 @@ const char *scen_binding(const scen_env_t *env, const char *role)
 }
 
 static lua_State *open_state(const char *file, const scen_env_t *env, const char *rundir,
-			     int timeout_s, res_scenario_t *res, trace_t *trace, char *err, size_t errlen)
+			     int timeout_s, res_scenario_t *res, trace_t *trace, fault_live_t *fl,
+			     char *err, size_t errlen)
 {
 	char userlib[PATH_MAX], scendir[PATH_MAX];
 	const char *slash = strrchr(file, '/');
@@ -86,6 +89,7 @@ static lua_State *open_state(const char *file, const scen_env_t *env, const char
 		.deadline_ms = timeout_s > 0 ? util_now_ms() + (int64_t)timeout_s * 1000 : 0,
 		.res = res,
 		.trace = trace,
+		.faults = fl,
 	};
 
 	snprintf(scendir, sizeof scendir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
@@ -207,7 +211,7 @@ int scen_read_meta(const char *file, const scen_env_t *env, scen_meta_t *m)
 	m->file = strdup(file);
 	m->timeout_s = env->timeout_s;
 	base_name(file, name, sizeof name);
-	L = open_state(file, env, NULL, env->timeout_s, NULL, NULL, err, sizeof err);
+	L = open_state(file, env, NULL, env->timeout_s, NULL, NULL, NULL, err, sizeof err);
 	if (L && lhil_load_scenario(L, file, err, sizeof err) == 0) {
 		m->id = string_field(L, "id");
 		m->title = string_field(L, "title");
@@ -414,9 +418,10 @@ int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size
 				return 1;
 			}
 		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "se2") || !strcmp(m->needs[i], "tsm") ||
-			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card")) {
+			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card") || !strcmp(m->needs[i], "ios")) {
 			/* defaults: sim:se, a simulated SE of the scenario's own for se2
-			 * (scenarios/lib/lifecycle.lua), the in-process TSM and CA, sim:card */
+			 * (scenarios/lib/lifecycle.lua), the in-process TSM and CA, sim:card,
+			 * a simulated iPhone of the scenario's own for ios (scenarios/lib/wallet.lua) */
 			continue;
 		} else if (!scen_binding(env, m->needs[i])) {
 			snprintf(why, cap, "needs role '%s', which is not bound", m->needs[i]);
@@ -685,8 +690,53 @@ static int attach_trace(trace_t *t, const scen_env_t *env, const char *pcap, cha
 	return trc_live_attach(t, &cfg, err, errlen);
 }
 
+/* Every fault's outcome into the result: a fired one is a passing
+ * expect saying where; one that never fired fails the scenario under
+ * --fault-strict, else is a warning in its log and on stderr — a lab
+ * must not believe a fault was injected when it was not. */
+static void fault_results(const fault_live_t *fl, const scen_env_t *env, res_scenario_t *res)
+{
+	for (size_t i = 0; i < fault_live_n(fl); i++) {
+		fault_outcome_t o;
+		char what[800], msg[700], file[600];
+		const char *colon;
+		int line = (int)i + 1;
+
+		fault_live_outcome(fl, i, &o);
+		/* a scenario's w:fault names its FILE:LINE; --fault its place on the command line */
+		snprintf(file, sizeof file, "%s", o.from);
+		if ((colon = strrchr(o.from, ':')) && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+			file[colon - o.from] = 0;
+			line = atoi(colon + 1);
+		}
+		snprintf(what, sizeof what, "fault %s fired%s%.600s", o.spec, o.fired ? ": " : "", o.fired ? o.where : "");
+		if (o.fired) {
+			res_add_expect(res, file, line, 1, what, NULL);
+			continue;
+		}
+		snprintf(msg, sizeof msg, "fault %s (%s) never fired: the run did not reach it", o.spec, o.from);
+		if (env->fault_strict) {
+			res_add_expect(res, file, line, 0, what, msg);
+			if (res->status == RES_PASS) {
+				res->status = RES_FAIL;
+				free(res->reason);
+				res->reason = strdup(msg);
+			}
+			continue;
+		}
+		fprintf(stderr, "mynahil: %s: warning: %s\n", res->id ? res->id : "?", msg);
+		size_t n = res->log ? strlen(res->log) : 0;
+		char *log = realloc(res->log, n + strlen(msg) + 16);
+		if (log) {
+			snprintf(log + n, strlen(msg) + 16, "warning: %s\n", msg);
+			res->log = log;
+		}
+	}
+}
+
 void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 {
+	fault_live_t *fl = NULL;
 	char err[1024], rundir[PATH_MAX], tpath[PATH_MAX], fname[200];
 	trace_t *trace = NULL;
 	link_t *links[MAX_ROLES];
@@ -732,7 +782,13 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 			trace = trace_open("/dev/null");
 		trace_redact(trace);
 	}
-	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, err, sizeof err);
+	if (!(fl = fault_live_new(env->faults, env->seed, trace))) {
+		set_reason(res, RES_ERROR, "out of memory");
+		goto out;
+	}
+	if (env->fault_watch)
+		fault_live_watch_all(fl);
+	L = open_state(m->file, env, rundir, m->timeout_s, res, trace, fl, err, sizeof err);
 	if (!L || lhil_load_scenario(L, m->file, err, sizeof err) < 0) {
 		set_reason(res, RES_ERROR, err);
 		goto out;
@@ -756,6 +812,10 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 			char why[1200];
 			snprintf(why, sizeof why, "role %s: %s", role, err);
 			set_reason(res, RES_ERROR, why);
+			goto out;
+		}
+		if (!(l = link_fault_wrap(l, fl, role))) {
+			set_reason(res, RES_ERROR, "out of memory");
 			goto out;
 		}
 		links[nlinks++] = l;
@@ -804,6 +864,12 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 	check_invariants(L, rc, res);
 out:
 	lhil_close(L); /* closes the links through their __gc */
+	if (fl && res->status != RES_SKIP) {
+		fault_results(fl, env, res);
+		if (env->fault_done)
+			env->fault_done(env->fault_ud, fl, res);
+	}
+	fault_live_free(fl);
 	if (env->redact) {
 		redact_result(trace, res);
 		util_rmtree(rundir); /* a state image holds the card's PINs */

@@ -7,6 +7,9 @@
 #include "reports/results.h"
 #include "hil/run/policy.h"
 
+struct fault_plan;
+struct fault_live;
+
 typedef struct binding {
 	const char *role;  /* "card" */
 	const char *uri;   /* "sim:card" */
@@ -28,6 +31,16 @@ typedef struct scen_env {
 			       * removed after each scenario (docs/bench.md) */
 	int keep_devices;     /* --keep-devices: a bound SE is not cleared before and
 			       * after each scenario (docs/bench.md) */
+	/* Faults (docs/faults.md): the plan of --fault; with fault_strict a
+	 * fault that never fired fails the scenario (else a warning in its
+	 * log); fault_watch wraps every link to count its NVM writes (the
+	 * tear sweep's counting run); fault_done, if set, sees the plan at
+	 * work once the scenario's links are closed. */
+	const struct fault_plan *faults;
+	int fault_strict;
+	int fault_watch;
+	void (*fault_done)(void *ud, const struct fault_live *fl, const res_scenario_t *res);
+	void *fault_ud;
 } scen_env_t;
 
 typedef struct scen_meta {

@@ -101,7 +101,8 @@ end
 
 function app.new_se(w, n)
   local h = mynahil.hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed) .. "/" .. n)):sub(1, 8)
-  local se = assert(w:open("sim:se?serial=" .. h))
+  -- it stands for the se role (n = 1) or se2: their faults apply (docs/faults.md)
+  local se = assert(w:open("sim:se?serial=" .. h, n == 1 and "se" or n == 2 and "se2" or nil))
   -- A served TSM remembers this device (the same serial every run) after
   -- the simulated SE is gone: it leaves the scenario without certificates.
   if w.tsm:uri():match("^https?:") then app.shared(w, se, true) end
@@ -278,7 +279,7 @@ function app.other_card(w)
   local mine = w.profile and rawget(w.profile, "holder") and rawget(w.profile.holder, "number")
   for _, o in ipairs(others) do
     if o.number ~= mine then
-      return app.card(assert(w:open("sim:card?profile=" .. w:fixture(o.file))), o.pins)
+      return app.card(assert(w:open("sim:card?profile=" .. w:fixture(o.file), "card2")), o.pins)
     end
   end
 end
@@ -415,10 +416,23 @@ end
 
 -- Each flow is one step of the run: --paranoid checks the invariants
 -- after it, and a violation names the scenario line that ran it.
+-- A flow a fault broke (docs/faults.md: a tear, a power loss, a dropped
+-- connection) is tried once more, as its user would: the retry is part
+-- of the same step.  Without a fault nothing is retried, so a refusal a
+-- scenario expects stays a refusal.
 do
   local session = app.session
+  local function with_retry(w, phone, card, op, opts)
+    local fired = mynahil._faults_fired()
+    local r = session(w, phone, card, op, opts)
+    if not r.ok and not r.offline and mynahil._faults_fired() > fired then
+      r = session(w, phone, card, op, opts)
+      r.retried = true
+    end
+    return r
+  end
   function app.session(w, phone, card, op, opts)
-    return mynahil.flow("app " .. tostring(op), session, w, phone, card, op, opts)
+    return mynahil.flow("app " .. tostring(op), with_retry, w, phone, card, op, opts)
   end
 end
 

@@ -19,6 +19,7 @@ typedef struct lhil_opts {
 	int64_t deadline_ms;   /* util_now_ms() deadline; 0 = none */
 	res_scenario_t *res;   /* where expects and the log go; may be NULL */
 	struct trace *trace;   /* every exchange is recorded here; may be NULL */
+	struct fault_live *faults; /* the run's fault plan at work (docs/faults.md); may be NULL */
 } lhil_opts_t;
 
 /* A fresh sandboxed state: no os.execute, io.popen, os.exit, no C
@@ -54,6 +55,11 @@ const struct link_paths *lhil_paths(lua_State *L);
 
 /* The state's trace (lhil_opts_t.trace), or NULL. */
 struct trace *lhil_trace(lua_State *L);
+
+/* The state's faults (lhil_opts_t.faults), or NULL. */
+struct fault_live *lhil_faults(lua_State *L);
+/* mynahil._fault, _fault_fired, _fault_pause (w:fault): lfault.c */
+void lhil_open_faults(lua_State *L);
 
 /* The marker t:skip() raises; lhil_pcall reports it as LHIL_SKIP. */
 #define LHIL_SKIP 100

@@ -13,14 +13,18 @@
  * with --allow-remote) wants it on every POST: it comes from the
  * environment variable MYNAHIL_TOKEN, not from the URI, so that it stays
  * out of reports and traces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <lauxlib.h>
 
 #include "hil/link/link.h"
+#include "hil/link/link_fault.h"
+#include "hil/run/fault.h"
 #include "hil/run/lua/lhil.h"
 #include "hil/svc/tsm_world.h"
 
@@ -33,6 +37,7 @@ typedef struct svc {
 	char *base;     /* http://HOST:PORT[/PATH], the prefix included */
 	char *prefix;   /* in process: before every path */
 	char *auth;     /* "Authorization: Bearer ..." from MYNAHIL_TOKEN, or NULL */
+	char role[8];   /* tsm, ca: whose faults apply (docs/faults.md); "" none */
 } svc_t;
 
 typedef struct wbox {
@@ -243,13 +248,80 @@ static void call_http(lua_State *L, svc_t *s, const char *method, const char *pa
 	free(b.p);
 }
 
+/* ---- faults (docs/faults.md): the client's view of a request ---- */
+
+enum { GO, ANSWERED, DROP_AFTER };
+
+/* A dropped connection as the call (status, table) or raw (status,
+ * bytes, type) answers one: status 0 and why. */
+static void push_dropped(lua_State *L, int raw, const char *why)
+{
+	if (raw) {
+		lua_pushinteger(L, 0);
+		lua_pushstring(L, why);
+		lua_pushstring(L, "");
+	} else {
+		push_unreachable(L, why);
+	}
+}
+
+/* The fault due at this request of s's role, before it is sent: GO (send
+ * it), ANSWERED (the fault's answer is pushed: the request never reached
+ * the server), or DROP_AFTER (send it, then push the dropped connection's
+ * answer instead of the server's).  A delay is waited here. */
+static int fault_before(lua_State *L, svc_t *s, const char *method, const char *path, int raw)
+{
+	fault_live_t *fl = lhil_faults(L);
+	fault_hit_t h;
+	char where[300], body[80];
+
+	if (!s->role[0] || !fl || !(h = fault_live_req(fl, s->role)).spec)
+		return GO;
+	snprintf(where, sizeof where, "request %ld to %s (%s %.200s)", fault_live_count(fl, s->role, FAULT_AT_REQ),
+		 s->role, method, path);
+	fault_live_fired(fl, h.index, s->w ? "sim" : s->base, where);
+	switch (h.spec->action) {
+	case FAULT_DROP_BEFORE:
+		push_dropped(L, raw, "connection dropped before the request was sent (fault)");
+		return ANSWERED;
+	case FAULT_HTTP:
+		snprintf(body, sizeof body, "{\"error\":\"HTTP %ld (fault)\"}", h.value);
+		if (raw) {
+			lua_pushinteger(L, h.value);
+			lua_pushstring(L, body);
+			lua_pushstring(L, HTTP_JSON);
+		} else {
+			push_answer(L, h.value, body, strlen(body));
+		}
+		return ANSWERED;
+	case FAULT_DELAY: {
+		struct timespec ts = { h.value / 1000, (h.value % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		return GO;
+	}
+	case FAULT_DROP_AFTER: return DROP_AFTER;
+	default: return GO;
+	}
+}
+
+/* The server answered (its answer on the stack, n values); the client
+ * saw a dropped connection instead. */
+static void fault_after(lua_State *L, int n, int raw)
+{
+	lua_pop(L, n);
+	push_dropped(L, raw, "connection dropped after the request was sent (fault)");
+}
+
 /* svc:call(method, path [, body]) -> status, table */
 static int l_call(lua_State *L)
 {
 	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
 	const char *method = luaL_checkstring(L, 2), *path = luaL_checkstring(L, 3);
 	char *body = NULL;
+	int f = fault_before(L, s, method, path, 0);
 
+	if (f == ANSWERED)
+		return 2;
 	if (!lua_isnoneornil(L, 4)) {
 		json_t *j = to_json(L, 4, 0);
 		body = json_dumps(j, JSON_COMPACT);
@@ -260,6 +332,8 @@ static int l_call(lua_State *L)
 	else
 		call_http(L, s, method, path, body);
 	free(body);
+	if (f == DROP_AFTER)
+		fault_after(L, 2, 0);
 	return 2;
 }
 
@@ -273,7 +347,10 @@ static int l_raw(lua_State *L)
 	const char *ctype = luaL_optstring(L, 4, HTTP_JSON);
 	size_t n = 0;
 	const char *body = luaL_optlstring(L, 5, "", &n);
+	int f = fault_before(L, s, method, path, 1);
 
+	if (f == ANSWERED)
+		return 3;
 	if (s->w) {
 		size_t nr;
 		const http_route_t *r = tsm_world_routes(&nr);
@@ -306,6 +383,8 @@ static int l_raw(lua_State *L)
 		lua_pushstring(L, ct ? ct : "");
 		free(b.p);
 	}
+	if (f == DROP_AFTER)
+		fault_after(L, 3, 1);
 	return 3;
 }
 
@@ -391,10 +470,12 @@ static char *base_url(const char *uri, const char *prefix)
 	return b;
 }
 
-/* mynahil._service(uri [, prefix]) */
+/* mynahil._service(uri [, prefix [, role]]): role (tsm, ca) names the
+ * faults that apply to its requests. */
 static int l_service(lua_State *L)
 {
 	const char *uri = luaL_checkstring(L, 1), *prefix = luaL_optstring(L, 2, "");
+	const char *role = luaL_optstring(L, 3, "");
 	svc_t *s;
 
 	if (strcmp(uri, "sim") && strncmp(uri, "http://", 7))
@@ -404,6 +485,8 @@ static int l_service(lua_State *L)
 	s = lua_newuserdatauv(L, sizeof *s, 0);
 	memset(s, 0, sizeof *s);
 	luaL_setmetatable(L, SVC_MT);
+	if (fault_role_is_service(role))
+		snprintf(s->role, sizeof s->role, "%s", role);
 	if (!strcmp(uri, "sim")) {
 		s->w = world(L);
 		if (!(s->prefix = strdup(prefix)))
@@ -418,10 +501,12 @@ static int l_service(lua_State *L)
 	return 1;
 }
 
-/* mynahil._open(uri, seed, label) -> link (or nil, error) */
+/* mynahil._open(uri, seed, label [, role]) -> link (or nil, error); role
+ * (se, se2, card2: a device standing for a role) names the faults that
+ * apply to it. */
 static int l_open(lua_State *L)
 {
-	const char *uri = luaL_checkstring(L, 1);
+	const char *uri = luaL_checkstring(L, 1), *role = luaL_optstring(L, 4, NULL);
 	link_opts_t lo = { .seed = (uint64_t)luaL_optinteger(L, 2, 0),
 			   .label = luaL_optstring(L, 3, uri),
 			   .paths = lhil_paths(L) }; /* a scenario's link: confined */
@@ -433,6 +518,8 @@ static int l_open(lua_State *L)
 		lua_pushstring(L, err);
 		return 2;
 	}
+	if (role && lhil_faults(L) && !(l = link_fault_wrap(l, lhil_faults(L), role)))
+		return luaL_error(L, "out of memory");
 	lhil_push_link(L, l);
 	return 1;
 }
@@ -454,4 +541,5 @@ void lhil_open_services(lua_State *L)
 	lua_pushcfunction(L, l_open);
 	lua_setfield(L, -2, "_open");
 	lua_pop(L, 1);
+	lhil_open_faults(L);
 }

@@ -599,6 +599,11 @@ struct trace *lhil_trace(lua_State *L)
 	return sbx_of(L)->o.trace;
 }
 
+struct fault_live *lhil_faults(lua_State *L)
+{
+	return sbx_of(L)->o.faults;
+}
+
 void lhil_close(lua_State *L)
 {
 	sbx_t *s;

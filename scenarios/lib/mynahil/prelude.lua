@@ -218,7 +218,7 @@ local function fail(msg)
   error(msg, 0)
 end
 
-local needs_known = { card = true, se = true, se2 = true, tsm = true, ca = true, sim = true }
+local needs_known = { card = true, se = true, se2 = true, ios = true, tsm = true, ca = true, sim = true }
 
 function scenario(t)
   local error = function(msg) fail(msg) end
@@ -249,7 +249,7 @@ function scenario(t)
   -- would otherwise skip the scenario on every bench, for ever.
   for i, need in ipairs(t.needs) do
     if not needs_known[need] then
-      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, se2, tsm, ca, sim", i,
+      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, se2, ios, tsm, ca, sim", i,
                           type(need) == "string" and string.format("%q", need) or tostring(need)))
     end
   end
@@ -297,6 +297,9 @@ end
 local function check_invariants(final)
   if steps.checking then return end
   steps.checking = true
+  -- the oracle's observations are not the scenario's commands: no fault
+  -- counts or fires on them (docs/faults.md)
+  mynahil._fault_pause(true)
   local w = steps.world
   for _, inv in ipairs(invariants) do
     if final or steps.paranoid or inv.every_step then
@@ -304,7 +307,7 @@ local function check_invariants(final)
                     bench = steps.bench }
       local okcall, ok, msg = pcall(inv.fn, w, ctx)
       if not okcall then
-        if type(ok) == "table" then steps.checking = false; error(ok, 0) end  -- a skip, a stop
+        if type(ok) == "table" then steps.checking = false; mynahil._fault_pause(false); error(ok, 0) end  -- a skip, a stop
         ok, msg = false, "could not be checked: " .. tostring(ok)
       end
       if ok ~= nil then
@@ -320,6 +323,7 @@ local function check_invariants(final)
     end
   end
   steps.checking = false
+  mynahil._fault_pause(false)
 end
 
 local function step_done(what, at)
@@ -389,6 +393,7 @@ function mynahil._invariants(w)
   end
   check_invariants(true)
   steps.checking = true
+  mynahil._fault_pause(true)   -- the teardown is no part of the scenario either
   for i = #teardowns, 1, -1 do
     local ok, err = pcall(teardowns[i].fn)
     if not ok then expect(false, "teardown, " .. teardowns[i].what .. ": " .. tostring(err)).is_true() end
@@ -438,18 +443,35 @@ function mynahil._world(roles, info)
                      ca = info.ca and { info.ca } or { info.tsm or "sim", "/ca" } }
   setmetatable(w, { __index = function(t, k)
     if services[k] then
-      local s = stepped(mynahil._service(table.unpack(services[k])), k)
+      local s = stepped(mynahil._service(services[k][1], services[k][2] or "", k), k)
       rawset(t, k, s)
       return s
     end
   end })
   -- Another link in the same run (a second phone, another holder's card).
+  -- role: the role it stands for (se, se2, card2), whose faults apply
+  -- to it (docs/faults.md).
   local opened = 0
-  function w:open(uri)
+  function w:open(uri, role)
     opened = opened + 1
-    local l, why = mynahil._open(uri, self.seed, self.id .. "#" .. opened)
+    local l, why = mynahil._open(uri, self.seed, self.id .. "#" .. opened, role)
     if l then mynahil._track(uri .. "#" .. opened, l) end
     return l, why
+  end
+  -- w:fault(SPEC, ...) or w:fault{ SPEC, ... }: faults from now on, N
+  -- counted from here (docs/faults.md).  Each returns an object whose
+  -- :fired() says where it fired, or nil.
+  function w:fault(...)
+    local specs = select("#", ...) == 1 and type(...) == "table" and ... or { ... }
+    local src, line = where()
+    local at = src .. ":" .. tostring(line)
+    local out = {}
+    for i, spec in ipairs(specs) do
+      local ok, idx = pcall(mynahil._fault, tostring(spec), at)
+      if not ok then error(at .. ": " .. tostring(idx):gsub("^[^:]*:%d+: ", ""), 0) end
+      out[i] = { fired = function() return mynahil._fault_fired(idx) end, spec = tostring(spec) }
+    end
+    return table.unpack(out)
   end
   -- A file of the fixture tree (profiles, PKI): an error if rel leads out.
   function w:fixture(rel) return mynahil.fixture(rel) end
