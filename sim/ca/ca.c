@@ -86,6 +86,10 @@ static const char *const sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
 	[ST_META_PUT] = "INSERT INTO meta(key, value) VALUES(?, ?)"
 			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	/* every issuance and status change: kept prepared like the rest */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
 };
 
 static const char *const purpose_names[2] = { "auth", "sign" };
@@ -234,22 +238,39 @@ static int exec(ca_t *ca, const char *q)
 	return sqlite3_exec(ca->db, q, NULL, NULL, NULL) == SQLITE_OK ? CA_OK : ca_db_fail(ca, q);
 }
 
+/* A transaction statement, prepared once (parsing it cost more than
+ * running it); its failure recorded when fail. */
+static int tx(ca_t *ca, enum ca_st q, int fail)
+{
+	sqlite3_stmt *s = ca_stmt(ca, q);
+	int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+
+	if (s)
+		sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return CA_OK;
+	return fail ? ca_db_fail(ca, sql[q]) : CA_ERR_DB;
+}
+
 int ca_begin(ca_t *ca)
 {
-	return exec(ca, "BEGIN IMMEDIATE");
+	return tx(ca, ST_BEGIN, 1);
 }
 
 int ca_commit(ca_t *ca)
 {
-	if (exec(ca, "COMMIT") == CA_OK)
+	if (tx(ca, ST_COMMIT, 1) == CA_OK)
 		return CA_OK;
 	ca_rollback(ca);
 	return CA_ERR_DB;
 }
 
+/* Silent: the failure that led here is the one to report. */
 void ca_rollback(ca_t *ca)
 {
-	if (!sqlite3_get_autocommit(ca->db))
+	if (!sqlite3_get_autocommit(ca->db) && ca->st[ST_ROLLBACK])
+		tx(ca, ST_ROLLBACK, 0);
+	else if (!sqlite3_get_autocommit(ca->db))
 		sqlite3_exec(ca->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -26,6 +26,9 @@ enum ca_st {
 	ST_REVOKED,
 	ST_META_GET,
 	ST_META_PUT,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
 	ST_COUNT
 };
 
