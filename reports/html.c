@@ -4,9 +4,10 @@
  * lab's client and opened from file:// or a CI artifact.  What a reader
  * needs without clicking is static HTML (the bench, the matrix, the
  * expects, a failure's last APDUs and the reproduce line); the decoded
- * traces ride along as JSON, one block per scenario, and a few lines of
- * script turn a block into a table when its scenario is opened (failures:
- * at load), so a run of a thousand scenarios stays quick to open.
+ * traces ride along as data, each distinct row once and each scenario a
+ * line of row numbers, and a few lines of script turn a line into a table
+ * when its scenario is opened (failures: at load), so a run of a thousand
+ * scenarios stays quick to open.
  *
  * Everything shown is derived from the results and the traces only, so
  * shards merged by `mynahil report merge` give the same page, timing
@@ -345,24 +346,38 @@ static void dict_free(dict_t *d)
 	free(d->slot);
 }
 
-/* The rows as JSON for the page's script, strings by their index in
- * the page's dictionary: [n, role, name, detail, cmd, rsp, sw, meaning]
- * or [n, role, event]. */
-static void trace_json(FILE *f, const trace_t *t, dict_t *d)
+/* A trace for the page's script, as one line of the traces block:
+ * each row is an index into the page's table of distinct rows (the rows block),
+ * its number implied (the last + 1, from 1) unless "@N" before it says
+ * otherwise.  A campaign's traces repeat the same exchanges (SELECTs,
+ * PIN checks, READ BINARY of the same files, status answers) scenario
+ * after scenario, so a thousand traces make a few hundred distinct rows
+ * and the block a few hundred KB where every row written out made 6.6 MB:
+ * the browser must read every byte of the page before it is ready. */
+static void trace_ids(FILE *f, const trace_t *t, dict_t *d, dict_t *rows)
 {
-	fputc('[', f);
+	long last = 0;
+
 	for (size_t i = 0; i < t->n; i++) {
 		const row_t *r = &t->v[i];
-		fprintf(f, "%s[%ld,%zu,", i ? "," : "", r->n, intern(d, r->role));
+		char key[192];
+
+		/* a row: [role, name, detail, cmd, rsp, sw, meaning] or
+		 * [role, event], strings by their index in the dictionary;
+		 * -1 for no response */
 		if (r->cmd) {
-			fprintf(f, "%zu,%zu,", intern(d, r->name), intern(d, r->detail));
-			jstr(f, r->cmd), fputc(',', f), jstr(f, r->rsp), fputc(',', f), jstr(f, r->sw);
-			fprintf(f, ",%zu]", intern(d, res_sw_text(r->sw)));
+			long rsp = r->rsp ? (long)intern(d, r->rsp) : -1;
+			snprintf(key, sizeof key, "[%zu,%zu,%zu,%zu,%ld,%zu,%zu]", intern(d, r->role), intern(d, r->name),
+				 intern(d, r->detail), intern(d, r->cmd), rsp, intern(d, r->sw),
+				 intern(d, res_sw_text(r->sw)));
 		} else {
-			fprintf(f, "%zu]", intern(d, r->event));
+			snprintf(key, sizeof key, "[%zu,%zu]", intern(d, r->role), intern(d, r->event));
 		}
+		if (r->n != last + 1)
+			fprintf(f, "%s@%ld", i ? "," : "", r->n);
+		fprintf(f, "%s%zu", i || r->n != last + 1 ? "," : "", intern(rows, key));
+		last = r->n;
 	}
-	fputs("]", f);
 }
 
 /* A shell word: quoted unless plainly safe. */
@@ -445,14 +460,18 @@ static const char script[] =
 	"document.addEventListener('DOMContentLoaded',function(){document.body.dataset.domReadyMs=Math.round(performance.now())});"
 	"(function(){"
 	"function cell(tr,t,c){var td=document.createElement('td');td.textContent=t;if(c)td.className=c;tr.appendChild(td);return td}"
-	"var D,T;function draw(d){var tb=d.querySelector('table.trace');if(!tb||tb.dataset.drawn)return;tb.dataset.drawn=1;"
-	"D=D||JSON.parse(document.getElementById('dict').textContent);"
-	"T=T||document.getElementById('traces').textContent.split('\\n');var rows=JSON.parse(T[tb.dataset.i]);var frag=document.createDocumentFragment();"
-	"rows.forEach(function(r){var tr=document.createElement('tr');tr.dataset.role=D[r[1]];cell(tr,r[0]);cell(tr,D[r[1]]);"
-	"if(r.length<4){cell(tr,D[r[2]],'ev').colSpan=4}else{var td=cell(tr,'');var b=document.createElement('b');b.textContent=D[r[2]];"
-	"td.appendChild(b);td.appendChild(document.createTextNode(' '+D[r[3]]));cell(tr,r[4],'hex');cell(tr,r[5]==null?'(no answer)':r[5],'hex');"
-	"cell(tr,r[6]+' '+D[r[7]],'sw '+(r[6][0]=='9'?'swo':'swx'))}frag.appendChild(tr)});tb.appendChild(frag)}"
-	"document.querySelectorAll('details.sc').forEach(function(d){if(d.open)draw(d);d.addEventListener('toggle',function(){if(d.open)draw(d)})});"
+	"var D,R,T;function draw(d){var tb=d.querySelector('table.trace');if(!tb||tb.dataset.drawn)return;tb.dataset.drawn=1;"
+	"D=D||JSON.parse(document.getElementById('dict').textContent);R=R||JSON.parse(document.getElementById('rows').textContent);"
+	"T=T||document.getElementById('traces').textContent.split('\\n');var line=T[tb.dataset.i],n=0,frag=document.createDocumentFragment();"
+	"if(line)line.split(',').forEach(function(x){if(x[0]=='@'){n=+x.slice(1)-1;return}n++;var r=R[+x],tr=document.createElement('tr');"
+	"tr.dataset.role=D[r[0]];cell(tr,n);cell(tr,D[r[0]]);"
+	"if(r.length<3){cell(tr,D[r[1]],'ev').colSpan=4}else{var td=cell(tr,''),b=document.createElement('b'),sw=D[r[5]];b.textContent=D[r[1]];"
+	"td.appendChild(b);td.appendChild(document.createTextNode(' '+D[r[2]]));cell(tr,D[r[3]],'hex');cell(tr,r[4]<0?'(no answer)':D[r[4]],'hex');"
+	"cell(tr,sw+' '+D[r[6]],'sw '+(sw[0]=='9'?'swo':'swx'))}frag.appendChild(tr)});tb.appendChild(frag)}"
+	/* one listener for a thousand scenarios; toggle does not bubble, so capture */
+	"document.querySelectorAll('details.sc[open]').forEach(draw);"
+	"document.getElementById('scenarios').addEventListener('toggle',function(e){var d=e.target;"
+	"if(d.classList&&d.classList.contains('sc')&&d.open)draw(d)},true);"
 	"var st=document.createElement('style');document.head.appendChild(st);"
 	"function roles(){var off=[];document.querySelectorAll('#roles input').forEach(function(i){if(!i.checked)off.push('tr[data-role=\"'+i.value+'\"]')});"
 	"st.textContent=off.length?off.join(',')+'{display:none}':''}"
@@ -653,7 +672,8 @@ static void timing_html(FILE *f, const res_run_t *run, const size_t *apdus_by_ro
 }
 
 /* The scenario into f, its trace (the page's script draws it) into tr. */
-static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, const trace_t *t, dict_t *d)
+static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, const trace_t *t, dict_t *d,
+			  dict_t *rows)
 {
 	const res_scenario_t *s = &run->sc[i];
 	int bad = s->status == RES_FAIL || s->status == RES_ERROR;
@@ -715,7 +735,7 @@ static void scenario_html(FILE *f, FILE *tr, const res_run_t *run, size_t i, con
 	fprintf(f, "</code></p>\n<h4>Trace (%zu lines)</h4><table class=\"trace\" data-i=\"%zu\"><tr><th>#</th><th>role</th>"
 		"<th>command</th><th>C-APDU</th><th>R-APDU</th><th>SW</th></tr></table></details>\n", t->n, i);
 	fputs(i ? "\n" : "", tr);
-	trace_json(tr, t, d);
+	trace_ids(tr, t, d, rows);
 }
 
 static int html_write(FILE *f, const res_run_t *run)
@@ -725,7 +745,7 @@ static int html_write(FILE *f, const res_run_t *run)
 	char roles[16][32];
 	char *body = NULL, *traces = NULL;
 	size_t blen = 0, tlen = 0;
-	dict_t dict = { 0 };
+	dict_t dict = { 0 }, rows = { 0 };
 	FILE *b, *tr = NULL;
 
 	for (size_t i = 0; i < run->n; i++)
@@ -759,7 +779,7 @@ static int html_write(FILE *f, const res_run_t *run)
 				ms[r] += isfinite(run->sc[i].ms) ? run->sc[i].ms / (double)cmds : 0;
 			}
 		}
-		scenario_html(b, tr, run, i, &t, &dict);
+		scenario_html(b, tr, run, i, &t, &dict, &rows);
 		trace_free(&t);
 	}
 	/* close both before looking at either: a failed first close must not leak the second */
@@ -769,6 +789,7 @@ static int html_write(FILE *f, const res_run_t *run)
 		free(body);
 		free(traces);
 		dict_free(&dict);
+		dict_free(&rows);
 		return -1;
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -792,12 +813,17 @@ static int html_write(FILE *f, const res_run_t *run)
 	fwrite(body, 1, blen, f);
 	free(body);
 	/* One block for every trace, a line each: a thousand script
-	 * elements cost the browser more than their bytes, and the script
-	 * parses only the line of a scenario opened. */
-	fputs("</section>\n<script type=\"application/json\" id=\"traces\">", f);
+	 * elements cost the browser more than their bytes; a line is a few
+	 * hundred bytes of row numbers, and the rows and strings they name
+	 * follow, each once. */
+	fputs("</section>\n<script type=\"text/plain\" id=\"traces\">", f);
 	fwrite(traces, 1, tlen, f);
 	free(traces);
-	fputs("</script>\n<script type=\"application/json\" id=\"dict\">[", f);
+	fputs("</script>\n<script type=\"application/json\" id=\"rows\">[", f);
+	for (size_t i = 0; i < rows.n; i++)
+		fputs(i ? ",\n" : "", f), fputs(rows.v[i], f);
+	dict_free(&rows);
+	fputs("]</script>\n<script type=\"application/json\" id=\"dict\">[", f);
 	for (size_t i = 0; i < dict.n; i++)
 		fputs(i ? ",\n" : "", f), jstr(f, dict.v[i]);
 	dict_free(&dict);
