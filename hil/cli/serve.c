@@ -15,6 +15,7 @@ static const char usage_serve[] =
 	"       mynahil serve pn532 --pty PATH [--profile FILE] [--state FILE] [--se-profile FILE] [--seed S]\n"
 	"       mynahil serve ca [--listen [HOST:]PORT] [--token T] [--db FILE] ...  (serve ca --help)\n"
 	"       mynahil serve tsm [--listen [HOST:]PORT] [--token T] [--db FILE] ... (serve tsm --help)\n"
+	"       mynahil serve wallet [--listen [HOST:]PORT] [--token T] [--db FILE] ... (serve wallet --help)\n"
 	"\n"
 	"  --vpcd HOST:PORT  play the card side for pcscd's vpcd driver (Debian's\n"
 	"                    /etc/reader.conf.d/vpcd: 127.0.0.1:35963, second slot 35964)\n"
@@ -50,9 +51,11 @@ int serve_main(int argc, char **argv)
 		return serve_ca_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "tsm")) /* the TSM and its CA: hil/svc/http_tsm.c */
 		return serve_tsm_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "wallet")) /* the iPhone's provisioning service: hil/svc/http_tsm.c */
+		return serve_wallet_main(argc, argv);
 	if (argc < 2 || (strcmp(argv[1], "card") && strcmp(argv[1], "se") && strcmp(argv[1], "ios") &&
 			  strcmp(argv[1], "pn532"))) {
-		fprintf(stderr, "mynahil: serve what? card, se, ios, pn532, ca or tsm\n\n%s", usage_serve);
+		fprintf(stderr, "mynahil: serve what? card, se, ios, pn532, ca, tsm or wallet\n\n%s", usage_serve);
 		return 2;
 	}
 	what = argv[1];

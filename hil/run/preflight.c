@@ -15,8 +15,9 @@
 
 #define CONNECT_MS 3000
 
-/* se2: the second handset of a model change, a transfer (scenarios/lib/lifecycle.lua) */
-const char *const preflight_roles[] = { "card", "se", "se2", "tsm", "ca", NULL };
+/* se2: the second handset of a model change, a transfer (scenarios/lib/lifecycle.lua);
+ * ios: the iPhone (sim:ios; scenarios/lib/wallet.lua) */
+const char *const preflight_roles[] = { "card", "se", "se2", "ios", "tsm", "ca", NULL };
 
 static int is_service(const char *role)
 {
@@ -74,7 +75,7 @@ int preflight_binding(const char *role, const char *uri, char *err, size_t errle
 	for (i = 0; preflight_roles[i] && strcmp(preflight_roles[i], role); i++)
 		;
 	if (!preflight_roles[i]) {
-		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, se2, tsm, ca)", role, role, uri);
+		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, se2, ios, tsm, ca)", role, role, uri);
 		return -1;
 	}
 	if (!is_service(role) && !strncmp(uri, "sim:", 4)) {

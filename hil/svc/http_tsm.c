@@ -1,7 +1,10 @@
-/* http_tsm.c — `mynahil serve tsm`: the TSM's JSON API under /v1/tsm and
- * its CA's under /ca (/ca/crl/..., /ca/ocsp, /ca/v1/certs/...) on one
- * port, one handler at a time (neither is thread-safe) over
- * libmicrohttpd's pool. */
+/* http_tsm.c — `mynahil serve tsm` and `mynahil serve wallet`: the TSM's
+ * JSON API under /v1/tsm, the iPhone's provisioning service under
+ * /v1/wallet (sharing the TSM's registry) and their CA's under /ca
+ * (/ca/crl/..., /ca/ocsp, /ca/v1/certs/...) on one port, one handler at a
+ * time (none is thread-safe) over libmicrohttpd's pool.  The two
+ * commands serve the same world; they differ in their default port and
+ * in what they are started as. */
 #include "hil/svc/http_tsm.h"
 
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "hil/base/util.h"
 
 #define DEFAULT_PORT "8081"
+#define WALLET_PORT "8082"
 
 static const char usage_tsm[] =
 	"usage: mynahil serve tsm [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
@@ -36,7 +40,30 @@ static const char usage_tsm[] =
 	"\n"
 	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
 
-int serve_tsm_main(int argc, char **argv)
+static const char usage_wallet[] =
+	"usage: mynahil serve wallet [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
+	"                            [--db FILE] [--seed S] [--time T] [--fixtures DIR] [--base-url URL]\n"
+	"\n"
+	"The iPhone's provisioning service (standing where the platform's is) over HTTP:\n"
+	"its JSON API under /v1/wallet, the SP-TSM's registry it shares under /v1/tsm and\n"
+	"their CA's under " TSM_WORLD_CA_PREFIX " on the same port (docs/ios.md, docs/tsm.md, docs/ca.md).\n"
+	HTTP_CLI_TEST_ONLY
+	"\n"
+	HTTP_CLI_USAGE("wallet", WALLET_PORT)
+	"  --db FILE           the registry in FILE, the CA's records in FILE.ca (default:\n"
+	"                      memory); the service's sessions are in memory\n"
+	"  --seed S            seed of the random values (challenges, nonces, serials) (0)\n"
+	"  --time T            virtual clock at start (default: saved in FILE.ca, else\n"
+	"                      20260105000000Z)\n"
+	"  --fixtures DIR      CA keys and certificates, holders' card certificates, the\n"
+	"                      test platform CA (ios/platform-ca.der)\n"
+	"  --base-url URL      CRL and OCSP location in issued certificates (default\n"
+	"                      http://HOST:PORT" TSM_WORLD_CA_PREFIX ")\n"
+	"\n"
+	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
+
+/* serve tsm or serve wallet (who): the world on the network. */
+static int serve_world(int argc, char **argv, const char *who, const char *port, const char *usage)
 {
 	tsm_world_opts_t wo = { 0 };
 	http_cli_t cli = { .fd = -1 };
@@ -45,12 +72,12 @@ int serve_tsm_main(int argc, char **argv)
 	int rc;
 	size_t nr;
 
-	if ((rc = http_cli_parse(&cli, argc, argv, "tsm", usage_tsm)) >= 0)
+	if ((rc = http_cli_parse(&cli, argc, argv, who, usage)) >= 0)
 		return rc;
 	wo = (tsm_world_opts_t){ .fixtures = cli.fixtures, .db = cli.db, .seed = cli.seed,
 				 .time = cli.time, .base_url = cli.base_url };
-	if ((rc = http_cli_listen(&cli, DEFAULT_PORT, "tsm", err, sizeof err)) != 0) {
-		fprintf(stderr, "mynahil: serve tsm: %s\n", err);
+	if ((rc = http_cli_listen(&cli, port, who, err, sizeof err)) != 0) {
+		fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
 		goto out;
 	}
 	rc = 1;
@@ -58,7 +85,11 @@ int serve_tsm_main(int argc, char **argv)
 	if (!wo.base_url)
 		wo.base_url = ca_url;
 	if (tsm_world_open(&w, &wo, err, sizeof err) < 0) {
-		fprintf(stderr, "mynahil: serve tsm: %s\n", err);
+		fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
+		goto out;
+	}
+	if (!strcmp(who, "wallet") && !w->wallet) {
+		fprintf(stderr, "mynahil: serve wallet: no test platform CA (ios/platform-ca.der) in the fixtures\n");
 		goto out;
 	}
 	{
@@ -67,11 +98,12 @@ int serve_tsm_main(int argc, char **argv)
 		ho.nroutes = nr;
 		http_cli_apply(&cli, &ho);
 		vclock_format(vclock_now(&w->clk), now);
-		snprintf(details, sizeof details, "clock %s, %d card certificates, db %s, the CA under %s", now,
-			 w->ncards, wo.db ? wo.db : ":memory:", TSM_WORLD_CA_PREFIX);
-		http_cli_banner(&cli, "tsm", details, banner, sizeof banner);
+		snprintf(details, sizeof details, "clock %s, %d card certificates, db %s, the CA under %s%s", now,
+			 w->ncards, wo.db ? wo.db : ":memory:", TSM_WORLD_CA_PREFIX,
+			 w->wallet ? ", the wallet under /v1/wallet" : "");
+		http_cli_banner(&cli, who, details, banner, sizeof banner);
 		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {
-			fprintf(stderr, "mynahil: serve tsm: %s\n", err);
+			fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
 			goto out;
 		}
 		cli.fd = -1;
@@ -82,4 +114,14 @@ out:
 		close(cli.fd);
 	tsm_world_close(w);
 	return rc;
+}
+
+int serve_tsm_main(int argc, char **argv)
+{
+	return serve_world(argc, argv, "tsm", DEFAULT_PORT, usage_tsm);
+}
+
+int serve_wallet_main(int argc, char **argv)
+{
+	return serve_world(argc, argv, "wallet", WALLET_PORT, usage_wallet);
 }

@@ -2,7 +2,9 @@
 -- actually holds: the TSM registry (/v1/tsm), the CA (status, linkage,
 -- a holder's certificates; OCSP as a relying party asks it), each SE of
 -- the run (the JPKI applet, its slot states, the certificates in them,
--- its PIN counters) and each card's PIN counters.  Loaded by the prelude
+-- its PIN counters), each iPhone of the run (its credential, the
+-- certificates in it, its PIN counters: read as an SE whose applet is
+-- the credential) and each card's PIN counters.  Loaded by the prelude
 -- into every scenario; docs/invariants.md says how each party is
 -- observed.
 --
@@ -98,6 +100,18 @@ local function build(w, ctx)
       s.ses[#s.ses + 1] = { name = l.name, view = v }
     elseif v and v.kind == "card" then
       s.cards[#s.cards + 1] = { name = l.name, view = v }
+    elseif v and v.kind == "ios" then
+      -- An iPhone (docs/ios.md) is read as an SE whose applet is the
+      -- credential: its certificates in active slots while it is
+      -- installed, its PIN counters; the registry's record is
+      -- "ios-" .. its device id (the provisioning service's).
+      local sv = { kind = "ios", applet = v.installed, restores = v.restores, slots = {} }
+      for _, which in ipairs { "auth", "sign" } do
+        local sl = v.slots and v.slots[which] or {}
+        sv.slots[which] = { der = v.installed and sl.der or nil, state = v.installed and sl.der and "active" or nil,
+                            pin = v.installed and sl.pin or nil }
+      end
+      s.ses[#s.ses + 1] = { name = l.name, view = sv, ios = "ios-" .. mynahil.hex(v.device_id) }
     end
   end
   if s.tsm then
@@ -110,6 +124,7 @@ local function build(w, ctx)
     local v = se.view
     for _, dev in ipairs(s.devices or {}) do
       if v.cplc and dev.cplc and dev.cplc:upper() == v.cplc:upper() then se.device = dev end
+      if se.ios and dev.id == se.ios then se.device = dev end
     end
     for _, which in ipairs { "auth", "sign" } do
       local sl = v.slots and v.slots[which]

@@ -20,7 +20,7 @@ usage() {
 	check "$*: no scenario ran" sh -c "! grep -q 'passed' '$tmp/out' && [ ! -e '$tmp/r/results.json' ]"
 }
 
-usage "unknown role 'crd' in crd=pcsc:Virtual PCD (roles: card, se, se2, tsm, ca)" \
+usage "unknown role 'crd' in crd=pcsc:Virtual PCD (roles: card, se, se2, ios, tsm, ca)" \
 	run scenarios/card --target 'crd=pcsc:Virtual PCD'
 usage "unknown role 'crad'" run scenarios/card --target crad=sim:card
 usage "unknown query key 'profle' (valid: profile, state, serial)" \
@@ -50,7 +50,7 @@ check "apdu --bench with a typo: exit 2, named" sh -c "[ $? = 2 ] && grep -q \"u
 "$bin" run scenarios/card --target sim:crad --out "$tmp/c" >"$tmp/c.out" 2>"$tmp/c.err"
 check "sim:crad: exit 2" [ $? = 2 ]
 check "sim:crad: one line naming the role and the simulators" \
-	sh -c "[ \$(grep -c 'sim:crad' '$tmp/c.err') = 1 ] && grep -q 'role card: sim:crad: unknown simulator (expected sim:card or sim:se)' '$tmp/c.err'"
+	sh -c "[ \$(grep -c 'sim:crad' '$tmp/c.err') = 1 ] && grep -q 'role card: sim:crad: unknown simulator (expected sim:card, sim:se or sim:ios)' '$tmp/c.err'"
 check "sim:crad: no scenario ran" sh -c "[ ! -s '$tmp/c.out' ] && [ ! -e '$tmp/c/results.json' ]"
 
 # A missing profile of a bound simulator: once, at start.
