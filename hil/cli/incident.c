@@ -324,19 +324,26 @@ static int add_scenario(packer_t *p, const char *file, size_t k)
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
 	if (!realpath(dir, real))
 		return 0;
+	/* bdir: the scenario's directory in the bundle, "" for its top */
 	snprintf(bdir, sizeof bdir, "%s", name);
-	*strrchr(bdir, '/') = 0; /* every bundle name of a scenario has a '/'... */
+	if (strrchr(bdir, '/'))
+		*strrchr(bdir, '/') = 0;
+	else
+		bdir[0] = 0;
 	for (int depth = 0; depth < 4; depth++) {
 		char *up = strrchr(real, '/'), *bup = strrchr(bdir, '/');
 		snprintf(lib, sizeof lib, "%s/lib", real);
 		if (stat(lib, &st) == 0 && S_ISDIR(st.st_mode)) {
-			snprintf(blib, sizeof blib, "%s/lib", bdir);
+			snprintf(blib, sizeof blib, "%s%slib", bdir, *bdir ? "/" : "");
 			return add_tree(p, blib, lib, 0);
 		}
-		if (!up || up == real || !bup)
-			break;
+		if (!up || up == real || !*bdir)
+			break; /* the bundle's top: no lib/ above it is packed */
 		*up = 0;
-		*bup = 0;
+		if (bup)
+			*bup = 0;
+		else
+			bdir[0] = 0;
 	}
 	return 0;
 }

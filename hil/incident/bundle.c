@@ -292,6 +292,13 @@ int bnd_read(bnd_t *b, const char *path, char *err, size_t errlen)
 			 (int)strnlen((const char *)h + H_NAME, 100), (const char *)h + H_NAME);
 		if (h[H_TYPE] == '5' && strlen(name) > 1 && name[strlen(name) - 1] == '/')
 			name[strlen(name) - 1] = 0; /* a directory's trailing slash */
+		/* `tar -cf B .` names members ./x: the same place as x */
+		while (!strncmp(name, "./", 2))
+			memmove(name, name + 2, strlen(name + 2) + 1);
+		if (h[H_TYPE] == '5' && !strcmp(name, ".")) {
+			off += BLOCK;
+			continue;
+		}
 		if (bnd_name_ok(name, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s: member '%.300s' refused: %s", path, name, why);
 			goto out;
