@@ -240,26 +240,38 @@ mynahil.invariant(1, "no revoked, held or expired phone certificate is accepted 
   end)
 
 -- ---- 2: one phone per holder ----
--- The registry: one live device per holder.  The SEs: one SE of the run
--- with a live certificate of a holder.  The CA: one live phone
--- certificate per holder and purpose.
+-- The registry: one live device per holder.  The SEs and iPhones: one of
+-- the run with a live certificate of a holder.  The CA: one live phone
+-- certificate per holder and purpose.  Under one_phone_scope = platform
+-- (docs/domain.md#policy-switches) the same per holder and platform: an
+-- SE's device is an Android phone, an iPhone's an iOS one, a CA
+-- certificate's platform that of the registry's device recording it.
 mynahil.invariant(2, "one phone per holder: at most one device with valid or held certificates", function(w, ctx)
   local s = snapshot(w, ctx)
   if not s.tsm then return nil end
   if s.registry_error then return false, s.registry_error end
-  local bad, live_dev, holders = {}, {}, {}
+  local per_platform = (w.policy or {}).one_phone_scope == "platform"
+  local function key(holder, platform)
+    return per_platform and (holder .. " (" .. (platform or "android") .. ")") or holder
+  end
+  local bad, live_dev, holders, platform_of = {}, {}, {}, {}
   for _, dev in ipairs(s.devices) do
+    for _, which in ipairs { "auth", "sign" } do
+      if dev[which .. "_serial"] then platform_of[norm(dev[which .. "_serial"])] = dev.platform or "android" end
+    end
     if dev.holder and (dev.status == "active" or dev.status == "hold" or dev.status == "half") then
-      live_dev[dev.holder] = (live_dev[dev.holder] or 0) + 1
-      if live_dev[dev.holder] == 2 then bad[#bad + 1] = "the registry: " .. dev.holder .. " has 2 live phones" end
+      local k = key(dev.holder, dev.platform)
+      live_dev[k] = (live_dev[k] or 0) + 1
+      if live_dev[k] == 2 then bad[#bad + 1] = "the registry: " .. k .. " has 2 live phones" end
     end
   end
   local on_se = {}
   each_slot(s, function(se, _, sl)
     local c = ca_cert(s, sl.serial)
     if sl.state == "active" and live(c) and c.kind == "phone" then
-      on_se[c.holder] = on_se[c.holder] or {}
-      on_se[c.holder][se.name] = true
+      local k = key(c.holder, se.ios and "ios" or "android")
+      on_se[k] = on_se[k] or {}
+      on_se[k][se.name] = true
       holders[c.holder] = true
     end
   end)
@@ -281,8 +293,9 @@ mynahil.invariant(2, "one phone per holder: at most one device with valid or hel
       local n = {}
       for _, c in ipairs(l.certs or {}) do
         if c.kind == "phone" and live(c) then
-          n[c.purpose] = (n[c.purpose] or 0) + 1
-          if n[c.purpose] == 2 then bad[#bad + 1] = "the CA: " .. h .. " has 2 live phone " .. c.purpose .. " certificates" end
+          local k = key(h, platform_of[norm(c.serial)] or "unrecorded") .. "'s " .. c.purpose
+          n[k] = (n[k] or 0) + 1
+          if n[k] == 2 then bad[#bad + 1] = "the CA: " .. k .. ": 2 live phone certificates" end
         end
       end
     end
