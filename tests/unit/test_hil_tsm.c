@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -28,6 +29,12 @@
 #include "sim/core/apdu.h"
 #include "sim/core/nvm.h"
 #include "sim/se/se.h"
+#include "sim/gp/gpkdiv.h"
+
+static void unhex_ok(const char *hex, uint8_t *out)
+{
+	assert_int_equal(apdu_unhex(hex, out, strlen(hex) / 2), (long)(strlen(hex) / 2));
+}
 
 static int call(tsm_world_t *w, const char *method, const char *path, const char *body, json_t **out)
 {
@@ -462,6 +469,20 @@ static json_t *hexj(const uint8_t *p, size_t n)
 	return j;
 }
 
+/* A relay that alters an answer on the way (test_rmac_tamper): 0 off,
+ * 1 a bit of the data, 2 a bit of the R-MAC, in the first answer to a
+ * wrapped command (CLA with the SM bit) carrying over 200 bytes of data
+ * with 9000: the public key of the first key generation. */
+static int g_tamper;
+
+static void tamper(const uint8_t *cmd, uint8_t *rsp, size_t rn)
+{
+	if (!g_tamper || !(cmd[0] & 0x04) || rn < 200 || rsp[rn - 2] != 0x90 || rsp[rn - 1] != 0x00)
+		return;
+	rsp[g_tamper == 1 ? 40 : rn - 3] ^= 0x01;
+	g_tamper = 0;
+}
+
 /* The app's answer to action a: the phone relays a script, alice's card
  * signs DigestInfos (80 2A: PKCS#1 v1.5 over the DigestInfo given). */
 static char *answer_to(phone_t *ph, json_t *a)
@@ -479,6 +500,7 @@ static char *answer_to(phone_t *ph, json_t *a)
 		assert_int_equal(apdu_unhex(json_string_value(v), in, sizeof in), (long)n);
 		if (!strcmp(action, "apdus")) {
 			assert_true(sim_se_transmit(ph->se, in, n, rsp, sizeof rsp, &rn) >= 0);
+			tamper(in, rsp, rn);
 		} else {
 			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(g_alice, NULL);
 			assert_true(c && EVP_PKEY_sign_init(c) == 1 &&
@@ -1265,6 +1287,139 @@ static void test_tree_path_same(void **state)
 	tsm_world_close(wj);
 }
 
+/* The number of alice's certificates at the CA. */
+static size_t alice_certs(tsm_world_t *w)
+{
+	json_t *j;
+	size_t n;
+
+	assert_int_equal(call(w, "GET", "/ca/v1/holders/alice/certs", NULL, &j), 200);
+	n = json_array_size(json_object_get(j, "certs"));
+	json_decref(j);
+	return n;
+}
+
+/* Point 5 of issue 16: an answer altered between the SE and the TSM,
+ * still saying 9000 — the phone's public key, which the CA would
+ * certify — fails the R-MAC check: the session fails (422, the error
+ * names the R-MAC), no certificate is issued, the device gets neither
+ * holder nor serials, /check is clean.  Untampered, the same phone is
+ * then issued. */
+static void test_rmac_tamper(void **state)
+{
+	(void)state;
+	for (int mode = 1; mode <= 2; mode++) {
+		tsm_world_t *w = memory_world();
+		phone_t ph;
+		json_t *a;
+		json_int_t posted = 0;
+		char *card = alice_sign(w), dev[21];
+		size_t before = alice_certs(w);
+		int status;
+
+		phone_new(&ph, 0x0000B100u + (uint32_t)mode);
+		snprintf(dev, sizeof dev, "4790504000000000B1%02X", mode);
+		g_tamper = mode;
+		a = begin(w, &ph, "issue", card);
+		status = drive(w, &ph, &a, &posted);
+		assert_int_equal(g_tamper, 0); /* it did tamper */
+		assert_int_equal(status, 422);
+		{
+			char *txt = json_dumps(a, JSON_COMPACT);
+			if (!strstr(txt, "failed its R-MAC check"))
+				fail_msg("want the R-MAC named: %s", txt);
+			free(txt);
+		}
+		json_decref(a);
+		assert_int_equal(alice_certs(w), before);
+		expect_dev(w, dev, "holder", NULL);
+		expect_dev(w, dev, "auth_serial", NULL);
+		expect_dev(w, dev, "sign_serial", NULL);
+		expect_clean(w, "after a tampered answer");
+
+		a = begin(w, &ph, "issue", card);
+		assert_int_equal(drive(w, &ph, &a, &posted), 0);
+		json_decref(a);
+		assert_int_equal(alice_certs(w), before + 2);
+		expect_dev(w, dev, "holder", "alice");
+		free(card);
+		phone_free(&ph);
+		tsm_world_close(w);
+	}
+}
+
+/* Point 4 of issue 16, the host's and the SE's side: phone A's key set
+ * (the master diversified by A's KDD, as a leak of A's keys would give
+ * them) opens A's ISD and no other: against phone B the card cryptogram
+ * does not verify at the host, and an EXTERNAL AUTHENTICATE built with
+ * A's keys anyway (its cryptogram forced) is refused by B (6300). */
+static unsigned se_apdu(phone_t *ph, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t *rn)
+{
+	size_t cap = *rn;
+
+	assert_true(sim_se_transmit(ph->se, cmd, n, rsp, cap, rn) >= 0 && *rn >= 2);
+	return (unsigned)rsp[*rn - 2] << 8 | rsp[*rn - 1];
+}
+
+static void test_leaked_keys_open_no_other(void **state)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x00 };
+	const se_profile_t *mp = seprof_get(g_prof);
+	scp03_keyset_t master = { .kvn = mp->keysets[0].kvn, .key_len = mp->keysets[0].key_len }, ka;
+	phone_t a, b;
+	uint8_t cmd[64], rsp[128], hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, kdd_a[10];
+	size_t cn, rn;
+
+	(void)state;
+	memcpy(master.enc, mp->keysets[0].enc, 16);
+	memcpy(master.mac, mp->keysets[0].mac, 16);
+	memcpy(master.dek, mp->keysets[0].dek, 16);
+	phone_new(&a, 0x0000C001u);
+	phone_new(&b, 0x0000C002u);
+	for (int pass = 0; pass < 2; pass++) {
+		phone_t *ph = pass ? &b : &a;
+		scp03_session_t s = { 0 };
+		int rc;
+
+		rn = sizeof rsp;
+		assert_int_equal(se_apdu(ph, sel, sizeof sel, rsp, &rn), 0x9000);
+		assert_int_equal(scp03_host_init_update(&s, 0x30, hc, sizeof hc, cmd, sizeof cmd, &cn), 0);
+		rn = sizeof rsp;
+		assert_int_equal(se_apdu(ph, cmd, cn, rsp, &rn), 0x9000);
+		if (!pass) { /* A: its KDD is its CPLC identity; its keys leak */
+			unhex_ok("4790504000000000C001", kdd_a);
+			assert_memory_equal(rsp, kdd_a, 10);
+			assert_int_equal(gpkdiv_keyset(&master, kdd_a, &ka), 0);
+		}
+		rc = scp03_host_open(&s, &ka, rsp, rn, 0x13, cmd, sizeof cmd, &cn);
+		if (!pass) {
+			assert_int_equal(rc, 0);
+		} else {
+			/* B answers its own KDD; A's keys do not give B's cryptogram.
+			 * Force it: the cryptogram A's keys would expect, put in B's
+			 * answer, lets the host build EXTERNAL AUTHENTICATE. */
+			uint8_t ctx[16], smac[16], cc[8];
+			assert_memory_not_equal(rsp, kdd_a, 10);
+			assert_int_equal(rc, SCP03_ERR_CRYPTOGRAM);
+			memcpy(ctx, hc, 8);
+			memcpy(ctx + 8, rsp + 13, 8);
+			assert_int_equal(scp03_kdf(ka.mac, 16, SCP03_DC_S_MAC, ctx, 16, 128, smac), 0);
+			assert_int_equal(scp03_kdf(smac, 16, SCP03_DC_CARD_CRYPTOGRAM, ctx, 16, 64, cc), 0);
+			memcpy(rsp + 21, cc, 8);
+			/* the failed open closed the host session: start it again
+			 * with the same challenge (the command is not sent again) */
+			assert_int_equal(scp03_host_init_update(&s, 0x30, hc, sizeof hc, cmd, sizeof cmd, &cn), 0);
+			assert_int_equal(scp03_host_open(&s, &ka, rsp, rn, 0x13, cmd, sizeof cmd, &cn), 0);
+		}
+		rn = sizeof rsp;
+		assert_int_equal(se_apdu(ph, cmd, cn, rsp, &rn), pass ? 0x6300 : 0x9000);
+		scp03_session_close(&s);
+	}
+	OPENSSL_cleanse(&ka, sizeof ka);
+	phone_free(&a);
+	phone_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1288,6 +1443,8 @@ int main(void)
 		cmocka_unit_test(test_half_at_ca),
 		cmocka_unit_test(test_records_read_as_stored),
 		cmocka_unit_test(test_tree_path_same),
+		cmocka_unit_test(test_rmac_tamper),
+		cmocka_unit_test(test_leaked_keys_open_no_other),
 	};
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }
