@@ -489,6 +489,34 @@ static void test_biometrics(void **state)
 	dev_close(&v);
 }
 
+/* The PIN a match opens is the card's security status: re-SELECT closes
+ * it, and CHANGE REFERENCE DATA after a match sets a new auth PIN. */
+static void test_match_status(void **state)
+{
+	iosdev_t v;
+	cred_t k;
+	(void)state;
+
+	dev_open(&v, FX "ios/default.lua");
+	provision(&v, &k);
+	assert_int_equal(tx(&v, SELECT_AP, NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "002000980430303030", NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, SEL("000A"), NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "00B0000004", NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, SELECT_AP, NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, SEL("000A"), NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "00B0000004", NULL, NULL), 0x6982);
+	assert_int_equal(tx(&v, SEL("0018"), NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "002401800439393939", NULL, NULL), 0x6982); /* not open */
+	assert_int_equal(tx(&v, "002000800430303030", NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "002401800439393939", NULL, NULL), 0x9000);
+	assert_int_equal(ios_biometric(v.d, IOS_BIO_DISABLED), SIM_OK);
+	assert_int_equal(tx(&v, "002000800432343638", NULL, NULL), 0x63C2); /* the old one */
+	assert_int_equal(tx(&v, "002000800439393939", NULL, NULL), 0x9000);
+	cred_free(&k);
+	dev_close(&v);
+}
+
 /* Counters in NVM: across power-off, a saved and reloaded image, and a
  * tear at every write step of a wrong VERIFY (never a try regained). */
 static void test_counters_persist(void **state)
@@ -786,6 +814,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_token_80fc_and_gated_cert),
 		cmocka_unit_test(test_sign_and_keys_stay),
 		cmocka_unit_test(test_biometrics),
+		cmocka_unit_test(test_match_status),
 		cmocka_unit_test(test_counters_persist),
 		cmocka_unit_test(test_install_refusals),
 		cmocka_unit_test(test_reissue_sign),
