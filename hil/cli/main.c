@@ -39,9 +39,9 @@ static const char usage_main[] =
 	"  doctor            check a bench before a campaign\n"
 	"  readers           list the PC/SC readers (with their cards) and libnfc devices\n"
 	"  profile from-card write what a card shows (ATR, EF sizes, token) as profile fields\n"
-	"  serve card|se|pn532|ca|tsm\n"
-	"                    serve a simulator: card, se to pcscd (vpcd), pn532 to\n"
-	"                    libnfc (pty), ca and tsm over HTTP\n"
+	"  serve card|se|ios|pn532|ca|tsm|wallet\n"
+	"                    serve a simulator: card, se, ios to pcscd (vpcd), pn532 to\n"
+	"                    libnfc (pty), ca, tsm and wallet over HTTP\n"
 	"\n"
 	"  mynahil COMMAND --help   options of one command\n"
 	"  mynahil --version        mynahil's version, git commit, library versions\n";

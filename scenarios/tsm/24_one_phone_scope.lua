@@ -6,8 +6,7 @@
 -- `holder`: the first phone's certificates revoked (superseded, as a relying
 -- party sees them), its applet deleted at its next check-in.  The
 -- cross-platform half of the switch (an Android and an iPhone each with
--- certificates) cannot be run on this bench: this scenario asserts only what it
--- can.
+-- certificates) is LC-02's (scenarios/lifecycle/02_model_change_android_ios.lua).
 local app = require "app"
 local rp = require "rp"
 
