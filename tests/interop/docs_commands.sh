@@ -320,6 +320,12 @@ check "reports: doctor says the bench is ready" says docs/reports.md "the bench 
 check "ca: OCSP says good" says docs/ca.md "alice-auth.pem: good"
 check "ca: after the hold, revoked with certificateHold" says docs/ca.md "Reason: certificateHold"
 check "ca: the CRL verifies" says docs/ca.md "verify OK"
+# docs/incidents.md
+check "incidents: the packed failure reproduces" says docs/incidents.md "reproduced: 1 run as recorded (1 failed as recorded)"
+check "incidents: the fault plan shrinks to one fault" says docs/incidents.md "minimal: 1 of 3 faults"
+check "incidents: the OpenSC log shrinks to what the mistyped PIN needs" says docs/incidents.md "002000800430303030 -> 63C2  (differs)"
+check "incidents: the scenario fails at the mistyped VERIFY on the misbehaving card" \
+	says docs/incidents.md "got 63C3, want 63C2"
 
 # MYNAHIL_DOCS_KEEP=DIR keeps every block's script and output there.
 [ -n "${MYNAHIL_DOCS_KEEP:-}" ] && cp -r "$tmp/blocks" "$MYNAHIL_DOCS_KEEP"
