@@ -92,7 +92,7 @@ static int add_tree(packer_t *p, const char *prefix, const char *dir, int depth)
 	int rc = 0;
 
 	if (!d)
-		return snprintf(p->err, sizeof p->err, "%s: %s", dir, strerror(errno)), -1;
+		return snprintf(p->err, sizeof p->err, "%.400s: %s", dir, strerror(errno)), -1;
 	while (rc == 0 && (e = readdir(d))) {
 		char path[PATH_MAX], name[PATH_MAX];
 		struct stat st;
@@ -131,7 +131,9 @@ static int normalise(const char *in, char *out, size_t cap)
 	char buf[PATH_MAX], *save, *c;
 	size_t n = 0;
 
-	snprintf(buf, sizeof buf, "%s", in);
+	if (strlen(in) >= sizeof buf)
+		return -1;
+	memcpy(buf, in, strlen(in) + 1);
 	out[0] = 0;
 	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(c, "."))
@@ -156,7 +158,9 @@ static int climbs(const char *rel)
 	int depth = 0, low = 0;
 	char buf[PATH_MAX], *save, *c;
 
-	snprintf(buf, sizeof buf, "%s", rel);
+	if (strlen(rel) >= sizeof buf)
+		return 0;
+	memcpy(buf, rel, strlen(rel) + 1);
 	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		depth += !strcmp(c, "..") ? -1 : strcmp(c, ".") ? 1 : 0;
 		if (depth < low)
@@ -198,7 +202,7 @@ static int add_profile(packer_t *p, const char *role, const char *path, char *ou
 	int up = 0, rc = 0;
 
 	if (util_read_file(path, &text, &n) < 0)
-		return snprintf(p->err, sizeof p->err, "%s: %s", path, strerror(errno)), -1;
+		return snprintf(p->err, sizeof p->err, "%.400s: %s", path, strerror(errno)), -1;
 	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 	/* how far up the files it names lie, so that all fit below base */
 	for (s = (const char *)text; next_ref(&s, dir, rel, sizeof rel);)
@@ -738,12 +742,9 @@ static int write_scenario(const tmin_t *m, const size_t *idx, size_t n, const ch
 	FILE *f = fopen(path, "w");
 	const trc_rec_t *fx = &m->t->v[m->fail_rec];
 	const char *role = fx->role && !strcmp(fx->role, "se") ? "se" : "card";
-	size_t nex = 0;
 
 	if (!f)
 		return fprintf(stderr, "mynahil: %s: %s\n", path, strerror(errno)), -1;
-	for (size_t i = 0; i < m->nsel; i++)
-		nex += !m->t->v[m->sel[i]].event;
 	fprintf(f, "-- %s: an incident, minimised by `mynahil incident minimise` from\n-- %s\n", id, trace);
 	fprintf(f, "-- (%zu of its %zu records kept).  Checked against %s, the first answer\n", n, m->nsel, m->target);
 	fprintf(f, "-- that differs from the recording is at %s: recorded %04X, the target ",
