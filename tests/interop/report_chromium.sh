@@ -67,6 +67,18 @@ check "its trace rows carry their role" has '<tr data-role="card"><td>1</td><td>
 check "its reproduce line" has "<code class=\"repro\">mynahil run $tmp/sc/card/00_session.lua --seed 7 --target card=sim:card</code>" "$tmp/card00.html"
 check "a passing scenario's trace not drawn until opened" \
 	sh -c "sed -n '/data-id=\"CARD-01\"/,/<\/details>/p' '$dom' | grep -q '<table class=\"trace\" data-i=\"[0-9]*\"><tbody>'"
+check "a passing scenario's expects not drawn until opened" \
+	sh -c "sed -n '/data-id=\"CARD-01\"/,/<\/details>/p' '$dom' | grep -q '<table class=\"expects\" data-lazy=\"1\"><tbody><tr><th>where</th><th>expect</th><th>result</th></tr></tbody></table>'"
+# the same page with CARD-01 open from the start: the script draws its
+# expects (file:line, what, ok) and its trace as it does on a click
+sed 's/\(data-id="CARD-01"\)>/\1 open>/' "$tmp/out/report.html" >"$tmp/open.html"
+chrome --dump-dom "file://$tmp/open.html" >"$tmp/dom-open.html"
+sed -n '/data-id="CARD-01"/,/<\/details>/p' "$tmp/dom-open.html" >"$tmp/card01.html"
+check "an opened passing scenario: its expects drawn, at file:line" \
+	has '<table class="expects"><tbody><tr><th>where</th><th>expect</th><th>result</th></tr><tr class="ok"><td><code>[^<]*card/01_certificates.lua:19</code></td><td>[^<]*</td><td>ok</td></tr>' "$tmp/card01.html"
+check "an opened passing scenario: all its expects" \
+	[ "$(grep -o '<tr class="ok">' "$tmp/card01.html" | wc -l)" = "$(python3 -c "import json; print(sum(len(s.get('expects') or []) for s in json.load(open('$tmp/out/results.json'))['scenarios'] if s['id'] == 'CARD-01'))")" ]
+check "an opened passing scenario: its trace drawn" has '<table class="trace" data-i="[0-9]*" data-drawn="1">.*<b>SELECT</b> AID D392F000260100000001 JPKI AP' "$tmp/card01.html"
 # the run
 check "the run's reproduce line" has "<pre id=\"reproduce\">mynahil run $tmp/sc --seed 7 --target card=sim:card</pre>" "$dom"
 check "the bench: the card's ATR and generation" has 'ATR 3BDA13FF8131FB468012392F31C173C601C03B (card generation 2020)' "$dom"
