@@ -500,5 +500,7 @@ void lhil_open_bindings(lua_State *L)
 	lua_setfield(L, -2, "_record");
 	luaopen_mynahil_crypto(L);
 	lua_setfield(L, -2, "crypto");
+	luaopen_mynahil_gp(L);
+	lua_setfield(L, -2, "gp");
 	lua_setglobal(L, "mynahil");
 }

@@ -73,6 +73,9 @@ void lhil_open_card(lua_State *L);
 /* mynahil._service (w.tsm, w.ca), mynahil._open (w:open): lsvc.c */
 void lhil_open_services(lua_State *L);
 int luaopen_mynahil_crypto(lua_State *L);
+/* mynahil.gp: KDF3 diversification, INITIALIZE UPDATE and EXTERNAL
+ * AUTHENTICATE built for a key set (lgp.c) */
+int luaopen_mynahil_gp(lua_State *L);
 /* w.ios's device methods (keygen, attest, install...) on links: lios.c;
  * after lhil_open_bindings.  lhil_inspect_ios fills link:inspect()'s
  * table (at the top) for a sim:ios link. */
