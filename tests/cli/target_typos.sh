@@ -79,7 +79,7 @@ check "an unknown command: named, where the commands are, no usage dump" \
 "$bin" list --help >"$tmp/lh"
 check "list --help shows list's usage" grep -q '^usage: mynahil list' "$tmp/lh"
 "$bin" --help >"$tmp/h"
-check "top-level help lists every serve kind" grep -q 'serve card|se|pn532|ca|tsm' "$tmp/h"
+check "top-level help lists every serve kind" grep -q 'serve card|se|ios|pn532|ca|tsm|wallet' "$tmp/h"
 "$bin" run --help >"$tmp/rh"
 check "--target help names the link kinds and the roles" \
 	sh -c "grep -q 'nfc:DRIVER:PORT' '$tmp/rh' && grep -q 'Roles: card, se' '$tmp/rh' && grep -q 'tsm, ca' '$tmp/rh'"
