@@ -490,10 +490,7 @@ static int cmd_pack(int argc, char **argv)
 		free(av);
 	}
 	if (rc == 0 || rc == 1) {
-		char *text = read_text(log);
 		printf("the run: %s (exit status %d)\n", rc ? "failed" : "passed", rc);
-		(void)text;
-		free(text);
 		rc = pack_dir(out, outfile);
 	} else {
 		char *text = read_text(log);
@@ -696,9 +693,9 @@ static long first_diff(tmin_t *m, const size_t *idx, size_t n, uint8_t *rsp, siz
 	for (size_t i = 0; i < n && found == NO_DIFF; i++) {
 		const trc_rec_t *x = &m->t->v[m->sel[idx[i]]];
 		if (x->event) {
-			if (!strncmp(x->event, "power ", 6))
-				link_power(l, !strcmp(x->event, "power off") ? SIM_POWER_OFF :
-					      !strcmp(x->event, "power warm") ? SIM_POWER_WARM : SIM_POWER_COLD);
+			enum sim_power how;
+			if (trc_power_event(x->event, &how))
+				link_power(l, how);
 			continue;
 		}
 		*rn = 0;

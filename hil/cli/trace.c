@@ -202,9 +202,9 @@ static int cmd_check(int argc, char **argv)
 		if (a.role && x->role && strcmp(x->role, a.role))
 			continue;
 		if (x->event) {
-			if (!strcmp(x->event, "power cold") || !strcmp(x->event, "power warm") || !strcmp(x->event, "power off"))
-				link_power(l, !strcmp(x->event, "power off") ? SIM_POWER_OFF :
-					      !strcmp(x->event, "power warm") ? SIM_POWER_WARM : SIM_POWER_COLD);
+			enum sim_power how;
+			if (trc_power_event(x->event, &how))
+				link_power(l, how);
 			continue;
 		}
 		nex++;

@@ -9,6 +9,21 @@
 #include "hil/base/trace.h"
 #include "sim/core/apdu.h"
 
+int trc_power_event(const char *event, enum sim_power *how)
+{
+	if (!event || strncmp(event, "power ", 6))
+		return 0;
+	if (!strcmp(event + 6, "off"))
+		*how = SIM_POWER_OFF;
+	else if (!strcmp(event + 6, "warm"))
+		*how = SIM_POWER_WARM;
+	else if (!strcmp(event + 6, "cold"))
+		*how = SIM_POWER_COLD;
+	else
+		return 0;
+	return 1;
+}
+
 void trc_free(trc_t *t)
 {
 	for (size_t i = 0; i < t->n; i++) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "sim/core/sim.h"
 
 typedef struct trc_rec {
 	char *role;      /* "card", "se"; NULL when the source does not say */
@@ -35,6 +36,9 @@ typedef struct trc {
 } trc_t;
 
 void trc_free(trc_t *t);
+/* A record's power event ("power off|cold|warm") as what link_power
+ * takes into *how: 1, or 0 for any other event. */
+int trc_power_event(const char *event, enum sim_power *how);
 /* Append a copy; rsp NULL = no answer.  -1 on ENOMEM. */
 int trc_add(trc_t *t, const char *role, const char *link, const uint8_t *cmd, size_t cn,
 	    const uint8_t *rsp, size_t rn, const char *at, int64_t t_ns);
