@@ -192,11 +192,10 @@ do -- each flow one step of the run (--paranoid checks the invariants after it)
   end
 end
 
-function wallet.issue(w, ph, card, opts) return wallet.session(w, ph, card, "issue", opts) end
-function wallet.reissue(w, ph, card, opts) return wallet.session(w, ph, card, "reissue", opts) end
-function wallet.renew(w, ph, card, opts) return wallet.session(w, ph, card, "renew", opts) end
-function wallet.revoke(w, ph, card, opts) return wallet.session(w, ph, card, "revoke", opts) end
-function wallet.lift(w, ph, card, opts) return wallet.session(w, ph, card, "lift", opts) end
+-- wallet.issue(w, ph, card, opts), and reissue, renew, revoke, lift
+for _, op in ipairs { "issue", "reissue", "renew", "revoke", "lift" } do
+  wallet[op] = function(w, ph, card, opts) return wallet.session(w, ph, card, op, opts) end
+end
 function wallet.sync(w, ph, opts) return wallet.session(w, ph, nil, "sync", opts) end
 function wallet.pin_reset(w, ph, card, slot, pin)
   return wallet.session(w, ph, card, "pin_reset", { slot = slot, pins = { [slot] = pin } })
