@@ -21,6 +21,7 @@
 
 #include "hil/run/pool.h"
 #include "hil/run/preflight.h"
+#include "hil/run/lua/lhil.h"
 #include "hil/run/runner.h"
 #include "hil/base/util.h"
 
@@ -743,9 +744,11 @@ static void run_work(void *ud, size_t i, int fd)
 	res_scenario_clear(&res);
 }
 
+/* The scenario's watchdog, then its teardown's own window (lhil_grace),
+ * then the grace. */
 static int64_t run_limit(void *ud, size_t i)
 {
-	return (int64_t)(((run_job_t *)ud)->v[i].timeout_s + KILL_GRACE_S) * 1000;
+	return (int64_t)(((run_job_t *)ud)->v[i].timeout_s + LHIL_TEARDOWN_S + KILL_GRACE_S) * 1000;
 }
 
 /* A run the signal stopped, or never started: a skip that says so, so

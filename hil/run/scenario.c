@@ -593,6 +593,7 @@ static void check_invariants(lua_State *L, int rc, res_scenario_t *res)
 	if (rc == LUA_OK || why) {
 		if (why)
 			lua_pop(L, 1);
+		lhil_grace(L, LHIL_TEARDOWN_S); /* also after a watchdog or budget error */
 		lua_getglobal(L, "mynahil");
 		lua_getfield(L, -1, "_invariants");
 		lua_remove(L, -2);

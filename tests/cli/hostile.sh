@@ -52,7 +52,7 @@ check "require of a path refused" result H-REQUIRE-PATH error "require '../../..
 check "require of a binary chunk refused" result H-REQUIRE-BINARY error "attempt to load a binary chunk (mode is 't')"
 check "a binary scenario file refused" result binary_scenario error "attempt to load a binary chunk"
 check "__gc refused" result H-GC-LOOP error "gc_loop.lua:5: setmetatable: __gc is not available in a scenario"
-check "pattern bomb killed by the watchdog" result H-PATTERN error "watchdog: no result while running after 7 s; killed"
+check "pattern bomb killed by the watchdog" result H-PATTERN error "watchdog: no result while running after 17 s; killed"
 check "pattern bomb at top level killed while loading" result pattern_top error "watchdog: no result while loading after 7 s; killed"
 check "memory bomb stopped" result H-MEMORY error "memory limit of 128 MiB exhausted"
 # Stopped by the hook at 5 s, or by the hard kill at 7 s on a loaded machine.

@@ -40,6 +40,13 @@ int lhil_load_scenario(lua_State *L, const char *file, char *err, size_t errlen)
  * the stack; the traceback goes to the log. */
 int lhil_pcall(lua_State *L, int nargs, int nresults);
 
+/* After the run, the invariants and the teardown get a window of their
+ * own: seconds from now on the wall clock and a tenth of the budget.  A
+ * run killed by its watchdog still leaves the bench's devices as it
+ * found them (scenarios/lib/app.lua's teardown). */
+#define LHIL_TEARDOWN_S 10
+void lhil_grace(lua_State *L, int seconds);
+
 /* Push a link as a Lua object; Lua owns it (closed by __gc/__close). */
 struct link;
 void lhil_push_link(lua_State *L, struct link *l);

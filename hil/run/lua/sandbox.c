@@ -662,6 +662,17 @@ int lhil_pcall(lua_State *L, int nargs, int nresults)
 	return rc;
 }
 
+void lhil_grace(lua_State *L, int seconds)
+{
+	sbx_t *s = sbx_of(L);
+	long long left = s->o.budget / 10; /* the teardown's share of the budget */
+
+	if (s->o.deadline_ms)
+		s->o.deadline_ms = util_now_ms() + (int64_t)seconds * 1000;
+	if (s->o.budget && s->used > s->o.budget - left)
+		s->used = s->o.budget - left;
+}
+
 /* The line of the first "scenario" call in file, for errors raised by
  * scenario{} itself: `return scenario {...}` is a tail call, so Lua no
  * longer knows the caller's line when the check fails. */
