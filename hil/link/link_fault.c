@@ -81,7 +81,8 @@ static int disarm(link_t *l, fault_link_t *f, const char *what)
 		f->state = NEEDS_POWER;
 		torn = 1;
 	}
-	nvm_tear_at(f->ctx->nvm, 0);
+	if (f->armed >= 0) /* a tear the scenario armed itself (link:tear_at) is left alone */
+		nvm_tear_at(f->ctx->nvm, 0);
 	f->armed = -1;
 	return torn;
 }

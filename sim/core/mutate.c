@@ -16,6 +16,7 @@ static const char *const names[MUT_COUNT][2] = {
 	[MUT_REGISTRY_STALE] = { "registry_stale", "the TSM registry keeps its status after a revocation" },
 	[MUT_DELETE_NOOP] = { "delete_noop", "the SE answers DELETE with 9000 and deletes nothing" },
 	[MUT_PIN_POWER] = { "pin_power", "PIN retry counters back to full at every power-up" },
+	[MUT_NVM_TORN] = { "nvm_torn", "a torn NVM write leaves the record erased and power-up keeps it: no journal, updates are not atomic" },
 };
 
 #ifdef MYNAHIL_MUTANTS

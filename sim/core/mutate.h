@@ -28,6 +28,7 @@ enum mut {
 	MUT_REGISTRY_STALE, /* the TSM registry keeps its status after a revocation */
 	MUT_DELETE_NOOP,    /* the SE answers DELETE with 9000 and deletes nothing */
 	MUT_PIN_POWER,      /* PIN retry counters back to full at every power-up */
+	MUT_NVM_TORN,       /* a torn write leaves the record erased (FF), kept at power-up: no journal */
 	MUT_COUNT
 };
 

@@ -16,6 +16,7 @@
  * was changed, so power-up restores the state from before the
  * transaction.  Rolling back never allocates, so it cannot fail. */
 #include "nvm.h"
+#include "mutate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,7 +357,9 @@ static void torn_copy(uint8_t *dst, const uint8_t *old, size_t oldlen,
 static void write_value(uint8_t *dst, const uint8_t *old, size_t oldlen,
 			const uint8_t *src, size_t len, int torn)
 {
-	if (torn)
+	if (torn && mut_on(MUT_NVM_TORN))
+		memset(dst, ERASED, len); /* erased, never programmed */
+	else if (torn)
 		torn_copy(dst, old, oldlen, src, len);
 	else if (len)
 		memmove(dst, src, len); /* src may be dst: a put of its own get */
@@ -769,8 +772,12 @@ int nvm_power_up(nvm_t *n)
 
 	if (!n)
 		return 0;
-	if (n->in_txn)
+	if (n->in_txn && mut_on(MUT_NVM_TORN)) {
+		journal_clear(n); /* the half-written records stay as they are */
+		n->in_txn = 0;
+	} else if (n->in_txn) {
 		rolled = rollback(n);
+	}
 	n->powered = 1;
 	return rolled;
 }
