@@ -233,7 +233,7 @@ static int pcsc_open(link_t *l, const char *rest, const link_opts_t *o)
 
 	if (o->profile || o->state)
 		return link_fail(l, LINK_ERR_URI, "--profile and --state describe a simulator; a pcsc: card has its own");
-	q = link_query(rest); /* only ?profile=, checked by link_open */
+	q = link_query(rest); /* ?profile= and ?keys=, for the scenarios; checked by link_open */
 	if (!(pattern = strndup(rest, q ? (size_t)(q - rest) : strlen(rest))))
 		return link_fail(l, LINK_ERR_IO, "out of memory");
 	if (!*pattern) {
@@ -431,7 +431,7 @@ static int pcsc_wait(link_t *l, int present, int timeout_ms)
 
 const link_ops_t link_pcsc_ops = {
 	.scheme = "pcsc",
-	.query_keys = (const char *const[]){ "profile", NULL },
+	.query_keys = (const char *const[]){ "profile", "keys", NULL },
 	.pattern = 1,
 	.open = pcsc_open,
 	.close = pcsc_close,

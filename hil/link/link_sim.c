@@ -1,6 +1,8 @@
 /* link_sim.c — the in-process simulators behind "sim:card", "sim:se" and "sim:ios".
  *
- * URI: sim:card|se|ios[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)].  The link owns the
+ * URI: sim:card|se|ios[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)][&keys=test|unknown
+ * (not for the link: whether the TSM may use the SE, hil/run/scenario.c's needs; unknown stands in for a real
+ * phone in tests)].  The link owns the
  * simulator's context: its random stream (derived from the run's seed
  * and the caller's label), its virtual clock and its NVM, loaded from
  * and saved to the state file when one is named.  A card profile is a
@@ -270,7 +272,7 @@ static int sim_wait(link_t *l, int present, int timeout_ms)
 
 const link_ops_t link_sim_ops = {
 	.scheme = "sim",
-	.query_keys = (const char *const[]){ "profile", "state", "serial", NULL },
+	.query_keys = (const char *const[]){ "profile", "state", "serial", "keys", NULL },
 	.open = sim_open,
 	.close = sim_close,
 	.power = sim_power,

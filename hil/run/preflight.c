@@ -78,6 +78,15 @@ int preflight_binding(const char *role, const char *uri, char *err, size_t errle
 		snprintf(err, errlen, "unknown role '%.40s' in %.40s=%.200s (roles: card, se, se2, ios, tsm, ca)", role, role, uri);
 		return -1;
 	}
+	{ /* ?keys= (an SE's URI, docs/bench.md): test or unknown, nothing else */
+		const char *q = strchr(uri, ':') ? link_query(strchr(uri, ':') + 1) : NULL;
+		char v[16];
+		int got = q ? util_query_get(q + 1, "keys", v, sizeof v) : 0;
+		if (got && (got != 1 || (strcmp(v, "test") && strcmp(v, "unknown")))) {
+			snprintf(err, errlen, "role %s: ?keys= takes test or unknown (the SE's SCP03 keys)", role);
+			return -1;
+		}
+	}
 	if (!is_service(role) && !strncmp(uri, "sim:", 4)) {
 		/* a simulator opens at no cost: its kind and profile too */
 		link_opts_t lo = { .label = "preflight", .probe = 1 };

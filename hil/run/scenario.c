@@ -406,38 +406,65 @@ static void set_reason(res_scenario_t *res, res_status_t st, const char *why)
 	res->reason = strdup(why);
 }
 
-/* A need the bindings cannot meet makes the scenario a skip, not a
- * failure: it is the bench, not the system, that lacks something. */
-int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap)
+/* A bound SE whose SCP03 keys are not the test keys the TSM holds
+ * (fixtures/se/default.lua): a real phone.  The bench says so with
+ * ?keys=unknown on the SE's URI (docs/bench.md); a simulator, served or
+ * in process, has the test keys. */
+static int keys_unknown(const char *uri)
 {
-	for (size_t i = 0; i < m->nneeds; i++) {
-		if (!strcmp(m->needs[i], "sim")) {
-			const char *uri = scen_binding(env, "card");
-			if (uri && strncmp(uri, "sim:", 4)) {
-				snprintf(why, cap, "needs a simulator's insides; card is bound to %s", uri);
-				return 1;
-			}
-		} else if (!strcmp(m->needs[i], "se") || !strcmp(m->needs[i], "se2") || !strcmp(m->needs[i], "tsm") ||
-			   !strcmp(m->needs[i], "ca") || !strcmp(m->needs[i], "card") || !strcmp(m->needs[i], "ios")) {
-			/* defaults: sim:se, a simulated SE of the scenario's own for se2
-			 * (scenarios/lib/lifecycle.lua), the in-process TSM and CA, sim:card,
-			 * a simulated iPhone of the scenario's own for ios (scenarios/lib/wallet.lua) */
-			continue;
-		} else if (!scen_binding(env, m->needs[i])) {
-			snprintf(why, cap, "needs role '%s', which is not bound", m->needs[i]);
-			return 1;
-		}
-	}
-	return 0;
+	const char *q = uri && strchr(uri, ':') ? link_query(strchr(uri, ':') + 1) : NULL;
+	char v[16];
+
+	return q && util_query_get(q + 1, "keys", v, sizeof v) == 1 && !strcmp(v, "unknown");
 }
 
-static int needs(const scen_meta_t *m, const char *what)
+static int has_need(const scen_meta_t *m, const char *what)
 {
 	for (size_t i = 0; i < m->nneeds; i++)
 		if (!strcmp(m->needs[i], what))
 			return 1;
 	return 0;
 }
+
+/* A need the bindings cannot meet makes the scenario a skip, not a
+ * failure: it is the bench, not the system, that lacks something.
+ * "sim" (the card) and "sim:ROLE": the role is a simulator (its insides
+ * are read or changed); "se_keys": the TSM can open SCP03 sessions on
+ * each bound SE the scenario uses (se, se2) — implied by needing the
+ * TSM and an SE. */
+int scen_unmet_need(const scen_meta_t *m, const scen_env_t *env, char *why, size_t cap)
+{
+	static const char *const ses[] = { "se", "se2" };
+
+	for (size_t i = 0; i < m->nneeds; i++) {
+		const char *need = m->needs[i];
+		if (!strcmp(need, "sim") || !strncmp(need, "sim:", 4)) {
+			const char *role = need[3] ? need + 4 : "card", *uri = scen_binding(env, role);
+			if (uri && strncmp(uri, "sim:", 4)) {
+				snprintf(why, cap, "needs a simulator's insides; %s is bound to %s", role, uri);
+				return 1;
+			}
+		} else if (!strcmp(need, "se") || !strcmp(need, "se2") || !strcmp(need, "tsm") || !strcmp(need, "ca") ||
+			   !strcmp(need, "card") || !strcmp(need, "se_keys")) {
+			/* defaults: sim:se, a simulated SE of the scenario's own for se2
+			 * (scenarios/lib/lifecycle.lua), the in-process TSM and CA, sim:card */
+			continue;
+		} else if (!scen_binding(env, need)) {
+			snprintf(why, cap, "needs role '%s', which is not bound", need);
+			return 1;
+		}
+	}
+	for (size_t k = 0; k < 2; k++) {
+		const char *uri = scen_binding(env, ses[k]);
+		if ((has_need(m, "se_keys") || has_need(m, "tsm")) && has_need(m, ses[k]) && keys_unknown(uri)) {
+			snprintf(why, cap, "needs the SE's keys (a test SE with known SCP03 keys); %s is bound to %s", ses[k],
+				 uri);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 
 void scen_meta_to_res(const scen_meta_t *m, res_scenario_t *res)
 {
@@ -807,7 +834,7 @@ void scen_run(const scen_meta_t *m, const scen_env_t *env, res_scenario_t *res)
 		if (!strcmp(role, "tsm") || !strcmp(role, "ca"))
 			continue; /* services, not links: w.tsm and w.ca (hil/run/lua/lsvc.c) */
 		/* A scenario that needs the SE gets sim:se unless bound. */
-		if (i == env->nbind && (scen_binding(env, "se") || !needs(m, "se")))
+		if (i == env->nbind && (scen_binding(env, "se") || !has_need(m, "se")))
 			continue;
 		if (link_open(&l, uri, &lo, err, sizeof err) < 0) {
 			char why[1200];

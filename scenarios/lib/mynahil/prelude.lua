@@ -218,7 +218,10 @@ local function fail(msg)
   error(msg, 0)
 end
 
-local needs_known = { card = true, se = true, se2 = true, ios = true, tsm = true, ca = true, sim = true }
+-- sim: the card is a simulator; sim:ROLE: that role is one; se_keys:
+-- the TSM can open SCP03 sessions on the bound se/se2 (docs/bench.md).
+local needs_known = { card = true, se = true, se2 = true, ios = true, tsm = true, ca = true, sim = true,
+                      se_keys = true, ["sim:card"] = true, ["sim:se"] = true, ["sim:se2"] = true, ["sim:ios"] = true }
 
 function scenario(t)
   local error = function(msg) fail(msg) end
@@ -249,7 +252,7 @@ function scenario(t)
   -- would otherwise skip the scenario on every bench, for ever.
   for i, need in ipairs(t.needs) do
     if not needs_known[need] then
-      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, se2, ios, tsm, ca, sim", i,
+      error(string.format("scenario: needs[%d] = %s is not a need; the needs are card, se, se2, ios, tsm, ca, sim, sim:ROLE, se_keys", i,
                           type(need) == "string" and string.format("%q", need) or tostring(need)))
     end
   end
