@@ -188,3 +188,21 @@ while read -r f n wall cpu bytes; do
 	printf '%-44s %12s exchanges/s\n' "  per CPU second" "$(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", n / c }')"
 done <"$build/bench_trace.log"
 echo "  (import: parse the capture, write our JSON lines; baseline: none given in the issue)"
+
+echo
+echo "== tear sweep of a complete issuance (issue 13) =="
+# TSM-00: every NVM write of the phone's SE and of the card, torn once
+# each, two at a time; a point that breaks an invariant does not stop
+# the count (the sweep's exit status is not the bench's).
+ts=$(mktemp -d)
+t0=$(date +%s.%N)
+"$build/mynahil" run "$here/../../scenarios/tsm/00_issue.lua" --tear-sweep -j 2 --out "$ts" >"$build/bench_tear.log" 2>&1 || true
+t1=$(date +%s.%N)
+pts=$(sed -n 's/^tear sweep: \([0-9]*\) points.*/\1/p' "$build/bench_tear.log")
+printf '%-44s %12s points\n' "tear points (SE and card NVM writes)" "${pts:-?}"
+sed -n 's/^  \(se\|card\): \([0-9]*\) writes$/  \1: \2/p' "$build/bench_tear.log"
+printf '%-44s %12s s\n' "wall time, -j 2" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+echo "  (each point a whole run: torn, powered up, the app retrying, the invariants checked)"
+echo "  $(sed -n 's/^TSM-00: [0-9]* tear points in [0-9.]* s: //p' "$build/bench_tear.log")"
+echo "  baseline: none given in the issue"
+rm -rf "$ts"
