@@ -859,6 +859,8 @@ void ca_close(ca_t *ca)
 	sqlite3_close(ca->db);
 	for (int i = 0; i < CA_CACHE; i++)
 		X509_free(ca->cache[i].x);
+	for (int i = 0; i < 4; i++)
+		X509_free(ca->exts[i / 2][i % 2]);
 	for (int i = 0; i < 2; i++) {
 		X509_STORE_free(ca->store[i]);
 		X509_free(ca->cert[i]);

@@ -55,6 +55,9 @@ struct ca {
 		int64_t chain_at;
 	} cache[CA_CACHE];
 	unsigned cache_next;
+	/* make_cert()'s extensions that are the same in every certificate of
+	 * a kind and purpose, built once ([kind][purpose]; NULL until then) */
+	X509 *exts[2][2];
 };
 
 /* Record the failure (what and which field) and return rc. */

@@ -646,36 +646,69 @@ static int set_pubkey(X509 *x, const rsa_pub_t *pub)
 	return 1;
 }
 
+/* The extensions of every certificate of kind k and purpose p that do
+ * not depend on its subject, built once into an unsigned certificate
+ * kept by ca (ca->exts): building them (configuration strings parsed,
+ * names and policies assembled) cost more than copying them. */
+static X509 *fixed_exts(ca_t *ca, enum ca_purpose p, enum ca_kind k)
+{
+	char aia[1024];
+	X509V3_CTX v3;
+	X509 *x;
+
+	if (ca->exts[k][p])
+		return ca->exts[k][p];
+	if (!(x = X509_new()))
+		return NULL;
+	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s/ca/%s-ca.der", ca->base_url, ca->base_url,
+		 p == CA_AUTH ? "auth" : "sign");
+	X509V3_set_ctx(&v3, ca->cert[p], x, NULL, NULL, 0);
+	if (!add_ext(x, &v3, NID_key_usage,
+		     p == CA_AUTH ? "critical,digitalSignature" : "critical,digitalSignature,nonRepudiation") ||
+	    (p == CA_AUTH && !add_ext(x, &v3, NID_ext_key_usage, "clientAuth")) ||
+	    !add_policy(ca, x, policy[k][p], k == CA_CARD && p == CA_AUTH) || !add_issuer_altname(x, p) ||
+	    !add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") ||
+	    /* an auth CRL is not partitioned: its point names no subject */
+	    (p == CA_AUTH && !add_crldp(ca, x, p)) || !add_ext(x, &v3, NID_info_access, aia)) {
+		X509_free(x);
+		return NULL;
+	}
+	return ca->exts[k][p] = x;
+}
+
+/* x gets the extension nid of the fixed set f (a copy). */
+static int copy_ext(X509 *x, const X509 *f, int nid)
+{
+	int i = X509_get_ext_by_NID(f, nid, -1);
+
+	return i >= 0 && X509_add_ext(x, X509_get_ext(f, i), -1);
+}
+
 /* Build and sign; *der malloc'd. */
 static int make_cert(ca_t *ca, enum ca_purpose p, enum ca_kind k, uint64_t serial,
 		     const X509_NAME *subject, const rsa_pub_t *pub, int64_t nb, int64_t na,
 		     X509_EXTENSION *san, uint8_t **der, size_t *n)
 {
-	char aia[1024];
 	X509V3_CTX v3;
-	X509 *x = X509_new();
+	X509 *x = X509_new(), *f = fixed_exts(ca, p, k);
 	uint8_t *tmp = NULL;
 	int len = -1, ok;
 
-	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s/ca/%s-ca.der", ca->base_url, ca->base_url,
-		 p == CA_AUTH ? "auth" : "sign");
-	ok = x && X509_set_version(x, X509_VERSION_3) &&
+	ok = x && f && X509_set_version(x, X509_VERSION_3) &&
 	     ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) &&
 	     X509_set_issuer_name(x, X509_get_subject_name(ca->cert[p])) &&
 	     X509_set_subject_name(x, subject) && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
 	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && set_pubkey(x, pub);
 	if (ok) {
+		/* in the order the fixtures' certificates have them */
 		X509V3_set_ctx(&v3, ca->cert[p], x, NULL, NULL, 0);
-		ok = add_ext(x, &v3, NID_key_usage,
-			     p == CA_AUTH ? "critical,digitalSignature"
-					  : "critical,digitalSignature,nonRepudiation") &&
-		     (p != CA_AUTH || add_ext(x, &v3, NID_ext_key_usage, "clientAuth")) &&
-		     add_policy(ca, x, policy[k][p], k == CA_CARD && p == CA_AUTH) &&
-		     (!san || X509_add_ext(x, san, -1)) && add_issuer_altname(x, p) &&
+		ok = copy_ext(x, f, NID_key_usage) && (p != CA_AUTH || copy_ext(x, f, NID_ext_key_usage)) &&
+		     copy_ext(x, f, NID_certificate_policies) && (!san || X509_add_ext(x, san, -1)) &&
+		     copy_ext(x, f, NID_issuer_alt_name) &&
 		     add_ext(x, &v3, NID_subject_key_identifier, "hash") &&
-		     add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") &&
-		     add_crldp(ca, x, p) &&
-		     add_ext(x, &v3, NID_info_access, aia) &&
+		     copy_ext(x, f, NID_authority_key_identifier) &&
+		     (p == CA_AUTH ? copy_ext(x, f, NID_crl_distribution_points) : add_crldp(ca, x, p)) &&
+		     copy_ext(x, f, NID_info_access) &&
 		     X509_sign(x, ca->key[p], EVP_sha256()) > 0 && (len = i2d_X509(x, &tmp)) > 0;
 	}
 	X509_free(x);
