@@ -18,7 +18,9 @@ return scenario {
     -- counted from here: the phone's own set-up, then the TSM's scripts
     local flip = w:fault("se:apdu=16:flip=0")
     local bank = rp.new(w)
-    local phone = app.phone(w)
+    -- its own simulated phone (the se role: the fault applies), also on a
+    -- bench whose bound se is shared: the count must start on this phone
+    local phone = app.phone(w, app.new_se(w, 1))
     local card = app.card(w.card, w.profile.pins)
     -- a served TSM keeps its events across runs: count only this run's
     local _, ev0 = w.tsm:call("GET", "/v1/tsm/events")
