@@ -137,10 +137,14 @@ static uint16_t tx(sim_card_t *c, const char *hex, uint8_t *rsp, size_t *rn)
 
 	assert_true(n > 0);
 	assert_int_equal(sim_card_transmit(c, in, (size_t)n, rsp ? rsp : tmp, 4096, &len), SIM_OK);
+	const uint8_t *r = rsp ? rsp : tmp;
+
 	assert_true(len >= 2);
+	if (len < 2)	/* cmocka's assert returns; tell gcc's bounds check so */
+		return 0;
 	if (rn)
 		*rn = len - 2;
-	return (uint16_t)((rsp ? rsp : tmp)[len - 2] << 8 | (rsp ? rsp : tmp)[len - 1]);
+	return (uint16_t)(r[len - 2] << 8 | r[len - 1]);
 }
 
 static void card_new(card_t *k)
