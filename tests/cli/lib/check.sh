@@ -16,6 +16,7 @@ check() {
 	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $_what"; fi
 }
 has() { grep -q -- "$1" "$2"; }
+lacks() { ! grep -q -- "$1" "$2"; }
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" = 0 ]
