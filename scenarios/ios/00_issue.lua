@@ -1,5 +1,5 @@
--- Issue on an iPhone (operation 1 on iOS; docs/ios.md#the-provisioning-
--- service): the Wallet app's provisioning through the platform's service —
+-- Issue on an iPhone (operation 1 on iOS;
+-- docs/ios.md#the-provisioning-service): the Wallet app's provisioning through the platform's service —
 -- liveness, the card's text after its 入力補助 PIN, the card's signatures
 -- after its sign password, the device attestation, the new iPhone PINs,
 -- added with biometrics.  Checked where each party keeps it: the iPhone

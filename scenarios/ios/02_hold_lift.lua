@@ -1,5 +1,5 @@
--- Hold and lift on an iPhone (operation 5 on iOS; docs/card.md#phone-
--- certificates): the call centre holds the holder's phone certificates —
+-- Hold and lift on an iPhone (operation 5 on iOS;
+-- docs/card.md#phone-certificates): the call centre holds the holder's phone certificates —
 -- the registry is the TSM's, shared with the platform's service, so the
 -- iPhone's are held like an Android phone's; found again, the holder lifts
 -- in the Wallet app with the card: the auth certificate reinstated (same

@@ -1,6 +1,6 @@
 /* wallet.h — the simulated platform provisioning service: it stands where
- * Apple's is for the JPKI credential in Apple Wallet (docs/ios.md#the-
- * provisioning-service).  Public sources describe the holder's steps
+ * Apple's is for the JPKI credential in Apple Wallet
+ * (docs/ios.md#the-provisioning-service).  Public sources describe the holder's steps
  * (liveness check, the card's 入力補助 PIN and sign password, the card
  * read over NFC, new iPhone PINs, add with biometrics) and that the data
  * are issuer-signed and bound to the device; the protocol is ours, every

@@ -2,7 +2,7 @@
  * holder's card) and does at the CA and in the registry
  * (docs/ios.md#the-provisioning-service).  Every step below is a
  * MODELLED ASSUMPTION: public sources give the holder's steps of the
- * provisioning (JPKI.md-derived, docs/ios.md#sources), not the protocol.
+ * provisioning (docs/ios.md#sources), not the protocol.
  *
  *   issue, reissue, renew   liveness (at begin) -> attest (new keys, the
  *                           attestation over our challenge, biometrics) ->

@@ -23,9 +23,9 @@ usage() {
 usage "unknown role 'crd' in crd=pcsc:Virtual PCD (roles: card, se, se2, ios, tsm, ca)" \
 	run scenarios/card --target 'crd=pcsc:Virtual PCD'
 usage "unknown role 'crad'" run scenarios/card --target crad=sim:card
-usage "unknown query key 'profle' (valid: profile, state, serial)" \
+usage "unknown query key 'profle' (valid: profile, state, serial, keys)" \
 	run scenarios/card --target 'sim:card?profle=fixtures/profiles/bob.lua'
-usage "unknown query key 'profle' (valid: profile)" run scenarios/card --target 'pcsc:Virtual PCD?profle=x.lua'
+usage "unknown query key 'profle' (valid: profile, keys)" run scenarios/card --target 'pcsc:Virtual PCD?profle=x.lua'
 usage "unknown query key 'tpye' (valid: type, profile)" run scenarios/card --target 'nfc:pn532_uart:/dev/null?tpye=a'
 usage "query key 'state' needs a value" run scenarios/card --target 'sim:card?state'
 usage "serial= is for sim:se" run scenarios/card --target 'sim:card?serial=01020304'
