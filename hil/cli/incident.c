@@ -27,7 +27,7 @@
 #include "hil/incident/ddmin.h"
 #include "hil/incident/incident.h"
 #include "hil/link/link.h"
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/runner.h"
 #include "hil/trace/trc.h"
 #include "sim/core/apdu.h"

@@ -11,7 +11,7 @@
 #define LINK_FAULT_H
 
 #include "hil/link/link.h"
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 
 /* inner wrapped for role's faults of fl; inner itself when fl has none
  * for role; NULL when out of memory (inner is then closed).  The wrapper

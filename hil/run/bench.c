@@ -18,7 +18,7 @@
 
 #include "mynahil_git.h" /* MYNAHIL_GIT_COMMIT, from cmake/gitrev.cmake */
 #include "hil/link/link.h"
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/runner.h"
 #include "sim/core/apdu.h"
 #include "sim/core/mutate.h"

@@ -13,7 +13,7 @@
 
 #include "hil/link/link.h"
 #include "hil/link/link_fault.h"
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/lua/lhil.h"
 #include "hil/fixtures/profile.h"
 #include "hil/run/scenario.h"

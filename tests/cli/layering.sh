@@ -10,7 +10,7 @@ cd "$src" || exit 1
 floor() {
 	case $1 in
 	sim) echo 0 ;; base) echo 1 ;; reports | fixtures | trace) echo 2 ;;
-	link) echo 3 ;; serve | svc) echo 4 ;; run) echo 5 ;; incident) echo 6 ;; cli) echo 7 ;;
+	link) echo 3 ;; serve | svc) echo 4 ;; run) echo 5 ;; incident | sweep) echo 6 ;; cli) echo 7 ;;
 	*) echo 99 ;;
 	esac
 }

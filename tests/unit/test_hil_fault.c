@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 
 static void round_trip(const char *text, const char *canonical)
 {

@@ -3,7 +3,7 @@
  * observations are not counted as the scenario's commands. */
 #include <lauxlib.h>
 
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/lua/lhil.h"
 
 /* mynahil._fault(spec, where) -> index (from 1); a bad spec is an error

@@ -24,7 +24,7 @@
 
 #include "hil/link/link.h"
 #include "hil/link/link_fault.h"
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/lua/lhil.h"
 #include "hil/svc/tsm_world.h"
 

@@ -1,5 +1,5 @@
 /* fault.c — fault specs, plans, and a plan at work in a run (fault.h). */
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 
 #include <ctype.h>
 #include <stdio.h>

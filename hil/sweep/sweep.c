@@ -22,9 +22,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "hil/run/fault.h"
+#include "hil/base/fault.h"
 #include "hil/run/pool.h"
-#include "hil/run/sweep.h"
+#include "hil/sweep/sweep.h"
 #include "hil/base/util.h"
 
 #define GRACE_S 2
