@@ -333,6 +333,39 @@ end
 
 app.card_sign_with = card_sign   -- the card's signatures over digest_infos (hex), or nil
 
+-- What a session's begin request carries for either service (the TSM's
+-- /v1/tsm/sessions, the Wallet's /v1/wallet/sessions): the policy (opts',
+-- else the run's; none when empty) and the card's sign certificate
+-- serial (opts.card_serial, card.serial, else read from the card);
+-- posted to path.  The status and answer, or nil and the flow's result
+-- when the card's serial could not be read.
+function app.begin(w, card, path, body, opts)
+  body.policy = opts.policy or w.policy
+  if body.policy and next(body.policy) == nil then body.policy = nil end
+  if card then
+    local serial, why = opts.card_serial or card.serial, nil
+    if not serial then serial, why = app.card_serial(card) end
+    if not serial then return nil, { ok = false, error = why } end
+    body.card_serial = serial
+  end
+  return call(w, "POST", path, body)
+end
+
+-- A service's answer that ends the session, as the flow's result (a
+-- refusal: ok = false, status, error, field; done: ok = true, result,
+-- reason, notice), or nil when it asks the app for an action.
+function app.ended(status, a, steps)
+  if status ~= 200 and status ~= 201 then
+    local e = a.error
+    return { ok = false, status = status, error = type(e) == "table" and e.error or e or a.raw,
+             field = a.field or (type(e) == "table" and e.field), session = a.session, answer = a }
+  end
+  if a.action == "done" then
+    return { ok = true, status = status, result = a.result, session = a.session, steps = steps,
+             reason = a.result and a.result.reason, notice = app.notice(a.result) }
+  end
+end
+
 -- Run a session to its end.  opts: pins, policy, reason, certs, slot,
 -- device, remote, signer = "phone" with phone_pin (revoke_without_card);
 -- drop_at = n: lose the relay after the first drop_after APDUs of step n
@@ -350,26 +383,13 @@ function app.session(w, phone, card, op, opts)
   end
   local body = { op = op, pins = opts.pins, reason = opts.reason, certs = opts.certs, slot = opts.slot,
                  device = opts.device, remote = opts.remote }
-  body.policy = opts.policy or w.policy
-  if body.policy and next(body.policy) == nil then body.policy = nil end
-  if card then
-    local serial, why = opts.card_serial or card.serial, nil
-    if not serial then serial, why = app.card_serial(card) end
-    if not serial then return { ok = false, error = why } end
-    body.card_serial = serial
-  end
   if phone and phone.se and not opts.remote then body.idm = app.idm(phone) end
-  local status, a = call(w, "POST", "/v1/tsm/sessions", body)
+  local status, a = app.begin(w, card, "/v1/tsm/sessions", body, opts)
+  if not status then return a end
   local steps = 0
   while true do
-    if status ~= 200 and status ~= 201 then
-      return { ok = false, status = status, error = a.error and (a.error.error or a.error) or a.raw,
-               field = a.field or (a.error and a.error.field), session = a.session, answer = a }
-    end
-    if a.action == "done" then
-      return { ok = true, status = status, result = a.result, session = a.session, steps = steps,
-               reason = a.result and a.result.reason, notice = app.notice(a.result) }
-    end
+    local ended = app.ended(status, a, steps)
+    if ended then return ended end
     steps = steps + 1
     if steps > 40 then return { ok = false, error = "too many steps", session = a.session } end
     local req = { step = a.step, pins = opts.pins }

@@ -156,26 +156,12 @@ function wallet.session(w, ph, card, op, opts)
   opts = opts or {}
   local body = { op = op, device = hex(ph:device_id()), reason = opts.reason, slot = opts.slot }
   if op == "issue" or op == "reissue" or op == "renew" then body.liveness = opts.liveness or "pass" end
-  body.policy = opts.policy or w.policy
-  if body.policy and next(body.policy) == nil then body.policy = nil end
-  if card then
-    local serial, why = opts.card_serial or card.serial, nil
-    if not serial then serial, why = app.card_serial(card) end
-    if not serial then return { ok = false, error = why } end
-    body.card_serial = serial
-  end
-  local status, a = app.call(w, "POST", "/v1/wallet/sessions", body)
+  local status, a = app.begin(w, card, "/v1/wallet/sessions", body, opts)
+  if not status then return a end
   local steps = 0
   while true do
-    if status ~= 200 and status ~= 201 then
-      local e = a.error
-      return { ok = false, status = status, error = type(e) == "table" and e.error or e or a.raw,
-               field = a.field or (type(e) == "table" and e.field), session = a.session, answer = a }
-    end
-    if a.action == "done" then
-      return { ok = true, status = status, result = a.result, session = a.session, steps = steps,
-               reason = a.result and a.result.reason, notice = app.notice(a.result) }
-    end
+    local ended = app.ended(status, a, steps)
+    if ended then return ended end
     steps = steps + 1
     if steps > 10 then return { ok = false, error = "too many steps", session = a.session } end
     if opts.on_action then opts.on_action(a, steps) end

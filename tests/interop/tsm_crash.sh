@@ -26,18 +26,8 @@ fail() {
 	exit 1
 }
 
-start() {
-	: > "$T/srv.out"
-	"$M" serve tsm --listen "127.0.0.1:${1:-0}" --db "$T/tsm.db" > "$T/srv.out" 2>&1 &
-	PID=$!
-	end=$(( $(date +%s) + 10 ))
-	until grep -q 'listening on' "$T/srv.out"; do
-		kill -0 "$PID" 2>/dev/null || fail "serve tsm exited"
-		[ "$(date +%s)" -lt "$end" ] || fail "serve tsm did not start in 10 s"
-		sleep 0.05
-	done
-	URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/srv.out")
-}
+. "$SRC/tests/interop/lib/serve.sh"
+start() { serve_start tsm "$T/tsm.db" "$@"; }
 
 steps() { curl -s "$URL/v1/tsm/stats" | sed -n 's/.*"steps":\([0-9]*\).*/\1/p'; }
 

@@ -6,27 +6,9 @@
 # finish their sessions.
 # usage: tsm_http.sh MYNAHIL SRCDIR
 M=$1 SRC=$2
-command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-T=$(mktemp -d) || exit 1
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$T/srv.out" ] && cat "$T/srv.out"; exit 1; }
-
-# start [PORT]: serve tsm on 127.0.0.1:PORT (0: any), wait for its line
-# (polling, 10 s deadline), set PID and URL.
-start() {
-	: > "$T/srv.out"
-	"$M" serve tsm --listen "127.0.0.1:${1:-0}" --db "$T/tsm.db" > "$T/srv.out" 2>&1 &
-	PID=$!
-	end=$(( $(date +%s) + 10 ))
-	until grep -q 'listening on' "$T/srv.out"; do
-		kill -0 "$PID" 2>/dev/null || fail "serve tsm exited"
-		[ "$(date +%s)" -lt "$end" ] || fail "serve tsm did not start in 10 s"
-		sleep 0.05
-	done
-	URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/srv.out")
-}
+. "$SRC/tests/interop/lib/serve.sh"
+serve_enter
+start() { serve_start tsm "$T/tsm.db" "$@"; }
 
 start
 PORT=${URL##*:}

@@ -7,27 +7,9 @@
 # SIGTERM (exit 0) and a restart with --db; stopped by its PID.
 # usage: wallet_http.sh MYNAHIL SRCDIR
 M=$1 SRC=$2
-command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-T=$(mktemp -d) || exit 1
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$T/srv.out" ] && cat "$T/srv.out"; exit 1; }
-
-# start [PORT]: serve wallet on 127.0.0.1:PORT (0: any), wait for its
-# line (polling, 10 s deadline), set PID and URL.
-start() {
-	: > "$T/srv.out"
-	"$M" serve wallet --listen "127.0.0.1:${1:-0}" --db "$T/w.db" > "$T/srv.out" 2>&1 &
-	PID=$!
-	end=$(( $(date +%s) + 10 ))
-	until grep -q 'listening on' "$T/srv.out"; do
-		kill -0 "$PID" 2>/dev/null || fail "serve wallet exited"
-		[ "$(date +%s)" -lt "$end" ] || fail "serve wallet did not start in 10 s"
-		sleep 0.05
-	done
-	URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/srv.out")
-}
+. "$SRC/tests/interop/lib/serve.sh"
+serve_enter
+start() { serve_start wallet "$T/w.db" "$@"; }
 
 # usage errors: exit 2
 "$M" serve wallet --bogus > /dev/null 2>&1; [ $? = 2 ] || fail "unknown option: not exit 2"
