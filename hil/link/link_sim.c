@@ -1,6 +1,7 @@
 /* link_sim.c — the in-process simulators behind "sim:card", "sim:se" and "sim:ios".
  *
- * URI: sim:card|se|ios[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm)][&keys=test|unknown
+ * URI: sim:card|se|ios[?profile=FILE][&state=FILE][&serial=HEX8 (se: CPLC IC serial, IDm; ios: another
+ * iPhone, its device id and certificate)][&keys=test|unknown
  * (not for the link: whether the TSM may use the SE, hil/run/scenario.c's needs; unknown stands in for a real
  * phone in tests)].  The link owns the
  * simulator's context: its random stream (derived from the run's seed
@@ -111,10 +112,8 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 			return link_fail(l, LINK_ERR_URI, "state=: path longer than %zu bytes", sizeof query_state - 1);
 		if (util_query_get(q + 1, "serial", query_serial, sizeof query_serial) < 0)
 			return link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
-		if (query_serial[0] && !is_se)
-			return link_fail(l, LINK_ERR_URI, "serial= is for sim:se (another phone), not sim:%s%s",
-					 is_ios ? "ios (another iPhone is another profile: " : "card",
-					 is_ios ? "fixtures/ios/iphone-b.lua)" : "");
+		if (query_serial[0] && !is_se && !is_ios)
+			return link_fail(l, LINK_ERR_URI, "serial= is for sim:se and sim:ios (another phone), not sim:card");
 	}
 	profile = o->profile ? o->profile : query_profile[0] ? query_profile
 				       : is_se ? seprof_default_path()
@@ -175,8 +174,18 @@ static int sim_open(link_t *l, const char *rest, const link_opts_t *o)
 		return LINK_OK;
 	}
 	if (is_ios) {
+		uint8_t sn[4];
 		if (!(s->iosprof = iosprof_load(profile, err, sizeof err))) {
 			rc = link_fail(l, LINK_ERR_OPEN, "%s", err);
+			goto fail;
+		}
+		/* sim:ios?serial=HEX8: another iPhone of the same test factory */
+		if (query_serial[0] && (strlen(query_serial) != 8 || apdu_unhex(query_serial, sn, 4) != 4)) {
+			rc = link_fail(l, LINK_ERR_URI, "serial: 8 hex digits");
+			goto fail;
+		}
+		if (query_serial[0] && iosprof_instance(s->iosprof, sn, err, sizeof err) < 0) {
+			rc = link_fail(l, LINK_ERR_OPEN, "%s: %s", profile, err);
 			goto fail;
 		}
 		if ((rc = sim_ios_new(&s->ios, iosprof_get(s->iosprof), &s->ctx)) < 0) {

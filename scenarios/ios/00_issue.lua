@@ -17,7 +17,7 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)
     local ph = wallet.iphone(w)
-    local card = app.card(w.card, w.profile.pins)
+    local card = wallet.card(w)
     local pins = { auth = "2468", sign = "IPHONE2026" }
     expect(ph:inspect().installed, "no credential before").is(false)
     expect(jpki.select(ph).sw, "no JPKI AP on the iPhone before").is(0x6A82)
@@ -43,7 +43,7 @@ return scenario {
     local sig = wallet.sign(ph, "sign", pins.sign, "a contract signed on the iPhone")
     expect(sig and bank:verify(der, "a contract signed on the iPhone", sig).ok, "RP accepts the iPhone's signature").is_true()
     local st, c = w.ca:call("GET", "/v1/certs/" .. r.result.sign_serial)
-    expect(st == 200 and c.card_serial, "CA: linked to the card's sign certificate").is(app.card_serial(card))
+    expect(st == 200 and c.card_serial, "CA: linked to the card's sign certificate").is(card.serial)
     expect((app.check(w)), "registry and CA agree").is_true()
   end,
 }

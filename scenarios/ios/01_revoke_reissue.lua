@@ -14,7 +14,7 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)
     local ph = wallet.iphone(w)
-    local card = app.card(w.card, w.profile.pins)
+    local card = wallet.card(w)
     local pins = { auth = "1357", sign = "REVOKE2026" }
     local r = wallet.issue(w, ph, card, { pins = pins })
     expect(r.ok, "issued: " .. tostring(r.error)).is_true()

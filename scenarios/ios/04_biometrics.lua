@@ -13,7 +13,7 @@ return scenario {
   tags = { "ios", "biometrics" }, needs = { "tsm" }, operations = { "issue" },
   run = function(w)
     local ph = wallet.iphone(w)
-    local card = app.card(w.card, w.profile.pins)
+    local card = wallet.card(w)
     local function phones()
       local st, l = w.ca:call("GET", "/v1/holders/" .. app.holder(w, card) .. "/certs")
       local n = 0

@@ -16,7 +16,7 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)
     local ph = wallet.iphone(w)
-    local base = app.card(w.card, w.profile.pins)
+    local base = wallet.card(w)
     local card, why = app.own_card(w, base, "iosloss")
     expect(card ~= nil, "a card certificate of the scenario's own: " .. tostring(why)).is_true()
     if not card then return end

@@ -25,8 +25,8 @@ return scenario {
   run = function(w)
     local bank = rp.new(w)
     local a, b = wallet.iphone(w, 1), wallet.iphone(w, 2)
-    local base = app.card(w.card, w.profile.pins)
-    local holder = app.holder(w, base)
+    local base = wallet.card(w)
+    local holder = base.holder
     local pins = { auth = "4444", sign = "REFUSED2026" }
     local issued_before = phone_certs(w, holder)   -- a served CA keeps earlier scenarios' certificates
     local r = wallet.issue(w, a, base, { pins = pins, liveness = "fail" })
@@ -35,12 +35,12 @@ return scenario {
     jpki.select(base.link)
     local before = jpki.retries(base.link, "sign")
     local wrong = { link = base.link, pins = { auth = base.pins.auth, sign = "WRONGPW99", text = base.pins.text } }
-    r = wallet.issue(w, a, wrong, { pins = pins, card_serial = app.card_serial(base) })
+    r = wallet.issue(w, a, wrong, { pins = pins, card_serial = base.serial })
     expect(r.abandoned, "a wrong sign password: the app gives up").is_true()
     jpki.select(base.link)
     expect(jpki.retries(base.link, "sign"), "one card try spent").is(before - 1)
     jpki.verify(base.link, "sign", base.pins.sign)   -- the right one: the count back
-    local wrong_text = { link = base.link, pins = { auth = base.pins.auth, sign = base.pins.sign, text = "9999" } }
+    local wrong_text = { link = base.link, serial = base.serial, pins = { auth = base.pins.auth, sign = base.pins.sign, text = "9999" } }
     r = wallet.issue(w, a, wrong_text, { pins = pins })
     expect(r.abandoned, "a wrong 入力補助 PIN: the app gives up").is_true()
     jpki.select_text(base.link)

@@ -7,7 +7,8 @@
 -- service is the TSM world's (/v1/wallet beside /v1/tsm: w.tsm reaches
 -- both, in process or served by `mynahil serve wallet` / `serve tsm`).
 --
---   local ph = wallet.iphone(w)            -- w.ios if bound, else iphone-a of the fixtures
+--   local ph = wallet.iphone(w)            -- w.ios if bound, else an iPhone of the scenario's own
+--   local card = wallet.card(w)            -- the bound card, a holder of the scenario's own
 --   local r = wallet.issue(w, ph, card, { pins = { auth = "2468", sign = "IPHONE2026" } })
 --   r.ok, r.result (device, auth_serial, sign_serial, superseded), r.status,
 --   r.field, r.error; r.abandoned: the card refused a PIN, the app gave up
@@ -17,13 +18,17 @@ local hex, unhex = mynahil.hex, mynahil.unhex
 
 local wallet = {}
 
-local NAMES = { "a", "b", "c" }
-
--- ---- a device shared with other scenarios ----
--- The fixtures have three iPhones (fixed device ids), so a served service
--- sees the same device in every scenario: each scenario leaves the
--- iPhones it used without the holder's credential (a teardown: a pending
--- deletion done, a live credential revoked with the card it was issued on).
+-- ---- a device and a holder of the scenario's own ----
+-- Scenarios sharing one served service (-j 2 against `serve wallet`)
+-- must not share an iPhone or a holder: the one-phone rule of one would
+-- supersede the other's.  So a scenario's iPhones are derived from its id
+-- and seed (sim:ios?serial=..., docs/ios.md#fixtures: another iPhone of
+-- the same test factory), and its card is the fixture card under a card
+-- sign certificate of a holder of its own (app.own_card).  The same
+-- seed, the same devices: a served registry remembers them from an
+-- earlier run, so each is cleared before use and after (a teardown: a
+-- pending deletion done, a live credential revoked with the card it was
+-- issued on), even when the scenario failed.
 local used = {}
 
 local function clear(w, ph, what)
@@ -51,21 +56,37 @@ local function clear(w, ph, what)
   expect(ph:inspect().installed, what .. ": iPhone " .. wallet.device(ph) .. " without a credential").is(false)
 end
 
--- The iPhone n (1, 2, 3: fixtures/ios/iphone-a, -b, -c): w.ios when
--- bound (a sim:ios) for the first; biometrics at the profile's (match).
+-- The scenario's iPhone n (1, 2, 3...): w.ios when bound (a served or
+-- saved sim:ios, shared by every scenario of the run) for the first,
+-- else an iPhone of the scenario's own, derived from the fixtures'
+-- iphone-a; biometrics at the profile's (match).
 function wallet.iphone(w, n)
   n = n or 1
   local ph = n == 1 and rawget(w, "ios") or nil
   if not ph then
-    ph = assert(w:open("sim:ios?profile=" .. w:fixture("ios/iphone-" .. NAMES[n] .. ".lua"), "ios"))
+    local serial = hex(mynahil.crypto.sha256(w.id .. "/" .. tostring(w.seed) .. "/ios/" .. n)):sub(1, 8)
+    ph = assert(w:open("sim:ios?profile=" .. w:fixture("ios/iphone-a.lua") .. "&serial=" .. serial, "ios"))
   end
   -- in process the service and its registry end with the scenario
   if not used[ph] and w.tsm:uri() ~= "sim" and not app.keep_devices and not w.keep_devices then
     used[ph] = true
     clear(w, ph, "set-up")
-    mynahil.teardown("leave iPhone " .. NAMES[n] .. " as found", function() clear(w, ph, "teardown") end)
+    mynahil.teardown("leave iPhone " .. wallet.device(ph) .. " as found", function() clear(w, ph, "teardown") end)
   end
   return ph
+end
+
+-- The holder's card: the bound card (w.card, its PINs) under a card sign
+-- certificate of the scenario's own holder (app.own_card: the same key,
+-- so the card signs as before), with serial and holder; made once a
+-- scenario.
+local own = setmetatable({}, { __mode = "k" })
+function wallet.card(w)
+  if not own[w] then
+    local card, why = app.own_card(w, app.card(w.card, w.profile.pins), "ios")
+    own[w] = assert(card, why)
+  end
+  return own[w]
 end
 
 -- The registry's id of an iPhone.

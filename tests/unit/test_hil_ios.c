@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -24,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "hil/base/util.h"
 #include "hil/fixtures/ios_profile.h"
@@ -772,10 +774,98 @@ static void test_link(void **state)
 		free(img);
 		nvm_free(nvm);
 	}
-	/* another simulator's options are refused */
-	snprintf(uri, sizeof uri, "sim:ios?serial=01020304");
+	/* serial=: another iPhone, 8 hex digits */
+	snprintf(uri, sizeof uri, "sim:ios?serial=0102030");
 	assert_true(link_open(&l, uri, &o, err, sizeof err) < 0);
-	assert_non_null(strstr(err, "iphone-b"));
+	assert_non_null(strstr(err, "8 hex digits"));
+	snprintf(uri, sizeof uri, "sim:ios?serial=01020304");
+	if (link_open(&l, uri, &o, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	{
+		ios_view_t view;
+		sim_ios_view(link_sim_ios(l), &view);
+		assert_memory_equal(view.device_id, "MYNAHIL-01020304", IOS_DEVICE_ID_LEN);
+	}
+	link_close(l);
+	unlink(path);
+}
+
+/* A derived iPhone (iosprof_instance, sim:ios?serial=): its own device id,
+ * a device certificate the platform CA signed naming it (what the wallet
+ * service checks: wallet_crypto.c names_device, chains), the same bytes
+ * for the same serial, other bytes for another; without the profile's
+ * platform_key it is refused, and a platform_key that is not the
+ * platform CA's is refused at load. */
+static void test_derived(void **state)
+{
+	static const uint8_t s1[4] = { 0x1A, 0x2B, 0x3C, 0x4D }, s2[4] = { 0x1A, 0x2B, 0x3C, 0x4E };
+	char err[512], sn[64], path[] = "/tmp/test_hil_ios_XXXXXX";
+	iosprof_t *p = iosprof_load(FX "ios/iphone-b.lua", err, sizeof err), *q;
+	const ios_profile_t *ip;
+	const uint8_t *d;
+	X509 *x, *ca = load_cert(FX "ios/platform-ca.der");
+	uint8_t *first;
+	size_t first_n;
+	int fd;
+	(void)state;
+
+	if (!p)
+		fail_msg("%s", err);
+	assert_int_equal(iosprof_instance(p, s1, err, sizeof err), 0);
+	ip = iosprof_get(p);
+	assert_memory_equal(ip->device_id, "MYNAHIL-1A2B3C4D", IOS_DEVICE_ID_LEN);
+	d = ip->device_cert.p;
+	assert_non_null(x = d2i_X509(NULL, &d, (long)ip->device_cert.n));
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(ca)), 1);
+	assert_int_equal(X509_check_issued(ca, x), X509_V_OK);
+	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_serialNumber, sn, sizeof sn) > 0);
+	assert_string_equal(sn, "4D594E4148494C2D3141324233433444"); /* "MYNAHIL-1A2B3C4D" */
+	X509_free(x);
+	first_n = ip->device_cert.n;
+	assert_non_null(first = malloc(first_n));
+	memcpy(first, ip->device_cert.p, first_n);
+	/* the same profile and serial again: the same certificate; another
+	 * serial: another */
+	q = iosprof_load(FX "ios/iphone-b.lua", err, sizeof err);
+	assert_non_null(q);
+	assert_int_equal(iosprof_instance(q, s1, err, sizeof err), 0);
+	assert_int_equal(iosprof_get(q)->device_cert.n, first_n);
+	assert_memory_equal(iosprof_get(q)->device_cert.p, first, first_n);
+	assert_int_equal(iosprof_instance(q, s2, err, sizeof err), 0);
+	assert_memory_equal(iosprof_get(q)->device_id, "MYNAHIL-1A2B3C4E", IOS_DEVICE_ID_LEN);
+	assert_true(iosprof_get(q)->device_cert.n != first_n ||
+		    memcmp(iosprof_get(q)->device_cert.p, first, first_n));
+	iosprof_free(q);
+	free(first);
+	iosprof_free(p);
+	X509_free(ca);
+
+	/* no platform_key: no derived iPhone; a key not the CA's: refused */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	{
+		static const char prof[] = "return { device_id = \"4D594E4148494C2D494F532D30303032\",\n"
+					   "  attest_key = \"" FX "keys/pool-59.pem\", device_cert = \"" FX "ios/iphone-b.der\",\n"
+					   "  platform_ca = \"" FX "ios/platform-ca.der\", issuer_pub = \"" FX "ios/issuer-pub.der\" }\n";
+		assert_int_equal(write(fd, prof, sizeof prof - 1), (ssize_t)(sizeof prof - 1));
+	}
+	close(fd);
+	assert_non_null(p = iosprof_load(path, err, sizeof err));
+	assert_int_equal(iosprof_instance(p, s1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "platform_key"));
+	iosprof_free(p);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	{
+		static const char prof[] = "return { device_id = \"4D594E4148494C2D494F532D30303032\",\n"
+					   "  attest_key = \"" FX "keys/pool-59.pem\", device_cert = \"" FX "ios/iphone-b.der\",\n"
+					   "  platform_ca = \"" FX "ios/platform-ca.der\", issuer_pub = \"" FX "ios/issuer-pub.der\",\n"
+					   "  platform_key = \"" FX "keys/pool-57.pem\" }\n";
+		assert_int_equal(write(fd, prof, sizeof prof - 1), (ssize_t)(sizeof prof - 1));
+	}
+	close(fd);
+	assert_null(iosprof_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "platform_key"));
 	unlink(path);
 }
 
@@ -821,6 +911,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_factory_reset_and_remove),
 		cmocka_unit_test(test_install_tears),
 		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_derived),
 	};
 	if (argc == 3 && strcmp(argv[1], "--provision") == 0)
 		return write_provisioned(argv[2]);
