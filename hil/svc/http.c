@@ -79,6 +79,21 @@ void http_set_error(http_rsp_t *rsp, int status, const char *field, const char *
 				field ? json_string(field) : json_null()));
 }
 
+size_t http_buf_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	http_buf_t *b = arg;
+	size_t n = size * nmemb;
+	char *q = realloc(b->p, b->n + n + 1);
+
+	if (!q)
+		return 0; /* the client fails the transfer */
+	memcpy(q + b->n, p, n);
+	b->p = q;
+	b->n += n;
+	b->p[b->n] = 0;
+	return n;
+}
+
 /* ------------------------------------------------------------ base64 */
 
 static int b64_val(int c)

@@ -113,6 +113,14 @@ int http_field_int(json_t *o, const char *name, int required, int64_t *out, http
 /* 400 naming the first member of o not in allowed (NULL-terminated). */
 int http_fields_only(json_t *o, const char *const *allowed, http_rsp_t *rsp);
 
+/* An HTTP client's answer collected (a libcurl write callback: arg is an
+ * http_buf_t; p stays NUL-terminated; free(p) after). */
+typedef struct http_buf {
+	char *p;
+	size_t n;
+} http_buf_t;
+size_t http_buf_write(char *p, size_t size, size_t nmemb, void *arg);
+
 /* Base64, standard or URL-safe alphabet, padding optional on input. */
 int http_b64_decode(const char *s, size_t len, uint8_t **out, size_t *n);
 char *http_b64_encode(const uint8_t *p, size_t n);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 
 #include "hil/svc/http.h"
 #include "hil/svc/http_cli.h"
@@ -394,6 +395,33 @@ static void h_phone_tbs(void *app, const http_req_t *req, http_rsp_t *rsp)
 	json_decref(o);
 }
 
+/* A card's signature over a message of the caller's (a TSM's revocation
+ * or PIN reset request): {"message": b64, "signature": b64} -> the card
+ * certificate's record, or why not (ca_verify_card). */
+static void h_card_verify(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	static const char *const allowed[] = { "message", "signature", NULL };
+	app_t *a = app;
+	uint8_t *msg = NULL, *sig = NULL;
+	size_t mn = 0, sn = 0;
+	uint64_t s;
+	json_t *o;
+	int rc;
+
+	if (path_serial(req, 0, &s, rsp) < 0 || !(o = http_json_body(req, rsp)))
+		return;
+	if (http_fields_only(o, allowed, rsp) == 0 && http_field_b64(o, "message", 1, &msg, &mn, rsp) == 0 &&
+	    http_field_b64(o, "signature", 1, &sig, &sn, rsp) == 0) {
+		if ((rc = ca_verify_card(a->ca, s, msg, mn, sig, sn, NULL)) != CA_OK)
+			ca_error_rsp(a, rc, rsp);
+		else
+			cert_rsp(a, 200, s, 0, rsp);
+	}
+	free(msg);
+	free(sig);
+	json_decref(o);
+}
+
 /* ------------------------------------------------------------ status */
 
 static void h_cert(void *app, const http_req_t *req, http_rsp_t *rsp)
@@ -626,6 +654,7 @@ static const http_route_t routes[] = {
 	HTTP_GET("/ocsp/**", h_ocsp_get),
 	HTTP_POST("/v1/card-certs", h_card_certs),
 	HTTP_POST("/v1/card-certs/import", h_import),
+	HTTP_POST("/v1/card-certs/*/verify", h_card_verify),
 	HTTP_POST("/v1/phone-certs", h_phone_certs),
 	HTTP_POST("/v1/phone-certs/tbs", h_phone_tbs),
 	HTTP_GET("/v1/certs/*", h_cert),
@@ -643,6 +672,400 @@ const http_route_t *http_ca_routes(size_t *n)
 {
 	*n = sizeof routes / sizeof *routes;
 	return routes;
+}
+
+/* ------------------------------------------------------------ the CA as a client reaches it */
+
+/* `serve tsm --ca URL`: the TSM's CA calls (ca_remote_ops_t) as requests
+ * to a `serve ca`, the same JSON API as above read back into the CA's
+ * types.  One request at a time (a ca_t is not thread-safe: its callers
+ * serialise), each with a deadline: REMOTE_CONNECT_MS to connect,
+ * REMOTE_TOTAL_MS in all.  A CA that does not answer is CA_ERR_DB, "cannot
+ * reach the CA at URL: why", which the TSM answers 502 like any failure of
+ * its CA's. */
+#define REMOTE_CONNECT_MS 2000L
+#define REMOTE_TOTAL_MS 10000L
+
+typedef struct remote {
+	CURL *curl;
+	char base[256]; /* http://HOST:PORT[/PATH], no trailing / */
+	char auth[200]; /* "Authorization: Bearer ..." or "" */
+} remote_t;
+
+/* The HTTP status of an answer the CA gave, as the CA's return code
+ * (ca_error_rsp's mapping backwards; 422 is a chain or a policy refusal,
+ * told apart by the message only: CA_ERR_POLICY). */
+static int remote_rc(long st)
+{
+	return st == 400 ? CA_ERR_ARG
+	       : st == 403 ? CA_ERR_SIGNATURE
+	       : st == 404 ? CA_ERR_NOTFOUND
+	       : st == 409 ? CA_ERR_STATE
+	       : st == 422 ? CA_ERR_POLICY
+			   : CA_ERR_DB;
+}
+
+/* One request; body (JSON, borrowed) for a POST.  Returns the HTTP status
+ * (*out the answer's JSON, NULL if none), or 0 when the CA was not
+ * reached (recorded).  raw (may be NULL) gets the answer's bytes. */
+static long remote_call(ca_t *ca, remote_t *r, const char *method, const char *path, json_t *body,
+			json_t **out, http_buf_t *raw)
+{
+	char url[512], *text = NULL;
+	struct curl_slist *h = NULL, *h2;
+	http_buf_t b = { 0 };
+	long status = 0;
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+
+	*out = NULL;
+	snprintf(url, sizeof url, "%s%s", r->base, path);
+	if (body && !(text = json_dumps(body, JSON_COMPACT)))
+		return ca_set_error(ca, CA_ERR_NOMEM, NULL, "out of memory"), 0;
+	if ((h2 = curl_slist_append(h, "Content-Type: application/json")))
+		h = h2;
+	if (*r->auth && (h2 = curl_slist_append(h, r->auth)))
+		h = h2;
+	curl_easy_reset(r->curl);
+	curl_easy_setopt(r->curl, CURLOPT_URL, url);
+	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, http_buf_write);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, REMOTE_CONNECT_MS);
+	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, REMOTE_TOTAL_MS);
+	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	if (!strcmp(method, "POST")) {
+		curl_easy_setopt(r->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, text ? text : "");
+		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(text ? strlen(text) : 0));
+	}
+	if (h)
+		rc = curl_easy_perform(r->curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		ca_set_error(ca, CA_ERR_DB, NULL, "");
+	curl_slist_free_all(h);
+	free(text);
+	if (rc != CURLE_OK) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "cannot reach the CA at %s: %s", r->base, curl_easy_strerror(rc));
+		ca_set_error(ca, CA_ERR_DB, NULL, msg);
+		free(b.p);
+		return 0;
+	}
+	if (raw) {
+		*raw = b;
+		return status;
+	}
+	*out = b.p ? json_loadb(b.p, b.n, 0, NULL) : NULL;
+	free(b.p);
+	return status;
+}
+
+/* An answer that is not the one wanted: the CA's own words and field. */
+static int remote_fail(ca_t *ca, remote_t *r, long st, json_t *o)
+{
+	json_t *e = json_object_get(o, "error"), *f = json_object_get(o, "field");
+	char msg[400];
+	int rc;
+
+	if (json_is_string(e))
+		snprintf(msg, sizeof msg, "%s", json_string_value(e));
+	else
+		snprintf(msg, sizeof msg, "the CA at %s answered HTTP %ld", r->base, st);
+	rc = ca_set_error(ca, remote_rc(st), json_is_string(f) ? json_string_value(f) : NULL, msg);
+	json_decref(o);
+	return rc;
+}
+
+static int remote_serial(json_t *o, const char *key, uint64_t *s)
+{
+	json_t *v = json_object_get(o, key);
+
+	*s = 0;
+	return json_is_null(v) || !v ? 0 : json_is_string(v) ? ca_serial_parse(json_string_value(v), s) : -1;
+}
+
+static int remote_time(json_t *o, const char *key, int64_t *t)
+{
+	json_t *v = json_object_get(o, key);
+
+	*t = 0;
+	return json_is_null(v) || !v ? 0 : json_is_string(v) ? vclock_parse(json_string_value(v), t) : -1;
+}
+
+/* cert_json() read back. */
+static int remote_info(ca_t *ca, json_t *o, ca_info_t *i)
+{
+	const char *p = json_string_value(json_object_get(o, "purpose"));
+	const char *k = json_string_value(json_object_get(o, "kind"));
+	const char *st = json_string_value(json_object_get(o, "status"));
+	const char *h = json_string_value(json_object_get(o, "holder"));
+	json_t *reason = json_object_get(o, "reason");
+	int ok = p && k && st && h;
+
+	memset(i, 0, sizeof *i);
+	i->status = (enum ca_status)-1;
+	for (int s = CA_VALID; ok && s <= CA_EXPIRED; s++)
+		if (!strcmp(st, ca_status_name((enum ca_status)s)))
+			i->status = (enum ca_status)s;
+	i->reason = json_is_string(reason) ? ca_reason_parse(json_string_value(reason)) : -1;
+	if (!ok || (int)i->status < 0 || remote_serial(o, "serial", &i->serial) < 0 ||
+	    remote_serial(o, "card_serial", &i->card_serial) < 0 || remote_time(o, "not_before", &i->not_before) < 0 ||
+	    remote_time(o, "not_after", &i->not_after) < 0 || remote_time(o, "revoked_at", &i->revoked_at) < 0 ||
+	    (json_is_string(reason) && i->reason < 0))
+		return ca_set_error(ca, CA_ERR_DB, NULL, "the CA's answer is not a certificate record");
+	i->purpose = strcmp(p, "sign") ? CA_AUTH : CA_SIGN;
+	i->kind = strcmp(k, "phone") ? CA_CARD : CA_PHONE;
+	snprintf(i->holder, sizeof i->holder, "%s", h);
+	return CA_OK;
+}
+
+/* A request whose answer is a certificate record (want: its status). */
+static int remote_record(ca_t *ca, remote_t *r, const char *method, const char *path, json_t *body, long want,
+			 ca_info_t *out)
+{
+	json_t *o;
+	ca_info_t i;
+	long st = remote_call(ca, r, method, path, body, &o, NULL);
+	int rc;
+
+	if (!st)
+		return CA_ERR_DB;
+	if (st != want)
+		return remote_fail(ca, r, st, o);
+	rc = remote_info(ca, o, &i);
+	json_decref(o);
+	if (rc == CA_OK && out)
+		*out = i;
+	return rc;
+}
+
+static int r_status(ca_t *ca, void *impl, uint64_t serial, ca_info_t *out)
+{
+	char path[64], h[17];
+
+	ca_serial_format(serial, h);
+	snprintf(path, sizeof path, "/v1/certs/%s", h);
+	return remote_record(ca, impl, "GET", path, NULL, 200, out);
+}
+
+static int r_cert(ca_t *ca, void *impl, uint64_t serial, uint8_t **der, size_t *n)
+{
+	char path[64], h[17];
+	http_buf_t b = { 0 };
+	json_t *o = NULL;
+	long st;
+
+	ca_serial_format(serial, h);
+	snprintf(path, sizeof path, "/v1/certs/%s/der", h);
+	if (!(st = remote_call(ca, impl, "GET", path, NULL, &o, &b)))
+		return CA_ERR_DB;
+	if (st != 200) {
+		o = b.p ? json_loadb(b.p, b.n, 0, NULL) : NULL;
+		free(b.p);
+		return remote_fail(ca, impl, st, o);
+	}
+	*der = (uint8_t *)b.p;
+	*n = b.n;
+	if (!b.p)
+		return ca_set_error(ca, CA_ERR_DB, NULL, "the CA sent an empty certificate");
+	return CA_OK;
+}
+
+static int r_list_holder(ca_t *ca, void *impl, const char *holder, uint64_t *serials, size_t cap, size_t *n)
+{
+	char path[160];
+	json_t *o, *c, *v;
+	size_t i;
+	long st;
+
+	snprintf(path, sizeof path, "/v1/holders/%s/certs", holder);
+	if (strlen(holder) > 63 || strspn(holder, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+					   strlen(holder))
+		return ca_set_error(ca, CA_ERR_ARG, "holder", "holder: 1-63 of A-Z a-z 0-9 . _ -");
+	if (!(st = remote_call(ca, impl, "GET", path, NULL, &o, NULL)))
+		return CA_ERR_DB;
+	if (st != 200 || !json_is_array(c = json_object_get(o, "certs")))
+		return remote_fail(ca, impl, st, o);
+	*n = 0;
+	json_array_foreach(c, i, v) {
+		uint64_t s;
+		if (remote_serial(v, "serial", &s) < 0 || !s) {
+			json_decref(o);
+			return ca_set_error(ca, CA_ERR_DB, NULL, "the CA's holder list holds no serial");
+		}
+		if (*n < cap)
+			serials[*n] = s;
+		(*n)++;
+	}
+	json_decref(o);
+	return CA_OK;
+}
+
+static json_t *b64_or_null(const uint8_t *p, size_t n)
+{
+	return p ? b64_json(p, n) : json_null();
+}
+
+static int r_issue_phone(ca_t *ca, void *impl, const ca_phone_req_t *req, uint64_t *serial, uint8_t **der, size_t *n)
+{
+	json_t *b = json_object(), *o;
+	char h[17];
+	uint64_t s = 0;
+	long st;
+	int rc = CA_OK;
+
+	ca_serial_format(req->card_serial, h);
+	json_object_set_new(b, "card_serial", json_string(h));
+	json_object_set_new(b, "purpose", json_string(req->purpose == CA_SIGN ? "sign" : "auth"));
+	json_object_set_new(b, "spki", b64_or_null(req->spki.p, req->spki.n));
+	json_object_set_new(b, "nonce", b64_or_null(req->nonce.p, req->nonce.n));
+	json_object_set_new(b, "signature", b64_or_null(req->signature.p, req->signature.n));
+	st = remote_call(ca, impl, "POST", "/v1/phone-certs", b, &o, NULL);
+	json_decref(b);
+	if (!st)
+		return CA_ERR_DB;
+	if (st != 200 && st != 201)
+		return remote_fail(ca, impl, st, o);
+	if (remote_serial(o, "serial", &s) < 0 || !s)
+		rc = ca_set_error(ca, CA_ERR_DB, NULL, "the CA's answer holds no serial");
+	if (rc == CA_OK && der) {
+		const char *d = json_string_value(json_object_get(o, "der"));
+		if (!d || http_b64_decode(d, strlen(d), der, n) < 0)
+			rc = ca_set_error(ca, CA_ERR_DB, NULL, "the CA's answer holds no certificate");
+	}
+	json_decref(o);
+	if (rc == CA_OK && serial)
+		*serial = s;
+	return rc != CA_OK ? rc : st == 200 ? CA_REPLAYED : CA_OK;
+}
+
+static int r_verify_card(ca_t *ca, void *impl, uint64_t card_serial, const uint8_t *msg, size_t n,
+			 const uint8_t *sig, size_t sn, ca_info_t *card)
+{
+	char path[64], h[17];
+	json_t *b;
+	int rc;
+
+	if (!msg || !sig || !sn)
+		return ca_set_error(ca, CA_ERR_ARG, msg ? "signature" : "message", msg ? "signature: missing" : "message: missing");
+	ca_serial_format(card_serial, h);
+	snprintf(path, sizeof path, "/v1/card-certs/%s/verify", h);
+	b = json_pack("{s:o, s:o}", "message", b64_json(msg, n), "signature", b64_json(sig, sn));
+	rc = remote_record(ca, impl, "POST", path, b, 200, card);
+	json_decref(b);
+	return rc;
+}
+
+/* POST /v1/certs/SERIAL/OP */
+static int remote_change(ca_t *ca, void *impl, uint64_t serial, const char *op, json_t *body)
+{
+	char path[80], h[17];
+	int rc;
+
+	ca_serial_format(serial, h);
+	snprintf(path, sizeof path, "/v1/certs/%s/%s", h, op);
+	rc = remote_record(ca, impl, "POST", path, body, 200, NULL);
+	json_decref(body);
+	return rc;
+}
+
+static int r_revoke(ca_t *ca, void *impl, uint64_t serial, int reason)
+{
+	if (!ca_reason_name(reason))
+		return ca_set_error(ca, CA_ERR_ARG, "reason", "reason: not a revocation reason");
+	return remote_change(ca, impl, serial, "revoke", json_pack("{s:i}", "reason", reason));
+}
+
+static int r_hold(ca_t *ca, void *impl, uint64_t serial)
+{
+	return remote_change(ca, impl, serial, "hold", NULL);
+}
+
+static int r_lift(ca_t *ca, void *impl, uint64_t serial)
+{
+	return remote_change(ca, impl, serial, "lift", NULL);
+}
+
+static int r_clock(ca_t *ca, void *impl, int64_t *now)
+{
+	json_t *o, *e;
+	long st = remote_call(ca, impl, "GET", "/v1/clock", NULL, &o, NULL);
+
+	if (!st)
+		return CA_ERR_DB;
+	if (st != 200 || !json_is_integer(e = json_object_get(o, "epoch")))
+		return remote_fail(ca, impl, st == 200 ? 502 : st, o);
+	*now = (int64_t)json_integer_value(e);
+	json_decref(o);
+	return CA_OK;
+}
+
+static void r_close(void *impl)
+{
+	remote_t *r = impl;
+
+	curl_easy_cleanup(r->curl);
+	free(r);
+}
+
+static const ca_remote_ops_t remote_ops = {
+	.status = r_status, .cert = r_cert, .list_holder = r_list_holder, .issue_phone = r_issue_phone,
+	.verify_card = r_verify_card, .revoke = r_revoke, .hold = r_hold, .lift = r_lift,
+	.clock = r_clock, .close = r_close,
+};
+
+int http_ca_url_ok(const char *url, char *err, size_t errlen)
+{
+	const char *host = url + 7;
+	size_t hl = strcspn(host, "/");
+
+	if (strncmp(url, "http://", 7))
+		snprintf(err, errlen, "--ca %s: an http://HOST:PORT URL (serve ca's)", url);
+	else if (strlen(url) >= sizeof ((remote_t *)0)->base)
+		snprintf(err, errlen, "--ca: a URL of at most %zu characters", sizeof ((remote_t *)0)->base - 1);
+	else if (!hl || url[strcspn(url, "?#@ \t\r\n")])
+		snprintf(err, errlen, "--ca %s: http://HOST:PORT[/PATH], without a query, fragment, user or space", url);
+	else
+		return 0;
+	return -1;
+}
+
+int http_ca_remote(ca_t **out, const char *url, const char *token, char *err, size_t errlen)
+{
+	remote_t *r;
+	int64_t now;
+	size_t n;
+
+	*out = NULL;
+	if (http_ca_url_ok(url, err, errlen) < 0)
+		return 2;
+	if (!(r = calloc(1, sizeof *r))) {
+		snprintf(err, errlen, "out of memory");
+		return 1;
+	}
+	snprintf(r->base, sizeof r->base, "%s", url);
+	for (n = strlen(r->base); n > 7 && r->base[n - 1] == '/'; n--)
+		r->base[n - 1] = 0;
+	if (token && *token)
+		snprintf(r->auth, sizeof r->auth, "Authorization: Bearer %.160s", token);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!(r->curl = curl_easy_init()) || ca_open_remote(out, &remote_ops, r) != CA_OK) {
+		if (r->curl)
+			curl_easy_cleanup(r->curl);
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return 1;
+	}
+	/* Reached now, not at the first request: a wrong URL stops the start. */
+	if (ca_clock_load(*out, &now) != CA_OK) {
+		snprintf(err, errlen, "%s", ca_error(*out));
+		ca_close(*out);
+		*out = NULL;
+		return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ start-up */

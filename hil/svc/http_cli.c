@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "hil/base/util.h"
+#include "hil/svc/http_ca.h"
 #include "sim/core/vclock.h"
 
 #define LOOPBACK "127.0.0.1"
@@ -25,7 +26,8 @@ int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const 
 		{ "token", required_argument, 0, 'K' },	 { "db", required_argument, 0, 'd' },
 		{ "seed", required_argument, 0, 's' },	 { "time", required_argument, 0, 't' },
 		{ "fixtures", required_argument, 0, 'f' }, { "base-url", required_argument, 0, 'b' },
-		{ "help", no_argument, 0, 'h' },	 { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' },	 { "ca", required_argument, 0, 'C' },
+		{ 0, 0, 0, 0 },
 	};
 	int64_t t;
 	int o;
@@ -40,6 +42,13 @@ int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const 
 		case 't': c->time = optarg; break;
 		case 'f': c->fixtures = optarg; break;
 		case 'b': c->base_url = optarg; break;
+		case 'C':
+			if (!strcmp(who, "ca")) {
+				fprintf(stderr, "mynahil: serve ca: unknown option --ca\n\n%s", usage);
+				return 2;
+			}
+			c->ca = optarg;
+			break;
 		case 's':
 			if (util_parse_u64(optarg, &c->seed)) {
 				fprintf(stderr, "mynahil: --seed takes a number\n");
@@ -57,6 +66,18 @@ int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const 
 	if (c->time && vclock_parse(c->time, &t) < 0) {
 		fprintf(stderr, "mynahil: --time takes YYYYMMDDhhmmssZ\n");
 		return 2;
+	}
+	if (c->ca) {
+		char err[300];
+		if (http_ca_url_ok(c->ca, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
+			return 2;
+		}
+		if (c->time) {
+			fprintf(stderr, "mynahil: serve %s: --time: the clock is the CA's at %s (POST /v1/clock there)\n",
+				who, c->ca);
+			return 2;
+		}
 	}
 	return -1;
 }

@@ -39,6 +39,7 @@ typedef struct http_cli {
 	const char *db;     /* --db, NULL: memory */
 	const char *time;   /* --time, checked; NULL: the saved clock or the default */
 	const char *fixtures, *base_url; /* NULL: the defaults */
+	const char *ca;     /* --ca URL (serve tsm and serve wallet): a separate CA */
 	uint64_t seed;
 	/* what http_cli_listen() made of them */
 	int fd;
@@ -48,7 +49,8 @@ typedef struct http_cli {
 } http_cli_t;
 
 /* `mynahil serve WHO` (argv[1] is WHO): the options above and --db,
- * --seed, --time, --fixtures, --base-url, --help, into c.  Returns -1 to
+ * --seed, --time, --fixtures, --base-url, --help (and --ca but for serve
+ * ca, whose URL it checks), into c.  Returns -1 to
  * go on, else the exit status: 0 after --help (usage on stdout), 2 on a
  * usage error (said on stderr). */
 int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const char *usage);

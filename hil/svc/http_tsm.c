@@ -23,10 +23,12 @@
 static const char usage_tsm[] =
 	"usage: mynahil serve tsm [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
 	"                         [--db FILE] [--seed S] [--time T] [--fixtures DIR] [--base-url URL]\n"
+	"                         [--ca URL]\n"
 	"\n"
 	"The SP-TSM simulator over HTTP: its JSON API under /v1/tsm and its CA's under\n"
 	TSM_WORLD_CA_PREFIX " (" TSM_WORLD_CA_PREFIX "/crl/auth.crl, " TSM_WORLD_CA_PREFIX "/ocsp, "
-	TSM_WORLD_CA_PREFIX "/v1/certs, ...) on the same port (docs/tsm.md, docs/ca.md).\n"
+	TSM_WORLD_CA_PREFIX "/v1/certs, ...) on the same port (docs/tsm.md, docs/ca.md),\n"
+	"or, with --ca, the CA of a separate `mynahil serve ca`.\n"
 	HTTP_CLI_TEST_ONLY
 	"\n"
 	HTTP_CLI_USAGE("tsm", DEFAULT_PORT)
@@ -37,6 +39,10 @@ static const char usage_tsm[] =
 	"  --fixtures DIR      CA keys and certificates, holders' card certificates\n"
 	"  --base-url URL      CRL and OCSP location in issued certificates (default\n"
 	"                      http://HOST:PORT" TSM_WORLD_CA_PREFIX ")\n"
+	"  --ca URL            the CA of a `mynahil serve ca` at URL (http://HOST:PORT),\n"
+	"                      reached over HTTP (2 s to connect, 10 s a request; its\n"
+	"                      token from $MYNAHIL_CA_TOKEN), and its clock: no --time;\n"
+	"                      the CA's routes are then not served here\n"
 	"\n"
 	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
 
@@ -75,7 +81,8 @@ static int serve_world(int argc, char **argv, const char *who, const char *port,
 	if ((rc = http_cli_parse(&cli, argc, argv, who, usage)) >= 0)
 		return rc;
 	wo = (tsm_world_opts_t){ .fixtures = cli.fixtures, .db = cli.db, .seed = cli.seed,
-				 .time = cli.time, .base_url = cli.base_url };
+				 .time = cli.time, .base_url = cli.base_url, .ca_url = cli.ca,
+				 .ca_token = getenv("MYNAHIL_CA_TOKEN") };
 	if ((rc = http_cli_listen(&cli, port, who, err, sizeof err)) != 0) {
 		fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
 		goto out;
@@ -93,13 +100,15 @@ static int serve_world(int argc, char **argv, const char *who, const char *port,
 		goto out;
 	}
 	{
-		http_opts_t ho = { .routes = tsm_world_routes(&nr), .app = w, .serialize = 1, .threads = 8 };
-		char now[16], details[512], banner[1024];
+		http_opts_t ho = { .routes = tsm_world_routes_of(w, &nr), .app = w, .serialize = 1, .threads = 8 };
+		char now[16], details[512], banner[1024], where[300];
 		ho.nroutes = nr;
 		http_cli_apply(&cli, &ho);
 		vclock_format(vclock_now(&w->clk), now);
-		snprintf(details, sizeof details, "clock %s, %d card certificates, db %s, the CA under %s%s", now,
-			 w->ncards, wo.db ? wo.db : ":memory:", TSM_WORLD_CA_PREFIX,
+		snprintf(where, sizeof where, w->ca_url[0] ? "the CA at %s" : "the CA under %s",
+			 w->ca_url[0] ? w->ca_url : TSM_WORLD_CA_PREFIX);
+		snprintf(details, sizeof details, "clock %s, %d card certificates, db %s, %s%s", now,
+			 w->ncards, wo.db ? wo.db : ":memory:", where,
 			 w->wallet ? ", the wallet under /v1/wallet" : "");
 		http_cli_banner(&cli, who, details, banner, sizeof banner);
 		if (http_serve_until_signal(&ho, banner, err, sizeof err) < 0) {

@@ -23,11 +23,33 @@ static void se_keys(scp03_keyset_t *k)
 		k->enc[i] = k->mac[i] = k->dek[i] = (uint8_t)(0x40 + i);
 }
 
+/* With a separate CA, the TSM runs on its clock: read before each
+ * request (the CA's clock moves only when a test moves it there).  0, or
+ * -1 with a 502 answer when the CA does not answer. */
+static int sync_clock(tsm_world_t *w, json_t **out)
+{
+	int64_t now;
+
+	if (!w->ca_url[0])
+		return 0;
+	if (ca_clock_load(w->ca_app.ca, &now) != CA_OK) {
+		*out = json_pack("{s:s, s:n}", "error", ca_error(w->ca_app.ca), "field");
+		return -1;
+	}
+	vclock_set(&w->clk, now);
+	return 0;
+}
+
 static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
 {
 	tsm_world_t *w = app;
 	json_t *body = NULL, *out = NULL;
 	int status;
+
+	if (sync_clock(w, &out) < 0) {
+		http_set_json(rsp, 502, out);
+		return;
+	}
 
 	if (!strcmp(req->method, "POST")) {
 		if (req->body_len == 0) {
@@ -47,6 +69,10 @@ static void h_wallet(void *app, const http_req_t *req, http_rsp_t *rsp)
 	json_t *body = NULL, *out = NULL;
 	int status;
 
+	if (sync_clock(w, &out) < 0) {
+		http_set_json(rsp, 502, out);
+		return;
+	}
 	if (!w->wallet) {
 		http_set_json(rsp, 503, json_pack("{s:s, s:n}", "error", "no platform fixtures (ios/platform-ca.der): no wallet", "field"));
 		return;
@@ -116,6 +142,39 @@ const http_route_t *tsm_world_routes(size_t *n)
 	return routes;
 }
 
+/* serve tsm --ca URL: the CA is not here. */
+static void h_ca_elsewhere(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	const tsm_world_t *w = app;
+	(void)req;
+
+	http_set_error(rsp, 421, NULL, "this TSM's CA is served at %s: reach it there (--target ca=%s)",
+		       w->ca_url, w->ca_url);
+}
+
+const http_route_t *tsm_world_routes_of(const tsm_world_t *w, size_t *n)
+{
+	static http_route_t own[66];
+	static size_t nown;
+	size_t na, plen = strlen(TSM_WORLD_CA_PREFIX);
+	const http_route_t *all = tsm_world_routes(&na);
+
+	if (!w->ca_url[0]) {
+		*n = na;
+		return all;
+	}
+	if (!nown) {
+		for (size_t i = 0; i < na && nown < 64; i++)
+			if (strncmp(all[i].pattern, TSM_WORLD_CA_PREFIX, plen) ||
+			    (all[i].pattern[plen] && all[i].pattern[plen] != '/'))
+				own[nown++] = all[i];
+		own[nown++] = (http_route_t)HTTP_GET(TSM_WORLD_CA_PREFIX "/**", h_ca_elsewhere);
+		own[nown++] = (http_route_t){ "POST", TSM_WORLD_CA_PREFIX "/**", h_ca_elsewhere, NULL, 1 };
+	}
+	*n = nown;
+	return own;
+}
+
 void tsm_world_call(tsm_world_t *w, const char *method, const char *path, const uint8_t *body, size_t n,
 		    http_rsp_t *rsp)
 {
@@ -158,6 +217,8 @@ int tsm_world_call_json(tsm_world_t *w, const char *method, const char *path, js
 	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 
 	*out = NULL;
+	if (sync_clock(w, out) < 0)
+		return 502;
 	if (strncmp(path, "/v1/tsm/", 8) || !path[8] || (!get && !post)) {
 		/* not what h_tsm's routes match: through the text, as before */
 		http_rsp_t rsp = { 0 };
@@ -214,6 +275,18 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 	w->ca_app.clk = &w->clk;
 	vclock_set(&w->clk, start);
 	snprintf(cadb, sizeof cadb, "%s.ca", o->db ? o->db : "");
+	if (o->ca_url) {
+		if (o->time) {
+			snprintf(err, errlen, "time: the clock is the CA's at %s", o->ca_url);
+			goto fail;
+		}
+		snprintf(w->ca_url, sizeof w->ca_url, "%s", o->ca_url);
+		if (http_ca_remote(&w->ca_app.ca, o->ca_url, o->ca_token, err, errlen) != 0 ||
+		    ca_clock_load(w->ca_app.ca, &start) != CA_OK)
+			goto fail;
+		vclock_set(&w->clk, start);
+		goto tsm;
+	}
 	{
 		ca_config_t cfg = w->pki;
 		cfg.db = o->db ? cadb : NULL;
@@ -230,6 +303,7 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 	}
 	if ((w->ncards = pki_import_cards(w->ca_app.ca, fx, err, errlen)) < 0)
 		goto fail;
+tsm:
 	se_keys(&tc.keys);
 	tc.diversify = 1;
 	tc.db = o->db;

@@ -23,6 +23,11 @@ typedef struct tsm_world_opts {
 	uint64_t seed;
 	const char *time;     /* YYYYMMDDhhmmssZ, NULL: saved in the CA's db, else 20260105000000Z */
 	const char *base_url; /* CRL/OCSP location in certificates; NULL: the CA's default */
+	/* A separate `serve ca` at this URL (NULL: the CA in this process):
+	 * the TSM's and the wallet's CA calls go there over HTTP
+	 * (http_ca_remote), the clock is that CA's (time must be NULL), and
+	 * the CA's routes are not served here. ca_token: its bearer token. */
+	const char *ca_url, *ca_token;
 } tsm_world_opts_t;
 
 typedef struct tsm_world {
@@ -38,11 +43,16 @@ typedef struct tsm_world {
 	sim_ctx_t ctx, tsm_ctx;
 	ca_config_t pki;      /* the CA's keys and certificates (pki_load_ca) */
 	int ncards;
+	char ca_url[256];     /* the separate CA's URL, "" for the CA in this process */
 } tsm_world_t;
 
 int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size_t errlen);
 void tsm_world_close(tsm_world_t *w);
 const http_route_t *tsm_world_routes(size_t *n);
+/* The routes w serves: tsm_world_routes(), or, with a separate CA, the
+ * TSM's and the wallet's and, under TSM_WORLD_CA_PREFIX, an answer
+ * naming where the CA is. */
+const http_route_t *tsm_world_routes_of(const tsm_world_t *w, size_t *n);
 /* One request in process (method, path, body bytes); rsp as a server's. */
 void tsm_world_call(tsm_world_t *w, const char *method, const char *path, const uint8_t *body, size_t n,
 		    http_rsp_t *rsp);

@@ -110,6 +110,22 @@ int ca_fail(ca_t *ca, int rc, const char *field, const char *fmt, ...)
 	return rc;
 }
 
+int ca_set_error(ca_t *ca, int rc, const char *field, const char *msg)
+{
+	if (!ca)
+		return rc;
+	snprintf(ca->field_buf, sizeof ca->field_buf, "%s", field ? field : "");
+	ca_fail(ca, rc, field ? ca->field_buf : NULL, "%s", msg);
+	return rc;
+}
+
+int ca_local_only(ca_t *ca, const char *what)
+{
+	if (ca && ca->remote)
+		return ca_fail(ca, CA_ERR_ARG, NULL, "%s: asked of the CA itself, not of a TSM's link to it", what);
+	return CA_OK;
+}
+
 void ca_clear_error(ca_t *ca)
 {
 	ca->err[0] = 0;
@@ -223,6 +239,8 @@ int ca_db_fail(ca_t *ca, const char *what)
 
 sqlite3_stmt *ca_stmt(ca_t *ca, enum ca_st st)
 {
+	if (ca_local_only(ca, "records") != CA_OK)
+		return NULL; /* a remote CA has no database here */
 	if (!ca->st[st] && sqlite3_prepare_v3(ca->db, sql[st], -1, SQLITE_PREPARE_PERSISTENT,
 					      &ca->st[st], NULL) != SQLITE_OK) {
 		ca_db_fail(ca, "prepare");
@@ -346,6 +364,8 @@ int ca_clock_save(ca_t *ca)
 
 	if (!ca)
 		return CA_ERR_ARG;
+	if ((rc = ca_local_only(ca, "clock_save")) != CA_OK)
+		return rc;
 	put_u64(b, (uint64_t)ca_now(ca));
 	if ((rc = ca_begin(ca)) != CA_OK)
 		return rc;
@@ -363,6 +383,8 @@ int ca_clock_load(ca_t *ca, int64_t *t)
 
 	if (!ca || !t)
 		return CA_ERR_ARG;
+	if (CA_REMOTE(ca, clock))
+		return ca->remote->clock(ca, ca->remote_impl, t);
 	if ((rc = meta_get(ca, "clock", b, sizeof b)) == CA_OK)
 		*t = (int64_t)get_u64(b);
 	return rc;
@@ -628,6 +650,8 @@ int ca_revoke(ca_t *ca, uint64_t serial, int reason)
 	if (!ca)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, revoke))
+		return ca->remote->revoke(ca, ca->remote_impl, serial, reason);
 	if (!ca_reason_name(reason) || reason == CA_REASON_HOLD || reason == 8 /* removeFromCRL */)
 		return ca_fail(ca, CA_ERR_ARG, "reason", "reason: %d is not a revocation reason", reason);
 	return change(ca, serial, CH_REVOKE, reason);
@@ -638,6 +662,8 @@ int ca_hold(ca_t *ca, uint64_t serial)
 	if (!ca)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, hold))
+		return ca->remote->hold(ca, ca->remote_impl, serial);
 	return change(ca, serial, CH_HOLD, CA_REASON_HOLD);
 }
 
@@ -646,6 +672,8 @@ int ca_lift(ca_t *ca, uint64_t serial)
 	if (!ca)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, lift))
+		return ca->remote->lift(ca, ca->remote_impl, serial);
 	return change(ca, serial, CH_LIFT, -1);
 }
 
@@ -658,6 +686,8 @@ int ca_status(ca_t *ca, uint64_t serial, ca_info_t *out)
 	if (!ca || !out)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, status))
+		return ca->remote->status(ca, ca->remote_impl, serial, out);
 	rc = ca_row(ca, serial, out);
 	if (rc == CA_ERR_NOTFOUND)
 		ca_fail(ca, rc, "serial", "serial: no certificate %016llX", (unsigned long long)serial);
@@ -669,6 +699,8 @@ int ca_cert(ca_t *ca, uint64_t serial, uint8_t **der, size_t *n)
 	if (!ca || !der || !n)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, cert))
+		return ca->remote->cert(ca, ca->remote_impl, serial, der, n);
 	return ca_der(ca, serial, der, n);
 }
 
@@ -706,6 +738,10 @@ int ca_list_holder(ca_t *ca, const char *holder, uint64_t *serials, size_t cap, 
 {
 	if (!holder)
 		return CA_ERR_ARG;
+	if (CA_REMOTE(ca, list_holder)) {
+		ca_clear_error(ca);
+		return ca->remote->list_holder(ca, ca->remote_impl, holder, serials, cap, n);
+	}
 	return list(ca, ST_HOLDER, 0, holder, serials, cap, n);
 }
 
@@ -850,10 +886,32 @@ fail:
 	return rc;
 }
 
+int ca_open_remote(ca_t **out, const ca_remote_ops_t *ops, void *impl)
+{
+	ca_t *ca;
+
+	if (!out)
+		return CA_ERR_ARG;
+	*out = NULL;
+	if (!ops || !(ca = calloc(1, sizeof *ca)))
+		return ops ? CA_ERR_NOMEM : CA_ERR_ARG;
+	ca->remote = ops;
+	ca->remote_impl = impl;
+	*out = ca;
+	return CA_OK;
+}
+
+int ca_is_remote(const ca_t *ca)
+{
+	return ca && ca->remote;
+}
+
 void ca_close(ca_t *ca)
 {
 	if (!ca)
 		return;
+	if (ca->remote && ca->remote->close)
+		ca->remote->close(ca->remote_impl);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ca->st[i]);
 	sqlite3_close(ca->db);

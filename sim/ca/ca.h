@@ -218,6 +218,35 @@ int ca_ocsp(ca_t *ca, const uint8_t *req, size_t n, uint8_t **rsp, size_t *rn);
 int ca_clock_save(ca_t *ca);
 int ca_clock_load(ca_t *ca, int64_t *t);
 
+/* A CA elsewhere: `serve ca` over HTTP (hil/svc/http_ca.c), for a TSM
+ * and a wallet that reach it as a separate service.  The calls they make
+ * (status, cert, list_holder, issue_phone, verify_card, revoke, hold,
+ * lift, and clock_load: the remote CA's clock) go to ops, with the same
+ * return codes; each op records why it failed with ca_set_error().
+ * Everything else (issuing card certificates, CRLs, OCSP, imports,
+ * linkage, clock_save) answers CA_ERR_ARG on such a CA: those are asked
+ * of the CA itself.  ca_close() calls ops->close(impl). */
+typedef struct ca_remote_ops {
+	int (*status)(ca_t *ca, void *impl, uint64_t serial, ca_info_t *out);
+	int (*cert)(ca_t *ca, void *impl, uint64_t serial, uint8_t **der, size_t *n);
+	int (*list_holder)(ca_t *ca, void *impl, const char *holder, uint64_t *serials, size_t cap, size_t *n);
+	int (*issue_phone)(ca_t *ca, void *impl, const ca_phone_req_t *req, uint64_t *serial, uint8_t **der,
+			   size_t *n);
+	int (*verify_card)(ca_t *ca, void *impl, uint64_t card_serial, const uint8_t *msg, size_t n,
+			   const uint8_t *sig, size_t sn, ca_info_t *card);
+	int (*revoke)(ca_t *ca, void *impl, uint64_t serial, int reason);
+	int (*hold)(ca_t *ca, void *impl, uint64_t serial);
+	int (*lift)(ca_t *ca, void *impl, uint64_t serial);
+	int (*clock)(ca_t *ca, void *impl, int64_t *now);
+	void (*close)(void *impl);
+} ca_remote_ops_t;
+
+int ca_open_remote(ca_t **out, const ca_remote_ops_t *ops, void *impl);
+int ca_is_remote(const ca_t *ca);
+/* For a remote op: record rc's reason (field may be NULL; copied) and
+ * return rc. */
+int ca_set_error(ca_t *ca, int rc, const char *field, const char *msg);
+
 /* Serials as text: upper-case hex, even number of digits ("0700A001"). */
 void ca_serial_format(uint64_t serial, char out[17]);
 int ca_serial_parse(const char *s, uint64_t *out); /* 0 or -1 */

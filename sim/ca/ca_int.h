@@ -58,12 +58,21 @@ struct ca {
 	/* make_cert()'s extensions that are the same in every certificate of
 	 * a kind and purpose, built once ([kind][purpose]; NULL until then) */
 	X509 *exts[2][2];
+	/* a CA reached elsewhere (ca_open_remote): its calls go there */
+	const ca_remote_ops_t *remote;
+	void *remote_impl;
+	char field_buf[32]; /* ca_set_error()'s field */
 };
 
 /* Record the failure (what and which field) and return rc. */
 int ca_fail(ca_t *ca, int rc, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void ca_clear_error(ca_t *ca);
+/* On a remote CA, what only the CA itself does: CA_ERR_ARG (recorded);
+ * else CA_OK. */
+int ca_local_only(ca_t *ca, const char *what);
+/* The remote op to call, or NULL for the CA in this process. */
+#define CA_REMOTE(ca, op) ((ca) && (ca)->remote ? (ca)->remote->op : NULL)
 
 /* Statement st, reset and unbound, or NULL (ca_fail'd). */
 sqlite3_stmt *ca_stmt(ca_t *ca, enum ca_st st);

@@ -836,6 +836,8 @@ int ca_issue_card(ca_t *ca, const ca_card_req_t *req, uint64_t *serial, uint8_t 
 	if (!ca || !req)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if ((rc = ca_local_only(ca, "ca_issue_card")) != CA_OK)
+		return rc;
 	h = &req->holder;
 	if ((rc = check_card_req(ca, req)) != CA_OK || (rc = parse_spki(ca, req->spki, &pub)) != CA_OK)
 		return rc;
@@ -909,6 +911,8 @@ int ca_import_card(ca_t *ca, const char *holder, const uint8_t *der, size_t n, u
 	if (!ca)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if ((rc = ca_local_only(ca, "ca_import_card")) != CA_OK)
+		return rc;
 	if (!holder_id_ok(holder))
 		return ca_fail(ca, CA_ERR_ARG, "holder", "holder: 1-63 of A-Z a-z 0-9 . _ -");
 	if (!der || !n || !(x = dcache_cert(der, n, &used)) || used != n) {
@@ -1026,6 +1030,8 @@ int ca_verify_card(ca_t *ca, uint64_t card_serial, const uint8_t *msg, size_t n,
 	if (!ca)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, verify_card))
+		return ca->remote->verify_card(ca, ca->remote_impl, card_serial, msg, n, sig, sn, card);
 	if (!msg || !sig || !sn || sn > SIG_MAX)
 		return ca_fail(ca, CA_ERR_ARG, msg ? "signature" : "message", "%s: missing",
 			       msg ? "signature" : "message");
@@ -1079,6 +1085,8 @@ int ca_issue_phone(ca_t *ca, const ca_phone_req_t *req, uint64_t *serial, uint8_
 	if (!ca || !req)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if (CA_REMOTE(ca, issue_phone))
+		return ca->remote->issue_phone(ca, ca->remote_impl, req, serial, der, n);
 	if ((rc = check_phone_req(ca, req)) != CA_OK || (rc = parse_spki(ca, req->spki, &pub)) != CA_OK)
 		return rc;
 	if ((rc = ca_phone_tbs(req, &tbs, &tn)) != CA_OK)

@@ -108,6 +108,8 @@ int ca_crl(ca_t *ca, enum ca_purpose which, uint8_t **der, size_t *n)
 	if (!ca || !der || !n || (which != CA_AUTH && which != CA_SIGN))
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if ((rc = ca_local_only(ca, "ca_crl")) != CA_OK)
+		return rc;
 	now = ca_now(ca);
 	if ((rc = ca_begin(ca)) != CA_OK)
 		return rc;
@@ -206,6 +208,8 @@ int ca_ocsp(ca_t *ca, const uint8_t *req, size_t n, uint8_t **rsp, size_t *rn)
 	if (!ca || !rsp || !rn)
 		return CA_ERR_ARG;
 	ca_clear_error(ca);
+	if ((rc = ca_local_only(ca, "ca_ocsp")) != CA_OK)
+		return rc;
 	if (!req || !n || n > 0x10000 || !(rq = d2i_OCSP_REQUEST(NULL, &p, (long)n)) ||
 	    p != req + n || (count = OCSP_request_onereq_count(rq)) <= 0) {
 		OCSP_REQUEST_free(rq);

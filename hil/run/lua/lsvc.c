@@ -121,26 +121,6 @@ static void push_json(lua_State *L, json_t *j)
 
 /* ---- the call ---- */
 
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf_t;
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *u)
-{
-	buf_t *b = u;
-	size_t n = sz * nm;
-	char *q = realloc(b->p, b->n + n + 1);
-
-	if (!q)
-		return 0;
-	memcpy(q + b->n, p, n);
-	b->p = q;
-	b->n += n;
-	b->p[b->n] = 0;
-	return n;
-}
-
 static void push_answer(lua_State *L, long status, const char *body, size_t n)
 {
 	json_error_t je;
@@ -197,7 +177,7 @@ static void call_world(lua_State *L, svc_t *s, const char *method, const char *p
 /* One request over HTTP, its answer's bytes in b: the status, or 0 with
  * *rc set.  A POST says its media type (ctype), body or not. */
 static long perform_http(svc_t *s, const char *method, const char *path, const char *ctype, const char *body,
-			 size_t n, buf_t *b, CURLcode *rc)
+			 size_t n, http_buf_t *b, CURLcode *rc)
 {
 	struct curl_slist *h = NULL, *h2;
 	char *url = join(s->base, path), *ct = NULL;
@@ -212,7 +192,7 @@ static long perform_http(svc_t *s, const char *method, const char *path, const c
 	if (url) {
 		curl_easy_setopt(s->curl, CURLOPT_URL, url);
 		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, http_buf_write);
 		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, b);
 		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 20000L);
 		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -237,7 +217,7 @@ static long perform_http(svc_t *s, const char *method, const char *path, const c
 /* One request over HTTP: pushes status, table. */
 static void call_http(lua_State *L, svc_t *s, const char *method, const char *path, const char *body)
 {
-	buf_t b = { NULL, 0 };
+	http_buf_t b = { NULL, 0 };
 	CURLcode rc;
 	long status = perform_http(s, method, path, HTTP_JSON, body ? body : "{}", body ? strlen(body) : 2, &b, &rc);
 
@@ -368,7 +348,7 @@ static int l_raw(lua_State *L)
 		lua_pushstring(L, rsp.content_type ? rsp.content_type : "");
 		free(rsp.body);
 	} else {
-		buf_t b = { NULL, 0 };
+		http_buf_t b = { NULL, 0 };
 		CURLcode rc;
 		long status = perform_http(s, method, path, ctype, body, n, &b, &rc);
 		char *ct = NULL;
