@@ -23,7 +23,8 @@ sed -e 's/60910000A001/60910000A002/' -e 's/012E4C617A93B5D7/012E4C617A93B5D8/' 
 	>>"$tmp/serve2.log" 2>&1 &
 extra_pids=$!
 "$bin" serve ca --listen 127.0.0.1:0 --db "$tmp/ca.db" >"$tmp/ca.log" 2>&1 &
-extra_pids="$extra_pids $!"
+ca_pid=$!
+extra_pids="$extra_pids $ca_pid"
 check "serve ca listens" wait_log "$tmp/ca.log" "listening on http" 10000
 ca=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/ca.log" | head -n 1)
 # --ca refused when it cannot work: not an http URL (exit 2), nobody
@@ -83,4 +84,10 @@ done
 # of its own would have kept to itself.
 check "the phone certificates were issued by serve ca" \
 	sh -c "curl -s -m 5 '$ca/v1/holders/alice/certs' | grep -q '\"kind\": *\"phone\"'"
+# The CA gone: the TSM's next request says so (502, naming the CA's URL),
+# within the client's deadline, and does not hang.
+kill -TERM "$ca_pid" && wait "$ca_pid"
+check "the CA stopped: the TSM answers 502" \
+	sh -c "[ \"\$(curl -s -m 20 -o '$tmp/gone.json' -w '%{http_code}' '$url/v1/tsm/devices')\" = 502 ]"
+check "... cannot reach the CA at its URL" grep -q "cannot reach the CA at $ca" "$tmp/gone.json"
 finish
