@@ -306,6 +306,7 @@ check "cli: the second run's traces only" \
 # docs/tsm.md
 check "tsm: the scenarios pass in process and against the served TSM with its token" \
 	[ "$(cat "$tmp/blocks/docs_tsm_md"/*.out | grep -c '^[0-9]* passed, 0 failed')" -ge 2 ]
+check "tsm: serve tsm --ca reaching a serve ca: TSM-00, TSM-01 and TSM-12 pass" says docs/tsm.md "3 passed, 0 failed"
 # docs/invariants.md
 check "invariants: mynahil check, the TSM alone and the bench: both clean" \
 	[ "$(cat "$tmp/blocks/docs_invariants_md"/*.out | grep -c '^1 passed, 0 failed')" = 2 ]
