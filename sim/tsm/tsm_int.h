@@ -235,5 +235,9 @@ int tsm_h_check(tsm_t *t, json_t **out);
 int tsm_h_events(tsm_t *t, json_t **out);
 /* The platform broker (tsm_platform.c): /v1/tsm/platform/... */
 int tsm_h_platform(tsm_t *t, int n, char seg[][96], json_t *b, json_t **out);
+/* Undo a platform service's request from its intent (tsm_platform.c): its
+ * certificates revoked, the device's record following, the intent gone;
+ * -1 when the CA could not be reached (the intent stays). */
+int tsm_platform_undo(tsm_t *t, const char *id, json_t *body);
 
 #endif

@@ -434,6 +434,8 @@ static int recover_one(tsm_t *t, const char *id)
 		tsm_h_hold(t, b, &o); /* holding a held certificate is CA_OK */
 		tsm_intent_del(t, id);
 		tsm_event(t, NULL, NULL, "recovered: call-centre hold finished from its intent");
+	} else if (!strcmp(kind, "platform")) {
+		tsm_platform_undo(t, id, b); /* a platform service's request: undone (tsm_platform.c) */
 	} else {
 		doc = tsm_doc_get(t, "sessions", id);
 		if (!doc || tsm_jint(doc, "step") != step || strcmp(tsm_jstr(doc, "state"), "open")) {

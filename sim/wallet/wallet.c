@@ -33,6 +33,13 @@ int wallet_tsm(wallet_t *w, const char *method, const char *path, json_t *body, 
 	return tsm_handle(w->tsm, method, path, body, out);
 }
 
+void wallet_fault(wallet_t *w, int nth_ca_call)
+{
+	w->fault_at = nth_ca_call;
+	w->ca_calls = 0;
+	w->crashed = 0;
+}
+
 void wallet_device_id(const uint8_t id[16], char out[37])
 {
 	memcpy(out, "ios-", 4);
@@ -60,7 +67,20 @@ int wallet_open(wallet_t **out, sim_ctx_t *ctx, ca_t *ca, tsm_t *tsm, const wall
 	w->ctx = ctx;
 	w->ca = ca;
 	w->tsm = tsm;
-	rng_derive(&w->rng, ctx->rng, "wallet");
+	{
+		/* The stream from the TSM's, which survives a restart (the
+		 * broker's seed): the same challenges and request nonces are
+		 * never drawn twice against one store (a request the CA saw
+		 * would be answered with its old certificate). */
+		json_t *o = NULL, *b = json_object();
+		char label[40];
+		snprintf(label, sizeof label, "wallet");
+		if (tsm_handle(tsm, "POST", "/v1/tsm/platform/seed", b, &o) == 200 && wallet_jstr(o, "seed"))
+			snprintf(label, sizeof label, "wallet/%s", wallet_jstr(o, "seed"));
+		json_decref(o);
+		json_decref(b);
+		rng_derive(&w->rng, ctx->rng, label);
+	}
 	w->policy = cfg->policy ? json_deep_copy(cfg->policy) : NULL;
 	p = cfg->platform_ca.p;
 	if (!p || !(w->platform_ca = d2i_X509(NULL, &p, (long)cfg->platform_ca.n))) {

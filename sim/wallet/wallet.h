@@ -23,7 +23,11 @@
  *
  * JSON API under /v1/wallet, the same in process and over HTTP
  * (`mynahil serve wallet`).  Randomness and time from the context;
- * sessions in memory (the registry and the CA keep what lasts).  Not
+ * sessions in memory (the registry and the CA keep what lasts).  Before
+ * it asks the CA for certificates it commits a write-ahead intent in the
+ * TSM's store through the broker; a request given up, or interrupted (a
+ * crash: the TSM undoes it at its next open), has its certificates
+ * revoked, so none is left valid without a device that holds it.  Not
  * thread-safe: callers serialise. */
 #ifndef WALLET_H
 #define WALLET_H
@@ -56,6 +60,12 @@ int wallet_handle(wallet_t *w, const char *method, const char *path, json_t *bod
 
 /* The registry id of an iPhone: "ios-" and its device id in hex. */
 void wallet_device_id(const uint8_t id[16], char out[37]);
+
+/* Tests of crash recovery: the request that makes the n-th call changing
+ * the CA (counted from now) "dies" right after it, as a kill -9 would:
+ * it answers 500 and leaves its write-ahead intent in the TSM's store
+ * (docs/ios.md#crash-recovery).  0: off. */
+void wallet_fault(wallet_t *w, int nth_ca_call);
 
 typedef struct wallet_stats {
 	uint64_t sessions, steps, done, failed;

@@ -31,6 +31,7 @@ struct wallet {
 	json_t *sessions[WALLET_SESSIONS];
 	uint64_t counter;
 	wallet_stats_t st;
+	int fault_at, ca_calls, crashed; /* wallet_fault() */
 };
 
 /* A session in flight: its record (owned by the table) and the status of

@@ -17,7 +17,16 @@
  *                           (superseded) and issued anew -> install -> done
  *   revoke                  card_sign -> the CA revokes -> remove -> done
  *   pin_reset               card_sign -> set_pins -> done
- *   sync                    (the check-in) remove when a deletion is pending -> done */
+ *   sync                    (the check-in) remove when a deletion is pending -> done
+ *
+ * Before issue, reissue, renew and lift change the CA, the service
+ * commits a write-ahead intent naming the certificate requests through
+ * the broker (sim/tsm/tsm_platform.c); the iPhone's answer to install
+ * finishes it with the registry's record.  A request that fails after
+ * it, or an iPhone that refuses the credential, has it undone at once;
+ * one the service never finished (killed) is undone by the TSM at its
+ * next open.  Undone: the requests' certificates revoked
+ * (docs/ios.md#crash-recovery). */
 #include "wallet_int.h"
 
 #include <stdio.h>
@@ -365,6 +374,71 @@ static int signatures_ok(wsess_t *x, json_t *sigs)
 	return rc == CA_OK ? 0 : -1;
 }
 
+/* Every call that changes the CA goes through here (rc its result): the
+ * fault hook (wallet_fault) kills the request right after the n-th one.
+ * 0, or -1 when the request "died" (its intent left behind). */
+static int ca_called(wsess_t *x)
+{
+	wallet_t *w = x->w;
+
+	w->ca_calls++;
+	if (w->fault_at && w->ca_calls == w->fault_at)
+		w->crashed = 1;
+	if (!w->crashed)
+		return 0;
+	wallet_fail(x, 500, NULL, "simulated crash");
+	return -1;
+}
+
+/* The write-ahead intent of a provisioning: the session's certificate
+ * requests as the CA will see them (the card's signatures included, so
+ * that posting them again is the same request). */
+static int intent_begin(wsess_t *x, json_t *sigs)
+{
+	json_t *reqs = json_array(), *v, *out = NULL, *body;
+	char id[96], path[160];
+	size_t i;
+	int rc;
+
+	json_array_foreach(json_object_get(x->facts, "keygen"), i, v) {
+		const char *slot = json_string_value(v);
+		json_array_append_new(reqs, json_pack("{s:s, s:O, s:s?, s:O, s:O}", "purpose", slot, "card_serial",
+						      json_object_get(x->doc, "card_serial"), "spki",
+						      wallet_jstr(json_object_get(x->facts, "spki"), slot), "nonce",
+						      json_object_get(x->facts, "req_nonce"), "signature", json_array_get(sigs, i + 1)));
+	}
+	snprintf(id, sizeof id, "wallet:%s", wallet_jstr(x->doc, "id"));
+	snprintf(path, sizeof path, "/v1/tsm/platform/intents/%s", id);
+	body = json_pack("{s:s, s:O, s:O, s:o}", "platform", "ios", "device", json_object_get(x->doc, "device"), "op",
+			 json_object_get(x->doc, "op"), "requests", reqs);
+	rc = wallet_tsm(x->w, "POST", path, body, &out);
+	json_decref(body);
+	if (rc != 200)
+		wallet_fail(x, 502, NULL, wallet_jstr(out, "error") ? wallet_jstr(out, "error") : "intent");
+	else
+		json_object_set_new(x->facts, "intent", json_string(id));
+	json_decref(out);
+	return rc == 200 ? 0 : -1;
+}
+
+/* The provisioning given up: the broker revokes what its requests were
+ * issued and the record follows (reason: the iPhone's refusal, else the
+ * request was interrupted); nothing when the request "died". */
+static void intent_undo(wsess_t *x, const char *reason)
+{
+	char path[160];
+	json_t *out = NULL, *body;
+
+	if (!wallet_jstr(x->facts, "intent") || x->w->crashed)
+		return;
+	snprintf(path, sizeof path, "/v1/tsm/platform/intents/%s/undo", wallet_jstr(x->facts, "intent"));
+	body = json_pack("{s:s?}", "reason", reason);
+	if (wallet_tsm(x->w, "POST", path, body, &out) == 200)
+		json_object_del(x->facts, "intent");
+	json_decref(body);
+	json_decref(out);
+}
+
 /* The CA issues the slot's certificate on the card's signed request; its
  * serial into the facts' new serials, its DER out. */
 static int issue_slot(wsess_t *x, int s, json_t *sigs, size_t k, uint8_t **der, size_t *dn)
@@ -387,6 +461,8 @@ static int issue_slot(wsess_t *x, int s, json_t *sigs, size_t k, uint8_t **der, 
 	free(spki);
 	free(nonce);
 	free(sig);
+	if (ca_called(x) < 0)
+		return -1;
 	if (rc != CA_OK && rc != CA_REPLAYED) {
 		wallet_fail(x, 502, NULL, ca_error(x->w->ca));
 		return -1;
@@ -407,6 +483,8 @@ static int revoke_serial(wsess_t *x, const char *serial, int reason)
 	if (!serial || ca_serial_parse(serial, &s))
 		return 0;
 	rc = ca_revoke(x->w->ca, s, reason);
+	if (ca_called(x) < 0)
+		return -1;
 	if (rc != CA_OK && rc != CA_ERR_STATE) { /* expired: nothing left to revoke */
 		wallet_fail(x, 502, NULL, ca_error(x->w->ca));
 		return -1;
@@ -415,7 +493,7 @@ static int revoke_serial(wsess_t *x, const char *serial, int reason)
 }
 
 /* issue, reissue, renew, lift: the certificates, then the credential. */
-static json_t *provision(wsess_t *x, json_t *sigs)
+static json_t *provision_x(wsess_t *x, json_t *sigs)
 {
 	json_t *issued = json_object(), *cred, *pins, *sup = NULL, *v;
 	uint8_t *der[2] = { NULL, NULL }, id[IOS_DEVICE_ID_LEN];
@@ -432,9 +510,14 @@ static json_t *provision(wsess_t *x, json_t *sigs)
 		/* J-LIS reinstates the auth certificate; the sign one is revoked
 		 * and issued anew (docs/card.md#phone-certificates) */
 		uint64_t a;
-		if (!ca_serial_parse(wallet_jstr(x->facts, "auth_serial"), &a) && ca_lift(x->w->ca, a) != CA_OK) {
-			wallet_fail(x, 502, NULL, ca_error(x->w->ca));
-			return NULL;
+		if (!ca_serial_parse(wallet_jstr(x->facts, "auth_serial"), &a)) {
+			int rc = ca_lift(x->w->ca, a);
+			if (ca_called(x) < 0)
+				return NULL;
+			if (rc != CA_OK) {
+				wallet_fail(x, 502, NULL, ca_error(x->w->ca));
+				return NULL;
+			}
 		}
 		if (revoke_serial(x, wallet_jstr(x->facts, "sign_serial"), CA_REASON_SUPERSEDED) < 0)
 			return NULL;
@@ -486,6 +569,18 @@ out:
 	return action;
 }
 
+/* provision_x behind its intent: undone when it fails. */
+static json_t *provision(wsess_t *x, json_t *sigs)
+{
+	json_t *action;
+
+	if (intent_begin(x, sigs) < 0)
+		return NULL;
+	if (!(action = provision_x(x, sigs)))
+		intent_undo(x, NULL);
+	return action;
+}
+
 static json_t *on_card_sign(wsess_t *x, json_t *b)
 {
 	json_t *sigs = json_object_get(b, "signatures");
@@ -529,19 +624,18 @@ static json_t *on_install(wsess_t *x, json_t *b)
 		return NULL;
 	}
 	if (!json_is_true(json_object_get(b, "installed"))) {
-		/* the device refused it: the certificates it will never use revoked */
+		/* the device refused it: the certificates it will never use
+		 * revoked (a lift's new sign one; its auth one stays lifted, on
+		 * the iPhone), the record following */
 		char msg[256];
-		if (!is_op(x, "lift") && (revoke_serial(x, wallet_jstr(issued, "auth_serial"), CA_REASON_CESSATION) < 0 ||
-					  revoke_serial(x, wallet_jstr(issued, "sign_serial"), CA_REASON_CESSATION) < 0))
-			return NULL;
-		if (!is_op(x, "lift") && record(x, json_pack("{s:s, s:s}", "status", "revoked", "reason", "install_refused")) < 0)
-			return NULL;
+		intent_undo(x, "install_refused");
 		snprintf(msg, sizeof msg, "the iPhone refused the credential: %s",
 			 wallet_jstr(b, "error") ? wallet_jstr(b, "error") : "no reason given");
 		wallet_fail(x, 422, "installed", msg);
 		return NULL;
 	}
-	if (record(x, json_pack("{s:s}", "credential", "installed")) < 0)
+	/* the record and the end of the intent in one transaction */
+	if (record(x, json_pack("{s:s, s:O*}", "credential", "installed", "intent", json_object_get(x->facts, "intent"))) < 0)
 		return NULL;
 	return done(x, json_pack("{s:O, s:O, s:O*, s:O*, s:O*, s:O*}", "device", json_object_get(x->doc, "device"), "holder",
 				 json_object_get(x->doc, "holder"), "auth_serial", json_object_get(issued, "auth_serial"),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
@@ -26,6 +27,7 @@
 #include "sim/core/apdu.h"
 #include "sim/core/nvm.h"
 #include "sim/ios/ios.h"
+#include "sim/wallet/wallet.h"
 
 #define TEXT_PIN "1234"
 #define SIGN_PIN "MYNAHIL1"
@@ -976,6 +978,198 @@ static void test_operations(void **state)
 	tsm_world_close(w);
 }
 
+/* ---- crash recovery (docs/ios.md#crash-recovery) ---- */
+
+static void rm_db(const char *db)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", ".ca", ".ca-wal", ".ca-shm" };
+	char p[160];
+
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(p, sizeof p, "%s%s", db, sfx[i]);
+		unlink(p);
+	}
+}
+
+static tsm_world_t *world_on(const char *db)
+{
+	tsm_world_t *w;
+	tsm_world_opts_t o = { .seed = 5, .db = db };
+	char err[256];
+
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	assert_non_null(w->wallet);
+	return w;
+}
+
+static size_t in_flight(tsm_world_t *w)
+{
+	json_t *j;
+	size_t n;
+
+	assert_int_equal(call(w, "GET", "/v1/tsm/check", NULL, &j), 200);
+	n = json_array_size(json_object_get(j, "in_flight"));
+	json_decref(j);
+	return n;
+}
+
+static int ca_reason_of(tsm_world_t *w, const char *serial)
+{
+	uint64_t s;
+	ca_info_t ci;
+
+	assert_int_equal(ca_serial_parse(serial, &s), 0);
+	assert_int_equal(ca_status(w->ca_app.ca, s, &ci), CA_OK);
+	return ci.reason;
+}
+
+/* The service killed (the world closed, the app's answer never posted)
+ * after the CA issued both certificates and the registry recorded them,
+ * before the iPhone installed the credential: the certificates are valid
+ * and in flight.  At the next open the TSM undoes the request from its
+ * intent: both revoked (cessationOfOperation), the record revoked with
+ * the credential's removal pending (reason interrupted: the service does
+ * not know whether the iPhone got it), nothing in flight, registry and
+ * CA in agreement; the holder then issues again (a new stream: not the
+ * old requests answered with their revoked certificates). */
+static void test_crash_before_install(void **state)
+{
+	char db[64], dev[40], auth[17], sign[17], ch1[80];
+	tsm_world_t *w;
+	iphone_t ph;
+	card_t k;
+	app_t o = { .text_pin = TEXT_PIN, .sign_pin = SIGN_PIN };
+	json_t *a, *rec, *r;
+	(void)state;
+
+	snprintf(db, sizeof db, "/tmp/test_hil_wallet_%d_a.db", (int)getpid());
+	rm_db(db);
+	w = world_on(db);
+	iphone_new(&ph, 0);
+	card_new(&k);
+	snprintf(dev, sizeof dev, "ios-%s", ph.id);
+	assert_int_equal(begin(w, &ph, &k, "issue", NULL, &a), 201);
+	snprintf(ch1, sizeof ch1, "%s", jstr(a, "challenge"));
+	for (int n = 0; n < 2; n++) { /* attest, card_sign */
+		char path[128];
+		json_t *req = answer_to(&ph, &k, &o, a);
+		assert_non_null(req);
+		snprintf(path, sizeof path, "/v1/wallet/sessions/%s/steps", jstr(a, "session"));
+		json_decref(a);
+		assert_int_equal(call(w, "POST", path, req, &a), 200);
+		json_decref(req);
+	}
+	assert_string_equal(jstr(a, "action"), "install");
+	json_decref(a);
+	json_decref(o.last_attest);
+	o.last_attest = NULL;
+	assert_non_null(rec = record_of(w, dev));
+	assert_string_equal(jstr(rec, "credential"), "issued");
+	snprintf(auth, sizeof auth, "%s", jstr(rec, "auth_serial"));
+	snprintf(sign, sizeof sign, "%s", jstr(rec, "sign_serial"));
+	json_decref(rec);
+	assert_string_equal(cert_status(w, auth), "valid");
+	assert_string_equal(cert_status(w, sign), "valid");
+	assert_int_equal(in_flight(w), 1);
+	tsm_world_close(w); /* killed */
+
+	w = world_on(db);
+	assert_string_equal(cert_status(w, auth), "revoked");
+	assert_string_equal(cert_status(w, sign), "revoked");
+	assert_int_equal(ca_reason_of(w, auth), CA_REASON_CESSATION);
+	assert_int_equal(phone_certs(w, "valid"), 0);
+	assert_non_null(rec = record_of(w, dev));
+	assert_string_equal(jstr(rec, "status"), "revoked");
+	assert_string_equal(jstr(rec, "reason"), "interrupted");
+	assert_true(json_is_true(json_object_get(rec, "pending_delete")));
+	json_decref(rec);
+	assert_int_equal(in_flight(w), 0);
+	expect_clean(w);
+	/* the restarted service's stream is not the killed one's */
+	assert_int_equal(begin(w, &ph, &k, "issue", NULL, &a), 201);
+	assert_string_not_equal(jstr(a, "challenge"), ch1);
+	assert_int_equal(drive(w, &ph, &k, &o, &a), 0);
+	json_decref(o.last_attest);
+	r = json_object_get(a, "result");
+	assert_string_equal(cert_status(w, jstr(r, "auth_serial")), "valid");
+	assert_string_not_equal(jstr(r, "auth_serial"), auth);
+	assert_int_equal(phone_certs(w, "valid"), 2);
+	assert_int_equal(in_flight(w), 0);
+	expect_clean(w);
+	json_decref(a);
+	card_free(&k);
+	iphone_free(&ph);
+	tsm_world_close(w);
+	rm_db(db);
+}
+
+/* Killed right after the CA's first issuance (wallet_fault): the auth
+ * certificate valid at the CA with no record naming it (the orphan this
+ * guards against), the request in flight.  At the next open: that one
+ * revoked, the sign request (which never reached the CA) issued and
+ * revoked at once; no certificate of alice's valid, no record, nothing in
+ * flight; issuing again works. */
+static void test_crash_between_issuances(void **state)
+{
+	char db[64], dev[40];
+	tsm_world_t *w;
+	iphone_t ph;
+	card_t k;
+	app_t o = { .text_pin = TEXT_PIN, .sign_pin = SIGN_PIN };
+	json_t *a;
+	(void)state;
+
+	snprintf(db, sizeof db, "/tmp/test_hil_wallet_%d_b.db", (int)getpid());
+	rm_db(db);
+	w = world_on(db);
+	iphone_new(&ph, 0);
+	card_new(&k);
+	snprintf(dev, sizeof dev, "ios-%s", ph.id);
+	wallet_fault(w->wallet, 1);
+	assert_int_equal(begin(w, &ph, &k, "issue", NULL, &a), 201);
+	assert_int_equal(drive(w, &ph, &k, &o, &a), 500);
+	json_decref(a);
+	json_decref(o.last_attest);
+	assert_int_equal(phone_certs(w, "valid"), 1);
+	assert_null(record_of(w, dev));
+	assert_int_equal(in_flight(w), 1);
+	tsm_world_close(w); /* killed */
+
+	w = world_on(db);
+	assert_int_equal(phone_certs(w, "valid"), 0);
+	assert_int_equal(phone_certs(w, "revoked"), 2);
+	assert_null(record_of(w, dev));
+	assert_int_equal(in_flight(w), 0);
+	expect_clean(w);
+	json_decref(run_op(w, &ph, &k, "issue", NULL));
+	assert_int_equal(phone_certs(w, "valid"), 2);
+	expect_clean(w);
+	card_free(&k);
+	iphone_free(&ph);
+	tsm_world_close(w);
+	rm_db(db);
+}
+
+/* The broker's intents refuse what they cannot undo: an intent without
+ * its requests is 400 (field requests), an undo of no pending intent 404;
+ * neither leaves anything in flight. */
+static void test_intent_refusals(void **state)
+{
+	tsm_world_t *w = world();
+	json_t *j, *b = json_object(), *bad = json_pack("{s:s, s:s}", "platform", "ios", "device", "ios-00");
+	(void)state;
+
+	assert_int_equal(call(w, "POST", "/v1/tsm/platform/intents/wallet:none/undo", b, &j), 404);
+	json_decref(j);
+	assert_int_equal(call(w, "POST", "/v1/tsm/platform/intents/wallet:x", bad, &j), 400);
+	assert_string_equal(jstr(j, "field"), "requests");
+	json_decref(j);
+	assert_int_equal(in_flight(w), 0);
+	json_decref(b);
+	json_decref(bad);
+	tsm_world_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1182,9 @@ int main(void)
 		cmocka_unit_test(test_wrong_card_pin),
 		cmocka_unit_test(test_biometrics_off),
 		cmocka_unit_test(test_operations),
+		cmocka_unit_test(test_crash_before_install),
+		cmocka_unit_test(test_crash_between_issuances),
+		cmocka_unit_test(test_intent_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

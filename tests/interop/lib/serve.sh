@@ -1,11 +1,19 @@
 # tests/interop/lib/serve.sh — sourced by the tests of the HTTP services
 # (tsm_http.sh, tsm_crash.sh, wallet_http.sh; not a test).
 #
-# serve_enter: needs curl (exit 77, a skip, without it); makes T, a
-# scratch directory, removed on exit with the server (SIGKILL: a test
-# that reaches its end has stopped it itself); fail MSG prints the
-# server's output and exits 1.  A test with more to clean up (tsm_crash.sh)
-# sets T and its own trap and fail() instead.
+# serve_enter [TOOL...]: needs curl and the TOOLs (exit 77, a skip,
+# without one); makes T, a scratch directory, removed on exit with the
+# server (SIGKILL: a test that reaches its end has stopped it itself) and
+# the client group CL; fail MSG prints the server's output, then what the
+# test's serve_more() adds, and exits 1.
+#
+# serve_kill_after N STATS RUN-ARGS...: `$M run RUN-ARGS` in its own
+# process group (setsid: the client and its workers stop together),
+# output in $T/client.log; once the service's $URL/STATS counts N steps
+# (polled, 30 s deadline; at once if the client ends first) the server
+# is killed with -9 and the client stopped.  CL is the client's group
+# (the caller's cleanup kills it).  serve_db_clean DB WHAT: DB and DB.ca
+# pass PRAGMA integrity_check and DB has no intent left (needs sqlite3).
 #
 # serve_start WHAT DB [PORT] (M: the mynahil binary; T and fail() set)
 # runs `$M serve WHAT` on 127.0.0.1:PORT (0: a free port, no collision
@@ -17,7 +25,7 @@
 # Usage:
 #   M=$1 SRC=$2
 #   . "$SRC/tests/interop/lib/serve.sh"
-#   serve_enter
+#   serve_enter sqlite3
 #   serve_start tsm "$T/tsm.db"          # then serve_start tsm "$T/tsm.db" "$PORT" after a stop
 # shellcheck shell=sh
 
@@ -35,18 +43,45 @@ serve_start() {
 }
 
 serve_enter() {
-	command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+	for tool in curl "$@"; do
+		command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+	done
 	T=$(mktemp -d) || exit 1
-	PID=
+	PID= CL=
 	trap serve_cleanup EXIT
 	fail() {
 		echo "FAIL: $*"
 		[ -f "$T/srv.out" ] && cat "$T/srv.out"
+		serve_more
 		exit 1
 	}
+	serve_more() { :; }
 }
 
 serve_cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	[ -n "$CL" ] && kill -- -"$CL" 2>/dev/null
 	rm -rf "$T"
+}
+
+serve_kill_after() {
+	n=$1 stats=$2
+	shift 2
+	setsid "$M" run "$@" > "$T/client.log" 2>&1 &
+	CL=$!
+	end=$(( $(date +%s) + 30 ))
+	until [ "$(curl -s -m 5 "$URL/$stats" | sed -n 's/.*"steps":\([0-9]*\).*/\1/p')" -ge "$n" ] 2>/dev/null; do
+		kill -0 "$CL" 2>/dev/null || break # the client finished first: kill anyway
+		[ "$(date +%s)" -lt "$end" ] || fail "not $n steps within 30 s"
+	done
+	kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
+	kill -- -"$CL" 2>/dev/null; wait "$CL" 2>/dev/null; CL=
+}
+
+serve_db_clean() {
+	for db in "$1" "$1.ca"; do
+		r=$(sqlite3 "$db" 'PRAGMA integrity_check') || fail "$2: sqlite3 $db"
+		[ "$r" = ok ] || fail "$2: integrity_check $db: $r"
+	done
+	[ "$(sqlite3 "$1" 'SELECT count(*) FROM intents')" = 0 ] || fail "$2: intents left"
 }
