@@ -155,4 +155,35 @@ grep '^DIFF\|^Traceback\|^[A-Za-z]*Error' "$tmp/other.out"
 check "a card unlike the captures: the comparison fails" [ $st = 1 ]
 check "... on exactly the EF's size, the filler, 6B00's offset, 80 FC and the ATR" \
 	grep -qx "differs: sc-tools: EF 0002 is 1,900 bytes in one extended-Le READ, sc-tools: 00 filler from the DER's end to the EF's, sc-tools: READ BINARY at 0x076C -> 6B00, the byte before it there, myna-card: 80 FC 00 00 on a card -> 6700, OpenSC #3021: the contact ATR 3BDA13FF8131FB468012392F31C173C601C03B" "$tmp/other.out"
+
+# The rule a real card's filler sets for clients: read the DER header,
+# then exactly the certificate.  The harness's own client
+# (scenarios/lib/jpki.lua, jpki.read_ef) does, on a card whose EFs are of
+# other sizes and filled with FF: each certificate it reads is exactly
+# its header's length and parses (reading the whole EF would bring the
+# filler along).
+sed -e 's|"\.\./|"'"$src"'/fixtures/|g' "$src/fixtures/profiles/default.lua" >"$tmp/ff.lua"
+sed -i 's|^return {|return {\n  cert_efs = { sign_cert = 1900, auth_cert = 1600, sign_ca = 1400, auth_ca = 1400, filler = 0xFF },|' "$tmp/ff.lua"
+mkdir -p "$tmp/sc"
+cat >"$tmp/sc/der.lua" <<'LUA'
+local jpki = require "jpki"
+local crypto = mynahil.crypto
+return scenario {
+  id = "DER-01", title = "certificates read by their DER header", needs = { "card" },
+  run = function(w)
+    local card = w.card
+    expect(jpki.select(card)).sw(0x9000)
+    expect(jpki.verify(card, "sign", w.profile.pins.sign)).sw(0x9000)
+    for _, ef in ipairs { "auth_cert", "auth_ca", "sign_cert", "sign_ca" } do
+      local der = jpki.read_ef(card, jpki.EF[ef])
+      local n = der and 4 + (der:byte(3) << 8 | der:byte(4)) or -1
+      expect(der and #der, ef .. ": as long as its header says").is(n)
+      expect(der and crypto.cert(der) ~= nil, ef .. ": parses").is_true()
+    end
+  end,
+}
+LUA
+(cd "$src" && "$bin" run "$tmp/sc" --target "card=sim:card?profile=$tmp/ff.lua" --out "$tmp/der") >"$tmp/der.log" 2>&1
+check "FF filler and other EF sizes: the harness reads each certificate by its header" grep -q '^1 passed, 0 failed' "$tmp/der.log" ||
+	cat "$tmp/der.log"
 finish
