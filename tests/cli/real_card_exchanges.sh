@@ -156,6 +156,33 @@ check "a card unlike the captures: the comparison fails" [ $st = 1 ]
 check "... on exactly the EF's size, the filler, 6B00's offset, 80 FC and the ATR" \
 	grep -qx "differs: sc-tools: EF 0002 is 1,900 bytes in one extended-Le READ, sc-tools: 00 filler from the DER's end to the EF's, sc-tools: READ BINARY at 0x076C -> 6B00, the byte before it there, myna-card: 80 FC 00 00 on a card -> 6700, OpenSC #3021: the contact ATR 3BDA13FF8131FB468012392F31C173C601C03B" "$tmp/other.out"
 
+# The test PKI's certificates are of real size (within a tenth of the
+# captured: auth 1,571, sign 1,742, sign CA 1,304 bytes) and carry what a
+# JPKI certificate carries (issue 12 point 2): key usage, certificate
+# policies with a CPS pointer, CRL distribution points, AIA (OCSP and CA
+# issuers), the CA's name as issuerAltName; a sign certificate the four
+# attributes (name, sex, birth, address) and a long address.
+command -v openssl >/dev/null || { echo "FAIL: openssl is needed"; exit 1; }
+size_near() { # FILE REAL
+	n=$(wc -c <"$src/fixtures/pki/$1")
+	[ $((n * 10)) -ge $(($2 * 9)) ] && [ $((n * 10)) -le $(($2 * 11)) ] || { echo "$1: $n bytes, real $2"; false; }
+}
+for c in alice-auth bob-auth chika-auth; do check "$c.der: of a real auth certificate's size" size_near "$c.der" 1571; done
+for c in alice-sign bob-sign; do check "$c.der: of a real sign certificate's size" size_near "$c.der" 1742; done
+for c in sign-ca auth-ca; do check "$c.der: of the real sign CA's size" size_near "$c.der" 1304; done
+for c in alice-auth alice-sign bob-sign chika-auth; do
+	openssl x509 -inform DER -in "$src/fixtures/pki/$c.der" -noout -text >"$tmp/$c.txt" 2>&1
+	for e in 'X509v3 Key Usage: critical' 'X509v3 Certificate Policies: critical' 'CPS: http' \
+		'X509v3 CRL Distribution Points' 'OCSP - URI:http' 'CA Issuers - URI:http' 'X509v3 Issuer Alternative Name'; do
+		check "$c: $e" has "$e" "$tmp/$c.txt"
+	done
+done
+for c in alice-sign bob-sign; do
+	for a in 1 3 4 5; do check "$c: SAN attribute 1.2.392.200149.8.5.5.$a" has "othername: 1.2.392.200149.8.5.5.$a::" "$tmp/$c.txt"; done
+	check "$c: a long address (30 characters or more)" sh -c \
+		"grep -o 'othername: 1.2.392.200149.8.5.5.5::[^,]*' '$tmp/$c.txt' | sed 's/.*:://' | python3 -c 'import sys; sys.exit(len(sys.stdin.read().strip()) < 30)'"
+done
+
 # The rule a real card's filler sets for clients: read the DER header,
 # then exactly the certificate.  The harness's own client
 # (scenarios/lib/jpki.lua, jpki.read_ef) does, on a card whose EFs are of
