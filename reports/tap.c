@@ -5,6 +5,7 @@
 #include "reports/results.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Private to reports/ (see text.c). */
@@ -137,6 +138,15 @@ static int tap_write(FILE *f, const res_run_t *run)
 
 	fprintf(f, "TAP version 13\n1..%zu\n", run->n);
 	fprintf(f, "# seed %llu\n", (unsigned long long)run->seed);
+	if (run->nversions) { /* what ran it, as junit.xml and results.json say */
+		char *v = res_versions_line(run);
+		if (!v)
+			return -1;
+		fputs("# versions: ", f);
+		res_fput_oneline(f, v, 0);
+		fputc('\n', f);
+		free(v);
+	}
 	if (run->target) {
 		fputs("# target: ", f);
 		res_fput_oneline(f, run->target, 0);

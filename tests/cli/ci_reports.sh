@@ -76,8 +76,10 @@ for k, v in lines:
 page = open(d + "/report.html").read()
 m = re.search(r'<span id="versions">([^<]*)</span>', page)
 assert m and html.unescape(m.group(1)) == ", ".join("%s %s" % (k, v) for k, v in lines), ("html", m and m.group(1))
+tap = open(d + "/results.tap").read().splitlines()
+assert "# versions: " + ", ".join("%s %s" % (k, v) for k, v in lines) in tap, ("tap", [l for l in tap if l.startswith("#")])
 EOS
-check "the versions in results.json, record.json, junit.xml and report.html are --version's" [ $? = 0 ]
+check "the versions in results.json, record.json, junit.xml, report.html and results.tap are --version's" [ $? = 0 ]
 [ -s "$tmp/py.log" ] && cat "$tmp/py.log"
 
 # The seed, 0x10 given: 16 everywhere, in one form.
