@@ -4,16 +4,22 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
 
 #include "hil/base/util.h"
 #include "hil/fixtures/profile.h"
 #include "hil/link/link.h"
 #include "hil/run/preflight.h"
+#include "hil/svc/http.h"
 
 #define CONNECT_MS 3000
+#define ANSWER_MS 5000
 
 /* se2: the second handset of a model change, a transfer (scenarios/lib/lifecycle.lua);
  * ios: the iPhone (sim:ios; scenarios/lib/wallet.lua) */
@@ -140,7 +146,52 @@ static int connect_within(int fd, const struct sockaddr *sa, socklen_t len)
 	return e;
 }
 
-/* A service accepts a TCP connection: 0, or -1 with err. */
+/* What answers there is the service the role names, not another one (a
+ * CA's port bound as tsm=, a TSM's as ca=, some other server): one GET a
+ * TSM or a CA always answers with its JSON, within ANSWER_MS.  0, or -1
+ * with err naming the role, the URL and what it answered. */
+static int probe_answer(const char *role, const char *uri, char *err, size_t errlen)
+{
+	const int tsm = !strcmp(role, "tsm");
+	const char *path = tsm ? "/v1/tsm/devices" : "/v1/clock", *key = tsm ? "devices" : "epoch";
+	char url[600];
+	http_buf_t b = { 0 };
+	json_t *o = NULL;
+	long status = 0;
+	CURLcode rc = CURLE_FAILED_INIT;
+	CURL *c = curl_easy_init();
+
+	snprintf(url, sizeof url, "%s%s", uri, path);
+	if (c) {
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_buf_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ANSWER_MS);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		if ((rc = curl_easy_perform(c)) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+	}
+	if (rc == CURLE_OK && status == 200 && b.p)
+		o = json_loadb(b.p, b.n, 0, NULL);
+	free(b.p);
+	if (o && json_object_get(o, key)) {
+		json_decref(o);
+		return 0;
+	}
+	json_decref(o);
+	if (rc != CURLE_OK)
+		snprintf(err, errlen, "role %s: cannot reach %s at %s: %s", role, service_name(role), uri,
+			 curl_easy_strerror(rc));
+	else
+		snprintf(err, errlen, "role %s: %s does not answer as %s (GET %s: HTTP %ld%s)", role, uri,
+			 service_name(role), path, status, status == 200 ? ", not its JSON" : "");
+	return -1;
+}
+
+/* A service accepts a TCP connection and answers as itself: 0, or -1
+ * with err. */
 static int probe_service(const char *role, const char *uri, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
@@ -166,10 +217,12 @@ static int probe_service(const char *role, const char *uri, char *err, size_t er
 			break;
 	}
 	freeaddrinfo(ai);
-	if (!e)
-		return 0;
-	snprintf(err, errlen, "role %s: cannot reach %s at %s: %s", role, service_name(role), uri, strerror(e));
-	return -1;
+	if (e) {
+		snprintf(err, errlen, "role %s: cannot reach %s at %s: %s", role, service_name(role), uri,
+			 strerror(e));
+		return -1;
+	}
+	return probe_answer(role, uri, err, errlen);
 }
 
 int preflight_probe(const scen_env_t *env, char *err, size_t errlen)

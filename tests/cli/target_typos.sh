@@ -69,6 +69,28 @@ check "unreachable TSM: no scenario ran" [ ! -e "$tmp/t/results.json" ]
 "$bin" run scenarios/tsm --target "ca=http://127.0.0.1:$port/ca" --out "$tmp/t2" >/dev/null 2>"$tmp/t2.err"
 check "unreachable CA: named" grep -qi "role ca: cannot reach the CA at http://127.0.0.1:$port/ca: connection refused" "$tmp/t2.err"
 
+# A service that answers, but is not the one the role names (the CA's
+# port bound as tsm=, the TSM's root as ca=): exit 2 at start, naming it,
+# not a run whose every scenario fails deep in a helper.
+"$bin" serve ca --listen 127.0.0.1:0 >"$tmp/ca.log" 2>&1 &
+ca_pid=$!
+end=$(($(date +%s) + 10))
+until grep -q 'listening on' "$tmp/ca.log"; do
+	kill -0 "$ca_pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ] || { cat "$tmp/ca.log"; break; }
+	sleep 0.05
+done
+ca=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/ca.log")
+"$bin" run scenarios/tsm --filter TSM-00 --target "tsm=$ca" --out "$tmp/w" >"$tmp/w.out" 2>"$tmp/w.err"
+check "a CA bound as the TSM: exit 2" [ $? = 2 ]
+check "... named: does not answer as the TSM" grep -q "role tsm: $ca does not answer as the TSM (GET /v1/tsm/devices: HTTP 404)" "$tmp/w.err"
+check "... no scenario ran" [ ! -e "$tmp/w/results.json" ]
+"$bin" run scenarios/tsm --filter TSM-00 --target "ca=$ca/ca" --out "$tmp/w2" >/dev/null 2>"$tmp/w2.err"
+check "a wrong CA path: exit 2, named" sh -c "[ $? = 2 ] && grep -q 'role ca: $ca/ca does not answer as the CA' '$tmp/w2.err'"
+"$bin" run scenarios/card --filter CARD-00 --target "ca=$ca" --out "$tmp/w3" >"$tmp/w3.out" 2>&1
+check "the same CA bound as ca=: the probe lets the run go" grep -q '^1 passed' "$tmp/w3.out"
+kill "$ca_pid"
+wait "$ca_pid" 2>/dev/null
+
 # Usage errors are one line and a hint, not the whole usage.
 "$bin" run --jobs 0 >/dev/null 2>"$tmp/u.err"
 check "a usage error is two lines: what and where the options are" \
