@@ -158,6 +158,11 @@ local function answer(w, ph, card, a, opts)
     local ok, why = ph:remove()
     if not ok then return nil, why end
     req.removed = true
+  elseif a.action == "erase" then
+    -- half_valid = erase_revoked: the revoked pair goes, the other stays
+    local ok, why = ph:erase(a.slot)
+    if not ok then return nil, why end
+    req.erased = true
   elseif a.action == "set_pins" then
     local pin = (opts.pins or {})[a.slot]
     local ok, why = ph:set_pins(a.slot == "auth" and pin or nil, a.slot == "sign" and pin or nil)
@@ -170,12 +175,13 @@ local function answer(w, ph, card, a, opts)
   return req
 end
 
--- Run a session to its end.  opts: pins, policy, reason, slot, liveness
+-- Run a session to its end.  opts: pins, policy, reason, slot, certs
+-- ("auth" or "sign": revoke that pair only, half-valid), liveness
 -- ("pass" by default for issue, reissue, renew), biometric, install_on
 -- (another iPhone), tamper(req, action), on_action(a, n).
 function wallet.session(w, ph, card, op, opts)
   opts = opts or {}
-  local body = { op = op, device = hex(ph:device_id()), reason = opts.reason, slot = opts.slot }
+  local body = { op = op, device = hex(ph:device_id()), reason = opts.reason, slot = opts.slot, certs = opts.certs }
   if op == "issue" or op == "reissue" or op == "renew" then body.liveness = opts.liveness or "pass" end
   local status, a = app.begin(w, card, "/v1/wallet/sessions", body, opts)
   if not status then return a end

@@ -154,6 +154,12 @@ int ios_cred_tbs(const ios_cred_t *c, uint8_t **out, size_t *outn);
 int ios_install(sim_ios_t *d, const ios_cred_t *c, const char *auth_pin, const char *sign_pw);
 /* Revocation on the phone: credential, keys, PINs and counters deleted. */
 int ios_remove(sim_ios_t *d);
+/* One pair revoked, the other valid, under the policy half_valid =
+ * erase_revoked (docs/ios.md#half-valid): the slot's key, certificate, CA
+ * certificate and PIN deleted in one NVM transaction, EF 0008 following;
+ * the credential stays for the other pair.  IOS_ERR_STATE without a
+ * credential, or when the slot is the last pair (that is ios_remove). */
+int ios_erase_slot(sim_ios_t *d, enum ios_slot slot);
 /* Factory reset: pending keys dropped, biometrics NOT_ENROLLED, security
  * cleared; the credential, its PINs and counters stay (docs/ios.md#life-cycle). */
 int ios_factory_reset(sim_ios_t *d);

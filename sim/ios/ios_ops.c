@@ -311,7 +311,8 @@ static int put_slot(sim_ios_t *d, int slot, const ios_blob_t *cert, const ios_bl
 	return rc;
 }
 
-/* Every record of the sign slot (a credential without a sign pair). */
+/* Every record of a slot (a credential without that pair), inside the
+ * open transaction. */
 static int drop_slot(sim_ios_t *d, int slot)
 {
 	int rc;
@@ -387,8 +388,20 @@ int ios_install(sim_ios_t *d, const ios_cred_t *c, const char *auth_pin, const c
 	return SIM_OK;
 }
 
-/* Every record under the prefixes, in one transaction; then the AP
+/* The open transaction committed (rc: NVM_OK so far), then the AP
  * follows NVM and the session starts over. */
+static int commit_sync(sim_ios_t *d, int rc)
+{
+	if (rc == NVM_OK)
+		rc = nvm_commit(d->ctx->nvm);
+	if (rc != NVM_OK)
+		return ios_nvm_fail(d, rc);
+	ios_sync(d);
+	cardos_reset(&d->os);
+	return SIM_OK;
+}
+
+/* Every record under the prefixes, in one transaction. */
 static int drop(sim_ios_t *d, const char *const *prefixes, size_t n)
 {
 	int rc;
@@ -400,13 +413,7 @@ static int drop(sim_ios_t *d, const char *const *prefixes, size_t n)
 	rc = nvm_begin(d->ctx->nvm);
 	for (size_t i = 0; i < n && rc == NVM_OK; i++)
 		rc = nvm_del_prefix(d->ctx->nvm, prefixes[i]);
-	if (rc == NVM_OK)
-		rc = nvm_commit(d->ctx->nvm);
-	if (rc != NVM_OK)
-		return ios_nvm_fail(d, rc);
-	ios_sync(d);
-	cardos_reset(&d->os);
-	return SIM_OK;
+	return commit_sync(d, rc);
 }
 
 int ios_remove(sim_ios_t *d)
@@ -414,6 +421,33 @@ int ios_remove(sim_ios_t *d)
 	static const char *const all[] = { IOS_NS "/", IOS_REC_PENDING };
 
 	return drop(d, all, 2);
+}
+
+int ios_erase_slot(sim_ios_t *d, enum ios_slot slot)
+{
+	size_t n;
+	int other = slot == IOS_SLOT_AUTH ? IOS_SLOT_SIGN : IOS_SLOT_AUTH, rc;
+	const uint8_t *p;
+	uint8_t presence[3];
+
+	if (!d || (slot != IOS_SLOT_AUTH && slot != IOS_SLOT_SIGN))
+		return SIM_ERR_ARG;
+	if ((rc = usable(d)))
+		return rc;
+	if (!ios_installed(d) || !ios_rec(d, ios_slot_cert[slot], 0, &n) || !ios_rec(d, ios_slot_cert[other], 0, &n))
+		return IOS_ERR_STATE;
+	/* EF 0008: byte 0 the sign pair present, byte 1 the auth pair */
+	p = ios_rec(d, JPKI_EF_PRESENCE, 0, &n);
+	memset(presence, 0, sizeof presence);
+	if (p)
+		memcpy(presence, p, n < sizeof presence ? n : sizeof presence);
+	presence[slot == IOS_SLOT_SIGN ? 0 : 1] = 0x00;
+	if ((rc = nvm_begin(d->ctx->nvm)) != NVM_OK)
+		return ios_nvm_fail(d, rc);
+	rc = drop_slot(d, slot);
+	if (rc == NVM_OK)
+		rc = put_ef(d, JPKI_EF_PRESENCE, presence, sizeof presence);
+	return commit_sync(d, rc);
 }
 
 int ios_factory_reset(sim_ios_t *d)

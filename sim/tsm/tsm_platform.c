@@ -22,7 +22,8 @@
  *        one_phone_scope=holder, of this one under =platform) revoked,
  *        superseded, their deletion pending: {superseded: [ids]}
  *   POST /v1/tsm/platform/devices/{id}     {platform, holder, card_serial,
- *        auth_serial, sign_serial, status, pending_delete, reason, credential,
+ *        auth_serial, sign_serial, status, pending_delete, pending_revoke,
+ *        reason, credential,
  *        intent?}
  *        the record created or those fields set (null removes one); with
  *        intent, that intent is finished in the same transaction
@@ -142,7 +143,7 @@ out:
 static int record(tsm_t *t, const char *id, json_t *b, json_t **out)
 {
 	static const char *const fields[] = { "platform", "holder", "card_serial", "auth_serial", "sign_serial", "status",
-					      "pending_delete", "reason", "ca_reason", "credential", "intent", NULL };
+					      "pending_delete", "pending_revoke", "reason", "ca_reason", "credential", "intent", NULL };
 	static const char *const statuses[] = { "active", "hold", "half", "revoked", "expired", "none", NULL };
 	json_t *d = tsm_doc_get(t, "devices", id), *v;
 	const char *k, *st;

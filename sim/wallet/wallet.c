@@ -166,7 +166,8 @@ static json_t *answer(wsess_t *x, json_t *action)
 }
 
 static const char *const ops[] = { "issue", "reissue", "renew", "revoke", "lift", "pin_reset", "sync", NULL };
-static const char *const fields[] = { "op", "device", "card_serial", "liveness", "policy", "reason", "slot", NULL };
+static const char *const fields[] = { "op", "device", "card_serial", "liveness", "policy", "reason", "slot", "certs",
+				      NULL };
 
 static int known(const char *s, const char *const *list)
 {
@@ -214,6 +215,11 @@ static int begin(wallet_t *w, json_t *b, json_t **out)
 		*out = tsm_jerr("reason", "reason: a CRLReason name, for a revocation");
 		return 400;
 	}
+	if (json_object_get(b, "certs") &&
+	    (strcmp(op, "revoke") || !known(wallet_jstr(b, "certs"), (const char *const[]){ "auth", "sign", "both", NULL }))) {
+		*out = tsm_jerr("certs", "certs: auth, sign or both (the default), for a revocation");
+		return 400;
+	}
 	if (!strcmp(op, "pin_reset") != !!json_object_get(b, "slot") ||
 	    (json_object_get(b, "slot") && !known(wallet_jstr(b, "slot"), (const char *const[]){ "auth", "sign", NULL }))) {
 		*out = tsm_jerr("slot", "slot: auth or sign, for a PIN reset only");
@@ -256,7 +262,7 @@ static int begin(wallet_t *w, json_t *b, json_t **out)
 	if (json_object_get(b, "policy"))
 		json_object_update(json_object_get(x.doc, "policy"), json_object_get(b, "policy"));
 	x.facts = json_object_get(x.doc, "facts");
-	for (const char *const *f = (const char *const[]){ "card_serial", "liveness", "reason", "slot", NULL }; *f; f++)
+	for (const char *const *f = (const char *const[]){ "card_serial", "liveness", "reason", "slot", "certs", NULL }; *f; f++)
 		if (json_object_get(b, *f))
 			json_object_set(x.doc, *f, json_object_get(b, *f));
 	w->st.sessions++;

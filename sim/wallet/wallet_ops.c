@@ -16,8 +16,11 @@
  *                           certificate lifted, the sign one revoked
  *                           (superseded) and issued anew -> install -> done
  *   revoke                  card_sign -> the CA revokes -> remove -> done
+ *                           (one pair of two, certs: half-valid -> erase
+ *                           under half_valid = erase_revoked -> done)
  *   pin_reset               card_sign -> set_pins -> done
- *   sync                    (the check-in) remove when a deletion is pending -> done
+ *   sync                    (the check-in) remove when a deletion is pending,
+ *                           erase a pair the CA revoked alone (erase_revoked) -> done
  *
  * Before issue, reissue, renew and lift change the CA, the service
  * commits a write-ahead intent naming the certificate requests through
@@ -185,6 +188,62 @@ static json_t *card_sign_action(wsess_t *x)
 			 "read_text", provisions(x));
 }
 
+/* ------------------------------------------------------------ half-valid */
+
+/* One pair revoked, the other valid (docs/ios.md#half-valid, the TSM's
+ * half_valid switch on an iPhone): under erase_revoked the iPhone erases
+ * the revoked pair (action erase); under block, the default, it keeps it
+ * — the credential cannot be removed while the other pair is valid — and
+ * the answer says so.  The record: half, nothing pending once done. */
+static json_t *half_done(wsess_t *x, int slot, int erased)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:b}", "device", wallet_jstr(x->doc, "device"), "status", "half", "revoked",
+			      slot_names[slot], "erased", erased);
+
+	if (!erased)
+		json_object_set_new(r, "warning",
+				    json_pack("s++", "the credential cannot be removed while the ",
+					      slot_names[!slot], " pair is valid: the revoked certificate stays on the iPhone"));
+	json_object_set(r, "reason", json_object_get(x->facts, "reason"));
+	return done(x, r);
+}
+
+static json_t *half(wsess_t *x, int slot, const char *reason)
+{
+	const char *pol = wallet_jstr(json_object_get(x->doc, "policy"), "half_valid");
+	int erase = pol && !strcmp(pol, "erase_revoked");
+
+	if (reason)
+		json_object_set_new(x->facts, "reason", json_string(reason));
+	if (record(x, json_pack("{s:s, s:O*, s:n}", "status", "half", "reason", json_object_get(x->facts, "reason"),
+				"pending_revoke")) < 0)
+		return NULL;
+	if (!erase)
+		return half_done(x, slot, 0);
+	json_object_set_new(x->facts, "half_slot", json_integer(slot));
+	json_object_set_new(x->facts, "await", json_string("erase"));
+	return json_pack("{s:s, s:s}", "action", "erase", "slot", slot_names[slot]);
+}
+
+static json_t *on_erase(wsess_t *x, json_t *b)
+{
+	if (!json_is_true(json_object_get(b, "erased"))) {
+		wallet_fail(x, 422, "erased", "the iPhone did not erase the revoked pair");
+		return NULL;
+	}
+	return half_done(x, (int)json_integer_value(json_object_get(x->facts, "half_slot")), 1);
+}
+
+/* The slot's certificate valid or on hold at the CA. */
+static int live_cert(wsess_t *x, const char *serial)
+{
+	uint64_t s;
+	ca_info_t ci;
+
+	return serial && !ca_serial_parse(serial, &s) && ca_status(x->w->ca, s, &ci) == CA_OK &&
+	       (ci.status == CA_VALID || ci.status == CA_HOLD);
+}
+
 json_t *wallet_op_begin(wsess_t *x, json_t *rec)
 {
 	const char *dst = wallet_jstr(rec, "status"), *dh = wallet_jstr(rec, "holder");
@@ -204,6 +263,12 @@ json_t *wallet_op_begin(wsess_t *x, json_t *rec)
 			json_object_set(x->facts, "ca_reason", json_object_get(rec, "ca_reason"));
 			return json_pack("{s:s, s:O*, s:O*}", "action", "remove", "reason", json_object_get(rec, "reason"),
 					 "ca_reason", json_object_get(rec, "ca_reason"));
+		}
+		if (dst && !strcmp(dst, "half") && json_array_size(json_object_get(rec, "pending_revoke"))) {
+			/* a pair the CA revoked alone (the reconcile marked it) */
+			json_object_set(x->facts, "reason", json_object_get(rec, "reason"));
+			return half(x, (int)json_integer_value(json_array_get(json_object_get(rec, "pending_revoke"), 0)) ? 1 : 0,
+				    NULL);
 		}
 		return done(x, json_pack("{s:s, s:s, s:b, s:O*, s:O*}", "device", wallet_jstr(x->doc, "device"), "status",
 					 dst ? dst : "none", "pending_deletion", 0, "reason", json_object_get(rec, "reason"),
@@ -238,6 +303,11 @@ json_t *wallet_op_begin(wsess_t *x, json_t *rec)
 	}
 	if ((is_op(x, "revoke") || is_op(x, "pin_reset")) && !(same && live)) {
 		wallet_fail(x, 409, "op", "the iPhone carries no live certificates of the holder");
+		return NULL;
+	}
+	if (is_op(x, "revoke") && wallet_jstr(x->doc, "certs") && strcmp(wallet_jstr(x->doc, "certs"), "both") &&
+	    !live_cert(x, wallet_jstr(rec, serial_keys[strcmp(wallet_jstr(x->doc, "certs"), "sign") ? 0 : 1]))) {
+		wallet_fail(x, 409, "certs", "certs: the iPhone has no live certificate of that pair");
 		return NULL;
 	}
 	if (is_op(x, "pin_reset") && (strcmp(dst, "active") ||
@@ -602,12 +672,20 @@ static json_t *on_card_sign(wsess_t *x, json_t *b)
 		json_object_set_new(x->facts, "await", json_string("set_pins"));
 		return json_pack("{s:s, s:O}", "action", "set_pins", "slot", json_object_get(x->doc, "slot"));
 	}
-	/* revoke: both certificates, the credential removed now */
+	/* revoke: the pairs asked for (both by default); none left valid,
+	 * the credential removed now; one left, half-valid */
 	{
 		int reason = wallet_jstr(x->doc, "reason") ? ca_reason_parse(wallet_jstr(x->doc, "reason")) : CA_REASON_UNSPECIFIED;
-		if (revoke_serial(x, wallet_jstr(x->facts, "auth_serial"), reason) < 0 ||
-		    revoke_serial(x, wallet_jstr(x->facts, "sign_serial"), reason) < 0 ||
-		    record(x, json_pack("{s:s, s:b, s:s, s:n, s:n}", "status", "revoked", "pending_delete", 1, "reason",
+		const char *certs = wallet_jstr(x->doc, "certs");
+		int want[2] = { !certs || strcmp(certs, "sign"), !certs || strcmp(certs, "auth") }, left[2];
+		for (int s = 0; s < 2; s++)
+			if (want[s] && revoke_serial(x, wallet_jstr(x->facts, serial_keys[s]), reason) < 0)
+				return NULL;
+		for (int s = 0; s < 2; s++)
+			left[s] = live_cert(x, wallet_jstr(x->facts, serial_keys[s]));
+		if (left[0] || left[1])
+			return half(x, left[0] ? SIGN : AUTH, "revoked_by_holder");
+		if (record(x, json_pack("{s:s, s:b, s:s, s:n, s:n}", "status", "revoked", "pending_delete", 1, "reason",
 					"revoked_by_holder", "ca_reason", "credential")) < 0)
 			return NULL;
 		json_object_set_new(x->facts, "await", json_string("remove"));
@@ -679,6 +757,8 @@ json_t *wallet_op_step(wsess_t *x, json_t *b)
 		return on_install(x, b);
 	if (!strcmp(await, "remove"))
 		return on_remove(x, b);
+	if (!strcmp(await, "erase"))
+		return on_erase(x, b);
 	if (!strcmp(await, "set_pins")) {
 		if (!json_is_true(json_object_get(b, "set"))) {
 			wallet_fail(x, 422, "set", "the iPhone did not set the new PIN");

@@ -702,6 +702,45 @@ static void test_factory_reset_and_remove(void **state)
 	dev_close(&v);
 }
 
+/* Half-valid, erase_revoked (ios_erase_slot): the sign pair erased, the
+ * credential kept for the auth pair: EF 0001 and the sign password are
+ * gone (6A82), EF 0008 says no sign pair, the auth PIN and certificate
+ * work; erasing the last pair is refused (that is ios_remove), and so is
+ * erasing on a blank iPhone. */
+static void test_erase_slot(void **state)
+{
+	iosdev_t v;
+	cred_t k;
+	ios_view_t w;
+	uint8_t out[64];
+	size_t n;
+	(void)state;
+
+	dev_open(&v, FX "ios/default.lua");
+	assert_int_equal(ios_erase_slot(v.d, IOS_SLOT_SIGN), IOS_ERR_STATE);
+	provision(&v, &k);
+	assert_int_equal(ios_erase_slot(v.d, IOS_SLOT_SIGN), SIM_OK);
+	sim_ios_view(v.d, &w);
+	assert_true(w.installed);
+	assert_int_equal(w.cert[1].n, 0);
+	assert_int_equal(w.pin[1].tries, -1);
+	assert_memory_equal(w.cert[0].p, k.auth, k.an);
+	assert_int_equal(tx(&v, SELECT_AP, NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "00A4020C020001", NULL, NULL), 0x6A82);
+	assert_int_equal(tx(&v, "00A4020C02001B", NULL, NULL), 0x6A82);
+	assert_int_equal(tx(&v, "00A4020C020008", NULL, NULL), 0x9000);
+	assert_int_equal(tx(&v, "00B0000000", out, &n), 0x9000);
+	assert_true(n >= 2);
+	assert_int_equal(out[0], 0x00); /* no sign pair */
+	assert_int_equal(out[1], 0x8F); /* the auth pair */
+	assert_int_equal(tx(&v, "00A4020C020018", NULL, NULL), 0x9000);
+	assert_int_equal(ios_biometric(v.d, IOS_BIO_DISABLED), SIM_OK);
+	assert_int_equal(tx(&v, "002000800432343638", NULL, NULL), 0x9000); /* "2468" */
+	assert_int_equal(ios_erase_slot(v.d, IOS_SLOT_AUTH), IOS_ERR_STATE); /* the last pair */
+	cred_free(&k);
+	dev_close(&v);
+}
+
 /* A tear in the middle of install: the device holds the old state or the
  * new, never a credential without its PINs. */
 static void test_install_tears(void **state)
@@ -909,6 +948,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_install_refusals),
 		cmocka_unit_test(test_reissue_sign),
 		cmocka_unit_test(test_factory_reset_and_remove),
+		cmocka_unit_test(test_erase_slot),
 		cmocka_unit_test(test_install_tears),
 		cmocka_unit_test(test_link),
 		cmocka_unit_test(test_derived),

@@ -381,6 +381,9 @@ static json_t *answer_to(iphone_t *ph, card_t *k, app_t *o, json_t *a)
 	} else if (!strcmp(action, "remove")) {
 		assert_int_equal(ios_remove(ph->d), SIM_OK);
 		json_object_set_new(req, "removed", json_true());
+	} else if (!strcmp(action, "erase")) {
+		assert_int_equal(ios_erase_slot(ph->d, strcmp(jstr(a, "slot"), "sign") ? IOS_SLOT_AUTH : IOS_SLOT_SIGN), SIM_OK);
+		json_object_set_new(req, "erased", json_true());
 	} else if (!strcmp(action, "set_pins")) {
 		int sign = !strcmp(jstr(a, "slot"), "sign");
 		assert_int_equal(ios_set_pins(ph->d, sign ? NULL : "9753", sign ? "RESET2026" : NULL), SIM_OK);
@@ -978,6 +981,66 @@ static void test_operations(void **state)
 	tsm_world_close(w);
 }
 
+/* Half-valid (docs/ios.md#half-valid): revoke with certs = sign revokes
+ * the sign certificate alone, the auth one stays valid and the record is
+ * half; under half_valid = block the iPhone keeps the whole credential and
+ * the answer warns, under erase_revoked it erases the sign pair (an erase
+ * action).  certs outside a revocation is refused (400 certs), and certs
+ * naming a pair the iPhone has no live certificate of is 409. */
+static void half_case(const char *policy, int erase)
+{
+	tsm_world_t *w = world();
+	iphone_t ph;
+	card_t k;
+	app_t o = { .text_pin = TEXT_PIN, .sign_pin = SIGN_PIN };
+	json_t *a, *r, *i, *rec;
+	char fields[96];
+	ios_view_t v;
+
+	iphone_new(&ph, 0);
+	card_new(&k);
+	assert_int_equal(begin(w, &ph, &k, "issue", "{\"certs\":\"sign\"}", &a), 400);
+	assert_string_equal(jstr(a, "field"), "certs");
+	json_decref(a);
+	i = run_op(w, &ph, &k, "issue", NULL);
+	snprintf(fields, sizeof fields, "{\"certs\":\"sign\",\"policy\":{\"half_valid\":\"%s\"}}", policy);
+	assert_int_equal(begin(w, &ph, &k, "revoke", fields, &a), 201);
+	assert_int_equal(drive(w, &ph, &k, &o, &a), 0);
+	r = json_object_get(a, "result");
+	assert_string_equal(jstr(r, "status"), "half");
+	assert_string_equal(jstr(r, "revoked"), "sign");
+	assert_int_equal(json_is_true(json_object_get(r, "erased")), erase);
+	assert_int_equal(jstr(r, "warning") != NULL, !erase);
+	assert_string_equal(cert_status(w, jstr(json_object_get(i, "result"), "auth_serial")), "valid");
+	assert_string_equal(cert_status(w, jstr(json_object_get(i, "result"), "sign_serial")), "revoked");
+	assert_non_null(rec = record_of(w, jstr(r, "device")));
+	assert_string_equal(jstr(rec, "status"), "half");
+	assert_null(json_object_get(rec, "pending_revoke"));
+	json_decref(rec);
+	sim_ios_view(ph.d, &v);
+	assert_true(v.installed);
+	assert_int_equal(v.cert[1].n != 0, !erase);
+	assert_true(v.cert[0].n != 0);
+	expect_clean(w);
+	json_decref(a);
+	/* the sign pair is no longer live: revoking it alone again is 409 */
+	assert_int_equal(begin(w, &ph, &k, "revoke", "{\"certs\":\"sign\"}", &a), 409);
+	assert_string_equal(jstr(json_object_get(a, "error"), "field"), "certs");
+	json_decref(a);
+	json_decref(o.last_attest);
+	json_decref(i);
+	card_free(&k);
+	iphone_free(&ph);
+	tsm_world_close(w);
+}
+
+static void test_half_valid(void **state)
+{
+	(void)state;
+	half_case("block", 0);
+	half_case("erase_revoked", 1);
+}
+
 /* ---- crash recovery (docs/ios.md#crash-recovery) ---- */
 
 static void rm_db(const char *db)
@@ -1182,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_card_pin),
 		cmocka_unit_test(test_biometrics_off),
 		cmocka_unit_test(test_operations),
+		cmocka_unit_test(test_half_valid),
 		cmocka_unit_test(test_crash_before_install),
 		cmocka_unit_test(test_crash_between_issuances),
 		cmocka_unit_test(test_intent_refusals),

@@ -8,6 +8,7 @@
  *   w.ios:install(cred, auth_pin, sign_pw)       -- cred = { device_id, auth_cert,
  *        -- auth_ca, sign_cert, sign_ca, sig } (bytes); pins nil: keep
  *   w.ios:remove()  w.ios:factory_reset()  w.ios:set_pins(auth, sign)
+ *   w.ios:erase("auth" | "sign")                 -- half_valid = erase_revoked
  *   w.ios:biometric("match" | "no_match" | "not_enrolled" | "disabled")
  *   w.ios:device_id()                            -- 16 bytes
  *
@@ -126,6 +127,14 @@ static int l_remove(lua_State *L)
 	return result(L, ios_remove(ios_of(L, "remove")), "remove");
 }
 
+static int l_erase(lua_State *L)
+{
+	sim_ios_t *d = ios_of(L, "erase");
+	int slot = luaL_checkoption(L, 2, NULL, slots);
+
+	return result(L, ios_erase_slot(d, slot ? IOS_SLOT_SIGN : IOS_SLOT_AUTH), slot ? "erase sign" : "erase auth");
+}
+
 static int l_factory_reset(lua_State *L)
 {
 	return result(L, ios_factory_reset(ios_of(L, "factory_reset")), "factory_reset");
@@ -170,6 +179,7 @@ void lhil_open_ios(lua_State *L)
 		{ "attest", l_attest },
 		{ "install", l_install },
 		{ "remove", l_remove },
+		{ "erase", l_erase },
 		{ "factory_reset", l_factory_reset },
 		{ "set_pins", l_set_pins },
 		{ "biometric", l_biometric },
