@@ -1,6 +1,6 @@
-/* fuzz_http.c — the JSON (and OCSP) handlers of serve ca and serve tsm
+/* fuzz_http.c — the JSON (and OCSP) handlers of serve ca, serve tsm and serve wallet
  * below libmicrohttpd: requests routed through the TSM world's table
- * (hil/svc/tsm_world.h: the TSM's routes and the CA's), as a server would
+ * (hil/svc/tsm_world.h: the TSM's routes, the CA's and the Wallet's), as a server would
  * after reading them.
  *
  * The input is text: requests separated by NUL bytes, each a line

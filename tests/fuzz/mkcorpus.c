@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "hil/fixtures/profile.h"
+#include "hil/svc/tsm_world.h"
 #include "sim/core/apdu.h"
 #include "sim/gp/gpdm.h"
 #include "tests/fuzz/host.h"
@@ -696,6 +697,288 @@ static void seeds_http(buf_t *b)
 	}
 }
 
+/* ---- the Wallet's API (/v1/wallet), live ----
+ *
+ * A whole issue session, run while it is written in the TSM world
+ * fuzz_http opens (the same seed and time: on replay the service draws the
+ * same challenge and nonces, so the recorded answers verify again): the
+ * iPhone of fz_ios_new and alice's card of fz_card_new answer each action
+ * as the Wallet app does (keys and attestation, the card's text after its
+ * 入力補助 PIN and its signatures after the sign password, the credential
+ * installed), so the fuzzer starts from every step of a provisioning. */
+
+typedef struct wseed {
+	tsm_world_t *w;
+	buf_t *b;
+	sim_card_t *card;
+	sim_ios_t *ph;
+} wseed_t;
+
+/* One request into the seed (fuzz_http's form) and through the world;
+ * the answer's JSON (new). */
+static json_t *wcall(wseed_t *x, const char *method, const char *path, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	http_rsp_t rsp = { 0 };
+	json_t *j;
+
+	if (x->b->n)
+		put(x->b, "", 1); /* the NUL between requests */
+	put(x->b, method, strlen(method));
+	put(x->b, " ", 1);
+	put(x->b, path, strlen(path));
+	put(x->b, "\n", 1);
+	if (text)
+		put(x->b, text, strlen(text));
+	tsm_world_call(x->w, method, path, (const uint8_t *)text, text ? strlen(text) : 0, &rsp);
+	j = json_loadb((const char *)rsp.body, rsp.len, 0, NULL);
+	free(rsp.body);
+	free(text);
+	json_decref(body);
+	if (!j)
+		die("wallet seed: an answer that is not JSON");
+	return j;
+}
+
+static uint16_t card_tx(wseed_t *x, const char *hex, uint8_t *out, size_t *outn)
+{
+	uint8_t cmd[300], rsp[APDU_MAX_RSP];
+	size_t n = unhex(hex, cmd, sizeof cmd), len = 0;
+
+	if (sim_card_transmit(x->card, cmd, n, rsp, sizeof rsp, &len) != SIM_OK || len < 2)
+		die("wallet seed: the card is mute");
+	if (out) {
+		memcpy(out, rsp, len - 2);
+		*outn = len - 2;
+	}
+	return (uint16_t)(rsp[len - 2] << 8 | rsp[len - 1]);
+}
+
+static json_t *jhexb(const uint8_t *p, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+	json_t *j;
+
+	if (!h)
+		die("out of memory");
+	apdu_hex(p, n, h);
+	j = json_string(h);
+	free(h);
+	return j;
+}
+
+static uint8_t *jbytes(json_t *o, const char *k, size_t *n)
+{
+	const char *h = json_string_value(json_object_get(o, k));
+	uint8_t *p = malloc(h ? strlen(h) / 2 + 1 : 1);
+
+	if (!p || !h)
+		die("wallet seed: a field missing");
+	*n = unhex(h, p, strlen(h) / 2 + 1);
+	return p;
+}
+
+/* The app's answer to action a. */
+static json_t *wanswer(wseed_t *x, json_t *a)
+{
+	const char *act = json_string_value(json_object_get(a, "action"));
+	json_t *req = json_pack("{s:O}", "step", json_object_get(a, "step")), *v;
+	uint8_t out[APDU_MAX_RSP];
+	size_t i, n = 0;
+
+	if (!strcmp(act, "attest")) {
+		json_t *keys = json_object();
+		ios_attestation_t att;
+		uint8_t *ch = jbytes(a, "challenge", &n);
+		json_array_foreach(json_object_get(a, "keygen"), i, v) {
+			int sign = !strcmp(json_string_value(v), "sign");
+			size_t kn;
+			if (ios_keygen(x->ph, sign ? IOS_SLOT_SIGN : IOS_SLOT_AUTH, out, sizeof out, &kn) != SIM_OK)
+				die("wallet seed: keygen");
+			json_object_set_new(keys, sign ? "sign" : "auth", jhexb(out, kn));
+		}
+		if (ios_attest(x->ph, ch, n, &att) != SIM_OK)
+			die("wallet seed: attest");
+		free(ch);
+		json_object_set_new(req, "attestation", json_pack("{s:o, s:o}", "signature", jhexb(att.sig, att.sig_len),
+								   "device_cert", jhexb(att.device_cert.p, att.device_cert.n)));
+		json_object_set_new(req, "keys", keys);
+		json_object_set_new(req, "biometric", json_string("match"));
+	} else if (!strcmp(act, "card_sign")) {
+		json_t *sigs = json_array();
+		char cmd[256];
+		/* the text AP's 入力補助 PIN (1234), EF 0002; the sign password */
+		if (card_tx(x, "00A4040C0AD3921000310001010408", NULL, NULL) != 0x9000 ||
+		    card_tx(x, "00A4020C020011", NULL, NULL) != 0x9000 || card_tx(x, "002000800431323334", NULL, NULL) != 0x9000 ||
+		    card_tx(x, "00A4020C020002", NULL, NULL) != 0x9000 || card_tx(x, "00B0000000", out, &n) != 0x9000)
+			die("wallet seed: the card's text");
+		json_object_set_new(req, "card_text", jhexb(out, n));
+		if (card_tx(x, "00A4040C0AD392F000260100000001", NULL, NULL) != 0x9000 ||
+		    card_tx(x, "00A4020C02001B", NULL, NULL) != 0x9000 ||
+		    card_tx(x, "00200080084D594E4148494C31", NULL, NULL) != 0x9000 ||
+		    card_tx(x, "00A4020C02001A", NULL, NULL) != 0x9000)
+			die("wallet seed: the card's sign password");
+		json_array_foreach(json_object_get(a, "digest_infos"), i, v) {
+			snprintf(cmd, sizeof cmd, "802A008033%s00", json_string_value(v));
+			if (card_tx(x, cmd, out, &n) != 0x9000)
+				die("wallet seed: the card's signature");
+			json_array_append_new(sigs, jhexb(out, n));
+		}
+		json_object_set_new(req, "signatures", sigs);
+	} else if (!strcmp(act, "install")) {
+		json_t *c = json_object_get(a, "credential");
+		ios_cred_t cred = { 0 };
+		uint8_t *p[6];
+		size_t pn[6];
+		static const char *const f[6] = { "device_id", "auth_cert", "auth_ca", "sign_cert", "sign_ca", "signature" };
+		for (int k = 0; k < 6; k++)
+			p[k] = jbytes(c, f[k], &pn[k]);
+		if (pn[0] != IOS_DEVICE_ID_LEN)
+			die("wallet seed: device id");
+		memcpy(cred.device_id, p[0], IOS_DEVICE_ID_LEN);
+		cred.auth_cert = (ios_blob_t){ p[1], pn[1] };
+		cred.auth_ca = (ios_blob_t){ p[2], pn[2] };
+		cred.sign_cert = (ios_blob_t){ p[3], pn[3] };
+		cred.sign_ca = (ios_blob_t){ p[4], pn[4] };
+		cred.sig = (ios_blob_t){ p[5], pn[5] };
+		json_object_set_new(req, "installed", json_boolean(ios_install(x->ph, &cred, FZ_IOS_AUTH, FZ_IOS_SIGN) == SIM_OK));
+		for (int k = 0; k < 6; k++)
+			free(p[k]);
+	} else if (!strcmp(act, "remove")) {
+		json_object_set_new(req, "removed", json_boolean(ios_remove(x->ph) == SIM_OK));
+	} else if (!strcmp(act, "erase")) {
+		int sign = !strcmp(json_string_value(json_object_get(a, "slot")), "sign");
+		json_object_set_new(req, "erased",
+				    json_boolean(ios_erase_slot(x->ph, sign ? IOS_SLOT_SIGN : IOS_SLOT_AUTH) == SIM_OK));
+	} else {
+		die("wallet seed: an action the seed does not answer");
+	}
+	return req;
+}
+
+/* A session to its end (done, else die): op with the body's more fields. */
+static void wsession(wseed_t *x, const char *dev, const char *op, const char *more)
+{
+	json_t *b = json_pack("{s:s, s:s, s:s}", "op", op, "device", dev, "card_serial", "0700A002"), *a;
+	char path[128];
+
+	if (more) {
+		json_t *m = json_loads(more, 0, NULL);
+		json_object_update(b, m);
+		json_decref(m);
+	}
+	a = wcall(x, "POST", "/v1/wallet/sessions", b);
+	for (int n = 0; n < 10 && json_string_value(json_object_get(a, "action")); n++) {
+		const char *act = json_string_value(json_object_get(a, "action"));
+		if (!strcmp(act, "done")) {
+			json_decref(a);
+			return;
+		}
+		if (!strcmp(act, "failed"))
+			break;
+		snprintf(path, sizeof path, "/v1/wallet/sessions/%s/steps", json_string_value(json_object_get(a, "session")));
+		b = wanswer(x, a);
+		json_decref(a);
+		a = wcall(x, "POST", path, b);
+	}
+	{
+		char *t = json_dumps(a, JSON_COMPACT);
+		fprintf(stderr, "fuzz_mkcorpus: wallet %s: %s\n", op, t ? t : "?");
+	}
+	die("wallet seed: the session did not end done");
+}
+
+/* The seed as fuzz_http replays it, in a fresh world: the number of
+ * sessions the service saw done (the last request is GET stats). */
+static long long wreplay(const buf_t *b)
+{
+	tsm_world_opts_t o = { .seed = 1, .time = "20260105000000Z" };
+	tsm_world_t *w;
+	char err[512], *text = malloc(b->n + 1), *p;
+	http_rsp_t rsp = { 0 };
+	long long done = -1;
+
+	if (!text || tsm_world_open(&w, &o, err, sizeof err) < 0)
+		die("wallet seed: replay");
+	memcpy(text, b->p, b->n);
+	text[b->n] = 0;
+	p = text;
+	while (p < text + b->n) {
+		size_t len = strlen(p);
+		char *nl = strchr(p, '\n'), *sp = strchr(p, ' ');
+		if (!nl || !sp || sp > nl)
+			die("wallet seed: a request line");
+		*nl = *sp = 0;
+		free(rsp.body);
+		rsp = (http_rsp_t){ 0 };
+		tsm_world_call(w, p, sp + 1, (const uint8_t *)nl + 1, strlen(nl + 1), &rsp);
+		p += len + 1;
+	}
+	{
+		json_t *j = json_loadb((const char *)rsp.body, rsp.len, 0, NULL);
+		if (json_is_integer(json_object_get(j, "done")))
+			done = json_integer_value(json_object_get(j, "done"));
+		json_decref(j);
+	}
+	free(rsp.body);
+	free(text);
+	tsm_world_close(w);
+	return done;
+}
+
+static void seeds_wallet(buf_t *b)
+{
+	tsm_world_opts_t o = { .seed = 1, .time = "20260105000000Z" }; /* fuzz_http's world */
+	fz_sim_t cs, ps;
+	wseed_t x = { .b = b };
+	ios_view_t v;
+	char err[512], dev[2 * IOS_DEVICE_ID_LEN + 1];
+
+	fz_sim_init(&cs, NULL);
+	fz_sim_init(&ps, NULL);
+	if (tsm_world_open(&x.w, &o, err, sizeof err) < 0 || !x.w->wallet)
+		die(err);
+	if (fz_card_new(&x.card, &cs) != SIM_OK || fz_ios_new(&x.ph, &ps) != SIM_OK)
+		die("wallet seed: the card or the iPhone");
+	sim_ios_view(x.ph, &v);
+	apdu_hex(v.device_id, IOS_DEVICE_ID_LEN, dev);
+	/* issue, then revoke the sign pair alone (half-valid, erased) and the
+	 * rest, then a check-in */
+	wsession(&x, dev, "issue", "{\"liveness\":\"pass\"}");
+	wsession(&x, dev, "revoke", "{\"certs\":\"sign\",\"policy\":{\"half_valid\":\"erase_revoked\"}}");
+	wsession(&x, dev, "revoke", "{\"reason\":\"cessationOfOperation\"}");
+	json_decref(wcall(&x, "GET", "/v1/wallet/stats", NULL));
+	/* replayed, the recorded answers must take the service as far */
+	if (wreplay(b) != 3)
+		die("wallet seed: the replay does not reach the three sessions' end");
+	save("http", "seed-wallet", b);
+	/* refusals: each field named, a step out of turn, an unknown session */
+	{
+		static const char *const bad[] = {
+			"{\"op\":\"fly\"}", "{\"op\":\"issue\",\"device\":\"00\",\"card_serial\":\"0700A002\",\"liveness\":\"pass\"}",
+			"{\"op\":\"issue\",\"card_serial\":\"0700A002\"}", "{\"op\":\"revoke\",\"card_serial\":\"0700A002\",\"certs\":\"x\"}",
+			"{\"op\":\"pin_reset\",\"card_serial\":\"0700A002\",\"slot\":\"auth\"}",
+			"{\"op\":\"issue\",\"card_serial\":\"0700A002\",\"liveness\":\"fail\"}", "{\"op\":\"sync\"}", NULL,
+		};
+		for (int i = 0; bad[i]; i++) {
+			json_t *j = json_loads(bad[i], 0, NULL);
+			if (!json_object_get(j, "device") && strcmp(json_string_value(json_object_get(j, "op")), "fly"))
+				json_object_set_new(j, "device", json_string(dev));
+			json_decref(wcall(&x, "POST", "/v1/wallet/sessions", j));
+		}
+		json_decref(wcall(&x, "POST", "/v1/wallet/sessions/W000001-00000000/steps", json_pack("{s:i}", "step", 1)));
+		json_decref(wcall(&x, "GET", "/v1/wallet/sessions/W000001-00000000", NULL));
+		json_decref(wcall(&x, "POST", "/v1/tsm/platform/intents/wallet:x/undo", json_object()));
+		save("http", "seed-wallet-refusals", b);
+	}
+	b->n = 0;
+	tsm_world_close(x.w);
+	sim_card_free(x.card);
+	sim_ios_free(x.ph);
+	fz_sim_done(&cs);
+	fz_sim_done(&ps);
+}
+
 static void seeds_profiles(buf_t *b)
 {
 	static const char *const card[] = { "default", "alice", "bob", "chika" };
@@ -729,6 +1012,7 @@ int main(int argc, char **argv)
 	seeds_vpcd(&b);
 	seeds_pn532(&b);
 	seeds_http(&b);
+	seeds_wallet(&b);
 	seeds_profiles(&b);
 	free(b.p);
 	return 0;
