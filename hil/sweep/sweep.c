@@ -150,6 +150,15 @@ static const res_expect_t *broken(const res_scenario_t *r)
 	return NULL;
 }
 
+/* The first of the scenario's own expects that failed, or NULL. */
+static const res_expect_t *first_failed(const res_scenario_t *r)
+{
+	for (size_t i = 0; i < r->nexpects; i++)
+		if (!r->expects[i].ok)
+			return &r->expects[i];
+	return NULL;
+}
+
 /* The tear's own record: fired (ok) or not. */
 static const res_expect_t *tear_record(const res_scenario_t *r)
 {
@@ -271,8 +280,16 @@ static int sweep_one(const runner_opts_t *o, const scen_meta_t *m, long sample, 
 			reproduce(o, m, p, stdout);
 			nbroken++;
 		} else {
-			if (p->res.status != RES_PASS)
+			if (p->res.status != RES_PASS) {
+				/* named, so that a flow a tear stops for good is seen
+				 * (its directory is not kept: rerun it alone) */
+				const res_expect_t *e = first_failed(&p->res);
 				nflow++;
+				printf("  %s:nvm=%ld:tear: the flow did not finish (invariants held): %s%s%s\n", p->role,
+				       p->k, e ? res_expect_where(e, where, sizeof where) : res_status_name(p->res.status),
+				       e || p->res.reason ? ": " : "",
+				       e ? (e->msg ? e->msg : e->what ? e->what : "failed") : p->res.reason ? p->res.reason : "");
+			}
 			util_rmtree(dir); /* held: its files are not evidence of anything */
 		}
 		res_scenario_clear(&p->res);

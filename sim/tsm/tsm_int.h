@@ -219,6 +219,10 @@ int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j);
  * it failed (x->status 400: a refused request, nothing to commit). */
 
 json_t *tsm_plan(sess_t *x);
+/* A session failed after its certification: the certificates it had
+ * issued revoked at the CA (cessationOfOperation), the registry following
+ * (tsm_plan.c). */
+void tsm_uncertify(sess_t *x);
 
 /* ---- linked revocation (tsm.c): the registry follows the CA's status
  * of every live device (or only that one), holding the phone's

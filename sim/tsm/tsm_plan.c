@@ -205,6 +205,77 @@ static int certify(sess_t *x)
 	return 0;
 }
 
+/* A session that fails after its certification: the CA has issued
+ * certificates the SE may never hold (a tear while they were written,
+ * and the SE then kept answering out of plan; an answer altered on the
+ * way; a slot whose key went).  A TSM cannot leave them valid: a relying
+ * party would accept a key nobody provisioned, the registry would say
+ * active and refuse the holder's retry (409).  It compensates, in the
+ * failing step: the certificates this session had issued are revoked at
+ * the CA, cessationOfOperation (RFC 5280: no longer needed for the
+ * purpose they were issued for — they never went into service; not
+ * superseded, nothing replaces them yet), and the registry follows: no
+ * live certificate left, revoked with the applet's deletion pending
+ * (the retry, or the next check-in, starts the SE clean); the other
+ * slot's still live (a lift), half with this slot pending.  Reason
+ * issuance_failed.  MODELLED ASSUMPTION: what the real SP-TSM does is
+ * not public; a session still open (an app gone for good) is
+ * compensated by the holder's next issue instead (tsm_sess_prepare). */
+void tsm_uncertify(sess_t *x)
+{
+	static const char *const keys[2] = { "auth_serial", "sign_serial" };
+	json_t *certs = json_object_get(x->facts, "cert"), *pend = json_array();
+	int undone = 0, other_live = 0;
+
+	if (!x->dev || !json_object_size(certs) || strcmp(tsm_jstr(x->doc, "state"), "failed")) {
+		json_decref(pend);
+		return;
+	}
+	for (int s = 0; s < 2; s++) {
+		uint64_t serial;
+		ca_info_t ci;
+		const char *h = tsm_jstr(certs, slot_names[s]), *mine = tsm_jstr(x->dev, keys[s]);
+		if (!h) {
+			if (mine && !ca_serial_parse(mine, &serial) && ca_status(x->t->ca, serial, &ci) == CA_OK &&
+			    (ci.status == CA_VALID || ci.status == CA_HOLD))
+				other_live = 1;
+			continue;
+		}
+		if (ca_serial_parse(h, &serial))
+			continue;
+		if (tsm_ca_revoke(x->t, serial, CA_REASON_CESSATION) != CA_OK && !x->t->crashed &&
+		    (ca_status(x->t->ca, serial, &ci) != CA_OK || ci.status == CA_VALID || ci.status == CA_HOLD)) {
+			tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
+				  "failed after certification: the CA refused to revoke its certificates");
+			json_decref(pend);
+			return;
+		}
+		json_object_set_new(x->dev, keys[s], json_string(h));
+		json_array_append_new(pend, json_integer(s));
+		undone++;
+	}
+	if (!undone) {
+		json_decref(pend);
+		return;
+	}
+	json_object_set(x->dev, "holder", json_object_get(x->doc, "holder"));
+	json_object_set(x->dev, "card_serial", json_object_get(x->doc, "card_serial"));
+	json_object_set_new(x->dev, "status", json_string(other_live ? "half" : "revoked"));
+	if (other_live)
+		json_object_set_new(x->dev, "pending_revoke", pend);
+	else {
+		json_object_set_new(x->dev, "pending_delete", json_true());
+		json_decref(pend);
+	}
+	json_object_set_new(x->dev, "reason", json_string("issuance_failed"));
+	json_object_set_new(x->dev, "ca_reason", json_string(ca_reason_name(CA_REASON_CESSATION)));
+	json_object_del(x->facts, "cert");
+	tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
+		  other_live ? "failed after certification: its certificate revoked (cessationOfOperation); slot pending"
+			     : "failed after certification: its certificates revoked (cessationOfOperation); applet "
+			       "deletion pending");
+}
+
 static int add_cert_dgis(sess_t *x, script_t *sc, int s)
 {
 	uint64_t serial;

@@ -98,8 +98,10 @@ json_t *tsm_scp_check(tsm_t *t, const char *id, json_t *ops, json_t *rsps, size_
 			k++;
 		/* A wrapped command's answer that cannot be checked (the host
 		 * session died with a restart) is as good as lost: the TSM
-		 * reads the SE again on a new channel. */
-		if (!e || k == e->nrefs || e->refs[k].op != i || !hex)
+		 * reads the SE again on a new channel.  So is no answer at all
+		 * (the relay sends "" when the SE lost power under the command,
+		 * a tear): nothing to believe, nothing altered. */
+		if (!e || k == e->nrefs || e->refs[k].op != i || !hex || !*hex)
 			break;
 		if (tsm_unhex(hex, &r, &rn) < 0 || rn < 2 ||
 		    scp03_host_unwrap_rsp_ref(s, &e->refs[k].r, r, rn, r, rn, &pn) < 0) {

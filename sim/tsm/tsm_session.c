@@ -173,7 +173,10 @@ static int64_t renew_window(int64_t not_after)
 static int renew_check(sess_t *x, int same, int active)
 {
 	const char *dst = tsm_jstr(x->dev, "status"), *why = tsm_jstr(x->dev, "reason");
-	int renewed = same && dst && !strcmp(dst, "revoked") && why && !strcmp(why, "card_renewed");
+	/* issuance_failed: a renewal that failed after its certification was
+	 * compensated (tsm_uncertify): the holder's retry renews */
+	int renewed = same && dst && !strcmp(dst, "revoked") && why &&
+		      (!strcmp(why, "card_renewed") || !strcmp(why, "issuance_failed"));
 	int64_t now = vclock_now(x->t->ctx->clock);
 	char msg[200], na[16];
 	uint64_t cs;
@@ -212,6 +215,22 @@ static int renew_check(sess_t *x, int same, int active)
 	return -1;
 }
 
+/* An issuance that stopped after its certification: the registry says
+ * active, and a certificate it records is in no active slot of the SE
+ * (the inventory just read). */
+static int unfinished(sess_t *x)
+{
+	static const char *const keys[2] = { "auth_serial", "sign_serial" };
+	const char *st = tsm_jstr(x->dev, "status");
+
+	if (!st || strcmp(st, "active") || !tsm_jbool(json_object_get(x->facts, "inv"), "valid"))
+		return 0;
+	for (int s = 0; s < 2; s++)
+		if (tsm_jstr(x->dev, keys[s]) && tsm_slot_state(x, s) != S_ACTIVE)
+			return 1;
+	return 0;
+}
+
 /* What the op needs, decided once the device is known. */
 int tsm_sess_prepare(sess_t *x)
 {
@@ -245,9 +264,19 @@ int tsm_sess_prepare(sess_t *x)
 		return 0;
 	}
 	if (!strcmp(op, "issue") || !strcmp(op, "reissue") || !strcmp(op, "renew")) {
-		if (!strcmp(op, "issue") && same && active) {
+		if (!strcmp(op, "issue") && same && active && !unfinished(x)) {
 			tsm_fail_session(x, 409, "op", "this device already carries the holder's certificates: renew or reissue");
 			return -1;
+		}
+		if (!strcmp(op, "issue") && same && active) {
+			/* An issuance whose session never came back after its
+			 * certification: compensated now (tsm_uncertify), then
+			 * issued afresh. */
+			json_object_set_new(f, "revoke_mask", json_integer(3));
+			json_object_set_new(f, "revoke_reason", json_integer(CA_REASON_CESSATION));
+			tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
+				  "unfinished issuance: its certificates are in no active slot; revoked "
+				  "(cessationOfOperation) and issued again");
 		}
 		if (!strcmp(op, "renew") && renew_check(x, same, active) < 0)
 			return -1;
