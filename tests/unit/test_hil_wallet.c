@@ -404,6 +404,19 @@ abandon:
 	return NULL;
 }
 
+/* A command to the iPhone (hex): its status word. */
+static uint16_t ios_sw(iphone_t *ph, const char *hex)
+{
+	uint8_t in[300], rsp[600];
+	long n = apdu_unhex(hex, in, sizeof in);
+	size_t rn = 0;
+
+	assert_true(n > 0);
+	assert_int_equal(sim_ios_transmit(ph->d, in, (size_t)n, rsp, sizeof rsp, &rn), SIM_OK);
+	assert_true(rn >= 2);
+	return rn >= 2 ? (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]) : 0;
+}
+
 /* Begin op for the iPhone with the card (NULL: a check-in); fields: more
  * of the body (JSON text or NULL).  Returns the status, *a the answer. */
 static int begin(tsm_world_t *w, iphone_t *ph, card_t *k, const char *op, const char *fields, json_t **a)
@@ -823,6 +836,36 @@ static void test_wrong_card_pin(void **state)
 	tsm_world_close(w);
 }
 
+static void drop_card_text(json_t *req)
+{
+	json_object_del(req, "card_text");
+}
+
+/* The card's text, read after its 入力補助 PIN, comes with the card's
+ * signatures: without it 400 card_text (a malformed answer: the same
+ * step stays open), nothing issued. */
+static void test_card_text_required(void **state)
+{
+	tsm_world_t *w = world();
+	iphone_t ph;
+	card_t k;
+	app_t o = { .text_pin = TEXT_PIN, .sign_pin = SIGN_PIN, .tamper = drop_card_text };
+	json_t *a;
+	(void)state;
+
+	iphone_new(&ph, 0);
+	card_new(&k);
+	assert_int_equal(begin(w, &ph, &k, "issue", NULL, &a), 201);
+	assert_int_equal(drive(w, &ph, &k, &o, &a), 400);
+	assert_string_equal(jstr(a, "field"), "card_text");
+	json_decref(a);
+	json_decref(o.last_attest);
+	expect_nothing(w, &ph);
+	card_free(&k);
+	iphone_free(&ph);
+	tsm_world_close(w);
+}
+
 /* Biometrics disabled or not enrolled: the credential cannot be added
  * with Face ID / Touch ID: 409 biometric before anything is issued; the
  * liveness check failed: 403 liveness at once. */
@@ -930,8 +973,17 @@ static void test_operations(void **state)
 	assert_true(v.installed);
 	ios_biometric(b_ph.d, IOS_BIO_MATCH);
 	/* PIN reset with the card */
+	/* PIN reset with the card: a wrong sign password spends a try, the
+	 * reset sets the new one (RESET2026, answer_to) with the count full */
+	assert_int_equal(ios_sw(&b_ph, JPKI_AP), 0x9000);
+	assert_int_equal(ios_sw(&b_ph, "00A4020C02001B"), 0x9000);
+	assert_int_equal(ios_sw(&b_ph, "00200080095752304E4750573939"), 0x63C4); /* "WR0NGPW99" */
 	x = run_op(w, &b_ph, &k, "pin_reset", "{\"slot\":\"sign\"}");
 	json_decref(x);
+	assert_int_equal(ios_sw(&b_ph, JPKI_AP), 0x9000);
+	assert_int_equal(ios_sw(&b_ph, "00A4020C02001B"), 0x9000);
+	assert_int_equal(ios_sw(&b_ph, "00200080"), 0x63C5);
+	assert_int_equal(ios_sw(&b_ph, "0020008009524553455432303236"), 0x9000); /* "RESET2026" */
 	/* the call centre holds, the holder lifts */
 	snprintf(auth1, sizeof auth1, "%s", jstr(r, "auth_serial"));
 	snprintf(sign1, sizeof sign1, "%s", jstr(r, "sign_serial"));
@@ -1243,6 +1295,7 @@ int main(void)
 		cmocka_unit_test(test_replayed_nonce),
 		cmocka_unit_test(test_credential_other_device),
 		cmocka_unit_test(test_wrong_card_pin),
+		cmocka_unit_test(test_card_text_required),
 		cmocka_unit_test(test_biometrics_off),
 		cmocka_unit_test(test_operations),
 		cmocka_unit_test(test_half_valid),
