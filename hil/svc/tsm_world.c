@@ -23,6 +23,31 @@ static void se_keys(scp03_keyset_t *k)
 		k->enc[i] = k->mac[i] = k->dek[i] = (uint8_t)(0x40 + i);
 }
 
+/* The SE issuer's TSM beside the SP-TSM: it alone holds the ISD keys
+ * (the SP-TSM keeps them for se_model = shared_isd only); the SP-TSM's
+ * SSD keys come from its own master, KVN 30, 50..5F (a test key of ours,
+ * docs/tsm.md#two-tsms). */
+static int issuer_open(tsm_world_t *w, const tsm_world_opts_t *o, tsm_config_t *tc, char *err, size_t errlen)
+{
+	itsm_config_t ic = { 0 };
+	char db[4096];
+
+	se_keys(&ic.keys);
+	ic.diversify = !o->plain_keys;
+	snprintf(db, sizeof db, "%s.issuer", o->db ? o->db : "");
+	ic.db = o->db ? db : NULL;
+	rng_derive(&w->issuer_rng, &w->rng, "issuer");
+	w->issuer_ctx = (sim_ctx_t){ .rng = &w->issuer_rng, .clock = &w->clk };
+	if (itsm_open(&w->issuer, &w->issuer_ctx, &ic, err, errlen) < 0)
+		return -1;
+	tc->issuer = w->issuer;
+	tc->ssd_keys.kvn = ITSM_SSD_KVN;
+	tc->ssd_keys.key_len = 16;
+	for (int i = 0; i < 16; i++)
+		tc->ssd_keys.enc[i] = tc->ssd_keys.mac[i] = tc->ssd_keys.dek[i] = (uint8_t)(0x50 + i);
+	return 0;
+}
+
 /* With a separate CA, the TSM runs on its clock: read before each
  * request (the CA's clock moves only when a test moves it there).  0, or
  * -1 with a 502 answer when the CA does not answer. */
@@ -40,6 +65,17 @@ static int sync_clock(tsm_world_t *w, json_t **out)
 	return 0;
 }
 
+/* A POST's body: {} when empty; -1 with rsp set when it is no JSON
+ * object.  A GET has none. */
+static int body_of(const http_req_t *req, http_rsp_t *rsp, json_t **body)
+{
+	*body = NULL;
+	if (strcmp(req->method, "POST"))
+		return 0;
+	*body = req->body_len ? http_json_body(req, rsp) : json_object();
+	return *body ? 0 : -1;
+}
+
 static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
 {
 	tsm_world_t *w = app;
@@ -51,14 +87,24 @@ static void h_tsm(void *app, const http_req_t *req, http_rsp_t *rsp)
 		return;
 	}
 
-	if (!strcmp(req->method, "POST")) {
-		if (req->body_len == 0) {
-			body = json_object();
-		} else if (!(body = http_json_body(req, rsp))) {
-			return;
-		}
-	}
+	if (body_of(req, rsp, &body) < 0)
+		return;
 	status = tsm_handle(w->tsm, req->method, req->path, body, &out);
+	json_decref(body);
+	http_set_json(rsp, status, out);
+}
+
+/* The SE issuer's TSM (/v1/issuer/...): SP-TSMs other than this one's
+ * (a lab's own) reach it here, as this TSM does in process. */
+static void h_issuer(void *app, const http_req_t *req, http_rsp_t *rsp)
+{
+	tsm_world_t *w = app;
+	json_t *body = NULL, *out = NULL;
+	int status;
+
+	if (body_of(req, rsp, &body) < 0)
+		return;
+	status = itsm_handle(w->issuer, req->method, req->path, body, &out);
 	json_decref(body);
 	http_set_json(rsp, status, out);
 }
@@ -77,13 +123,8 @@ static void h_wallet(void *app, const http_req_t *req, http_rsp_t *rsp)
 		http_set_json(rsp, 503, json_pack("{s:s, s:n}", "error", "no platform fixtures (ios/platform-ca.der): no wallet", "field"));
 		return;
 	}
-	if (!strcmp(req->method, "POST")) {
-		if (req->body_len == 0) {
-			body = json_object();
-		} else if (!(body = http_json_body(req, rsp))) {
-			return;
-		}
-	}
+	if (body_of(req, rsp, &body) < 0)
+		return;
 	status = wallet_handle(w->wallet, req->method, req->path, body, &out);
 	json_decref(body);
 	http_set_json(rsp, status, out);
@@ -137,6 +178,8 @@ const http_route_t *tsm_world_routes(size_t *n)
 			routes[nroutes] = ca[i];
 			routes[nroutes++].pattern = ca_patterns[i];
 		}
+		routes[nroutes++] = (http_route_t)HTTP_GET("/v1/issuer/**", h_issuer);
+		routes[nroutes++] = (http_route_t)HTTP_POST("/v1/issuer/**", h_issuer);
 	}
 	*n = nroutes;
 	return routes;
@@ -305,7 +348,9 @@ int tsm_world_open(tsm_world_t **out, const tsm_world_opts_t *o, char *err, size
 		goto fail;
 tsm:
 	se_keys(&tc.keys);
-	tc.diversify = 1;
+	tc.diversify = !o->plain_keys;
+	if (issuer_open(w, o, &tc, err, errlen) < 0)
+		goto fail;
 	tc.db = o->db;
 	tc.auth_ca = w->pki.auth_cert;
 	tc.sign_ca = w->pki.sign_cert;
@@ -328,6 +373,7 @@ void tsm_world_close(tsm_world_t *w)
 	free(w->wallet_blob[0]);
 	free(w->wallet_blob[1]);
 	tsm_close(w->tsm);
+	itsm_close(w->issuer);
 	ca_close(w->ca_app.ca);
 	pki_free_ca(&w->pki);
 	free(w);

@@ -12,6 +12,7 @@
 
 #include "hil/svc/http.h"
 #include "hil/svc/http_ca.h"
+#include "sim/itsm/itsm.h"
 #include "sim/tsm/tsm.h"
 #include "sim/wallet/wallet.h"
 
@@ -23,6 +24,10 @@ typedef struct tsm_world_opts {
 	uint64_t seed;
 	const char *time;     /* YYYYMMDDhhmmssZ, NULL: saved in the CA's db, else 20260105000000Z */
 	const char *base_url; /* CRL/OCSP location in certificates; NULL: the CA's default */
+	/* The SEs' ISD keys: 0, each SE's own, diversified from the master by
+	 * its CPLC identity (KDF3); 1, the master itself on every SE (a lab's
+	 * test SE with one static key set: serve tsm --se-keys plain). */
+	int plain_keys;
 	/* A separate `serve ca` at this URL (NULL: the CA in this process):
 	 * the TSM's and the wallet's CA calls go there over HTTP
 	 * (http_ca_remote), the clock is that CA's (time must be NULL), and
@@ -33,6 +38,11 @@ typedef struct tsm_world_opts {
 typedef struct tsm_world {
 	http_ca_app_t ca_app; /* first: the CA's handlers take the world as their app */
 	tsm_t *tsm;
+	rng_t issuer_rng;
+	sim_ctx_t issuer_ctx;
+	/* The SE issuer's TSM (sim/itsm, /v1/issuer): the ISDs' keys, the SSDs,
+	 * the tokens; the TSM's partner under se_model = ssd. */
+	itsm_t *issuer;
 	/* The iPhone's provisioning service (sim/wallet, /v1/wallet), sharing
 	 * the TSM's registry and the CA; NULL when the fixtures have no
 	 * ios/platform-ca.der (its routes answer 503). */

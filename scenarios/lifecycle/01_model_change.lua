@@ -6,6 +6,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-01", case = 1, title = "model change, Android to Android: revoke the old, issue the new",
   tags = { "lifecycle", "model-change" }, needs = { "se", "se2", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w) lifecycle.model_change(w) end,
 }

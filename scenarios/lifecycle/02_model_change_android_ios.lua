@@ -15,7 +15,7 @@ local wallet = require "wallet"
 return scenario {
   id = "LC-02", case = 2, title = "model change, Android to iOS and iOS to Android, with and without revoking first",
   tags = { "lifecycle", "model-change", "ios" }, needs = { "se", "tsm" },
-  operations = { "issue", "revoke" }, policies = { one_phone_scope = { "holder", "platform" } },
+  operations = { "issue", "revoke" }, policies = { se_model = { "shared_isd", "ssd" }, one_phone_scope = { "holder", "platform" } },
   run = function(w)
     local scope = (w.policy or {}).one_phone_scope or "holder"
     local per_holder = scope == "holder"

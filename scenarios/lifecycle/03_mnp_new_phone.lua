@@ -9,6 +9,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-03", case = 3, title = "MNP with a new phone, old not revoked: revoked by the new issuance, deleted once the offline old phone joins Wi-Fi",
   tags = { "lifecycle", "model-change" }, needs = { "se", "se2", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w) lifecycle.mnp(w, "MNO-B", false) end,
 }

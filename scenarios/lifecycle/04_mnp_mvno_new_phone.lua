@@ -8,6 +8,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-04", case = 4, title = "MNP MNO to MVNO with a new phone: the offline old phone revokes over Wi-Fi, then the new is issued",
   tags = { "lifecycle", "model-change" }, needs = { "se", "se2", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w) lifecycle.mnp(w, "MVNO-C", true) end,
 }

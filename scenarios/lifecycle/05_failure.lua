@@ -13,6 +13,7 @@ local phone = require "phone"
 return scenario {
   id = "LC-05", case = 5, title = "failure: the broken phone's certificates revoked from another device (the new phone, a PC with a reader)",
   tags = { "lifecycle", "revoke" }, needs = { "se", "se2", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "revoke",
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API

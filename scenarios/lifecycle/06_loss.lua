@@ -9,6 +9,7 @@ local actor = require "phone"
 return scenario {
   id = "LC-06", case = 6, title = "loss, not found: hold, then revoke",
   tags = { "lifecycle", "hold", "revoke" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "revoke", "suspend_resume" },
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API

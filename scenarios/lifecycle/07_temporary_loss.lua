@@ -9,6 +9,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-07", case = 7, title = "temporary loss: hold, found, lift",
   tags = { "lifecycle", "hold", "lift" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "suspend_resume",
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API

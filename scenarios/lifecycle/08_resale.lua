@@ -15,6 +15,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-08", case = 8, title = "resale without revocation: the window before the new owner's issuance",
   tags = { "lifecycle", "transfer" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API

@@ -9,6 +9,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-09", case = 9, title = "transfer between individuals: Alice revokes, Bob issues",
   tags = { "lifecycle", "transfer" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w)
     local bank = rp.new(w)   -- statuses as a relying party sees them: OCSP, CRL, JSON API

@@ -9,6 +9,7 @@ local phone = require "phone"
 return scenario {
   id = "LC-10", case = 10, title = "SIM unlock for an MNO change, same phone: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   run = function(w)
     lifecycle.no_action(w, function(ph, dev)
       -- unlocked at MNO-A while its line is active, then the number ports

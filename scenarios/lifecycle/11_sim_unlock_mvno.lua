@@ -6,6 +6,7 @@ local phone = require "phone"
 return scenario {
   id = "LC-11", case = 11, title = "SIM unlock for MNO to MVNO, same phone: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   run = function(w)
     lifecycle.no_action(w, function(ph, dev)
       -- MVNO-C rides MNO-B's network: its SIM in the MNO-A-locked phone

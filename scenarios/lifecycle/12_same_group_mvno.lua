@@ -6,6 +6,7 @@ local phone = require "phone"
 return scenario {
   id = "LC-12", case = 12, title = "same-group MVNO SIM without unlocking: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   run = function(w)
     lifecycle.no_action(w, function(ph)
       -- MVNO-A1 rides MNO-A's network: the SIM lock still fits, no unlock.

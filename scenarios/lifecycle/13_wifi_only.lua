@@ -7,6 +7,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-13", case = 13, title = "Wi-Fi only use of a cancelled phone: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   run = function(w)
     lifecycle.no_action(w, function(ph, dev)
       ph:cancel_line()                   -- the contract ends, the SIM stays in

@@ -8,6 +8,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-14", case = 14, title = "carrier remote lock and unlock: no action",
   tags = { "lifecycle", "no-action" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   run = function(w)
     lifecycle.no_action(w, function(ph, dev, pins)
       ph:remote_lock()

@@ -8,6 +8,7 @@ local lifecycle = require "lifecycle"
 return scenario {
   id = "LC-15", case = 15, title = "disposal: revoke, the applet deleted",
   tags = { "lifecycle", "revoke" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "revoke",
   policy = { delete_applet_on_revoke = "force" },
   run = function(w)

@@ -12,6 +12,7 @@ local jpki = require "jpki"
 return scenario {
   id = "TSM-00", title = "issue: install, personalise, certify, write; registry and CA agree",
   tags = { "tsm", "issue", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "issue", policy = { phone_sign_cert = true },
   run = function(w)
     local bank = rp.new(w)

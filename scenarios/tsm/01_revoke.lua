@@ -9,6 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-01", title = "revoke (force: applet deleted), then reissue on the same phone",
   tags = { "tsm", "revoke", "reissue", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "revoke", "reissue" }, policy = { delete_applet_on_revoke = "force" },
   run = function(w)
     local bank = rp.new(w)

@@ -9,6 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-02", title = "revoke (warn: applet kept, slots revoked, warning)",
   tags = { "tsm", "revoke", "policy" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "revoke", policy = { delete_applet_on_revoke = "warn" },
   run = function(w)
     local bank = rp.new(w)

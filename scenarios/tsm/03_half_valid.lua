@@ -34,7 +34,7 @@ end
 return scenario {
   id = "TSM-03", title = "half-valid: sign revoked alone, under block and erase_revoked",
   tags = { "tsm", "revoke", "half-valid", "policy" }, needs = { "se", "tsm" },
-  operation = "revoke", policies = { half_valid = { "block", "erase_revoked" } },
+  operation = "revoke", policies = { se_model = { "shared_isd", "ssd" }, half_valid = { "block", "erase_revoked" } },
   run = function(w)
     run(w, "block")
     -- a second phone for the other policy

@@ -9,6 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-04", title = "renew: the TSM's own revocation check, new keys and certificates",
   tags = { "tsm", "renew", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "renew",
   run = function(w)
     local bank = rp.new(w)

@@ -10,6 +10,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-05", title = "hold by the call centre, lift: auth reinstated, sign reissued",
   tags = { "tsm", "hold", "lift", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "reissue", "suspend_resume" },
   run = function(w)
     local bank = rp.new(w)

@@ -10,6 +10,7 @@ local jpki = require "jpki"
 return scenario {
   id = "TSM-06", title = "PIN reset with the card; PIN change on the device",
   tags = { "tsm", "pin", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "pin_reset", "pin_change" },
   run = function(w)
     local bank = rp.new(w)

@@ -9,6 +9,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-07", title = "one phone per holder: the new phone revokes the old, deleted when next online",
   tags = { "tsm", "issue", "one-phone", "lifecycle" }, case = 1, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" }, policy = { one_phone_scope = "holder" },
   run = function(w)
     local bank = rp.new(w)

@@ -8,6 +8,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-08", title = "resale without revocation: the new owner's issuance removes the previous owner's",
   tags = { "tsm", "transfer", "lifecycle" }, case = 8, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke" },
   run = function(w)
     local bank = rp.new(w)

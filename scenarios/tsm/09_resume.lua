@@ -10,6 +10,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-09", title = "a relay dying mid-script and a lost answer: retried without damage",
   tags = { "tsm", "issue", "resume" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "issue",
   run = function(w)
     local bank = rp.new(w)

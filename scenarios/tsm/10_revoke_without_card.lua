@@ -10,7 +10,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-10", title = "revoke_without_card: the phone's own signature, refused then accepted",
   tags = { "tsm", "revoke", "policy" }, needs = { "se", "tsm" },
-  operation = "revoke", policies = { revoke_without_card = { false, true } },
+  operation = "revoke", policies = { se_model = { "shared_isd", "ssd" }, revoke_without_card = { false, true } },
   run = function(w)
     local bank = rp.new(w)
     local phone = app.phone(w)

@@ -14,7 +14,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-12", title = "linked revocation: the card's sign certificate revoked, the phone follows",
   tags = { "tsm", "revoke", "linked", "operation" }, needs = { "se", "tsm" },
-  operation = "revoke", policies = { delete_applet_on_revoke = { "force", "warn" } },
+  operation = "revoke", policies = { se_model = { "shared_isd", "ssd" }, delete_applet_on_revoke = { "force", "warn" } },
   run = function(w)
     local bank = rp.new(w)
     local pins = { auth = "7531", sign = "LINKED2026" }

@@ -15,6 +15,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-13", title = "the card's sign certificate held, then renewed: the phone follows (warn)",
   tags = { "tsm", "hold", "renew", "linked", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "renew", "reissue", "suspend_resume" }, policy = { delete_applet_on_revoke = "warn" },
   run = function(w)
     local bank = rp.new(w)

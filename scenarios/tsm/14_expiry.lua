@@ -15,7 +15,7 @@ local clock = require "clock"
 return scenario {
   id = "TSM-14", title = "expiry: the phone's certificates expire with the card's (準用)",
   tags = { "tsm", "time", "expiry", "linked" }, needs = { "se", "tsm" },
-  operation = "issue", policies = { delete_applet_on_revoke = { "force", "warn" } },
+  operation = "issue", policies = { se_model = { "shared_isd", "ssd" }, delete_applet_on_revoke = { "force", "warn" } },
   run = function(w)
     local bank = rp.new(w)
     local pins = { auth = "2468", sign = "EXPIRY2026" }

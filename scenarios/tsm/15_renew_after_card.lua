@@ -15,6 +15,7 @@ local jpki = require "jpki"
 return scenario {
   id = "TSM-15", title = "renew, the normal path: the card renewed first, the phone's linked-revoked, then renewed",
   tags = { "tsm", "time", "renew", "linked" }, needs = { "se", "tsm", "sim" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "renew",
   run = function(w)
     local bank = rp.new(w)

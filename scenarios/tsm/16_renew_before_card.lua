@@ -17,6 +17,7 @@ local snap = require "snapshot"
 return scenario {
   id = "TSM-16", title = "renew before the card's renewal: the TSM's own check, allowed far from expiry, refused near it",
   tags = { "tsm", "time", "renew" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "renew",
   run = function(w)
     local bank = rp.new(w)

@@ -13,6 +13,7 @@ local clock = require "clock"
 return scenario {
   id = "TSM-17", title = "reissue after revocation and after expiry",
   tags = { "tsm", "time", "reissue", "expiry" }, needs = { "se", "tsm", "sim" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "reissue", "revoke" },
   run = function(w)
     local bank = rp.new(w)

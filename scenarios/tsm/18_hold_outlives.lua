@@ -13,6 +13,7 @@ local clock = require "clock"
 return scenario {
   id = "TSM-18", title = "a hold that outlives the certificate: expired, not hold; lift refused",
   tags = { "tsm", "time", "hold", "expiry" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   case = 7, operation = "suspend_resume",
   run = function(w)
     local bank = rp.new(w)

@@ -13,6 +13,7 @@ local snap = require "snapshot"
 return scenario {
   id = "TSM-20", title = "refused: another holder's card, forged or replayed signature, minor's card, reset without card",
   tags = { "tsm", "refusal" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke", "renew", "reissue", "suspend_resume", "pin_reset" },
   run = function(w)
     local bank = rp.new(w)

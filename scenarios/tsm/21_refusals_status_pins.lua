@@ -14,6 +14,7 @@ local snap = require "snapshot"
 return scenario {
   id = "TSM-21", title = "refused: held, revoked, expired card certificate; wrong PINs, card and phone",
   tags = { "tsm", "refusal", "pin" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "issue", "revoke", "renew", "reissue", "suspend_resume", "pin_reset", "pin_change" },
   run = function(w)
     local bank = rp.new(w)

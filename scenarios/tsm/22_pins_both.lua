@@ -22,6 +22,7 @@ end
 return scenario {
   id = "TSM-22", title = "PIN reset and change for the auth PIN and the sign password; a blocked PIN across power loss",
   tags = { "tsm", "pin", "operation" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operations = { "pin_reset", "pin_change" },
   run = function(w)
     local bank = rp.new(w)

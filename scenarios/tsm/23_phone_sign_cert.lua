@@ -18,7 +18,7 @@ return scenario {
   id = "TSM-23", title = "phone_sign_cert true/false with revoke_without_card: what the phone carries and who revokes",
   tags = { "tsm", "policy", "revoke" }, needs = { "se", "tsm" },
   operations = { "issue", "revoke", "suspend_resume", "pin_reset" },
-  policies = { phone_sign_cert = { true, false }, revoke_without_card = { false, true } },
+  policies = { se_model = { "shared_isd", "ssd" }, phone_sign_cert = { true, false }, revoke_without_card = { false, true } },
   run = function(w)
     local pol = w.policy or {}
     local psc, rwc = pol.phone_sign_cert ~= false, pol.revoke_without_card == true

@@ -13,7 +13,7 @@ local rp = require "rp"
 return scenario {
   id = "TSM-24", title = "one_phone_scope holder/platform: a second Android phone supersedes the first either way",
   tags = { "tsm", "issue", "one-phone", "policy" }, case = 1, needs = { "se", "tsm" },
-  operations = { "issue", "revoke" }, policies = { one_phone_scope = { "holder", "platform" } },
+  operations = { "issue", "revoke" }, policies = { se_model = { "shared_isd", "ssd" }, one_phone_scope = { "holder", "platform" } },
   run = function(w)
     local scope = (w.policy or {}).one_phone_scope or "holder"
     local bank = rp.new(w)

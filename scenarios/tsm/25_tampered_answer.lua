@@ -1,6 +1,6 @@
 -- A relayed answer altered on the way (issue 16 point 5, docs/tsm.md Modelled
 -- assumptions): a fault flips one bit of the SE's answer that carries the
--- phone's new public key (APDU 16 of this scenario's SE: STORE DATA DGI 0101,
+-- phone's new public key (APDU 16 of this scenario's SE, 29 under ssd: STORE DATA DGI 0101,
 -- key generation), its status word still 9000.  The TSM checks every answer's
 -- R-MAC before it believes any: the session fails with the R-MAC named and
 -- nothing of it recorded, so the CA certifies no key the SE did not make.  The
@@ -13,10 +13,14 @@ local rp = require "rp"
 return scenario {
   id = "TSM-25", title = "a tampered answer (9000, bit flipped) fails its R-MAC: nothing certified from it",
   tags = { "tsm", "issue", "fault" }, needs = { "se", "tsm" },
+  policies = { se_model = { "shared_isd", "ssd" } },
   operation = "issue",
   run = function(w)
-    -- counted from here: the phone's own set-up, then the TSM's scripts
-    local flip = w:fault("se:apdu=16:flip=0")
+    -- counted from here: the phone's own set-up, then the TSM's scripts;
+    -- under se_model = ssd thirteen more come first (the SSD selected,
+    -- the SE issuer's two scripts creating it, the SSD's channel opened)
+    local at = (w.policy or {}).se_model == "ssd" and 29 or 16
+    local flip = w:fault("se:apdu=" .. at .. ":flip=0")
     local bank = rp.new(w)
     -- its own simulated phone (the se role: the fault applies), also on a
     -- bench whose bound se is shared: the count must start on this phone

@@ -29,6 +29,7 @@
  * A client that lost a step's answer posts the previous step again and
  * gets the same answer. */
 #include "tsm_int.h"
+#include "../itsm/itsm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +369,11 @@ int tsm_open(tsm_t **out, sim_ctx_t *ctx, ca_t *ca, const tsm_config_t *cfg, cha
 	t->auth_ca = cfg->auth_ca;
 	t->sign_ca = cfg->sign_ca;
 	t->policy = cfg->policy ? json_deep_copy(cfg->policy) : NULL;
+	t->issuer = cfg->issuer;
+	snprintf(t->sp, sizeof t->sp, "%s", cfg->sp ? cfg->sp : ITSM_SP_JPKI);
+	snprintf(t->ssd_aid, sizeof t->ssd_aid, "%s", cfg->ssd_aid ? cfg->ssd_aid : ITSM_SSD_JPKI);
+	t->ssd_keys = cfg->ssd_keys;
+	t->ssd_keys.kvn = ITSM_SSD_KVN;
 	if (sqlite3_open_v2(path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, t->db ? sqlite3_errmsg(t->db) : "cannot open");

@@ -35,6 +35,13 @@ typedef struct tsm_config {
 				* R-MAC: every answer's R-MAC is checked); 33 adds R-ENC */
 	json_t *policy;        /* default policy switches (copied; may be NULL) */
 	ca_blob_t auth_ca, sign_ca; /* CA certificates written to the applet (DGI 03ss); borrowed */
+	/* se_model = ssd (docs/tsm.md#two-tsms): the SE issuer's TSM (borrowed;
+	 * NULL: none, ssd refused), this SP's name there, its SSD's AID (NULL:
+	 * ITSM_SSD_JPKI) and the master its SSD key sets are diversified from
+	 * by each SE's KDD (KVN ITSM_SSD_KVN). */
+	struct itsm *issuer;
+	const char *sp, *ssd_aid;
+	scp03_keyset_t ssd_keys;
 } tsm_config_t;
 
 typedef struct tsm tsm_t;

@@ -64,6 +64,9 @@ struct tsm {
 	uint8_t diversify, level;
 	json_t *policy;
 	ca_blob_t auth_ca, sign_ca;
+	struct itsm *issuer;   /* se_model = ssd (tsm_ssd.c) */
+	char sp[32], ssd_aid[33];
+	scp03_keyset_t ssd_keys;
 	struct scpent scp[SCP_CACHE];
 	uint64_t tick;
 	tsm_stats_t st;
@@ -186,6 +189,9 @@ json_t *tsm_scp_check(tsm_t *t, const char *id, json_t *ops, json_t *rsps, size_
  * from the master by its identity (20 hex digits, the KDD) and stored
  * (table se_keys) at first contact; the one set without diversification. */
 int tsm_se_keys(tsm_t *t, const char *device, scp03_keyset_t *out);
+/* The device's SSD key set (se_model = ssd): the SP's master diversified
+ * by the KDD, stored as "ssd/DEVICE". */
+int tsm_ssd_keys(tsm_t *t, const char *device, scp03_keyset_t *out);
 
 /* ---- scripts (tsm_script.c): each command appended to sc with the
  * name of what it does (op), checked on its answer. */
@@ -214,6 +220,27 @@ int tsm_sess_prepare(sess_t *x);
 int tsm_absorb_apdus(sess_t *x, json_t *rsps);
 /* The signatures asked for (card_sign). */
 int tsm_absorb_sigs(sess_t *x, json_t *sigs, json_t *signer_j);
+
+/* ---- se_model = ssd (tsm_ssd.c): the SP's own SSD, the issuer's TSM for
+ * the rest */
+
+int tsm_ssd_on(sess_t *x);
+/* policy.se_model's value refused (400), or ssd without an issuer (503). */
+int tsm_ssd_policy_check(tsm_t *t, json_t *policy, json_t **out);
+/* SELECT of the SP's SSD into the opening script (op "sel_ssd"). */
+void tsm_ssd_select(sess_t *x, script_t *sc);
+/* No SSD on the SE (fact no_ssd): the issuer's next script as *action
+ * (1), nothing to relay (0: open the SSD's channel), -1 failed. */
+int tsm_ssd_create(sess_t *x, json_t **action);
+/* The answers to an issuer's script (ops "iss"), handed to the issuer. */
+int tsm_ssd_absorb(sess_t *x, json_t *rsps);
+/* INSTALL [for load] + LOAD, INSTALL [for install], DELETE with tokens. */
+void tsm_ssd_load(sess_t *x, script_t *sc);
+void tsm_ssd_install(sess_t *x, script_t *sc);
+void tsm_ssd_delete(sess_t *x, script_t *sc);
+/* A 9000 answer of op: its receipt to the issuer (lfdb, install,
+ * delete); 0, or -1 with the session failed. */
+int tsm_ssd_receipt(sess_t *x, const char *op, const uint8_t *r, size_t rn);
 
 /* ---- planning (tsm_plan.c): the session's next action, or NULL when
  * it failed (x->status 400: a refused request, nothing to commit). */

@@ -7,6 +7,7 @@
  * would be recorded there, the master no longer being the whole truth. */
 #include "tsm_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -60,20 +61,36 @@ static int store(tsm_t *t, const char *device, const scp03_keyset_t *k)
 	return rc;
 }
 
-int tsm_se_keys(tsm_t *t, const char *device, scp03_keyset_t *out)
+/* The set stored as name, or master diversified by the device's KDD
+ * and stored. */
+static int derive(tsm_t *t, const char *name, const scp03_keyset_t *master, const char *device, scp03_keyset_t *out)
 {
 	uint8_t kdd[SCP03_KDD_LEN];
 	int rc;
 
+	if (!device || strlen(device) != 2 * SCP03_KDD_LEN || apdu_unhex(device, kdd, sizeof kdd) != SCP03_KDD_LEN)
+		return -1;
+	if ((rc = load(t, name, out)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (gpkdiv_keyset(master, kdd, out) < 0)
+		return -1;
+	return store(t, name, out);
+}
+
+int tsm_se_keys(tsm_t *t, const char *device, scp03_keyset_t *out)
+{
 	if (!t->diversify) {
 		*out = t->keys;
 		return 0;
 	}
-	if (!device || strlen(device) != 2 * SCP03_KDD_LEN || apdu_unhex(device, kdd, sizeof kdd) != SCP03_KDD_LEN)
-		return -1;
-	if ((rc = load(t, device, out)) != 0)
-		return rc < 0 ? -1 : 0;
-	if (gpkdiv_keyset(&t->keys, kdd, out) < 0)
-		return -1;
-	return store(t, device, out);
+	return derive(t, device, &t->keys, device, out);
+}
+
+/* The SSD's set is always diversified: the SP chooses it for each SE. */
+int tsm_ssd_keys(tsm_t *t, const char *device, scp03_keyset_t *out)
+{
+	char name[32];
+
+	snprintf(name, sizeof name, "ssd/%s", device ? device : "");
+	return derive(t, name, &t->ssd_keys, device, out);
 }

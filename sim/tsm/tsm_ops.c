@@ -129,6 +129,8 @@ int tsm_h_begin(tsm_t *t, json_t *b, json_t **out)
 		*out = tsm_jerr("policy", "policy: an object of switches");
 		return 400;
 	}
+	if ((rc = tsm_ssd_policy_check(t, json_object_get(b, "policy"), out)))
+		return rc;
 	if (tsm_jstr(b, "certs") && strcmp(tsm_jstr(b, "certs"), "both") && strcmp(tsm_jstr(b, "certs"), "auth") &&
 	    strcmp(tsm_jstr(b, "certs"), "sign")) {
 		*out = tsm_jerr("certs", "certs: both, auth or sign");

@@ -50,8 +50,11 @@ static json_t *open_script(sess_t *x)
 	n = apdu_build(cmd, sizeof cmd, 0x00, 0xA4, 0x04, 0x00, isd, in, 256);
 	tsm_sc_raw(&sc, cmd, n, "select");
 	tsm_sc_raw(&sc, (const uint8_t *)"\x80\xCA\x9F\x7F\x00", 5, "cplc");
+	if (tsm_ssd_on(x))
+		tsm_ssd_select(x, &sc); /* the channel opens on the SP's own SSD */
 	rng_bytes(&x->t->rng, hc, sizeof hc);
-	scp03_host_init_update(sc.s, x->t->keys.kvn, hc, sizeof hc, cmd, sizeof cmd, &n);
+	scp03_host_init_update(sc.s, tsm_ssd_on(x) ? x->t->ssd_keys.kvn : x->t->keys.kvn, hc, sizeof hc, cmd, sizeof cmd,
+			       &n);
 	tsm_sc_raw(&sc, cmd, n, "iu");
 	json_object_del(x->facts, "inv");
 	return action_apdus(x, &sc);
@@ -339,7 +342,9 @@ static int se_work(sess_t *x, script_t *sc)
 					snprintf(op, sizeof op, "rev:%d", s);
 					tsm_sc_dgi(sc, (uint16_t)(0x0400 | (s + 1)), (const uint8_t *)"\x03", 1, op);
 				}
-			if (!warn_only && !mut_on(MUT_KEEP_APPLET)) {
+			if (!warn_only && !mut_on(MUT_KEEP_APPLET) && tsm_ssd_on(x)) {
+				tsm_ssd_delete(x, sc);
+			} else if (!warn_only && !mut_on(MUT_KEEP_APPLET)) {
 				d[0] = 0x4F;
 				d[1] = (uint8_t)tsm_hexb(JPKI_AID, d + 2);
 				tsm_sc_cmd(sc, 0xE4, 0x00, 0x00, d, 2u + d[1], "delete");
@@ -377,7 +382,9 @@ static int se_work(sess_t *x, script_t *sc)
 		}
 	}
 	if (json_object_get(f, "provision")) {
-		if (!elf) {
+		if (!elf && tsm_ssd_on(x)) {
+			tsm_ssd_load(x, sc);
+		} else if (!elf) {
 			d[0] = (uint8_t)tsm_hexb(JPKI_ELF, d + 1);
 			n = 1 + d[0];
 			d[n++] = 0;
@@ -387,7 +394,9 @@ static int se_work(sess_t *x, script_t *sc)
 			tsm_sc_cmd(sc, 0xE6, 0x02, 0x00, d, n, "load");
 			tsm_sc_cmd(sc, 0xE8, 0x80, 0x00, (const uint8_t *)"\xC4\x04\xCA\xFE\xBA\xBE", 6, "load");
 		}
-		if (!applet) {
+		if (!applet && tsm_ssd_on(x)) {
+			tsm_ssd_install(x, sc);
+		} else if (!applet) {
 			n = 0;
 			d[n] = (uint8_t)tsm_hexb(JPKI_ELF, d + n + 1);
 			n += 1 + d[n];
@@ -586,6 +595,15 @@ json_t *tsm_plan(sess_t *x)
 		script_t sc = { json_array(), json_array(), NULL, 0, 0 };
 		int w;
 
+		if (!tsm_jbool(f, "remote") && tsm_jbool(f, "no_ssd")) {
+			json_t *a;
+			int r = tsm_ssd_create(x, &a);
+			if (r != 0) {
+				json_decref(sc.apdus);
+				json_decref(sc.ops);
+				return a; /* the issuer's script, or NULL: failed */
+			}
+		}
 		if (!tsm_jbool(f, "remote")) {
 			s = tsm_scp_find(x->t, tsm_jstr(x->doc, "id"));
 			if (!s && x->replay && !tsm_jstr(f, "ea") && json_object_get(f, "inv")) {

@@ -72,7 +72,8 @@ static int ref_add(scp03_session_t *s, size_t op)
 /* The commands that go out plain: the channel's opening. */
 static int raw_op(const char *op)
 {
-	return op && (!strcmp(op, "select") || !strcmp(op, "cplc") || !strcmp(op, "iu") || !strcmp(op, "ea"));
+	return op && (!strcmp(op, "select") || !strcmp(op, "cplc") || !strcmp(op, "iu") || !strcmp(op, "ea") ||
+		      !strcmp(op, "sel_ssd") || !strcmp(op, "iss"));
 }
 
 json_t *tsm_scp_check(tsm_t *t, const char *id, json_t *ops, json_t *rsps, size_t *bad)

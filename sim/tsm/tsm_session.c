@@ -437,6 +437,9 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps_in)
 	size_t i, bad = 0;
 	json_t *opj;
 
+	/* The SE issuer's script (se_model = ssd): its answers are its own. */
+	if (!strcmp(json_string_value(json_array_get(ops, 0)) ? json_string_value(json_array_get(ops, 0)) : "", "iss"))
+		return tsm_ssd_absorb(x, rsps_in);
 	/* Every answer to a wrapped command is checked (R-MAC) before any
 	 * is believed: one altered on the way, even one saying 9000, fails
 	 * the session with nothing of the script recorded. */
@@ -469,7 +472,17 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps_in)
 		sw = apdu_sw(r, rn);
 		if (strchr(op, ':'))
 			slot = atoi(strchr(op, ':') + 1);
-		if (!strcmp(op, "select") || !strcmp(op, "perso") || !strcmp(op, "block")) {
+		if (sw == 0x9000 && tsm_ssd_on(x) && tsm_ssd_receipt(x, op, r, rn) < 0) {
+			free(r);
+			json_decref(inv);
+			json_decref(rsps);
+			json_object_del(x->facts, "ops");
+			return -1;
+		}
+		if (!strcmp(op, "sel_ssd")) {
+			if (sw != 0x9000) /* no SSD of ours yet: the issuer makes it */
+				json_object_set_new(x->facts, "no_ssd", json_true());
+		} else if (!strcmp(op, "select") || !strcmp(op, "perso") || !strcmp(op, "block")) {
 			if (sw != 0x9000 && strcmp(op, "select"))
 				reopen = 1;
 		} else if (!strcmp(op, "cplc")) {
@@ -493,7 +506,8 @@ int tsm_absorb_apdus(sess_t *x, json_t *rsps_in)
 			size_t en;
 			scp03_keyset_t k;
 			/* The device's own key set (the CPLC came first). */
-			if (!s || tsm_se_keys(x->t, tsm_jstr(x->doc, "device"), &k) < 0 ||
+			if (!s || tsm_jbool(x->facts, "no_ssd") ||
+			    (tsm_ssd_on(x) ? tsm_ssd_keys : tsm_se_keys)(x->t, tsm_jstr(x->doc, "device"), &k) < 0 ||
 			    scp03_host_open(s, &k, r, rn, x->t->level, ea, sizeof ea, &en) < 0)
 				reopen = 1;
 			else
