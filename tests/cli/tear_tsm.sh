@@ -7,6 +7,8 @@
 # below (a sweep that silently tears nothing fails).  The point that
 # used to strand the certificates (SE write 40 of TSM-00: the SE reset
 # while the TSM wrote them) passes alone, and its trace shows the tear.
+# A simulator a scenario opens with w:open and no role is swept as its
+# kind's role (SE-01's own SEs).
 set -u
 . "$2/tests/cli/lib/check.sh"
 cd "$src" || exit 1
@@ -44,5 +46,15 @@ for id in TSM-01 TSM-06; do
 	check "$id: the SE's writes counted (at least 100)" [ "$(writes "$id" se "$tmp/t1.out")" -ge 100 ]
 done
 check "the summary: no invariant broken" has "^tear sweep: [0-9]* points in .* no invariant broken" "$tmp/t1.out"
-[ "$fail" = 0 ] || { cat "$tmp/t0.out" "$tmp/t1.out"; }
+
+# ---- a simulator opened with w:open and no role stands for its kind's
+# role: SE-01's two SEs (needs = {}, no se bound) are swept as se ----
+"$bin" run scenarios/se/01_leaked_keys.lua --tear-sweep -j 2 --out "$tmp/t2" >"$tmp/t2.out" 2>&1
+st=$?
+check "sweep of SE-01: no invariant broken (exit $st)" [ "$st" = 0 ]
+check "SE-01: its own SEs' writes counted as se (at least 5)" [ "$(writes SE-01 se "$tmp/t2.out")" -ge 5 ]
+check "SE-01: every write a point" [ "$(points SE-01 "$tmp/t2.out")" = "$(writes SE-01 se "$tmp/t2.out")" ]
+"$bin" run scenarios/se/01_leaked_keys.lua --fault se:nvm=1:tear --fault-strict --out "$tmp/s1" >"$tmp/s1.out" 2>&1
+check "SE-01 under se:nvm=1:tear: the tear fires on its first SE" has '"event":"fault se:nvm=1:tear fired: NVM write 1 of se' "$tmp/s1/traces/SE-01.jsonl"
+[ "$fail" = 0 ] || { cat "$tmp/t0.out" "$tmp/t1.out" "$tmp/t2.out"; }
 finish

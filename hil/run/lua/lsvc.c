@@ -481,9 +481,25 @@ static int l_service(lua_State *L)
 	return 1;
 }
 
+/* The role a simulator opened without one stands for: its kind's
+ * (sim:se -> se, sim:card -> card), so that its faults apply and the
+ * tear sweep counts and tears its writes like the role's other devices
+ * (docs/faults.md); NULL for anything else. */
+static const char *kind_role(const char *uri)
+{
+	static const char *const kinds[][2] = { { "sim:se", "se" }, { "sim:card", "card" } };
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t n = strlen(kinds[i][0]);
+		if (!strncmp(uri, kinds[i][0], n) && (!uri[n] || uri[n] == '?' || uri[n] == '#'))
+			return kinds[i][1];
+	}
+	return NULL;
+}
+
 /* mynahil._open(uri, seed, label [, role]) -> link (or nil, error); role
  * (se, se2, card2: a device standing for a role) names the faults that
- * apply to it. */
+ * apply to it; without one, a simulator stands for its kind's role. */
 static int l_open(lua_State *L)
 {
 	const char *uri = luaL_checkstring(L, 1), *role = luaL_optstring(L, 4, NULL);
@@ -498,6 +514,8 @@ static int l_open(lua_State *L)
 		lua_pushstring(L, err);
 		return 2;
 	}
+	if (!role)
+		role = kind_role(uri);
 	if (role && lhil_faults(L) && !(l = link_fault_wrap(l, lhil_faults(L), role)))
 		return luaL_error(L, "out of memory");
 	lhil_push_link(L, l);
