@@ -351,6 +351,17 @@ mynahil.invariant(4, "the TSM registry, the CA's status and linkage, and the SE'
       if d.applet == "none" and v.applet then
         bad[#bad + 1] = se.name .. ": an applet the registry thinks deleted (device " .. tostring(d.id) .. ")"
       end
+      -- Whose the applet is (se_model, docs/tsm.md#two-tsms): the SP's
+      -- own SSD under ssd, installed there under delegated management;
+      -- the ISD under shared_isd.  Seen on a simulated SE (its registry).
+      if v.applet and v.sd then
+        local ssd = (w.policy or {}).se_model == "ssd"
+        local want = ssd and "D392F000265344" or "A000000151000000"
+        if v.sd ~= want then
+          bad[#bad + 1] = string.format("%s: the applet is associated with %s, not the %s (%s; se_model %s)",
+            se.name, v.sd, ssd and "SP's SSD" or "ISD", want, ssd and "ssd" or "shared_isd")
+        end
+      end
       for _, which in ipairs { "auth", "sign" } do
         local serial = norm(d[which .. "_serial"])
         local cc = serial and ca_cert(s, serial)

@@ -165,6 +165,7 @@ int sim_se_is_felica(const sim_se_t *se, const uint8_t *buf, size_t len);
  * as the EF holds it. */
 typedef struct se_view {
 	int applet; /* an instance is in the registry */
+	se_aid_t sd; /* the security domain it is associated with (GET STATUS CC) */
 	uint8_t idm[8];
 	uint8_t has_cplc, cplc[42]; /* the TSM names the device from it */
 	struct {

@@ -662,6 +662,8 @@ void sim_se_view(const sim_se_t *se, se_view_t *v)
 	v->has_cplc = se->has_cplc;
 	memcpy(v->cplc, se->cplc, sizeof v->cplc);
 	v->applet = instance((sim_se_t *)se) != NULL;
+	if (v->applet)
+		v->sd = instance((sim_se_t *)se)->sd;
 	jpki_app_init(&app, &o);
 	app.def.ns = NS;
 	slots_get(se, s);

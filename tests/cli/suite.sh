@@ -15,9 +15,8 @@ cat "$tmp/a.out"
 check "suite passes" [ "$st" = 0 ]
 check "junit.xml" grep -q '<testsuite ' "$tmp/a/junit.xml"
 check "results.json has the seed" grep -q '"seed": "42"' "$tmp/a/results.json"
-# Every policy switch runs both ways somewhere, but se_model: its ssd value
-# needs the supplementary security domains not yet simulated
-# (docs/domain.md#policy-switches).
+# Every policy switch runs both ways somewhere (docs/domain.md#policy-switches),
+# se_model too: every TSM and life-cycle scenario under shared_isd and ssd.
 python3 - "$tmp/a/results.json" >"$tmp/both" 2>&1 <<'PY'
 import json, sys
 seen = {}
@@ -25,7 +24,8 @@ for s in json.load(open(sys.argv[1]))["scenarios"]:
     assert s["status"] == "pass", s["id"]
     for k, v in s["policy"].items():
         seen.setdefault(k, set()).add(v)
-want = {"revoke_without_card", "delete_applet_on_revoke", "half_valid", "phone_sign_cert", "one_phone_scope"}
+want = {"revoke_without_card", "delete_applet_on_revoke", "half_valid", "phone_sign_cert", "one_phone_scope",
+        "se_model"}
 missing = sorted(k for k in want if len(seen.get(k, ())) < 2)
 print("one way only:", missing) if missing else print("ok")
 PY

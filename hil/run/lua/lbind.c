@@ -311,6 +311,12 @@ static int l_inspect(lua_State *L)
 		sim_se_view(se, &v);
 		lua_pushboolean(L, v.applet);
 		lua_setfield(L, -2, "applet");
+		if (v.applet && v.sd.len <= SE_AID_MAX) {
+			char sd[2 * SE_AID_MAX + 1];
+			apdu_hex(v.sd.b, v.sd.len, sd);
+			lua_pushstring(L, sd);
+			lua_setfield(L, -2, "sd"); /* the applet's security domain */
+		}
 		apdu_hex(v.idm, sizeof v.idm, hex);
 		lua_pushstring(L, hex);
 		lua_setfield(L, -2, "idm");
