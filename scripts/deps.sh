@@ -14,7 +14,7 @@ liblua5.4-dev lua5.4 libssl-dev openssl libsqlite3-dev
 libpcsclite-dev pcscd vsmartcard-vpcd libnfc-dev libnfc-bin
 libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
 opensc pcsc-tools socat tshark vsmartcard-vpicc python3-pycryptodome
-curl sqlite3 clang libclang-rt-14-dev llvm chromium"
+curl sqlite3 clang libclang-rt-14-dev llvm chromium strace"
 
 missing=""
 for p in $PKGS; do

@@ -53,4 +53,23 @@ check "a --out with a foreign run/: exit 2" [ $? = 2 ]
 check "a --out with a foreign run/: said" grep -q "holds a run/ that is not a mynahil run's" "$tmp/mine.err"
 check "a --out with a foreign run/: untouched" [ -e "$tmp/mine/run/keep/precious" ]
 
+# Written atomically: each report rendered into a temporary file beside
+# it and renamed over its name, never opened for writing under its own
+# name (a CI job that collects --out while a run dies finds the old
+# complete report or the new one, never half of one).  Seen with strace.
+if command -v strace >/dev/null 2>&1; then
+	strace -f -qq -e trace=openat,rename,renameat,renameat2 -o "$tmp/st" \
+		"$bin" run "$tmp/s" --filter NEW --out "$tmp/at" >/dev/null 2>&1
+	for f in junit.xml results.json results.tap record.json report.html; do
+		check "$f: renamed into place from a temporary file beside it" \
+			grep -Eq "rename(at2?)?\(.*\"$tmp/at/$f\.[^\"]+\", .*\"$tmp/at/$f\"(, [0-9A-Z_|]+)?\) = 0" "$tmp/st"
+		check "$f: never opened for writing under its own name" \
+			sh -c "! grep -q 'openat(.*\"$tmp/at/$f\", O_WRONLY' '$tmp/st'"
+	done
+elif [ -n "${CI:-}" ]; then
+	check "strace installed (scripts/deps.sh) to see the reports written atomically" false
+else
+	echo "note: strace not installed: the atomic writes not checked"
+fi
+
 finish
