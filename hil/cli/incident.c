@@ -672,6 +672,11 @@ typedef struct tmin {
 	uint8_t *fail_rsp;
 	size_t fail_rn;
 	int fail_got;
+	/* --mutate: the mutation the target runs with.  The same simulator
+	 * without it is the reference: a candidate counts only if the
+	 * reference still answers all of it as recorded (ref_on). */
+	const char *mut;
+	int ref_on;
 	char err[512];
 } tmin_t;
 
@@ -720,7 +725,19 @@ static int tmin_test(void *ud, const size_t *idx, size_t n)
 	if (at == NO_DIFF || (size_t)at != m->fail_rec || got != m->fail_got)
 		return 0;
 	/* the same answer to it (masked bytes aside) */
-	return !got || trc_rsp_eq(m->t->v[at].cmd, m->t->v[at].cn, m->fail_rsp, m->fail_rn, rsp, rn, m->mask);
+	if (got && !trc_rsp_eq(m->t->v[at].cmd, m->t->v[at].cn, m->fail_rsp, m->fail_rn, rsp, rn, m->mask))
+		return 0;
+	if (!m->ref_on)
+		return 1;
+	/* The reference, the simulator without the mutation, must answer the
+	 * candidate as recorded: else the candidate dropped what made the
+	 * recording answer so (a blocked PIN without the wrong PINs that
+	 * blocked it), and its scenario would fail on a card without the
+	 * defect too. */
+	mut_select("none");
+	at = first_diff(m, idx, n, rsp, &rn, &got);
+	mut_select(m->mut);
+	return at == -1 ? -1 : at == NO_DIFF;
 }
 
 static void lua_hex(FILE *f, const uint8_t *p, size_t n)
@@ -869,6 +886,31 @@ static int cmd_minimise_trace(int argc, char **argv)
 	if (!(m.fail_rsp = malloc(m.fail_rn + 1)))
 		goto out;
 	memcpy(m.fail_rsp, rsp, m.fail_rn);
+	if ((m.mut = mut_selected())) {
+		/* the whole recording as the reference answers it: the check is
+		 * on only for a recording the unmutated simulator reproduces */
+		uint8_t *ref = malloc(LINK_RSP_MAX);
+		size_t rn = 0;
+		int got = 0;
+		long rat;
+		if (!ref)
+			goto out;
+		mut_select("none");
+		rat = first_diff(&m, all, m.nsel, ref, &rn, &got);
+		mut_select(m.mut);
+		free(ref);
+		if (rat == -1) {
+			fprintf(stderr, "mynahil: %s\n", m.err);
+			goto out;
+		}
+		m.ref_on = rat == NO_DIFF;
+		if (m.ref_on)
+			printf("reference: %s without %s answers it as recorded; every candidate must keep it so\n",
+			       m.target, m.mut);
+		else
+			printf("reference: %s without %s also differs (at %s): no reference check\n", m.target, m.mut,
+			       t.v[rat].at ? t.v[rat].at : "?");
+	}
 	printf("%s: %zu records; the first difference at %s: recorded %04X, %s ", argv[optind], m.nsel,
 	       t.v[at].at ? t.v[at].at : "?", t.v[at].rsp ? apdu_sw(t.v[at].rsp, t.v[at].rn) : 0, m.target);
 	if (m.fail_got)
