@@ -44,7 +44,7 @@ static const char usage_incident[] =
 	"       mynahil incident minimise TRACE --target URI [--mask M,...] [--role R]\n"
 	"                          [--profile FILE] [--state FILE] [--seed S] [-o OUT.jsonl]\n"
 	"                          [--scenario OUT.lua [--id ID]]\n"
-	"       mynahil incident minimise --faults [-o PLAN] -- [RUN OPTIONS] PATH...\n"
+	"       mynahil incident minimise --faults [-o PLAN] (BUNDLE | -- [RUN OPTIONS] PATH...)\n"
 	"\n"
 	"pack      one file (a ustar archive, incident.tar by default) with what\n"
 	"          reproduces a run: its scenario files and scenarios/lib, the command\n"
@@ -505,6 +505,96 @@ static int cmd_pack(int argc, char **argv)
 
 /* ---- replay ---- */
 
+/* A bundle read and checked, its manifest parsed: 0, or -1 with the
+ * reason printed (what: the subcommand); the caller frees both. */
+static int bundle_load(bnd_t *bnd, const char *file, const char *what, json_t **man)
+{
+	const bnd_member_t *m;
+	json_error_t je;
+	char err[1024];
+
+	*man = NULL;
+	if (bnd_read(bnd, file, err, sizeof err) < 0) {
+		fprintf(stderr, "mynahil: incident %s: %s\n", what, err);
+		return -1;
+	}
+	if (!(m = bnd_find(bnd, MANIFEST)) || !(*man = json_loadb((const char *)m->data, m->n, 0, &je)) ||
+	    strcmp(json_string_value(json_object_get(*man, "format")) ? json_string_value(json_object_get(*man, "format")) : "",
+		   BUNDLE_FORMAT) || !bnd_find(bnd, "mynahil/record.json")) {
+		fprintf(stderr, "mynahil: incident %s: %s: not an incident bundle (no %s of format '%s', or no record)\n",
+			what, file, MANIFEST, BUNDLE_FORMAT);
+		return -1;
+	}
+	return 0;
+}
+
+/* The recorded command of a bundle (its manifest man, read from file):
+ * "mynahil run FILES ARGS --target ROLE=URI...", a role of over
+ * (ROLE=URI) replacing its bundled target, with room for two more
+ * words; the scenario files' names in the bundle and as recorded into
+ * map (pairs).  0, or -1 with the reason printed (what: the subcommand);
+ * the caller frees av and map, even then. */
+static int bundle_argv(const bnd_t *bnd, json_t *man, const char *file, const char *what, const char *const *over,
+		       size_t nover, char ***avp, size_t *navp, char ***mapp, size_t *nmapp)
+{
+	json_t *sc = json_object_get(man, "scenarios"), *args = json_object_get(man, "args"),
+	       *tg = json_object_get(man, "targets"), *v;
+	size_t cap = 8 + json_array_size(sc) + json_array_size(args) + 2 * (json_array_size(tg) + nover), i;
+	size_t nav = 0, nmap = 0;
+	char **av = calloc(cap, sizeof *av), **map = calloc(2 * json_array_size(sc) + 2, sizeof *map), a[PATH_MAX + 32];
+	int rc = -1;
+
+	*avp = av;
+	*mapp = map;
+	if (!av || !map)
+		goto out;
+	av[nav++] = strdup("mynahil");
+	av[nav++] = strdup("run");
+	json_array_foreach(sc, i, v) {
+		const char *f = json_string_value(json_object_get(v, "file"));
+		char why[128];
+		if (!f || bnd_name_ok(f, why, sizeof why) < 0 || !bnd_find(bnd, f)) {
+			fprintf(stderr, "mynahil: incident %s: %s: the manifest names a scenario not in the bundle\n", what,
+				file);
+			goto out;
+		}
+		av[nav++] = strdup(f);
+		map[2 * nmap] = strdup(f);
+		map[2 * nmap++ + 1] = strdup(json_string_value(json_object_get(v, "from")) ?
+					     json_string_value(json_object_get(v, "from")) : f);
+	}
+	json_array_foreach(args, i, v)
+		if (json_is_string(v))
+			av[nav++] = strdup(json_string_value(v));
+	json_array_foreach(tg, i, v) {
+		const char *role = json_string_value(json_object_get(v, "role"));
+		const char *bu = json_string_value(json_object_get(v, "bundle"));
+		size_t k;
+		for (k = 0; role && k < nover && (strncmp(over[k], role, strlen(role)) || over[k][strlen(role)] != '='); k++)
+			;
+		if (!role || (k == nover && !bu)) {
+			fprintf(stderr, "mynahil: incident %s: role %s was bound to %s, which is not in the bundle: "
+				"bind it again (--target %s=URI)\n", what, role ? role : "?",
+				json_string_value(json_object_get(v, "uri")), role ? role : "ROLE");
+			goto out;
+		}
+		if (k < nover)
+			continue;
+		av[nav++] = strdup("--target");
+		snprintf(a, sizeof a, "%s=%s", role, bu);
+		av[nav++] = strdup(a);
+	}
+	for (size_t k = 0; k < nover; k++) {
+		av[nav++] = strdup("--target");
+		av[nav++] = strdup(over[k]);
+	}
+	rc = 0;
+out:
+	*navp = nav;
+	*nmapp = nmap;
+	return rc;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL, *over[16];
@@ -513,9 +603,7 @@ static int cmd_replay(int argc, char **argv)
 	char dir[PATH_MAX], err[1024], lib[PATH_MAX + 16], log[PATH_MAX + 16], a[PATH_MAX + 32], b[PATH_MAX + 32];
 	char **av = NULL, **map = NULL;
 	bnd_t bnd = { 0 };
-	const bnd_member_t *m;
-	json_t *man = NULL, *v, *rec = NULL;
-	json_error_t je;
+	json_t *man = NULL, *rec = NULL;
 	size_t i;
 	res_run_t here = { 0 };
 
@@ -538,17 +626,8 @@ static int cmd_replay(int argc, char **argv)
 		if (!strchr(over[k], '='))
 			return usage("--target takes ROLE=URI");
 	/* everything checked before anything is written */
-	if (bnd_read(&bnd, file, err, sizeof err) < 0) {
-		fprintf(stderr, "mynahil: incident replay: %s\n", err);
-		return 2;
-	}
-	if (!(m = bnd_find(&bnd, MANIFEST)) || !(man = json_loadb((const char *)m->data, m->n, 0, &je)) ||
-	    strcmp(json_string_value(json_object_get(man, "format")) ? json_string_value(json_object_get(man, "format")) : "",
-		   BUNDLE_FORMAT) || !bnd_find(&bnd, "mynahil/record.json")) {
-		fprintf(stderr, "mynahil: incident replay: %s: not an incident bundle (no %s of format '%s', or no record)\n",
-			file, MANIFEST, BUNDLE_FORMAT);
+	if (bundle_load(&bnd, file, "replay", &man) < 0)
 		goto out;
-	}
 	if (inc_tempdir(dir, sizeof dir, err, sizeof err) < 0 || bnd_unpack(&bnd, dir, err, sizeof err) < 0) {
 		fprintf(stderr, "mynahil: incident replay: %s\n", err);
 		goto clean;
@@ -564,58 +643,10 @@ static int cmd_replay(int argc, char **argv)
 			       here.versions[i].value);
 	}
 	/* mynahil run FILES ARGS --target ROLE=URI... --out mynahil-replay */
-	{
-		json_t *sc = json_object_get(man, "scenarios"), *args = json_object_get(man, "args"),
-		       *tg = json_object_get(man, "targets");
-		size_t cap = 8 + json_array_size(sc) + json_array_size(args) + 2 * (json_array_size(tg) + nover);
-		av = calloc(cap, sizeof *av);
-		map = calloc(2 * json_array_size(sc) + 2, sizeof *map);
-		if (!av || !map)
-			goto clean;
-		av[nav++] = strdup("mynahil");
-		av[nav++] = strdup("run");
-		json_array_foreach(sc, i, v) {
-			const char *f = json_string_value(json_object_get(v, "file"));
-			char why[128];
-			if (!f || bnd_name_ok(f, why, sizeof why) < 0 || !bnd_find(&bnd, f)) {
-				fprintf(stderr, "mynahil: incident replay: %s: the manifest names a scenario not in the bundle\n",
-					file);
-				goto clean;
-			}
-			av[nav++] = strdup(f);
-			map[2 * nmap] = strdup(f);
-			map[2 * nmap++ + 1] = strdup(json_string_value(json_object_get(v, "from")) ?
-						     json_string_value(json_object_get(v, "from")) : f);
-		}
-		json_array_foreach(args, i, v)
-			if (json_is_string(v))
-				av[nav++] = strdup(json_string_value(v));
-		json_array_foreach(tg, i, v) {
-			const char *role = json_string_value(json_object_get(v, "role"));
-			const char *bu = json_string_value(json_object_get(v, "bundle"));
-			size_t k;
-			for (k = 0; role && k < nover && (strncmp(over[k], role, strlen(role)) || over[k][strlen(role)] != '=');
-			     k++)
-				;
-			if (!role || (k == nover && !bu)) {
-				fprintf(stderr, "mynahil: incident replay: role %s was bound to %s, which is not in the bundle: "
-					"bind it again (--target %s=URI)\n", role ? role : "?",
-					json_string_value(json_object_get(v, "uri")), role ? role : "ROLE");
-				goto clean;
-			}
-			if (k < nover)
-				continue;
-			av[nav++] = strdup("--target");
-			snprintf(a, sizeof a, "%s=%s", role, bu);
-			av[nav++] = strdup(a);
-		}
-		for (size_t k = 0; k < nover; k++) {
-			av[nav++] = strdup("--target");
-			av[nav++] = strdup(over[k]);
-		}
-		av[nav++] = strdup("--out");
-		av[nav++] = strdup("mynahil-replay");
-	}
+	if (bundle_argv(&bnd, man, file, "replay", over, nover, &av, &nav, &map, &nmap) < 0)
+		goto clean;
+	av[nav++] = strdup("--out");
+	av[nav++] = strdup("mynahil-replay");
 	snprintf(lib, sizeof lib, "%s/mynahil/lib", dir);
 	snprintf(log, sizeof log, "%s/replay.log", dir);
 	printf("replaying %s in %s: %s\n", file, dir, json_string_value(json_object_get(man, "command")));
@@ -973,6 +1004,8 @@ typedef struct fmin {
 	char **faults;    /* the specs */
 	size_t nfaults;
 	char dir[PATH_MAX];
+	const char *cwd;  /* a bundle's: unpacked in dir, its runs made there */
+	char lib[PATH_MAX + 16];
 	char *want;       /* the failure: the failing runs and their first failed expect */
 	char err[1024];
 	size_t runs;
@@ -1018,7 +1051,7 @@ static char *fmin_run(fmin_t *f, const size_t *idx, size_t n)
 
 	if (!av)
 		return NULL;
-	snprintf(out, sizeof out, "%s/run", f->dir);
+	snprintf(out, sizeof out, "%s/mynahil-minimise", f->dir);
 	snprintf(log, sizeof log, "%s/run.log", f->dir);
 	snprintf(rec, sizeof rec, "%s/record.json", out);
 	av[k++] = "mynahil";
@@ -1032,7 +1065,7 @@ static char *fmin_run(fmin_t *f, const size_t *idx, size_t n)
 	av[k++] = "--out";
 	av[k++] = out;
 	f->runs++;
-	rc = inc_run_self(av, NULL, NULL, log, RUN_TIMEOUT_S, f->err, sizeof f->err);
+	rc = inc_run_self(av, f->cwd, f->lib[0] ? f->lib : NULL, log, RUN_TIMEOUT_S, f->err, sizeof f->err);
 	free(av);
 	if (rc != 0 && rc != 1) {
 		char *text = read_text(log);
@@ -1060,10 +1093,12 @@ static int fmin_test(void *ud, const size_t *idx, size_t n)
 static int cmd_minimise_faults(int argc, char **argv)
 {
 	fmin_t f = { 0 };
-	const char *out = NULL;
-	char err[512];
-	size_t *all = NULL;
+	const char *out = NULL, *bundle = NULL;
+	char err[512], **words, **bav = NULL, **bmap = NULL;
+	size_t *all = NULL, nwords, bnav = 0, bnmap = 0;
 	dd_result_t r = { 0 };
+	bnd_t bnd = { 0 };
+	json_t *man = NULL;
 	int i = 1, rc = 2;
 
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -1071,36 +1106,69 @@ static int cmd_minimise_faults(int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
+		else if (argv[i][0] != '-' && !bundle)
+			bundle = argv[i];
 		else
-			return usage("minimise --faults takes -o PLAN, then -- and run's options with their --fault specs");
+			return usage("minimise --faults takes -o PLAN, then a BUNDLE, or -- and run's options with their "
+				     "--fault specs");
 	}
-	if (i == argc)
-		return usage("minimise --faults needs -- and run's options");
-	f.base = calloc((size_t)argc, sizeof *f.base);
-	f.faults = calloc((size_t)argc, sizeof *f.faults);
-	if (!f.base || !f.faults)
-		goto out;
-	for (int k = i + 1; k < argc; k++) {
-		fault_spec_t spec;
-		if (!strcmp(argv[k], "--out") || !strncmp(argv[k], "--out=", 6)) {
-			rc = usage("after --, no --out: minimise chooses where the runs write");
+	if (bundle && i < argc)
+		return usage("minimise --faults takes a bundle or -- and run's options, not both");
+	if (!bundle && i == argc)
+		return usage("minimise --faults needs a bundle (incident pack) or -- and run's options");
+	if (bundle) {
+		/* the packed run's own command, made in the unpacked bundle as
+		 * incident replay makes it (its files, profiles, images, lib) */
+		if (bundle_load(&bnd, bundle, "minimise", &man) < 0)
+			goto out;
+		if (inc_tempdir(f.dir, sizeof f.dir, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: %s\n", err);
 			goto out;
 		}
-		if (!strcmp(argv[k], "--fault") && k + 1 < argc) {
-			if (fault_parse(argv[++k], &spec, err, sizeof err) < 0) {
-				rc = usage(err);
-				goto out;
+		if (bnd_unpack(&bnd, f.dir, err, sizeof err) < 0) {
+			fprintf(stderr, "mynahil: incident minimise: %s\n", err);
+			goto clean;
+		}
+		if (bundle_argv(&bnd, man, bundle, "minimise", NULL, 0, &bav, &bnav, &bmap, &bnmap) < 0)
+			goto clean;
+		f.cwd = f.dir;
+		snprintf(f.lib, sizeof f.lib, "%s/mynahil/lib", f.dir);
+		words = bav + 2; /* past "mynahil run" */
+		nwords = bnav - 2;
+	} else {
+		words = argv + i + 1;
+		nwords = (size_t)(argc - i - 1);
+	}
+	f.base = calloc(nwords + 1, sizeof *f.base);
+	f.faults = calloc(nwords + 1, sizeof *f.faults);
+	if (!f.base || !f.faults)
+		goto clean;
+	for (size_t k = 0; k < nwords; k++) {
+		fault_spec_t spec;
+		if (!strcmp(words[k], "--out") || !strncmp(words[k], "--out=", 6)) {
+			if (bundle) { /* the recorded --out: minimise chooses where the runs write */
+				k += !strcmp(words[k], "--out");
+				continue;
 			}
-			f.faults[f.nfaults++] = argv[k];
+			rc = usage("after --, no --out: minimise chooses where the runs write");
+			goto clean;
+		}
+		if (!strcmp(words[k], "--fault") && k + 1 < nwords) {
+			if (fault_parse(words[++k], &spec, err, sizeof err) < 0) {
+				rc = usage(err);
+				goto clean;
+			}
+			f.faults[f.nfaults++] = words[k];
 			continue;
 		}
-		f.base[f.nbase++] = argv[k];
+		f.base[f.nbase++] = words[k];
 	}
 	if (!f.nfaults) {
-		rc = usage("no --fault SPEC among run's options: nothing to minimise");
-		goto out;
+		rc = usage(bundle ? "the bundle's run had no --fault SPEC: nothing to minimise"
+				  : "no --fault SPEC among run's options: nothing to minimise");
+		goto clean;
 	}
-	if (inc_tempdir(f.dir, sizeof f.dir, err, sizeof err) < 0) {
+	if (!bundle && inc_tempdir(f.dir, sizeof f.dir, err, sizeof err) < 0) {
 		fprintf(stderr, "mynahil: %s\n", err);
 		goto out;
 	}
@@ -1142,13 +1210,22 @@ static int cmd_minimise_faults(int argc, char **argv)
 	}
 	rc = 0;
 clean:
-	util_rmtree(f.dir);
+	if (f.dir[0])
+		util_rmtree(f.dir);
 out:
 	free(r.idx);
 	free(all);
 	free(f.want);
 	free(f.base);
 	free(f.faults);
+	for (size_t k = 0; bav && k < bnav; k++)
+		free(bav[k]);
+	free(bav);
+	for (size_t k = 0; bmap && k < 2 * bnmap; k++)
+		free(bmap[k]);
+	free(bmap);
+	json_decref(man);
+	bnd_free(&bnd);
 	return rc;
 }
 

@@ -153,4 +153,21 @@ check "a reader is refused (it keeps what each test did): exit 2" [ $? = 2 ]
 	--fault card:apdu=99:power >f.log 2>&1
 check "fault plan minimised (exit 0)" [ $? = 0 ]
 check "  to the one fault that matters" [ "$(cat plan.txt)" = "card:apdu=5:sw=6982" ]
+
+# The same from the packed run: the bundle's own command, made where it
+# is unpacked (docs/incidents.md, "Minimise a fault plan").
+"$bin" incident pack --out faulted.tar -- "$src/scenarios/card/00_session.lua" \
+	--fault card:apdu=90:sw=6A80 --fault card:apdu=5:sw=6982 --fault card:apdu=99:power >fp.log 2>&1
+check "a faulted run packed" [ -s faulted.tar ]
+"$bin" incident minimise --faults -o plan2.txt faulted.tar >fb.log 2>&1
+check "fault plan minimised from the bundle (exit 0)" [ $? = 0 ]
+check "  to the one fault that matters" [ "$(cat plan2.txt)" = "card:apdu=5:sw=6982" ]
+check "  the failure it kept, said" grep -q "CARD-00: fail at line" fb.log
+"$bin" incident minimise --faults faulted.tar -- "$src/scenarios/card/00_session.lua" >fb2.log 2>&1
+check "a bundle and run options both: exit 2" sh -c "[ $? = 2 ] && grep -q 'not both' fb2.log"
+"$bin" incident minimise --faults plan.txt >fb3.log 2>&1
+check "not a bundle: exit 2, said" sh -c "[ $? = 2 ] && grep -q 'incident minimise' fb3.log"
+"$bin" incident pack --out clean.tar -- "$src/scenarios/card/00_session.lua" >cp.log 2>&1
+"$bin" incident minimise --faults clean.tar >fb4.log 2>&1
+check "a bundle without faults: exit 2, said" sh -c "[ $? = 2 ] && grep -q 'had no --fault' fb4.log"
 finish
