@@ -89,6 +89,11 @@ else
 	check "OCSP broken on purpose: the newcomer's scenario fails" grep -q "^0 passed, 1 failed" "$tmp/m0.out"
 	"$bin" run --mutate crl_omits "$new" --out "$tmp/m1" >"$tmp/m1.out" 2>&1
 	check "CRLs broken on purpose: the newcomer's scenario fails" grep -q "^0 passed, 1 failed" "$tmp/m1.out"
+	# ... and so does the page's own issue-and-revoke example
+	for m in ocsp_good crl_omits; do
+		(cd "$tmp" && "$bin" run --mutate "$m" mylab/phones/issue_revoke.lua --out "$tmp/p-$m") >"$tmp/p-$m.out" 2>&1
+		check "$m: the page's LAB-ISSUE-REVOKE fails" grep -q "^0 passed, 1 failed" "$tmp/p-$m.out"
+	done
 fi
 
 finish
