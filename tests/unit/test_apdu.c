@@ -404,6 +404,65 @@ static void hex_rejects(void **state)
 	assert_int_equal(apdu_unhex(NULL, b, sizeof(b)), -1);
 }
 
+/* The digit-pair fast path gives what a character at a time gives: the
+ * same count or -1 and the same bytes, over random strings of digits,
+ * separators and other characters, every capacity up to past the end. */
+static long unhex_ref(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *hex; hex++) {
+		int v;
+		if (*hex == ' ' || *hex == '\t' || *hex == ':')
+			continue;
+		v = (*hex >= '0' && *hex <= '9')   ? *hex - '0'
+		    : (*hex >= 'a' && *hex <= 'f') ? *hex - 'a' + 10
+		    : (*hex >= 'A' && *hex <= 'F') ? *hex - 'A' + 10
+						   : -1;
+		if (v < 0)
+			return -1;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n >= cap)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	return hi >= 0 ? -1 : (long)n;
+}
+
+static void hex_matches_reference(void **state)
+{
+	static const char alpha[] = "0123456789abcdefABCDEF0123456789 :\tgG-x\x80\xff";
+	uint32_t x = 12345;
+	char s[40];
+	uint8_t a[24], b[24];
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (x = x * 1103515245u + 12345u) >> 16 & 31, cap;
+		for (size_t i = 0; i < len; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly digits, so that long valid runs occur */
+			s[i] = (x >> 16) % 8 ? alpha[(x >> 8) % 22] : alpha[(x >> 8) % (sizeof alpha - 1)];
+		}
+		s[len] = 0;
+		cap = (x >> 4) % 20;
+		memset(a, 0xA5, sizeof a);
+		memset(b, 0xA5, sizeof b);
+		assert_int_equal(apdu_unhex(s, a, cap), unhex_ref(s, b, cap));
+		assert_memory_equal(a, b, sizeof a);
+	}
+	for (int c = -1; c < 256; c++)
+		assert_int_equal(apdu_hexval(c), (c >= '0' && c <= '9')	? c - '0'
+						 : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+						 : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+									  : -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +483,7 @@ int main(void)
 		cmocka_unit_test(rsp_minimal_buffer),
 		cmocka_unit_test(hex_round_trip),
 		cmocka_unit_test(hex_rejects),
+		cmocka_unit_test(hex_matches_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
