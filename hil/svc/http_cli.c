@@ -27,6 +27,7 @@ int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const 
 		{ "seed", required_argument, 0, 's' },	 { "time", required_argument, 0, 't' },
 		{ "fixtures", required_argument, 0, 'f' }, { "base-url", required_argument, 0, 'b' },
 		{ "help", no_argument, 0, 'h' },	 { "ca", required_argument, 0, 'C' },
+		{ "se-keys", required_argument, 0, 'k' },
 		{ 0, 0, 0, 0 },
 	};
 	int64_t t;
@@ -48,6 +49,17 @@ int http_cli_parse(http_cli_t *c, int argc, char **argv, const char *who, const 
 				return 2;
 			}
 			c->ca = optarg;
+			break;
+		case 'k': /* the SEs' ISD keys: serve tsm only (its TSM and issuer) */
+			if (strcmp(who, "tsm")) {
+				fprintf(stderr, "mynahil: serve %s: unknown option --se-keys\n\n%s", who, usage);
+				return 2;
+			}
+			if (strcmp(optarg, "kdf3") && strcmp(optarg, "plain")) {
+				fprintf(stderr, "mynahil: serve tsm: --se-keys takes kdf3 or plain, not '%s'\n", optarg);
+				return 2;
+			}
+			c->plain_keys = !strcmp(optarg, "plain");
 			break;
 		case 's':
 			if (util_parse_u64(optarg, &c->seed)) {

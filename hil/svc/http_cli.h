@@ -40,6 +40,7 @@ typedef struct http_cli {
 	const char *time;   /* --time, checked; NULL: the saved clock or the default */
 	const char *fixtures, *base_url; /* NULL: the defaults */
 	const char *ca;     /* --ca URL (serve tsm and serve wallet): a separate CA */
+	int plain_keys;     /* --se-keys plain (serve tsm): the SEs' ISD keys not diversified */
 	uint64_t seed;
 	/* what http_cli_listen() made of them */
 	int fd;

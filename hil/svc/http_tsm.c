@@ -23,7 +23,7 @@
 static const char usage_tsm[] =
 	"usage: mynahil serve tsm [--listen [HOST:]PORT] [--allow-remote] [--token TOKEN]\n"
 	"                         [--db FILE] [--seed S] [--time T] [--fixtures DIR] [--base-url URL]\n"
-	"                         [--ca URL]\n"
+	"                         [--ca URL] [--se-keys kdf3|plain]\n"
 	"\n"
 	"The SP-TSM simulator over HTTP: its JSON API under /v1/tsm and its CA's under\n"
 	TSM_WORLD_CA_PREFIX " (" TSM_WORLD_CA_PREFIX "/crl/auth.crl, " TSM_WORLD_CA_PREFIX "/ocsp, "
@@ -43,7 +43,13 @@ static const char usage_tsm[] =
 	"                      reached over HTTP (2 s to connect, 10 s a request; its\n"
 	"                      token from $MYNAHIL_CA_TOKEN), and its clock: no --time;\n"
 	"                      the CA's routes are then not served here\n"
+	"  --se-keys kdf3|plain  the SEs' ISD keys (GP test master 40..4F, KVN 30): kdf3,\n"
+	"                      each SE's own, diversified by its CPLC identity (default);\n"
+	"                      plain, the master itself on every SE (a test SE with one\n"
+	"                      static key set)\n"
 	"\n"
+	"The SE issuer's TSM (se_model = ssd: the ISDs, the SPs' SSDs, delegated-\n"
+	"management tokens and receipts) answers under /v1/issuer (docs/tsm.md).\n"
 	"SIGTERM or SIGINT stops it cleanly (exit status 0).\n";
 
 static const char usage_wallet[] =
@@ -82,7 +88,7 @@ static int serve_world(int argc, char **argv, const char *who, const char *port,
 		return rc;
 	wo = (tsm_world_opts_t){ .fixtures = cli.fixtures, .db = cli.db, .seed = cli.seed,
 				 .time = cli.time, .base_url = cli.base_url, .ca_url = cli.ca,
-				 .ca_token = getenv("MYNAHIL_CA_TOKEN") };
+				 .ca_token = getenv("MYNAHIL_CA_TOKEN"), .plain_keys = cli.plain_keys };
 	if ((rc = http_cli_listen(&cli, port, who, err, sizeof err)) != 0) {
 		fprintf(stderr, "mynahil: serve %s: %s\n", who, err);
 		goto out;

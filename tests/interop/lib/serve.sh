@@ -7,7 +7,7 @@
 # the client group CL; fail MSG prints the server's output, then what the
 # test's serve_more() adds, and exits 1.
 #
-# serve_kill_after N STATS RUN-ARGS...: `$M run RUN-ARGS` in its own
+# serve_kill_after N STATS [--when FUNC] RUN-ARGS...: `$M run RUN-ARGS` in its own
 # process group (setsid: the client and its workers stop together),
 # output in $T/client.log; once the service's $URL/STATS counts N steps
 # (polled, 30 s deadline; at once if the client ends first) the server
@@ -20,7 +20,7 @@
 # with a parallel test) over the database DB, its output in $T/srv.out,
 # waits for its "listening on" line (polled, 10 s deadline: a server
 # that exits or never says it fails the test), and sets PID (stop it by
-# this PID) and URL.
+# this PID) and URL.  SERVE_ARGS: more options for the server.
 #
 # Usage:
 #   M=$1 SRC=$2
@@ -31,7 +31,8 @@
 
 serve_start() {
 	: > "$T/srv.out"
-	"$M" serve "$1" --listen "127.0.0.1:${3:-0}" --db "$2" > "$T/srv.out" 2>&1 &
+	# shellcheck disable=SC2086 # SERVE_ARGS: more options, split into words
+	"$M" serve "$1" --listen "127.0.0.1:${3:-0}" --db "$2" ${SERVE_ARGS:-} > "$T/srv.out" 2>&1 &
 	PID=$!
 	end=$(( $(date +%s) + 10 ))
 	until grep -q 'listening on' "$T/srv.out"; do
@@ -65,14 +66,21 @@ serve_cleanup() {
 }
 
 serve_kill_after() {
-	n=$1 stats=$2
+	n=$1 stats=$2 when=
 	shift 2
+	[ "$1" = --when ] && { when=$2; shift 2; }
 	setsid "$M" run "$@" > "$T/client.log" 2>&1 &
 	CL=$!
 	end=$(( $(date +%s) + 30 ))
 	until [ "$(curl -s -m 5 "$URL/$stats" | sed -n 's/.*"steps":\([0-9]*\).*/\1/p')" -ge "$n" ] 2>/dev/null; do
 		kill -0 "$CL" 2>/dev/null || break # the client finished first: kill anyway
 		[ "$(date +%s)" -lt "$end" ] || fail "not $n steps within 30 s"
+	done
+	# --when FUNC: then the moment FUNC says (polled; at the client's end
+	# or after 20 s, kill anyway)
+	end=$(( $(date +%s) + 20 ))
+	while [ -n "$when" ] && ! "$when"; do
+		kill -0 "$CL" 2>/dev/null && [ "$(date +%s)" -lt "$end" ] || break
 	done
 	kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
 	kill -- -"$CL" 2>/dev/null; wait "$CL" 2>/dev/null; CL=
