@@ -10,7 +10,8 @@
  *     model with a distinct CPLC serial and IDm, as sim:se?serial=...; its
  *     profile loaded once), so each issue revokes the previous phone
  *     under the one-phone rule, as in the field.  Prints
- *     "tsm_issue_flows_per_s N" and the requests per flow.
+ *     "tsm_issue_flows_per_s N" and the requests per flow.  With
+ *     --se-model ssd, the same through the SE issuer's TSM as well.
  *
  *   bench_tsm --http URL --clients N [--seconds S] [--base B]
  *     the same flows against `mynahil serve tsm` over HTTP (libcurl, one
@@ -48,6 +49,11 @@
 #define MAX_FLOWS 100000
 #define MAX_STEPS 40
 #define PINS "{\"auth\":\"1357\",\"sign\":\"PHONE2026\"}"
+
+/* --se-model ssd: every flow through both TSMs (docs/tsm.md#two-tsms):
+ * each fresh SE gets its SSD from the issuer at first contact, the
+ * applet goes in under delegated management with tokens and receipts. */
+static const char *g_se_model;
 
 static double clock_s(clockid_t id)
 {
@@ -343,6 +349,8 @@ static int flow(tr_t *t, const holder_t *h, uint32_t serial, uint64_t seed, cons
 	}
 	req = json_pack("{s:s, s:s, s:s, s:o}", "op", "issue", "card_serial", h->serial, "idm", id, "pins",
 			json_loads(PINS, 0, NULL));
+	if (g_se_model)
+		json_object_set_new(req, "policy", json_pack("{s:s}", "se_model", g_se_model));
 	status = tr_call(t, "POST", "/v1/tsm/sessions", req, &a);
 	json_decref(req);
 	for (int steps = 0;; steps++) {
@@ -595,12 +603,16 @@ int main(int argc, char **argv)
 			secs = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--flows") && i + 1 < argc)
 			nflows = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--se-model") && i + 1 < argc &&
+			 (!strcmp(argv[i + 1], "ssd") || !strcmp(argv[i + 1], "shared_isd")))
+			g_se_model = argv[++i];
 		else if (!strcmp(argv[i], "--base") && i + 1 < argc)
 			base = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else if (argv[i][0] != '-')
 			secs = atof(argv[i]);
 		else {
-			fprintf(stderr, "usage: bench_tsm [SECONDS] | --flows N | --http URL --clients N [--seconds S] [--base B]\n");
+			fprintf(stderr, "usage: bench_tsm [SECONDS] | --flows N | --http URL --clients N [--seconds S] [--base B]\n"
+					"                 [--se-model shared_isd|ssd]\n");
 			return 2;
 		}
 	}

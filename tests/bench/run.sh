@@ -113,6 +113,16 @@ echo "  (one flow: $(get tsm_requests_per_flow) requests, the session POST and i
 echo "   a fresh simulated SE, both phone requests signed with alice's card key,"
 echo "   two certificates issued, the previous phone revoked (one phone per"
 echo "   holder); TSM + CA on :memory: databases, the SE's seeded key pool)"
+two=$("$build/bench_tsm" 2 --se-model ssd)
+get2() { echo "$two" | awk -v k="$1" '$1 == k { print $2 }'; }
+printf '%-44s %12s flows/s\n' "through both TSMs (se_model=ssd), in process" "$(get2 tsm_issue_flows_per_s)"
+printf '%-44s %12s flows/s\n' "  per second of the bench's own CPU" "$(get2 tsm_issue_flows_per_cpu_s)"
+awk -v a="$(get tsm_issue_flows_per_s)" -v b="$(get2 tsm_issue_flows_per_s)" 'BEGIN {
+	if (a > 0) printf "  beside the single TSM: %.2fx\n", b / a
+}'
+echo "  (one flow: $(get2 tsm_requests_per_flow) requests; each fresh SE gets its SSD from the SE issuer's"
+echo "   TSM first (its two scripts relayed), then LOAD and INSTALL through the SSD"
+echo "   with the issuer's tokens, two receipts checked; docs/tsm.md#two-tsms)"
 set +e
 th=$(sh "$here/bench_tsm_http.sh" "$build" "$src" 2>"$build/bench_tsm_http.log")
 st=$?
