@@ -351,6 +351,9 @@ tsm:
 	tc.diversify = !o->plain_keys;
 	if (issuer_open(w, o, &tc, err, errlen) < 0)
 		goto fail;
+	if (o->sp_without_isd)
+		memset(tc.keys.enc, 0, sizeof tc.keys.enc), memset(tc.keys.mac, 0, sizeof tc.keys.mac),
+			memset(tc.keys.dek, 0, sizeof tc.keys.dek); /* no ISD key */
 	tc.db = o->db;
 	tc.auth_ca = w->pki.auth_cert;
 	tc.sign_ca = w->pki.sign_cert;

@@ -28,6 +28,9 @@ typedef struct tsm_world_opts {
 	 * its CPLC identity (KDF3); 1, the master itself on every SE (a lab's
 	 * test SE with one static key set: serve tsm --se-keys plain). */
 	int plain_keys;
+	/* Tests: the SP-TSM gets no ISD key at all (a zero set), as an SP-TSM
+	 * that only ever works under se_model = ssd. */
+	int sp_without_isd;
 	/* A separate `serve ca` at this URL (NULL: the CA in this process):
 	 * the TSM's and the wallet's CA calls go there over HTTP
 	 * (http_ca_remote), the clock is that CA's (time must be NULL), and

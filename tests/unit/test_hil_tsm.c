@@ -703,6 +703,56 @@ static void crash_everywhere(const char *op, int ncalls)
 
 /* one phone per holder: A's auth revoked, A's sign revoked, B's auth
  * issued, B's sign issued. */
+/* se_model = ssd: an SP-TSM holding no ISD key at all issues through its
+ * own SSD (the issuer's TSM creating it and signing the tokens); the same
+ * TSM cannot open the ISD under shared_isd, its session fails. */
+static void test_ssd_without_isd_keys(void **state)
+{
+	tsm_world_opts_t o = { .sp_without_isd = 1 };
+	tsm_world_t *w;
+	phone_t pa, pb;
+	json_t *a;
+	json_int_t posted = 0;
+	char err[256], path[128], *card;
+	const char *failed = NULL;
+	(void)state;
+
+	phone_new(&pa, 0x5D000001u);
+	phone_new(&pb, 0x5D000002u);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	card = alice_sign(w);
+	a = begin_x(w, &pa, "issue", card, "{\"se_model\":\"ssd\"}");
+	assert_int_equal(drive(w, &pa, &a, &posted), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "result"), "status")), "active");
+	snprintf(path, sizeof path, "/v1/issuer/ses/%s", json_string_value(json_object_get(json_object_get(a, "result"), "device")));
+	json_decref(a);
+	assert_int_equal(call(w, "GET", path, NULL, &a), 200);
+	assert_int_equal(json_integer_value(json_object_get(a, "counter")), 2); /* load, install */
+	json_decref(a);
+	/* shared_isd: the zero set opens no ISD; the session fails. */
+	a = begin_x(w, &pb, "issue", card, "{\"se_model\":\"shared_isd\"}");
+	for (int n = 0; n < 12 && !failed; n++) {
+		char *body;
+		if (!strcmp(json_string_value(json_object_get(a, "action")), "failed")) {
+			failed = "failed";
+			break;
+		}
+		assert_string_equal(json_string_value(json_object_get(a, "action")), "apdus");
+		snprintf(path, sizeof path, "/v1/tsm/sessions/%s/steps", json_string_value(json_object_get(a, "session")));
+		body = answer_to(&pb, a);
+		json_decref(a);
+		if (call(w, "POST", path, body, &a) != 200)
+			failed = "refused";
+		free(body);
+	}
+	assert_non_null(failed);
+	json_decref(a);
+	free(card);
+	phone_free(&pa);
+	phone_free(&pb);
+	tsm_world_close(w);
+}
+
 static void test_crash_in_issue(void **state)
 {
 	(void)state;
@@ -1622,6 +1672,7 @@ int main(void)
 		cmocka_unit_test(test_crash_before_ca),
 		cmocka_unit_test(test_crash_after_ca),
 		cmocka_unit_test(test_rng_continues),
+		cmocka_unit_test(test_ssd_without_isd_keys),
 		cmocka_unit_test(test_crash_in_issue),
 		cmocka_unit_test(test_crash_in_revoke),
 		cmocka_unit_test(test_crash_in_renew),
