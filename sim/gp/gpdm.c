@@ -211,23 +211,17 @@ static EVP_PKEY *load_private(const uint8_t *der, size_t n)
 	return d2i_AutoPrivateKey(NULL, &p, (long)n);
 }
 
-/* RSA PKCS#1 v1.5 with SHA-1 over data. */
-static int rsa_sha1_sign(const uint8_t *key_der, size_t key_len, const uint8_t *data, size_t n,
-			 uint8_t *sig, size_t cap, size_t *sig_len)
+int gpdm_token_sign_pkey(struct evp_pkey_st *k, const uint8_t *data, size_t n, uint8_t *sig, size_t cap,
+			 size_t *sig_len)
 {
-	EVP_PKEY *k = load_private(key_der, key_len);
 	EVP_MD_CTX *md = NULL;
 	size_t sl = 0;
 	int rc = GPDM_ERR_CRYPTO;
 
-	if (!k)
+	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA)
 		return GPDM_ERR_CRYPTO;
-	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA)
-		goto out;
-	if ((size_t)EVP_PKEY_get_size(k) > cap) {
-		rc = GPDM_ERR_BUFFER;
-		goto out;
-	}
+	if ((size_t)EVP_PKEY_get_size(k) > cap)
+		return GPDM_ERR_BUFFER;
 	if (!(md = EVP_MD_CTX_new()) || EVP_DigestSignInit(md, NULL, EVP_sha1(), NULL, k) != 1 ||
 	    EVP_DigestSign(md, NULL, &sl, data, n) != 1 || sl > cap ||
 	    EVP_DigestSign(md, sig, &sl, data, n) != 1)
@@ -236,6 +230,16 @@ static int rsa_sha1_sign(const uint8_t *key_der, size_t key_len, const uint8_t *
 	rc = GPDM_OK;
 out:
 	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* RSA PKCS#1 v1.5 with SHA-1 over data. */
+static int rsa_sha1_sign(const uint8_t *key_der, size_t key_len, const uint8_t *data, size_t n,
+			 uint8_t *sig, size_t cap, size_t *sig_len)
+{
+	EVP_PKEY *k = load_private(key_der, key_len);
+	int rc = k ? gpdm_token_sign_pkey(k, data, n, sig, cap, sig_len) : GPDM_ERR_CRYPTO;
+
 	EVP_PKEY_free(k);
 	return rc;
 }

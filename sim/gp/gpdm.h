@@ -130,6 +130,11 @@ int gpdm_token_data(uint8_t p1, uint8_t p2, const uint8_t *fields, size_t n, uin
  * RSAPrivateKey): RSA PKCS#1 v1.5, SHA-1.  sig gets modulus-size bytes. */
 int gpdm_token_sign(const uint8_t *key_der, size_t key_len, const uint8_t *data, size_t n,
 		    uint8_t *sig, size_t cap, size_t *sig_len);
+/* The same with the private key already loaded (OpenSSL's EVP_PKEY): a
+ * signer of many tokens (the SE issuer's TSM) decodes its key once. */
+struct evp_pkey_st;
+int gpdm_token_sign_pkey(struct evp_pkey_st *key, const uint8_t *data, size_t n, uint8_t *sig, size_t cap,
+			 size_t *sig_len);
 /* Convenience: INSTALL / DELETE with their token computed. */
 int gpdm_install_signed(const gpdm_install_t *in, const uint8_t *key_der, size_t key_len,
 			uint8_t *apdu, size_t cap, size_t *len);

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "../core/apdu.h"
+#include "../gp/gpdm.h"
 #include "../gp/gpkdiv.h"
 #include "../tsm/tsm.h"
 
@@ -203,9 +204,8 @@ void itsm_get_stats(const itsm_t *it, itsm_stats_t *s)
 static int load_token_key(itsm_t *it, const itsm_config_t *cfg)
 {
 	const uint8_t *p;
-	EVP_PKEY *k;
 	uint8_t *pub = NULL;
-	int pn;
+	int pn, rc;
 
 	if (cfg->token_key) {
 		if (!(it->tok = malloc(cfg->token_key_len)))
@@ -219,18 +219,12 @@ static int load_token_key(itsm_t *it, const itsm_config_t *cfg)
 		it->tokn = n;
 	}
 	p = it->tok;
-	if (!(k = d2i_AutoPrivateKey(NULL, &p, (long)it->tokn)) || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
-	    (pn = i2d_PUBKEY(k, &pub)) <= 0) {
-		EVP_PKEY_free(k);
+	if (!(it->tok_key = d2i_AutoPrivateKey(NULL, &p, (long)it->tokn)) ||
+	    EVP_PKEY_get_base_id(it->tok_key) != EVP_PKEY_RSA || (pn = i2d_PUBKEY(it->tok_key, &pub)) <= 0)
 		return -1;
-	}
-	EVP_PKEY_free(k);
-	it->tok_pub = malloc((size_t)pn);
-	if (it->tok_pub)
-		memcpy(it->tok_pub, pub, (size_t)pn);
-	it->tok_pubn = (size_t)pn;
+	rc = gpdm_put_rsa_pub(0, GPDM_KVN_TOKEN, pub, (size_t)pn, it->put70, sizeof it->put70, &it->put70n);
 	OPENSSL_free(pub);
-	return it->tok_pub ? 0 : -1;
+	return rc == GPDM_OK ? 0 : -1;
 }
 
 static char *dup_s(const char *s)
@@ -314,7 +308,7 @@ void itsm_close(itsm_t *it)
 	if (it->tok)
 		OPENSSL_cleanse(it->tok, it->tokn);
 	free(it->tok);
-	free(it->tok_pub);
+	EVP_PKEY_free(it->tok_key);
 	OPENSSL_cleanse(&it->keys, sizeof it->keys);
 	free(it);
 }

@@ -142,7 +142,7 @@ int itsm_h_token(itsm_t *it, json_t *body, json_t **out)
 	}
 	if (gpdm_token_data((uint8_t)json_integer_value(p1j), (uint8_t)json_integer_value(p2j), data, (size_t)dn, td,
 			    sizeof td, &tn) != GPDM_OK ||
-	    gpdm_token_sign(it->tok, it->tokn, td, tn, sig, sizeof sig, &sn) != GPDM_OK) {
+	    gpdm_token_sign_pkey(it->tok_key, td, tn, sig, sizeof sig, &sn) != GPDM_OK) {
 		*out = tsm_jerr(NULL, "internal: signing the token failed");
 		return 500;
 	}

@@ -39,8 +39,9 @@ struct itsm {
 	uint8_t diversify, level;
 	uint8_t *tok;          /* the token private key, DER */
 	size_t tokn;
-	uint8_t *tok_pub;      /* its SubjectPublicKeyInfo, for PUT KEY 70 */
-	size_t tok_pubn;
+	struct evp_pkey_st *tok_key; /* decoded once (OpenSSL's decoders cost more than the signature) */
+	uint8_t put70[600];    /* PUT KEY 70 of its public key (the same for every SE) */
+	size_t put70n;
 	itsm_sp_t *sps;        /* copies */
 	size_t nsps;
 	struct flight fl[ITSM_FLIGHTS];

@@ -190,8 +190,7 @@ static int second(itsm_t *it, struct flight *f, const uint8_t *sel, size_t sn, c
 	f->put_dm = !json_is_true(json_object_get(se, "dm"));
 	json_decref(se);
 	if (f->put_dm) {
-		rc |= gpdm_put_rsa_pub(0, GPDM_KVN_TOKEN, it->tok_pub, it->tok_pubn, cmd, sizeof cmd, &n) ||
-		      add(f, apdus, cmd, n);
+		rc |= add(f, apdus, it->put70, it->put70n);
 		rc |= itsm_receipt_key(it, kdd, rkey) ||
 		      gpdm_put_aes_key(0, GPDM_KVN_RECEIPT, rkey, 16, isdk.dek, isdk.key_len, cmd, sizeof cmd, &n) ||
 		      add(f, apdus, cmd, n);

@@ -69,7 +69,9 @@ static void fail_from(sess_t *x, int st, json_t *a, const char *what)
 
 	snprintf(msg, sizeof msg, "SE issuer: %s: %s", what, a && tsm_jstr(a, "error") ? tsm_jstr(a, "error") : "no answer");
 	tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->doc, "device"), msg);
-	tsm_fail_session(x, st >= 500 || st < 400 ? 502 : st == 400 ? 502 : st, "issuer", msg);
+	/* The issuer's refusals (403, 409, 422) as they are; anything else,
+	 * a request of ours it could not read included, a bad gateway. */
+	tsm_fail_session(x, st > 400 && st < 500 ? st : 502, "issuer", msg);
 }
 
 void tsm_ssd_select(sess_t *x, script_t *sc)
@@ -77,13 +79,11 @@ void tsm_ssd_select(sess_t *x, script_t *sc)
 	uint8_t cmd[40], aid[16];
 	size_t n = apdu_build(cmd, sizeof cmd, 0x00, 0xA4, 0x04, 0x00, aid, tsm_hexb(x->t->ssd_aid, aid), 256);
 
-	(void)x;
 	tsm_sc_raw(sc, cmd, n, "sel_ssd");
 	json_object_del(x->facts, "no_ssd");
 }
 
-/* The SSD's key set on this SE: the SP's master diversified by its KDD,
- * stored beside the SE's ISD keys as "ssd/DEVICE" (tsm_keys.c). */
+/* The SSD's first key set as the issuer's request carries it. */
 static json_t *keys_json(const scp03_keyset_t *k)
 {
 	return json_pack("{s:i, s:o, s:o, s:o}", "kvn", k->kvn, "enc", tsm_jhex(k->enc, k->key_len), "mac",
