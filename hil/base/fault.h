@@ -96,7 +96,7 @@ void fault_live_free(fault_live_t *fl);
 int fault_live_add(fault_live_t *fl, const char *text, const char *where, char *err, size_t errlen);
 void fault_live_pause(fault_live_t *fl, int paused);
 int fault_live_paused(const fault_live_t *fl);
-/* 1 if any fault of the plan concerns role (a link is wrapped then), or
+/* 1 if any fault of the plan concerns role, or
  * every role is watched (fault_live_watch_all: the tear sweep's counting
  * run, which wraps every link to count its NVM writes). */
 int fault_live_wants(const fault_live_t *fl, const char *role);

@@ -47,6 +47,14 @@ for id in TSM-01 TSM-06; do
 done
 check "the summary: no invariant broken" has "^tear sweep: [0-9]* points in .* no invariant broken" "$tmp/t1.out"
 
+# ---- compensation, end to end: the certificates' script answered with a
+# bad R-MAC after the CA issued (a w:fault armed mid-flow, on a link
+# opened before it), the session fails, the TSM revokes what it issued,
+# the retry issues anew; the relying party (OCSP, CRL, JSON) agrees ----
+"$bin" run tests/cli/tear_tsm/compensate.lua --out "$tmp/comp" >"$tmp/comp.out" 2>&1
+check "compensation: TEAR-COMP passes (exit $?)" has "^ok 1 - TEAR-COMP" "$tmp/comp.out"
+check "compensation: its fault fired" has '"event":"fault se:apdu=1:flip=0 fired' "$tmp/comp/traces/TEAR-COMP.jsonl"
+
 # ---- a simulator opened with w:open and no role stands for its kind's
 # role: SE-01's two SEs (needs = {}, no se bound) are swept as se ----
 "$bin" run scenarios/se/01_leaked_keys.lua --tear-sweep -j 2 --out "$tmp/t2" >"$tmp/t2.out" 2>&1
@@ -56,5 +64,5 @@ check "SE-01: its own SEs' writes counted as se (at least 5)" [ "$(writes SE-01 
 check "SE-01: every write a point" [ "$(points SE-01 "$tmp/t2.out")" = "$(writes SE-01 se "$tmp/t2.out")" ]
 "$bin" run scenarios/se/01_leaked_keys.lua --fault se:nvm=1:tear --fault-strict --out "$tmp/s1" >"$tmp/s1.out" 2>&1
 check "SE-01 under se:nvm=1:tear: the tear fires on its first SE" has '"event":"fault se:nvm=1:tear fired: NVM write 1 of se' "$tmp/s1/traces/SE-01.jsonl"
-[ "$fail" = 0 ] || { cat "$tmp/t0.out" "$tmp/t1.out" "$tmp/t2.out"; }
+[ "$fail" = 0 ] || { cat "$tmp/t0.out" "$tmp/t1.out" "$tmp/comp.out" "$tmp/t2.out"; }
 finish
