@@ -51,8 +51,9 @@
  * revoked (cessationOfOperation), so none is left valid.  The device's
  * record, when it names one of them and has no certificate left valid or
  * held, is revoked with its credential's removal pending (reason
- * "interrupted", or the service's); otherwise the reconcile brings it in
- * line with the CA.  MODELLED ASSUMPTION (docs/ios.md#crash-recovery). */
+ * "interrupted", or the service's); otherwise (a lift: its auth
+ * certificate lifted, live on the iPhone's earlier credential) the record
+ * keeps that credential and the reconcile brings it in line with the CA.  MODELLED ASSUMPTION (docs/ios.md#crash-recovery). */
 #include "tsm_int.h"
 
 #include <stdio.h>
@@ -320,6 +321,12 @@ int tsm_platform_undo(tsm_t *t, const char *id, json_t *b)
 		json_object_set_new(d, "pending_delete", json_true());
 		json_object_set_new(d, "reason", json_string(why ? why : "interrupted"));
 		json_object_set_new(d, "ca_reason", json_string("cessationOfOperation"));
+		tsm_doc_put(t, "devices", d);
+	} else if (d && named && platform_ok(tsm_jstr(d, "platform")) && tsm_jstr(d, "credential") &&
+		   !strcmp(tsm_jstr(d, "credential"), "issued")) {
+		/* certificates left live (a lift's auth one): the iPhone keeps
+		 * the credential it had, which holds them */
+		json_object_set_new(d, "credential", json_string("installed"));
 		tsm_doc_put(t, "devices", d);
 	}
 	tsm_intent_del(t, id);

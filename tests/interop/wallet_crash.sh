@@ -1,6 +1,8 @@
 #!/bin/sh
 # serve wallet killed with -9 in the middle of the iOS scenarios (run two
-# at a time), after N provisioning steps (N = 6, 20, 45), restarted on the
+# at a time), after N provisioning steps (N = 6, 20, 45) at a moment a
+# provisioning is in flight (its intent listed by /v1/tsm/check: the CA
+# has issued, the iPhone not yet installed), restarted on the
 # same --db each time.  The service keeps its sessions in memory: a
 # provisioning it never finished has no client left, so the TSM undoes it
 # from its write-ahead intent at the restart (docs/ios.md#crash-recovery).
@@ -20,6 +22,10 @@ serve_more() {
 }
 start() { serve_start wallet "$T/w.db" "$@"; }
 
+# a provisioning between the CA's issuance and the iPhone's install: its
+# intent in flight
+provisioning() { curl -s -m 5 "$URL/v1/tsm/check" | grep -q '"in_flight":\["wallet:'; }
+
 verify() {
 	curl -s -m 10 "$URL/v1/tsm/check" > "$T/check.json"
 	grep -q '"ok":true' "$T/check.json" || fail "$1: registry and CA disagree: $(cat "$T/check.json")"
@@ -27,7 +33,8 @@ verify() {
 	serve_db_clean "$T/w.db" "$1"
 	n=$(sqlite3 "$T/w.db" "SELECT count(*) FROM devices WHERE json_extract(doc, '\$.credential') = 'issued'
 		AND json_extract(doc, '\$.status') IN ('active', 'hold', 'half')")
-	[ "$n" = 0 ] || fail "$1: $n live record(s) of a credential never installed"
+	[ "$n" = 0 ] || fail "$1: $n live record(s) of a credential never installed: $(sqlite3 "$T/w.db" "SELECT doc FROM devices
+		WHERE json_extract(doc, '\$.credential') = 'issued'")"
 }
 
 start
@@ -35,12 +42,13 @@ PORT=${URL##*:}
 round=0 undone=0
 for N in 6 20 45; do
 	round=$((round + 1))
-	serve_kill_after "$N" v1/wallet/stats "$SRC/scenarios/ios" --target "tsm=$URL" --seed $((round + 40)) -j 2 \
+	serve_kill_after "$N" v1/wallet/stats --when provisioning "$SRC/scenarios/ios" --target "tsm=$URL" --seed $((round + 40)) -j 2 \
 		--out "$T/run$round"
 	start "$PORT"
 	verify "round $round (kill -9 after $N steps)"
 done
 undone=$(curl -s -m 10 "$URL/v1/tsm/events" | grep -o 'platform request undone' | wc -l)
+[ "$undone" -ge 1 ] || fail "no kill caught a provisioning in flight: nothing was undone"
 # the scenarios again, on the restarted service: they clear what the
 # killed runs left on their iPhones' records and pass
 "$M" run "$SRC/scenarios/ios" --target "tsm=$URL" --seed 41 -j 2 --out "$T/again" > "$T/again.log" 2>&1 ||

@@ -1138,6 +1138,24 @@ static int ca_reason_of(tsm_world_t *w, const char *serial)
 	return ci.reason;
 }
 
+/* Answer a's actions (attest, card_sign) until the service asks the
+ * iPhone to install: the CA has issued, the record says "issued". */
+static void until_install(tsm_world_t *w, iphone_t *ph, card_t *k, app_t *o, json_t *a)
+{
+	while (strcmp(jstr(a, "action"), "install")) {
+		char path[128];
+		json_t *req = answer_to(ph, k, o, a);
+		assert_non_null(req);
+		snprintf(path, sizeof path, "/v1/wallet/sessions/%s/steps", jstr(a, "session"));
+		json_decref(a);
+		assert_int_equal(call(w, "POST", path, req, &a), 200);
+		json_decref(req);
+	}
+	json_decref(a);
+	json_decref(o->last_attest);
+	o->last_attest = NULL;
+}
+
 /* The service killed (the world closed, the app's answer never posted)
  * after the CA issued both certificates and the registry recorded them,
  * before the iPhone installed the credential: the certificates are valid
@@ -1165,19 +1183,7 @@ static void test_crash_before_install(void **state)
 	snprintf(dev, sizeof dev, "ios-%s", ph.id);
 	assert_int_equal(begin(w, &ph, &k, "issue", NULL, &a), 201);
 	snprintf(ch1, sizeof ch1, "%s", jstr(a, "challenge"));
-	for (int n = 0; n < 2; n++) { /* attest, card_sign */
-		char path[128];
-		json_t *req = answer_to(&ph, &k, &o, a);
-		assert_non_null(req);
-		snprintf(path, sizeof path, "/v1/wallet/sessions/%s/steps", jstr(a, "session"));
-		json_decref(a);
-		assert_int_equal(call(w, "POST", path, req, &a), 200);
-		json_decref(req);
-	}
-	assert_string_equal(jstr(a, "action"), "install");
-	json_decref(a);
-	json_decref(o.last_attest);
-	o.last_attest = NULL;
+	until_install(w, &ph, &k, &o, a);
 	assert_non_null(rec = record_of(w, dev));
 	assert_string_equal(jstr(rec, "credential"), "issued");
 	snprintf(auth, sizeof auth, "%s", jstr(rec, "auth_serial"));
@@ -1265,6 +1271,57 @@ static void test_crash_between_issuances(void **state)
 	rm_db(db);
 }
 
+/* A lift killed before the iPhone installed: the auth certificate was
+ * lifted (it is on the credential the iPhone already has), the old sign
+ * one revoked, a new one issued.  At the next open the new sign one is
+ * revoked; the auth one stays valid, so the record keeps the iPhone's
+ * credential ("installed") and follows the CA: half, the sign pair
+ * pending; nothing in flight, registry and CA in agreement. */
+static void test_crash_in_lift(void **state)
+{
+	char db[64], dev[40], auth[17], sign[17];
+	tsm_world_t *w;
+	iphone_t ph;
+	card_t k;
+	app_t o = { .text_pin = TEXT_PIN, .sign_pin = SIGN_PIN };
+	json_t *a, *rec, *h = json_pack("{s:s}", "holder", "alice");
+	(void)state;
+
+	snprintf(db, sizeof db, "/tmp/test_hil_wallet_%d_c.db", (int)getpid());
+	rm_db(db);
+	w = world_on(db);
+	iphone_new(&ph, 0);
+	card_new(&k);
+	snprintf(dev, sizeof dev, "ios-%s", ph.id);
+	json_decref(run_op(w, &ph, &k, "issue", NULL));
+	assert_int_equal(call(w, "POST", "/v1/tsm/callcenter/hold", h, &a), 200);
+	json_decref(a);
+	json_decref(h);
+	assert_int_equal(begin(w, &ph, &k, "lift", NULL, &a), 201);
+	until_install(w, &ph, &k, &o, a);
+	assert_non_null(rec = record_of(w, dev));
+	snprintf(auth, sizeof auth, "%s", jstr(rec, "auth_serial"));
+	snprintf(sign, sizeof sign, "%s", jstr(rec, "sign_serial"));
+	json_decref(rec);
+	assert_string_equal(cert_status(w, auth), "valid");
+	assert_string_equal(cert_status(w, sign), "valid");
+	tsm_world_close(w); /* killed */
+
+	w = world_on(db);
+	assert_string_equal(cert_status(w, auth), "valid");
+	assert_string_equal(cert_status(w, sign), "revoked");
+	assert_non_null(rec = record_of(w, dev));
+	assert_string_equal(jstr(rec, "status"), "half");
+	assert_string_equal(jstr(rec, "credential"), "installed");
+	json_decref(rec);
+	assert_int_equal(in_flight(w), 0);
+	expect_clean(w);
+	card_free(&k);
+	iphone_free(&ph);
+	tsm_world_close(w);
+	rm_db(db);
+}
+
 /* The broker's intents refuse what they cannot undo: an intent without
  * its requests is 400 (field requests), an undo of no pending intent 404;
  * neither leaves anything in flight. */
@@ -1301,6 +1358,7 @@ int main(void)
 		cmocka_unit_test(test_half_valid),
 		cmocka_unit_test(test_crash_before_install),
 		cmocka_unit_test(test_crash_between_issuances),
+		cmocka_unit_test(test_crash_in_lift),
 		cmocka_unit_test(test_intent_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
