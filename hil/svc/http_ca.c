@@ -690,6 +690,12 @@ typedef struct remote {
 	CURL *curl;
 	char base[256]; /* http://HOST:PORT[/PATH], no trailing / */
 	char auth[200]; /* "Authorization: Bearer ..." or "" */
+	/* The last request did not reach the CA: the others fail at once
+	 * until the clock is read again (the first call of each TSM request,
+	 * tsm_world.c), so that a CA that hangs costs one deadline a request,
+	 * not one per call of its reconciliation. */
+	int down;
+	char why[160];
 } remote_t;
 
 /* The HTTP status of an answer the CA gave, as the CA's return code
@@ -718,6 +724,12 @@ static long remote_call(ca_t *ca, remote_t *r, const char *method, const char *p
 	CURLcode rc = CURLE_OUT_OF_MEMORY;
 
 	*out = NULL;
+	if (r->down && strcmp(path, "/v1/clock")) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "cannot reach the CA at %s: %s", r->base, r->why);
+		ca_set_error(ca, CA_ERR_DB, NULL, msg);
+		return 0;
+	}
 	snprintf(url, sizeof url, "%s%s", r->base, path);
 	if (body && !(text = json_dumps(body, JSON_COMPACT)))
 		return ca_set_error(ca, CA_ERR_NOMEM, NULL, "out of memory"), 0;
@@ -742,13 +754,13 @@ static long remote_call(ca_t *ca, remote_t *r, const char *method, const char *p
 		rc = curl_easy_perform(r->curl);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
-	else
-		ca_set_error(ca, CA_ERR_DB, NULL, "");
 	curl_slist_free_all(h);
 	free(text);
+	r->down = rc != CURLE_OK;
 	if (rc != CURLE_OK) {
-		char msg[400];
-		snprintf(msg, sizeof msg, "cannot reach the CA at %s: %s", r->base, curl_easy_strerror(rc));
+		char msg[512];
+		snprintf(r->why, sizeof r->why, "%s", curl_easy_strerror(rc));
+		snprintf(msg, sizeof msg, "cannot reach the CA at %s: %s", r->base, r->why);
 		ca_set_error(ca, CA_ERR_DB, NULL, msg);
 		free(b.p);
 		return 0;

@@ -84,6 +84,19 @@ done
 # of its own would have kept to itself.
 check "the phone certificates were issued by serve ca" \
 	sh -c "curl -s -m 5 '$ca/v1/holders/alice/certs' | grep -q '\"kind\": *\"phone\"'"
+# The CA hung (SIGSTOP: connections are accepted, nothing answers): the
+# TSM's next request gives up at its deadline (10 s a call, one call: the
+# calls after a failed one fail at once) with 502 naming the CA; the CA
+# back, the TSM answers again.
+kill -STOP "$ca_pid"
+t0=$(date +%s)
+check "the CA hung: the TSM answers 502 within its deadline" \
+	sh -c "[ \"\$(curl -s -m 30 -o '$tmp/hung.json' -w '%{http_code}' '$url/v1/tsm/devices')\" = 502 ]"
+check "... in less than 15 s" [ $(($(date +%s) - t0)) -lt 15 ]
+check "... saying the CA's URL and the timeout" grep -q "cannot reach the CA at $ca: Timeout" "$tmp/hung.json"
+kill -CONT "$ca_pid"
+check "the CA back: the TSM answers again" \
+	sh -c "[ \"\$(curl -s -m 30 -o /dev/null -w '%{http_code}' '$url/v1/tsm/devices')\" = 200 ]"
 # The CA gone: the TSM's next request says so (502, naming the CA's URL),
 # within the client's deadline, and does not hang.
 kill -TERM "$ca_pid" && wait "$ca_pid"
