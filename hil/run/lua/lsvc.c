@@ -46,7 +46,9 @@ typedef struct wbox {
 
 /* ---- Lua <-> JSON ---- */
 
-static json_t *to_json(lua_State *L, int idx, int depth)
+/* *nul is set when a string holds a NUL (the JSON text's \u0000, which
+ * the TSM's parser refuses with its own message). */
+static json_t *to_json(lua_State *L, int idx, int depth, int *nul)
 {
 	idx = lua_absindex(L, idx);
 	if (depth > 32)
@@ -60,6 +62,8 @@ static json_t *to_json(lua_State *L, int idx, int depth)
 	case LUA_TSTRING: {
 		size_t n;
 		const char *s = lua_tolstring(L, idx, &n);
+		if (memchr(s, 0, n))
+			*nul = 1;
 		return json_stringn(s, n);
 	}
 	case LUA_TTABLE: {
@@ -69,7 +73,7 @@ static json_t *to_json(lua_State *L, int idx, int depth)
 			o = json_array();
 			for (size_t i = 1; i <= len; i++) {
 				lua_rawgeti(L, idx, (lua_Integer)i);
-				json_array_append_new(o, to_json(L, -1, depth + 1));
+				json_array_append_new(o, to_json(L, -1, depth + 1, nul));
 				lua_pop(L, 1);
 			}
 			return o;
@@ -78,7 +82,7 @@ static json_t *to_json(lua_State *L, int idx, int depth)
 		lua_pushnil(L);
 		while (lua_next(L, idx)) {
 			if (lua_type(L, -2) == LUA_TSTRING)
-				json_object_set_new(o, lua_tostring(L, -2), to_json(L, -1, depth + 1));
+				json_object_set_new(o, lua_tostring(L, -2), to_json(L, -1, depth + 1, nul));
 			lua_pop(L, 1);
 		}
 		return o;
@@ -292,26 +296,61 @@ static void fault_after(lua_State *L, int n, int raw)
 	push_dropped(L, raw, "connection dropped after the request was sent (fault)");
 }
 
+/* One request to the TSM in process as trees (tsm_world_call_json): the
+ * body not written as JSON text and parsed by the TSM, its answer (a
+ * step's script of hex APDUs runs to 13 kB) not written and parsed here
+ * again.  Returns 0, or -1 for a request that goes through the text: a
+ * path not the TSM's (the CA's or the wallet's answer may not be JSON),
+ * or a body the text path would treat otherwise (not an object: the
+ * text of a scalar is no body at all; a string holding a NUL: refused
+ * by the text's parser with its own message). */
+static int call_world_tree(lua_State *L, svc_t *s, const char *method, const char *path, json_t *body, int nul)
+{
+	char *full;
+	json_t *a = NULL;
+	int status;
+
+	if (nul || (body && !json_is_object(body)))
+		return -1;
+	if (!(full = join(s->prefix, path)))
+		return -1;
+	if (strncmp(full, "/v1/tsm/", 8) || !full[8]) {
+		free(full);
+		return -1;
+	}
+	status = tsm_world_call_json(s->w, method, full, body, &a);
+	free(full);
+	if (a) {
+		lua_pushinteger(L, status);
+		push_json(L, a); /* read only: a may share values with the TSM's records */
+		json_decref(a);
+	} else
+		push_answer(L, status, NULL, 0);
+	return 0;
+}
+
 /* svc:call(method, path [, body]) -> status, table */
 static int l_call(lua_State *L)
 {
 	svc_t *s = luaL_checkudata(L, 1, SVC_MT);
 	const char *method = luaL_checkstring(L, 2), *path = luaL_checkstring(L, 3);
 	char *body = NULL;
-	int f = fault_before(L, s, method, path, 0);
+	json_t *j = NULL;
+	int f = fault_before(L, s, method, path, 0), nul = 0;
 
 	if (f == ANSWERED)
 		return 2;
-	if (!lua_isnoneornil(L, 4)) {
-		json_t *j = to_json(L, 4, 0);
-		body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
+	if (!lua_isnoneornil(L, 4))
+		j = to_json(L, 4, 0, &nul);
+	if (!s->w || call_world_tree(L, s, method, path, j, nul) < 0) {
+		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (s->w)
+			call_world(L, s, method, path, body);
+		else
+			call_http(L, s, method, path, body);
+		free(body);
 	}
-	if (s->w)
-		call_world(L, s, method, path, body);
-	else
-		call_http(L, s, method, path, body);
-	free(body);
+	json_decref(j);
 	if (f == DROP_AFTER)
 		fault_after(L, 2, 0);
 	return 2;
