@@ -94,7 +94,8 @@ check "diff of a missing directory: exit 2" [ $? = 2 ]
 
 # traceability
 "$bin" list scenarios --matrix >"$tmp/list.txt" 2>&1
-check "list --matrix: each run's seed sections" has "^  LC-05 .* §1 revoke; §2 5$" "$tmp/list.txt"
+check "list --matrix: each run's seed sections" has "^  LC-05\[se_model=shared_isd\] .* §1 revoke; §2 5$" "$tmp/list.txt"
+check "list --matrix: both se_model runs" has "^  LC-05\[se_model=ssd\] .* §1 revoke; §2 5$" "$tmp/list.txt"
 check "list --matrix: the coverage grid" has "^revoke " "$tmp/list.txt"
 check "list --matrix: case 2 covered (LC-02), no case left uncovered" lacks "no scenario" "$tmp/list.txt"
 check "list --matrix: uncovered cells counted" has "cells (operation x case) uncovered" "$tmp/list.txt"
