@@ -29,6 +29,7 @@ struct flight {
 	scp03_rsp_ref_t refs[ITSM_OPS];
 	size_t nrefs;
 	int put_dm;            /* this script puts the token and receipt keys */
+	int again;             /* a recorded SSD the SE no longer selects */
 	uint64_t used;
 };
 

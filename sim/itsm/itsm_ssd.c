@@ -13,7 +13,14 @@
  * Every answer of script 2 is checked against its own command (R-MAC)
  * and must say 9000; only then is the SSD recorded.  The SSD's keys are
  * the SP's (it sends them with its request) and are not kept.  A second
- * request for an SSD the issuer made answers the existing one. */
+ * request for an SSD the issuer made answers the existing one, unless
+ * the SP says the SE no longer selects it ("missing": true, an SE wiped
+ * since, as a repair's memory clear does): the issuer does not take the
+ * SP's word for it but creates the SSD again through its own channel on
+ * the ISD, where an SSD that is there refuses the INSTALL (409, nothing
+ * changed).  Such a script puts the token and receipt keys again (PUT KEY
+ * of 70 and 71 replaces them in place) and, once every answer verified,
+ * starts the SE's confirmation counter afresh, as a wiped SE does. */
 #include "itsm_int.h"
 
 #include <stdio.h>
@@ -107,20 +114,29 @@ int itsm_h_ssd(itsm_t *it, json_t *body, json_t **out)
 	json_t *rec;
 	struct flight *f;
 	scp03_keyset_t k, isdk;
+	json_t *missing = json_object_get(body, "missing");
 
 	if ((sp = itsm_sp_of(it, body, out)) < 0)
 		return 403;
 	if (itsm_device_of(body, dev, kdd, out) < 0)
 		return 400;
+	if (missing && !json_is_boolean(missing)) {
+		*out = tsm_jerr("missing", "missing: true or false");
+		return 400;
+	}
 	ssd_id(id, sizeof id, dev, it->sps[sp].name);
-	if ((rec = itsm_rec_get(it, id))) {
+	if ((rec = itsm_rec_get(it, id)) && !json_is_true(missing)) {
 		*out = json_pack("{s:s, s:O}", "state", "exists", "ssd", json_object_get(rec, "ssd"));
 		json_decref(rec);
 		return 200;
 	}
-	if (keys_of(json_object_get(body, "keys"), &k, out) < 0)
+	if (keys_of(json_object_get(body, "keys"), &k, out) < 0) {
+		json_decref(rec);
 		return 400;
+	}
 	if (itsm_isd_keys(it, kdd, &isdk) < 0) {
+		json_decref(rec);
+		OPENSSL_cleanse(&k, sizeof k);
 		*out = tsm_jerr(NULL, "internal: key derivation failed");
 		return 500;
 	}
@@ -129,6 +145,8 @@ int itsm_h_ssd(itsm_t *it, json_t *body, json_t **out)
 	f->sp = (size_t)sp;
 	f->ssd = k;
 	f->stage = 1;
+	f->again = rec != NULL;
+	json_decref(rec);
 	OPENSSL_cleanse(&k, sizeof k);
 	rng_bytes(it->ctx->rng, hc, sizeof hc);
 	n = apdu_build(cmd, sizeof cmd, 0x00, 0xA4, 0x04, 0x00, isd, (size_t)apdu_unhex(ITSM_ISD_AID, isd, sizeof isd), 256);
@@ -187,7 +205,7 @@ static int second(itsm_t *it, struct flight *f, const uint8_t *sel, size_t sn, c
 	f->nrefs = 0;
 	snprintf(sid, sizeof sid, "se/%s", f->device);
 	se = itsm_rec_get(it, sid);
-	f->put_dm = !json_is_true(json_object_get(se, "dm"));
+	f->put_dm = f->again || !json_is_true(json_object_get(se, "dm"));
 	json_decref(se);
 	if (f->put_dm) {
 		rc |= add(f, apdus, it->put70, it->put70n);
@@ -255,6 +273,8 @@ static int finish(itsm_t *it, struct flight *f, json_t *rsps, json_t **out)
 	if (!se)
 		se = json_pack("{s:I}", "counter", (json_int_t)0);
 	json_object_set_new(se, "dm", json_true());
+	if (f->again)
+		json_object_set_new(se, "counter", json_integer(0));
 	if (itsm_rec_put(it, id, se) < 0) {
 		json_decref(se);
 		*out = tsm_jerr(NULL, "internal: records");

@@ -118,8 +118,11 @@ int tsm_ssd_create(sess_t *x, json_t **action)
 		tsm_fail_session(x, 500, NULL, "internal: the SSD's keys");
 		return -1;
 	}
+	/* Asked once, the SE still does not select it: the issuer is told so
+	 * and checks for itself (itsm_ssd.c) */
 	st = issuer(x->t, "/v1/issuer/ssd",
-		    json_pack("{s:s, s:s?, s:o}", "sp", x->t->sp, "device", tsm_jstr(x->doc, "device"), "keys", keys_json(&k)),
+		    json_pack("{s:s, s:s?, s:o, s:b}", "sp", x->t->sp, "device", tsm_jstr(x->doc, "device"), "keys",
+			      keys_json(&k), "missing", tsm_jbool(f, "ssd_asked")),
 		    &a);
 	OPENSSL_cleanse(&k, sizeof k);
 	if (st == 201) {
@@ -136,7 +139,8 @@ int tsm_ssd_create(sess_t *x, json_t **action)
 	}
 	/* The issuer made it before (a lost answer, a second SP-TSM step):
 	 * it is there; the SELECT may have failed for another reason, which
-	 * the next opening shows. */
+	 * the next opening shows.  Said twice, the issuer answered "exists"
+	 * to "missing": it does not happen with ours, but another's could. */
 	json_decref(a);
 	if (tsm_jbool(f, "ssd_asked")) {
 		tsm_fail_session(x, 409, "responses", "the SE does not select the SSD the SE issuer says it made");

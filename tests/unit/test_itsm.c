@@ -1,7 +1,7 @@
 /* test_itsm.c — the SE issuer's TSM (sim/itsm; issue 16 point 3,
  * docs/tsm.md#two-tsms) against a simulated SE, its scripts relayed as an
  * SP-TSM relays them: the SSD made once (a second request answers the
- * one there), tokens only for the SP's own SSD and AIDs, receipts that
+ * one there; made again on an SE wiped since), tokens only for the SP's own SSD and AIDs, receipts that
  * verify counted once, a forged or replayed one refused, a tampered
  * token refused by the SE with nothing changed. */
 #include "test_se_fixture.h"
@@ -274,6 +274,89 @@ static int receipt(world_t *w, const char *kind, json_t *aids, const uint8_t *co
 		  out);
 }
 
+/* INSTALL [for load] of the JPKI package into the SSD with the issuer's
+ * token, and LOAD: the receipt (confirmation) into conf, its length. */
+static size_t load(world_t *w, uint8_t conf[64])
+{
+	gpdm_install_t in;
+	uint8_t e[16], s[16];
+	size_t cn;
+
+	memset(&in, 0, sizeof in);
+	in.p1 = GPDM_INSTALL_LOAD;
+	in.elf = (gpdm_bytes_t){ e, sx_unhex(SX_JPKI_PKG, e, sizeof e) };
+	in.sd = (gpdm_bytes_t){ s, sx_unhex(SSD_AID, s, sizeof s) };
+	assert_int_equal(with_token(w, &in, 0), 0x9000);
+	assert_int_equal(sx_wcmd(w->x, 0x80, 0xE8, 0x80, 0x00, "\xC4\x04\xCA\xFE\xBA\xBE", 6, 256), 0x9000);
+	cn = sx_plain_len(w->x);
+	assert_true(cn <= 64);
+	memcpy(conf, w->x->plain, cn);
+	return cn;
+}
+
+/* An SSD creation with "missing": true, its scripts relayed: the status
+ * of the last step (script 2 puts the DM keys again: EA and five). */
+static int make_again(world_t *w)
+{
+	json_t *a = NULL, *b = NULL, *req = ssd_req(w, ITSM_SP_JPKI);
+	char path[80];
+	int st;
+
+	json_object_set_new(req, "missing", json_true());
+	assert_int_equal(ih(w, "POST", "/v1/issuer/ssd", req, &a), 201);
+	snprintf(path, sizeof path, "/v1/issuer/ssd/%s", json_string_value(json_object_get(a, "id")));
+	assert_int_equal(ih(w, "POST", path, json_pack("{s:o}", "responses", relay(w, json_object_get(a, "apdus"))), &b), 200);
+	assert_int_equal(json_array_size(json_object_get(b, "apdus")), 6);
+	free_out(&a);
+	st = ih(w, "POST", path, json_pack("{s:o}", "responses", relay(w, json_object_get(b, "apdus"))), &a);
+	free_out(&a);
+	free_out(&b);
+	return st;
+}
+
+/* An SE wiped (a repair's memory clear) keeps its identity and loses its
+ * SSD: the issuer's record still says "exists"; told "missing", it does
+ * not take the SP's word but creates the SSD again through the ISD.  On
+ * an SE whose SSD is there that INSTALL is refused (409) and the
+ * confirmation counter stays; on the wiped one the SSD is back, the SP's
+ * keys open it, and the SE's counter, restarted, is accepted again. */
+static void test_ssd_wiped(void **state)
+{
+	world_t *w = world_new();
+	uint8_t conf[64];
+	size_t cn;
+	json_t *o = NULL, *req;
+	(void)state;
+
+	make_ssd(w, ITSM_SP_JPKI);
+	ssd_open(w);
+	cn = load(w, conf);
+	assert_int_equal(receipt(w, "load", json_pack("[s, s]", SX_JPKI_PKG, SSD_AID), conf, cn, &o), 200);
+	free_out(&o);
+	/* "missing" said of an SSD that is there: the SE refuses its INSTALL */
+	assert_int_equal(make_again(w), 409);
+	assert_int_equal(sx_apdu(w->x, "00A4040007" SSD_AID "00"), 0x9000);
+	req = ssd_req(w, ITSM_SP_JPKI);
+	json_object_set_new(req, "missing", json_string("yes"));
+	assert_int_equal(ih(w, "POST", "/v1/issuer/ssd", req, &o), 400);
+	free_out(&o);
+
+	/* The same SE wiped: same identity, no SSD */
+	sx_free(w->x);
+	w->x = sx_new(&w->p);
+	assert_int_equal(sx_apdu(w->x, "00A4040007" SSD_AID "00"), 0x6A82);
+	assert_int_equal(ih(w, "POST", "/v1/issuer/ssd", ssd_req(w, ITSM_SP_JPKI), &o), 200);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "exists");
+	free_out(&o);
+	assert_int_equal(make_again(w), 200);
+	ssd_open(w);
+	cn = load(w, conf);
+	assert_int_equal(receipt(w, "load", json_pack("[s, s]", SX_JPKI_PKG, SSD_AID), conf, cn, &o), 200);
+	assert_int_equal(json_integer_value(json_object_get(o, "counter")), 1);
+	free_out(&o);
+	world_free(w);
+}
+
 /* Delegated management end to end: LOAD and INSTALL through the SSD with
  * the issuer's tokens; each receipt checked by the issuer and counted
  * once; a forged or replayed one refused; a tampered token refused by
@@ -282,7 +365,7 @@ static void test_receipts(void **state)
 {
 	world_t *w = world_new();
 	gpdm_install_t in;
-	uint8_t e[16], s[16], m[16], a[16], conf[64], *before, *after;
+	uint8_t e[16], m[16], a[16], conf[64], *before, *after;
 	size_t cn, bn, an;
 	json_t *o = NULL;
 	itsm_stats_t st;
@@ -290,14 +373,7 @@ static void test_receipts(void **state)
 
 	make_ssd(w, ITSM_SP_JPKI);
 	ssd_open(w);
-	memset(&in, 0, sizeof in);
-	in.p1 = GPDM_INSTALL_LOAD;
-	in.elf = (gpdm_bytes_t){ e, sx_unhex(SX_JPKI_PKG, e, sizeof e) };
-	in.sd = (gpdm_bytes_t){ s, sx_unhex(SSD_AID, s, sizeof s) };
-	assert_int_equal(with_token(w, &in, 0), 0x9000);
-	assert_int_equal(sx_wcmd(w->x, 0x80, 0xE8, 0x80, 0x00, "\xC4\x04\xCA\xFE\xBA\xBE", 6, 256), 0x9000);
-	cn = sx_plain_len(w->x);
-	memcpy(conf, w->x->plain, cn);
+	cn = load(w, conf);
 	assert_int_equal(receipt(w, "load", json_pack("[s, s]", SX_JPKI_PKG, SSD_AID), conf, cn, &o), 200);
 	assert_int_equal(json_integer_value(json_object_get(o, "counter")), 1);
 	free_out(&o);
@@ -400,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_ssd_once),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_receipts),
+		cmocka_unit_test(test_ssd_wiped),
 		cmocka_unit_test(test_api),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
