@@ -18,9 +18,9 @@
 
 /* The built-in token key: a 1024-bit RSA key made once with
  * `openssl genrsa -traditional 1024` for the simulator, public like the
- * GP test keys (tests/unit/test_se_ssd.c's TOK_DER).  A bench with its
- * own SEs passes its own (itsm_config_t.token_key). */
-static const char TEST_TOKEN_KEY[] =
+ * GP test keys (tests/unit/test_se_ssd.c signs its tokens with it too).
+ * A bench with its own SEs passes its own (itsm_config_t.token_key). */
+const char itsm_test_token_key[] =
 	"3082025E02010002818100D532801985F4EA14C66D238F440BE2F9DA97A0D3CAF8152E0CF3296F31797D8DB4ECB6E868"
 	"6095584EC41E76114FA9F44F970A5AF35B62DAF8FFE84A145CEB48F918CA0E53CC14DC14EA3333FD8C687DB3C27EE898"
 	"9DA05EBDD1689E292931115A46446B264D3B0AB016D329AED789A266AD901254F9FA1634A6CF6B6AFF98150203010001"
@@ -213,8 +213,8 @@ static int load_token_key(itsm_t *it, const itsm_config_t *cfg)
 		memcpy(it->tok, cfg->token_key, cfg->token_key_len);
 		it->tokn = cfg->token_key_len;
 	} else {
-		size_t n = strlen(TEST_TOKEN_KEY) / 2;
-		if (!(it->tok = malloc(n)) || apdu_unhex(TEST_TOKEN_KEY, it->tok, n) != (long)n)
+		size_t n = strlen(itsm_test_token_key) / 2;
+		if (!(it->tok = malloc(n)) || apdu_unhex(itsm_test_token_key, it->tok, n) != (long)n)
 			return -1;
 		it->tokn = n;
 	}

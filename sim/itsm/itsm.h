@@ -60,6 +60,10 @@ typedef struct itsm_config {
 	size_t nsps;
 } itsm_config_t;
 
+/* The built-in token key (RSA 1024, DER, hex): an issuer opened without
+ * a token_key of its own signs with it; public, test use only. */
+extern const char itsm_test_token_key[];
+
 typedef struct itsm itsm_t;
 
 int itsm_open(itsm_t **out, sim_ctx_t *ctx, const itsm_config_t *cfg, char *err, size_t errlen);
