@@ -238,6 +238,8 @@ app.reasons = {
   revoked_at_ca = "the phone's certificates were revoked by J-LIS",
   held_at_ca = "the phone's certificates are suspended by J-LIS",
   expired = "the phone's certificates expired",
+  issuance_failed = "issuing the phone's certificates failed part-way: the ones made were revoked; "
+    .. "apply again",
 }
 
 function app.notice(result)
@@ -352,13 +354,15 @@ function app.begin(w, card, path, body, opts)
 end
 
 -- A service's answer that ends the session, as the flow's result (a
--- refusal: ok = false, status, error, field; done: ok = true, result,
--- reason, notice), or nil when it asks the app for an action.
+-- refusal: ok = false, status, error, field, and reason, notice when the
+-- TSM undid what the session had done; done: ok = true, result, reason,
+-- notice), or nil when it asks the app for an action.
 function app.ended(status, a, steps)
   if status ~= 200 and status ~= 201 then
     local e = a.error
     return { ok = false, status = status, error = type(e) == "table" and e.error or e or a.raw,
-             field = a.field or (type(e) == "table" and e.field), session = a.session, answer = a }
+             field = a.field or (type(e) == "table" and e.field), session = a.session, answer = a,
+             reason = a.reason, notice = app.notice(a) }
   end
   if a.action == "done" then
     return { ok = true, status = status, result = a.result, session = a.session, steps = steps,
@@ -446,8 +450,9 @@ do
     local fired = mynahil._faults_fired()
     local r = session(w, phone, card, op, opts)
     if not r.ok and not r.offline and mynahil._faults_fired() > fired then
+      local first = r
       r = session(w, phone, card, op, opts)
-      r.retried = true
+      r.retried, r.first = true, first
     end
     return r
   end

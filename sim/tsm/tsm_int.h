@@ -249,7 +249,7 @@ json_t *tsm_plan(sess_t *x);
 /* A session failed after its certification: the certificates it had
  * issued revoked at the CA (cessationOfOperation), the registry following
  * (tsm_plan.c). */
-void tsm_uncertify(sess_t *x);
+int tsm_uncertify(sess_t *x);
 
 /* ---- linked revocation (tsm.c): the registry follows the CA's status
  * of every live device (or only that one), holding the phone's

@@ -362,7 +362,10 @@ static int h_step_x(tsm_t *t, const char *id, json_t *b, int replay, json_t **ou
 save:
 	if (!action)
 		action = json_pack("{s:s, s:O}", "action", "failed", "error", json_object_get(x.doc, "error"));
-	tsm_uncertify(&x); /* failed after its certification: compensated in this step */
+	if (tsm_uncertify(&x)) { /* failed after its certification: compensated in this step */
+		json_object_set(action, "reason", json_object_get(x.dev, "reason"));
+		json_object_set(action, "ca_reason", json_object_get(x.dev, "ca_reason"));
+	}
 	json_object_set_new(x.doc, "step", json_integer(cur + 1));
 	json_object_set(x.doc, "action", action);
 	dev_save(&x);

@@ -223,8 +223,10 @@ static int certify(sess_t *x)
  * slot's still live (a lift), half with this slot pending.  Reason
  * issuance_failed.  MODELLED ASSUMPTION: what the real SP-TSM does is
  * not public; a session still open (an app gone for good) is
- * compensated by the holder's next issue instead (tsm_sess_prepare). */
-void tsm_uncertify(sess_t *x)
+ * compensated by the holder's next issue instead (tsm_sess_prepare).
+ * 1 when it compensated (the failed answer then says why, as a done
+ * answer does when the CA changed the certificates), else 0. */
+int tsm_uncertify(sess_t *x)
 {
 	static const char *const keys[2] = { "auth_serial", "sign_serial" };
 	json_t *certs = json_object_get(x->facts, "cert"), *pend = json_array();
@@ -232,7 +234,7 @@ void tsm_uncertify(sess_t *x)
 
 	if (!x->dev || !json_object_size(certs) || strcmp(tsm_jstr(x->doc, "state"), "failed")) {
 		json_decref(pend);
-		return;
+		return 0;
 	}
 	for (int s = 0; s < 2; s++) {
 		uint64_t serial;
@@ -251,7 +253,7 @@ void tsm_uncertify(sess_t *x)
 			tsm_event(x->t, tsm_jstr(x->doc, "id"), tsm_jstr(x->dev, "id"),
 				  "failed after certification: the CA refused to revoke its certificates");
 			json_decref(pend);
-			return;
+			return 0;
 		}
 		json_object_set_new(x->dev, keys[s], json_string(h));
 		json_array_append_new(pend, json_integer(s));
@@ -259,7 +261,7 @@ void tsm_uncertify(sess_t *x)
 	}
 	if (!undone) {
 		json_decref(pend);
-		return;
+		return 0;
 	}
 	json_object_set(x->dev, "holder", json_object_get(x->doc, "holder"));
 	json_object_set(x->dev, "card_serial", json_object_get(x->doc, "card_serial"));
@@ -277,6 +279,7 @@ void tsm_uncertify(sess_t *x)
 		  other_live ? "failed after certification: its certificate revoked (cessationOfOperation); slot pending"
 			     : "failed after certification: its certificates revoked (cessationOfOperation); applet "
 			       "deletion pending");
+	return 1;
 }
 
 static int add_cert_dgis(sess_t *x, script_t *sc, int s)

@@ -3,7 +3,8 @@
 -- SE is altered on the way (a fault flips its R-MAC's first bit, SW still
 -- 9000), after the CA has issued the phone's two certificates.  The
 -- session fails (422, the R-MAC named) and the TSM revokes what it had
--- issued, cessationOfOperation; the app's retry (a flow a fault broke is
+-- issued, cessationOfOperation, and says so (reason issuance_failed:
+-- the app's notice); the app's retry (a flow a fault broke is
 -- tried once more, docs/faults.md) issues fresh ones.  The relying party
 -- (OCSP, the CRL and the JSON API, scenarios/lib/rp.lua) sees the first
 -- pair revoked and the second valid; registry and CA agree.
@@ -26,6 +27,9 @@ return scenario {
       end })
     expect(flip and flip.fired() ~= nil, "the fault fired in the certificates' script").is_true()
     expect(r.retried, "the first session failed, the app tried again").is_true()
+    local first = r.first or {}
+    expect(first.status, "the first session: refused, its R-MAC named").is(422)
+    expect(first.notice, "the app tells the holder why").is(app.reasons.issuance_failed .. " (cessationOfOperation)")
     expect(r.ok, "the retry completes: " .. tostring(r.error)).is_true()
     if not r.ok then return end
 
