@@ -244,6 +244,14 @@ static int present(ld_t *ld, const char *key, enum ld_need need)
 	return need == LD_REQUIRED ? ld_fail_field(ld, key, "is missing") : 0;
 }
 
+int ld_has(ld_t *ld, const char *key)
+{
+	int there = push(ld, key) != LUA_TNIL;
+
+	lua_pop(ld->L, 1);
+	return there;
+}
+
 int ld_only(ld_t *ld, const char *const *names)
 {
 	lua_pushnil(ld->L);

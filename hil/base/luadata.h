@@ -45,6 +45,9 @@ int ld_fail_field(ld_t *ld, const char *key, const char *fmt, ...) __attribute__
 /* Every key of the table being read is one of names (NULL-terminated),
  * so that a misspelt optional field is an error, not a default. */
 int ld_only(ld_t *ld, const char *const *names);
+/* 1 when the table being read has field key, whatever its value (a
+ * field that is no longer read, to refuse with its replacement); else 0. */
+int ld_has(ld_t *ld, const char *key);
 
 /* Read the fields of table field key until ld_leave.  1 entered, 0
  * absent and optional (nothing to leave), -1 error. */

@@ -1,6 +1,6 @@
 /* fromcard.c — `mynahil profile from-card`: what a card shows through a
  * link, written as the fields of a card profile (docs/real-card.md): the
- * ATR and the card generation it belongs to, the token name and the
+ * ATR (its ATR set when it is a set's), the token name and the
  * record after it in EF 0006, and each certificate EF's size, filler
  * and certificate size.  Nothing private is written unless asked: the
  * token record's serial number is masked, the sign certificate is read
@@ -19,6 +19,7 @@
 #include "hil/cli/cli.h"
 #include "hil/link/link.h"
 #include "hil/run/runner.h"
+#include "sim/card/card.h"
 #include "sim/core/apdu.h"
 
 #define EF_MAX 0x8000   /* READ BINARY's 15-bit offsets */
@@ -30,9 +31,10 @@ static const char usage_profile[] =
 	"usage: mynahil profile from-card --target URI [OPTIONS]\n"
 	"\n"
 	"Reads a card through a link (pcsc:READER, nfc:..., sim:card) and writes\n"
-	"what it shows as card profile fields: the ATR and its card generation,\n"
-	"the token name and record (EF 0006), each certificate EF's size and\n"
-	"filler and the certificate's size (docs/real-card.md).\n"
+	"what it shows as card profile fields: the contact ATR or its ATR set (the\n"
+	"ATQB, when the ATR is a contactless reader's), the token name and record\n"
+	"(EF 0006), each certificate EF's size and filler and the certificate's\n"
+	"size (docs/real-card.md).\n"
 	"\n"
 	"  --target URI     the card\n"
 	"  --out FILE       write the profile fields there (default: stdout)\n"
@@ -211,13 +213,40 @@ static int write_token(reader_t *r, const opts_t *o, FILE *f, uint8_t *buf)
 	return 0;
 }
 
+/* The ATR as profile fields (docs/card.md#atrs): a set's contact ATR
+ * as atr_set; one a contactless reader built as PC/SC part 3 does, as
+ * the ATQB it was built from (the chip's contact ATR is not seen);
+ * another contactless reader's, only as a comment, so that it is not
+ * served as the chip's; any other as atr. */
+static void write_atr(FILE *f, const uint8_t *atr, size_t an, const char *hex)
+{
+	uint8_t info[CARD_ATQB_INFO];
+	char ihex[2 * CARD_ATQB_INFO + 1];
+	runner_atr_t k;
+	int known = an ? runner_atr_set(hex, &k) : 0;
+
+	if (!an) {
+		fprintf(f, "  -- no ATR\n");
+	} else if (known && k.set && !k.contactless) {
+		fprintf(f, "  atr_set = \"%s\", -- the contact ATR %s, as in %s\n", k.set, hex,
+			card_atr_set(card_atr_set_named(k.set))->source);
+	} else if (card_pcsc_typeb_atqb(atr, an, info)) {
+		apdu_hex(info, CARD_ATQB_INFO, ihex);
+		fprintf(f, "  atqb = \"%s\", -- from the contactless ATR %s: %s\n", ihex, hex,
+			known ? k.what : "PC/SC part 3");
+	} else if (known) {
+		fprintf(f, "  -- atr = \"%s\": %s, not the chip's contact ATR\n", hex, k.what);
+	} else {
+		fprintf(f, "  atr = \"%s\", -- of no known ATR set\n", hex);
+	}
+}
+
 static int from_card(const opts_t *o)
 {
 	link_opts_t lo = { .label = "profile", .profile = o->profile };
 	reader_t *r = calloc(1, sizeof *r);
 	uint8_t *buf = malloc(EF_MAX + 256), atr[64];
 	char err[512], hex[2 * sizeof atr + 1], pin[64];
-	const char *gen;
 	FILE *f = NULL;
 	size_t an;
 	int rc = 1;
@@ -254,16 +283,10 @@ static int from_card(const opts_t *o)
 		fprintf(stderr, "mynahil profile: %s: cannot write\n", o->out);
 		goto out;
 	}
-	gen = an ? runner_generation(hex) : NULL;
 	fprintf(f ? f : stdout, "-- card profile fields read by mynahil profile from-card from %s\n", o->target);
 	fprintf(f ? f : stdout, "-- (docs/real-card.md): no holder, PINs or keys; add them to serve it\n");
 	fprintf(f ? f : stdout, "return {\n");
-	if (gen)
-		fprintf(f ? f : stdout, "  generation = %s,                -- the ATR set this ATR belongs to\n", gen);
-	if (an)
-		fprintf(f ? f : stdout, "  atr = \"%s\",%s\n", hex, gen ? "" : " -- of no known ATR set");
-	else
-		fprintf(f ? f : stdout, "  -- no ATR\n");
+	write_atr(f ? f : stdout, atr, an, hex);
 	if (write_token(r, o, f ? f : stdout, buf) < 0 || write_certs(r, o, f ? f : stdout, buf) < 0) {
 		fprintf(stderr, "mynahil profile: %s: %s\n", o->target, link_error(r->l));
 		goto out;

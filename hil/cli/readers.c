@@ -1,6 +1,6 @@
 /* readers.c — `mynahil readers`: what a bench can bind, before writing a
  * bench file: the PC/SC readers pcscd knows, each with its card (present
- * or not, the ATR and the card generation it belongs to), and the
+ * or not, the ATR and the ATR set it is of), and the
  * devices libnfc finds.  Each line starts with the target URI to give
  * --target or a bench file.
  *
@@ -37,7 +37,7 @@ static const char usage_readers[] =
 	"usage: mynahil readers [--timeout MS]\n"
 	"\n"
 	"Lists what a bench can bind: the PC/SC readers pcscd knows (with the card\n"
-	"in each: ATR and card generation, or none) and the devices libnfc finds\n"
+	"in each: ATR and its ATR set, or none) and the devices libnfc finds\n"
 	"(LIBNFC_DEVICE, /etc/nfc, its scan).  Each line starts with the target\n"
 	"URI for --target or a bench file.  Connects to no card.\n"
 	"\n"
@@ -113,12 +113,11 @@ static int list_pcsc(FILE *f, int ms)
 		pcsc_uri(st[i].szReader, names, uri, sizeof uri);
 		fprintf(f, "%-32s PC/SC reader '%s': ", uri, st[i].szReader);
 		if (s & SCARD_STATE_PRESENT) {
-			const char *gen;
+			runner_atr_t known;
 			apdu_hex(st[i].rgbAtr, st[i].cbAtr < MAX_ATR_SIZE ? st[i].cbAtr : MAX_ATR_SIZE, hex);
-			gen = runner_generation(hex);
 			fprintf(f, "card present, ATR %s", st[i].cbAtr ? hex : "(none)");
-			if (gen)
-				fprintf(f, " (a My Number card of generation %s)", gen);
+			if (st[i].cbAtr && runner_atr_set(hex, &known))
+				fprintf(f, " (a My Number card, %s)", known.what);
 			fputs(s & SCARD_STATE_EXCLUSIVE ? ", in exclusive use\n" : s & SCARD_STATE_MUTE ? ", mute\n" : "\n", f);
 		} else {
 			fputs("no card\n", f);

@@ -35,7 +35,7 @@ static const char usage_doctor[] =
 	"usage: mynahil doctor [--bench FILE] [--target ROLE=URI]... [--profile FILE] [--seed S]\n"
 	"\n"
 	"Checks a bench before a campaign: each bound reader present and its card\n"
-	"answering, its ATR (card generation) and token as the card profile says\n"
+	"answering, its ATR (ATR set) and token as the card profile says\n"
 	"(--profile, or the URI's ?profile=), an se's IDm ending in its ?serial=, the\n"
 	"PIN tries left (asked without spending one), the TSM and CA reachable.  One\n"
 	"line per role, \"ok\" or \"PROBLEM\" and what is wrong.  Without a binding the\n"
@@ -120,10 +120,10 @@ int report_main(int argc, char **argv)
 
 /* ---- doctor ---- */
 
-static const char *const gen_names[] = { "2015", "2020", "2021", "2024" };
-
-/* What the card profile bound to the card says it is: its generation
- * and token, checked against what the card answered (facts). */
+/* What the card profile bound to the card says it is: its ATR set and
+ * token, checked against what the card answered (facts).  The set's
+ * contact ATR or, through a contactless reader, the ATR built from its
+ * ATQB both name it ("ATR set NAME"; no set's name begins another's). */
 static void check_profile(const char *file, const char *facts, char *problem, size_t cap)
 {
 	char err[512], want[64];
@@ -135,10 +135,9 @@ static void check_profile(const char *file, const char *facts, char *problem, si
 		return;
 	}
 	c = profile_card(p);
-	snprintf(want, sizeof want, "(card generation %s)",
-		 (unsigned)c->gen < sizeof gen_names / sizeof gen_names[0] ? gen_names[c->gen] : "?");
-	if (profile_gives_generation(p) && !strstr(facts, want))
-		snprintf(problem, cap, "the ATR is not the profile's %s", want);
+	snprintf(want, sizeof want, "ATR set %s", card_atr_set(c->atr_set) ? card_atr_set(c->atr_set)->name : "?");
+	if (profile_gives_atr_set(p) && !strstr(facts, want))
+		snprintf(problem, cap, "the ATR is not the profile's (%s)", want);
 	snprintf(want, sizeof want, "token %s", c->token ? c->token : "JPKIAPICCTOKEN2");
 	if (!problem[0] && !strstr(facts, want))
 		snprintf(problem, cap, "the card is not the profile's (%s expected)", want);

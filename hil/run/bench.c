@@ -20,6 +20,7 @@
 #include "hil/link/link.h"
 #include "hil/base/fault.h"
 #include "hil/run/runner.h"
+#include "sim/card/card.h"
 #include "sim/core/apdu.h"
 #include "sim/core/mutate.h"
 
@@ -114,12 +115,41 @@ static void append(char *buf, size_t cap, const char *fmt, const char *a, const 
 	snprintf(buf + off, off < cap ? cap - off : 0, fmt, a, b);
 }
 
-/* The card generations' contact ATRs (docs/card.md), told apart by
- * their first bytes. */
-const char *runner_generation(const char *atr)
+/* My Number card ATRs in OpenSC's list that no set serves
+ * (docs/card.md#atrs), by their first bytes: known, but of no set. */
+static const struct {
+	const char *hex, *what;
+} seen_only[] = {
+	{ "3BF59100FF918171FE40", "OpenSC's list, most likely a contactless reader's" },
+	{ "3B888001004B51FFB381D1", "OpenSC's list, a contactless reader's (PC/SC part 3) of no ATR set" },
+};
+
+int runner_atr_set(const char *hex, runner_atr_t *k)
 {
-	return !strncmp(atr, "3BE000", 6) ? "2015" : !strncmp(atr, "3BDA13", 6) ? "2020" :
-	       !strncmp(atr, "3BC5FF", 6) ? "2021" : !strncmp(atr, "3BF591", 6) ? "2024" : NULL;
+	const card_atr_set_info_t *s;
+	uint8_t atr[64], info[CARD_ATQB_INFO];
+	long n = apdu_unhex(hex, atr, sizeof atr);
+	int typeb = n > 0 && card_pcsc_typeb_atqb(atr, (size_t)n, info);
+
+	memset(k, 0, sizeof *k);
+	for (int i = 0; n > 0 && (s = card_atr_set(i)); i++) {
+		if ((size_t)n == s->atr_len && !memcmp(atr, s->atr, s->atr_len))
+			snprintf(k->what, sizeof k->what, "ATR set %s: %s", s->name, s->source);
+		else if (typeb && !memcmp(info, s->atqb, CARD_ATQB_INFO))
+			snprintf(k->what, sizeof k->what, "ATR set %s's contactless ATR (PC/SC part 3)", s->name);
+		else
+			continue;
+		k->set = s->name;
+		k->contactless = typeb;
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof seen_only / sizeof seen_only[0]; i++)
+		if (!strncmp(hex, seen_only[i].hex, strlen(seen_only[i].hex))) {
+			snprintf(k->what, sizeof k->what, "%s", seen_only[i].what);
+			k->contactless = 1;
+			return 1;
+		}
+	return 0;
 }
 
 int runner_probe_link(const char *role, const char *uri, uint64_t seed, int tries, char *facts, size_t cap)
@@ -128,6 +158,7 @@ int runner_probe_link(const char *role, const char *uri, uint64_t seed, int trie
 	static uint8_t rsp[LINK_RSP_MAX];
 	static char hex[2 * LINK_RSP_MAX + 1];
 	char why[512], tok[40];
+	runner_atr_t known;
 	uint8_t atr[64];
 	size_t an;
 	long n;
@@ -141,8 +172,8 @@ int runner_probe_link(const char *role, const char *uri, uint64_t seed, int trie
 	an = link_atr(l, atr, sizeof atr);
 	apdu_hex(atr, an, hex);
 	append(facts, cap, "ATR %s%s", an ? hex : "(none)", "");
-	if (an && runner_generation(hex))
-		append(facts, cap, " (card generation %s)%s", runner_generation(hex), "");
+	if (an && runner_atr_set(hex, &known))
+		append(facts, cap, " (%s)%s", known.what, "");
 	if (!strcmp(role, "se")) {
 		if ((n = ask(l, "80CA9F7F00", rsp, sizeof rsp)) > 5 && sw_is(rsp, n, 0x9000)) {
 			apdu_hex(rsp + 3, (size_t)(n - 5 > 42 ? 42 : n - 5), hex);

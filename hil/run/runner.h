@@ -42,11 +42,18 @@ void runner_bench(const runner_opts_t *o, res_run_t *run);
  * OpenSSL, Lua, pcsc-lite and libnfc (the loaded library's own answer
  * where it gives one, else the headers' marked "(built with)"). */
 void runner_versions(res_run_t *run);
-/* The My Number card generation ("2020") an ATR in upper-case hex
- * belongs to, or NULL. */
-const char *runner_generation(const char *atr_hex);
+/* What an ATR tells of a My Number card (docs/card.md#atrs). */
+typedef struct runner_atr {
+	const char *set; /* the ATR set it is of, NULL when none */
+	int contactless; /* a contactless reader's ATR, not the chip's */
+	char what[96];   /* "ATR set opensc-3021: OpenSC issue #3021", ... */
+} runner_atr_t;
+/* What the ATR in upper-case hex is into *k: a set's contact ATR (byte
+ * for byte), the ATR a PC/SC reader builds from a set's ATQB, or one
+ * known of no set; 1, or 0 when it is none of these (k->what ""). */
+int runner_atr_set(const char *atr_hex, runner_atr_t *k);
 /* Open uri once as a probe and describe what answers in facts (ATR and
- * card generation; the se's CPLC and IDm; the card's token and, with
+ * its ATR set; the se's CPLC and IDm; the card's token and, with
  * tries, the PIN tries left, asked without spending one).  0, or -1 when
  * it does not open or is not the role's card (facts says why). */
 int runner_probe_link(const char *role, const char *uri, uint64_t seed, int tries, char *facts, size_t cap);

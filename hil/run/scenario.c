@@ -519,7 +519,7 @@ static void push_policy(lua_State *L, const scen_meta_t *m)
  * Upvalues: the level ("", "holder.", "pins.") and the file. */
 static int profile_index(lua_State *L)
 {
-	static const char *const top[] = { "generation", "token", "holder", "pins", "auth", "sign", "text_key", NULL };
+	static const char *const top[] = { "atr_set", "token", "holder", "pins", "auth", "sign", "text_key", NULL };
 	static const char *const holder[] = { "name", "address", "birth", "sex", "number", "expiry_year",
 					      "security_code", NULL };
 	static const char *const pins[] = { "auth", "sign", "text", NULL };

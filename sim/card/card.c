@@ -15,7 +15,6 @@
 
 struct sim_card {
 	sim_ctx_t *ctx;
-	enum card_gen gen;
 	uint8_t atr[CARD_ATR_MAX], atqb[CARD_ATQB_INFO];
 	size_t atr_len;
 	int powered;
@@ -23,41 +22,48 @@ struct sim_card {
 	cardos_t os;
 };
 
-/* docs/card.md#atrs: the ATRs of each set, as seen (sources in card.h). */
-static const struct {
-	uint8_t len;
-	uint8_t b[20];
-} atrs[CARD_GEN_COUNT] = {
-	[CARD_GEN_2015] = { 9, { 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14 } },
-	[CARD_GEN_2020] = { 19, { 0x3B, 0xDA, 0x13, 0xFF, 0x81, 0x31, 0xFB, 0x46, 0x80, 0x12,
-				  0x39, 0x2F, 0x31, 0xC1, 0x73, 0xC6, 0x01, 0xC0, 0x3B } },
-	[CARD_GEN_2021] = { 13, { 0x3B, 0xC5, 0xFF, 0x81, 0x31, 0xFB, 0x45, 0x80, 0x73, 0xC6,
-				  0x01, 0x00, 0x00 } },
-	[CARD_GEN_2024] = { 17, { 0x3B, 0xF5, 0x91, 0x00, 0xFF, 0x91, 0x81, 0x71, 0xFE, 0x40,
-				  0x00, 0x42, 0x00, 0x01, 0x00, 0xD1, 0xD6 } },
+/* docs/card.md#atrs: each set's contact ATR, as seen where its name
+ * says, and its ATQB application data and protocol info: those of the
+ * first three of the four PC/SC ATRs OpenSC's list holds for the card's
+ * contactless side (3B 88 80 01 ...), in the order listed.  The pairing
+ * is ours: no source ties a contactless ATR to a contact one. */
+static const card_atr_set_info_t sets[CARD_ATR_SET_COUNT] = {
+	[CARD_ATR_PCSC_TOOLS_E0] = { "pcsc-tools-e0", "pcsc-tools' list", 9,
+				     { 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14 },
+				     { 0x00, 0x00, 0x05, 0xE0, 0xB3, 0x81, 0xA1 } },
+	[CARD_ATR_OPENSC_3021] = { "opensc-3021", "OpenSC issue #3021", 19,
+				   { 0x3B, 0xDA, 0x13, 0xFF, 0x81, 0x31, 0xFB, 0x46, 0x80, 0x12,
+				     0x39, 0x2F, 0x31, 0xC1, 0x73, 0xC6, 0x01, 0xC0, 0x3B },
+				   { 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1 } },
+	[CARD_ATR_PCSC_TOOLS_C5] = { "pcsc-tools-c5", "pcsc-tools' list", 13,
+				     { 0x3B, 0xC5, 0xFF, 0x81, 0x31, 0xFB, 0x45, 0x80, 0x73, 0xC6,
+				       0x01, 0x00, 0x00 },
+				     { 0x00, 0x4B, 0x51, 0xFF, 0x00, 0x81, 0xD1 } },
 };
 
-/* The ATQB application data and protocol info of each set: those of the
- * four PC/SC ATRs OpenSC's list holds for the card's contactless side
- * (3B 88 80 01 ...), paired with the sets in the order listed — the
- * pairing is ours, no source ties a contactless ATR to a contact one. */
-static const uint8_t atqbs[CARD_GEN_COUNT][CARD_ATQB_INFO] = {
-	[CARD_GEN_2015] = { 0x00, 0x00, 0x05, 0xE0, 0xB3, 0x81, 0xA1 },
-	[CARD_GEN_2020] = { 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1 },
-	[CARD_GEN_2021] = { 0x00, 0x4B, 0x51, 0xFF, 0x00, 0x81, 0xD1 },
-	[CARD_GEN_2024] = { 0x00, 0x4B, 0x51, 0xFF, 0xB3, 0x81, 0xD1 },
-};
+const card_atr_set_info_t *card_atr_set(int s)
+{
+	return s >= 0 && s < CARD_ATR_SET_COUNT ? &sets[s] : NULL;
+}
+
+int card_atr_set_named(const char *name)
+{
+	for (int s = 0; name && s < CARD_ATR_SET_COUNT; s++)
+		if (!strcmp(name, sets[s].name))
+			return s;
+	return -1;
+}
 
 int card_atqb_of_atr(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO])
 {
-	for (int g = 0; g < CARD_GEN_COUNT; g++)
+	for (int s = 0; s < CARD_ATR_SET_COUNT; s++)
 		/* TS, T0, the first interface byte: what tells the sets apart,
 		 * also in the variants of their historical bytes. */
-		if (atr && n >= 3 && !memcmp(atr, atrs[g].b, 3)) {
-			memcpy(out, atqbs[g], CARD_ATQB_INFO);
+		if (atr && n >= 3 && !memcmp(atr, sets[s].atr, 3)) {
+			memcpy(out, sets[s].atqb, CARD_ATQB_INFO);
 			return 1;
 		}
-	memcpy(out, atqbs[0], CARD_ATQB_INFO);
+	memcpy(out, sets[0].atqb, CARD_ATQB_INFO);
 	return 0;
 }
 
@@ -77,6 +83,16 @@ size_t card_pcsc_atr_typeb(const uint8_t atqb[CARD_ATQB_INFO], uint8_t mbli, uin
 		tck ^= out[i];
 	out[12] = tck;
 	return 13;
+}
+
+int card_pcsc_typeb_atqb(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO])
+{
+	static const uint8_t head[] = { 0x3B, 0x88, 0x80, 0x01 };
+
+	if (!atr || n != 13 || memcmp(atr, head, sizeof head) || !card_atr_ok(atr, n))
+		return 0;
+	memcpy(out, atr + sizeof head, CARD_ATQB_INFO);
+	return 1;
 }
 
 int card_atr_ok(const uint8_t *atr, size_t n)
@@ -212,17 +228,16 @@ int sim_card_new(sim_card_t **out, const card_profile_t *p, sim_ctx_t *ctx)
 	if (!out || !p || !ctx || !ctx->nvm || !ctx->rng)
 		return SIM_ERR_ARG;
 	*out = NULL;
-	if ((unsigned)p->gen >= CARD_GEN_COUNT)
+	if (!card_atr_set(p->atr_set))
 		return SIM_ERR_PROFILE;
 	if ((p->atr_len || p->atr) && !card_atr_ok(p->atr, p->atr_len))
 		return SIM_ERR_PROFILE;
 	if (!(c = calloc(1, sizeof *c)))
 		return SIM_ERR_NOMEM;
 	c->ctx = ctx;
-	c->gen = p->gen;
-	c->atr_len = p->atr_len ? p->atr_len : atrs[p->gen].len;
-	memcpy(c->atr, p->atr_len ? p->atr : atrs[p->gen].b, c->atr_len);
-	memcpy(c->atqb, p->atqb ? p->atqb : atqbs[p->gen], CARD_ATQB_INFO);
+	c->atr_len = p->atr_len ? p->atr_len : sets[p->atr_set].atr_len;
+	memcpy(c->atr, p->atr_len ? p->atr : sets[p->atr_set].atr, c->atr_len);
+	memcpy(c->atqb, p->atqb ? p->atqb : sets[p->atr_set].atqb, CARD_ATQB_INFO);
 	/* Building the card is powering it up on its NVM: an image saved in
 	 * the middle of a transaction is rolled back first. */
 	nvm_power_up(ctx->nvm);

@@ -13,16 +13,16 @@ typedef struct card_blob {
 	size_t n;
 } card_blob_t;
 
-/* The ATR sets a profile's `generation` picks (docs/card.md#atrs): each a
- * contact ATR and the ATQB of the contactless side, labelled by where
- * the ATR was seen.  The years are the profile's names for them. */
-enum card_gen {
-	CARD_GEN_2015 = 0, /* 3B E0 00 FF 81 31 FE 45 14: pcsc-tools' list */
-	CARD_GEN_2020,     /* 3B DA 13 FF ... 01 C0 3B: OpenSC issue #3021, a contact reader */
-	CARD_GEN_2021,     /* 3B C5 FF 81 31 FB 45 80 73 C6 01 00 00: pcsc-tools' list */
-	CARD_GEN_2024,     /* 3B F5 91 00 FF 91 81 71 FE 40 00 42 00 01 00 D1 D6: OpenSC's
-			    * list; most likely a contactless reader's, not a chip's */
-	CARD_GEN_COUNT
+/* The ATR sets a profile's `atr_set` names (docs/card.md#atrs): each a
+ * contact ATR, named after where it was seen, and the ATQB of the
+ * contactless side.  None serves 3B F5 91 00 FF 91 81 71 FE 40 ...
+ * (OpenSC's list): most likely a contactless reader's, not a chip's. */
+enum card_atr_set {
+	CARD_ATR_PCSC_TOOLS_E0 = 0, /* 3B E0 00 FF 81 31 FE 45 14: pcsc-tools' list */
+	CARD_ATR_OPENSC_3021,       /* 3B DA 13 FF ... 01 C0 3B: OpenSC issue #3021, a card
+				     * issued 2024-01 in a contact reader */
+	CARD_ATR_PCSC_TOOLS_C5,     /* 3B C5 FF 81 31 FB 45 80 73 C6 01 00 00: pcsc-tools' list */
+	CARD_ATR_SET_COUNT
 };
 
 #define CARD_ATR_MAX 33
@@ -32,7 +32,7 @@ enum card_gen {
  * and only read during sim_card_new(); the card copies what it keeps into
  * its NVM. */
 typedef struct card_profile {
-	enum card_gen gen;
+	enum card_atr_set atr_set;
 	const char *token;           /* EF 0006 name; NULL = "JPKIAPICCTOKEN2" */
 	struct {
 		const char *name;         /* family and given name, U+3000 between */
@@ -67,12 +67,12 @@ typedef struct card_profile {
 	 * indicator) on the JPKI AP: 0 = 6700, as a card answers per
 	 * docs/card.md#commands [L]; else 6D00 or 9000. */
 	uint16_t sw_80fc;
-	/* The contact ATR, replacing the generation's (checked: TS, the
-	 * interface bytes, TCK); atr_len 0 = the generation's. */
+	/* The contact ATR, replacing the set's (checked: TS, the
+	 * interface bytes, TCK); atr_len 0 = the set's. */
 	const uint8_t *atr;
 	size_t atr_len;
 	/* The contactless side's ATQB application data and protocol info
-	 * (CARD_ATQB_INFO bytes); NULL = the generation's. */
+	 * (CARD_ATQB_INFO bytes); NULL = the set's. */
 	const uint8_t *atqb;
 } card_profile_t;
 
@@ -106,12 +106,26 @@ void sim_card_free(sim_card_t *c);
 /* OFF: the card goes mute.  COLD/WARM: NVM recovery (a torn transaction
  * is rolled back), security status and current selection cleared. */
 int sim_card_power(sim_card_t *c, enum sim_power how);
-/* Copies the contact ATR (the profile's, else its generation's);
+/* Copies the contact ATR (the profile's, else its set's);
  * returns its length. */
 size_t sim_card_atr(const sim_card_t *c, uint8_t *atr, size_t cap);
 /* The ATQB application data and protocol info of the contactless side
  * (CARD_ATQB_INFO bytes into out). */
 void sim_card_atqb(const sim_card_t *c, uint8_t out[CARD_ATQB_INFO]);
+/* One ATR set: its name (the profile's atr_set), where its contact ATR
+ * was seen, the contact ATR, and the ATQB application data and protocol
+ * info of its contactless side. */
+typedef struct card_atr_set_info {
+	const char *name, *source;
+	uint8_t atr_len;
+	uint8_t atr[CARD_ATR_MAX];
+	uint8_t atqb[CARD_ATQB_INFO];
+} card_atr_set_info_t;
+
+/* Set s; NULL when s is none (for a loop over them). */
+const card_atr_set_info_t *card_atr_set(int s);
+/* The set named name; -1 when none is. */
+int card_atr_set_named(const char *name);
 /* The ATQB information of the ATR set whose contact ATR starts as
  * atr[0..n) does (TS, T0, the first interface byte):
  * 1; 0 (and the first set's) when the ATR is none of theirs.  For a
@@ -122,6 +136,9 @@ int card_atqb_of_atr(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO]);
  * protocol info, MBLI (of ATTRIB's answer) in the high nibble, TCK.
  * Returns its length (13), 0 if cap is too small. */
 size_t card_pcsc_atr_typeb(const uint8_t atqb[CARD_ATQB_INFO], uint8_t mbli, uint8_t *out, size_t cap);
+/* The other way: when atr[0..n) is such an ATR (13 bytes, 3B 88 80 01,
+ * TCK right), its ATQB information into out and 1; else 0. */
+int card_pcsc_typeb_atqb(const uint8_t *atr, size_t n, uint8_t out[CARD_ATQB_INFO]);
 /* 1 if atr[0..n) is a well-formed ATR: TS 3B or 3F, the interface bytes
  * T0 announces, the historical bytes, and TCK when a protocol other than
  * T=0 is indicated (XOR of T0..TCK is 0). */

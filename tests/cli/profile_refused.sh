@@ -34,6 +34,18 @@ refused sim:card "$d/check_digit.lua" \
 refused sim:card "$d/typo.lua" "$d/typo.lua: unknown field 'text_kye'"
 refused sim:se "$d/se_loop.lua" "se_loop.lua:[0-9]*: more than 10000000 instructions"
 
+# The ATR set by its name (docs/card.md#atrs): `generation`, the year
+# that named one before, is refused with its replacement; an unknown
+# name, with the names there are.
+sed -e 's|^  atr_set = .*|  generation = 2020,|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
+	"$src/fixtures/profiles/default.lua" >"$tmp/gen.lua"
+refused sim:card "$tmp/gen.lua" \
+	"$tmp/gen.lua: field 'generation' is replaced by atr_set (2015 is now \"pcsc-tools-e0\", 2020 \"opensc-3021\", 2021 \"pcsc-tools-c5\"; 2024's ATR was a contactless reader's"
+sed -e 's|^  atr_set = .*|  atr_set = "2024",|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
+	"$src/fixtures/profiles/default.lua" >"$tmp/set.lua"
+refused sim:card "$tmp/set.lua" \
+	"$tmp/set.lua: field 'atr_set' must be one of \"pcsc-tools-e0\", \"opensc-3021\", \"pcsc-tools-c5\"$"
+
 # A field in a nested table is named with its path.
 sed -e 's|auth = "1234"|auth = "12345"|' -e "s|\"\\.\\./|\"$src/fixtures/|g" \
 	"$src/fixtures/profiles/default.lua" >"$tmp/pins.lua"
@@ -71,5 +83,9 @@ check "from-card: the EF size and filler" sh -c "grep -q '^    auth_ca = 1800,\$
 extra ownatr 'atr = "3B021450", atqb = "01020304050607",'
 "$bin" profile from-card --target sim:card --profile "$tmp/ownatr.lua" >"$tmp/ownatr.fields"
 check "a profile's own ATR served" grep -q '^  atr = "3B021450", -- of no known ATR set$' "$tmp/ownatr.fields"
+# ... and a set's, read back as the set (bob's card: pcsc-tools-e0).
+"$bin" profile from-card --target sim:card --profile "$src/fixtures/profiles/bob.lua" >"$tmp/bob.fields"
+check "a set's contact ATR read back as the set" \
+	grep -qx '  atr_set = "pcsc-tools-e0", -- the contact ATR 3BE000FF8131FE4514, as in pcsc-tools'"'"' list' "$tmp/bob.fields"
 
 finish

@@ -133,8 +133,8 @@ exchange("myna-card: 80 FC 00 00 on a card -> 6700", r[5][1] == 0x6700, "%04X" %
 cmd = [binary, "profile", "from-card", "--target", target] + (["--profile", profile] if profile else [])
 out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
 exchange("OpenSC #3021: the contact ATR 3BDA13FF8131FB468012392F31C173C601C03B",
-         'atr = "3BDA13FF8131FB468012392F31C173C601C03B"' in out,
-         " ".join([l.strip() for l in out.splitlines() if "atr =" in l][:1]) or "no atr")
+         'atr_set = "opensc-3021", -- the contact ATR 3BDA13FF8131FB468012392F31C173C601C03B,' in out,
+         " ".join([l.strip() for l in out.splitlines() if "atr" in l][:1]) or "no atr")
 
 print("differs: " + (", ".join(failed) if failed else "none"))
 sys.exit(1 if failed else 0)

@@ -2,7 +2,7 @@
 # nfc-list — libnfc's own tool, through its pn532_uart driver — finds the
 # simulated My Number card behind `mynahil serve pn532`: one ISO/IEC
 # 14443-4B target whose PUPI is the one the server announced, with the
-# application data and protocol info of the card's generation, and
+# application data and protocol info of the card's ATR set, and
 # nothing else.  The PUPI follows the seed (same seed, same PUPI; another
 # seed, another); the server outlives clients that close, that die with
 # half a frame sent, and many opens in a row; SIGTERM stops it cleanly
@@ -64,7 +64,7 @@ check "nfc-list opened the device" grep -q "^NFC device: .* opened" "$tmp/list.o
 check "one ISO14443B target" grep -q "^1 ISO14443B passive target(s) found:" "$tmp/list.out"
 check "an ISO/IEC 14443-4B target" grep -q "ISO/IEC 14443-4B (106 kbps) target:" "$tmp/list.out"
 check "its PUPI is the announced one ($pupi_a)" grep -qF "PUPI: $(spaced "$pupi_a")" "$tmp/list.out"
-check "application data of a 2020 card" grep -qF "Application Data: 00  00  41  e0" "$tmp/list.out"
+check "application data of an opensc-3021 card (the default)" grep -qF "Application Data: 00  00  41  e0" "$tmp/list.out"
 check "protocol info: 256-byte frames, ISO/IEC 14443-4" grep -qF "Protocol Info: b3  81  a1" "$tmp/list.out"
 check "no other target (no SE served)" \
 	[ "$(grep -c 'passive target(s) found' "$tmp/list.out")" = 1 ]

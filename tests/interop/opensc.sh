@@ -87,19 +87,19 @@ pkcs15-tool --list-pins >"$tmp/pins" 2>&1
 check "and restores 3 tries" \
 	[ "$(awk '/User Authentication PIN/ { on = 1 } on && /Tries left/ { print $4; exit }' "$tmp/pins")" = 3 ]
 
-# OpenSC 0.23's jpki driver knows one ATR, the 2015 card's; later
-# generations it finds by selecting the JPKI AP (above: the default
-# profile is a 2020 card).  A 2015 card, served in the second slot from a
-# copy of the default profile, is matched by its ATR.
-sed -e 's/^\( *generation *= *\)[0-9]*/\12015/' -e "s|\"\.\./|\"$src/fixtures/|g" \
-	"$src/fixtures/profiles/default.lua" >"$tmp/gen2015.lua"
-"$bin" serve card --vpcd 127.0.0.1:35964 --profile "$tmp/gen2015.lua" >>"$tmp/serve2015.log" 2>&1 &
+# OpenSC 0.23's jpki driver knows one ATR, set pcsc-tools-e0's; other
+# cards it finds by selecting the JPKI AP (above: the default profile's
+# set is opensc-3021).  A pcsc-tools-e0 card, served in the second slot
+# from a copy of the default profile, is matched by its ATR.
+sed -e 's/^\( *atr_set *= *\)"[^"]*"/\1"pcsc-tools-e0"/' -e "s|\"\.\./|\"$src/fixtures/|g" \
+	"$src/fixtures/profiles/default.lua" >"$tmp/e0.lua"
+"$bin" serve card --vpcd 127.0.0.1:35964 --profile "$tmp/e0.lua" >>"$tmp/serve_e0.log" 2>&1 &
 extra_pids=$!
-check "the 2015 card appears in the second slot" \
+check "the pcsc-tools-e0 card appears in the second slot" \
 	sh -c "MYNAHIL_PCSC_WAIT=10000 '$bin' apdu --target 'pcsc:Virtual PCD 00 01' </dev/null"
-check "2015 card: the 2015 ATR" [ "$(opensc-tool -r 'Virtual PCD 00 01' -a 2>/dev/null)" = "3b:e0:00:ff:81:31:fe:45:14" ]
-check "2015 card: OpenSC's jpki driver" [ "$(opensc-tool -r 'Virtual PCD 00 01' -n 2>/dev/null)" = jpki ]
-pkcs15-tool --reader 'Virtual PCD 00 01' --list-certificates >"$tmp/certs2015" 2>&1
-check "2015 card: pkcs15-tool lists the auth certificate" grep -q 'X.509 Certificate \[User Authentication Certificate\]' "$tmp/certs2015"
+check "pcsc-tools-e0 card: its contact ATR" [ "$(opensc-tool -r 'Virtual PCD 00 01' -a 2>/dev/null)" = "3b:e0:00:ff:81:31:fe:45:14" ]
+check "pcsc-tools-e0 card: OpenSC's jpki driver" [ "$(opensc-tool -r 'Virtual PCD 00 01' -n 2>/dev/null)" = jpki ]
+pkcs15-tool --reader 'Virtual PCD 00 01' --list-certificates >"$tmp/certs_e0" 2>&1
+check "pcsc-tools-e0 card: pkcs15-tool lists the auth certificate" grep -q 'X.509 Certificate \[User Authentication Certificate\]' "$tmp/certs_e0"
 
 finish

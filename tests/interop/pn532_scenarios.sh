@@ -4,7 +4,7 @@
 # what sim:card answers (signature included, and openssl verifies it);
 # the card scenarios pass unchanged, the sim-only ones are skipped with
 # the reason; the link's ATR is the PC/SC part 3 ATR that docs/card.md#atrs
-# lists for the card's generation; power off makes the card mute, cold brings
+# lists for the card's ATR set; power off makes the card mute, cold brings
 # it back.  A reader that stops answering is an error naming the
 # connstring, never a hang: frozen (SIGSTOP) it is a timeout after the
 # command's timeout, killed it is an I/O error at once, absent the open
@@ -118,15 +118,22 @@ return scenario {
 }
 EOS
 }
-# docs/card.md#atrs: 3B 88 80 01 00 00 41 E0 B3 81 A1 00 3B (2020 card, alice).
+# docs/card.md#atrs: 3B 88 80 01 00 00 41 E0 B3 81 A1 00 3B (set opensc-3021, alice).
 atr_scenario "$tmp/s1/nfc_link.lua" 3B888001000041E0B381A1003B
 timeout 60 "$bin" run "$tmp/s1" --target "card=$uri" --out "$tmp/r1" >"$tmp/atr1.log" 2>&1
-check "2020 card: ATR as docs/card.md#atrs lists it; off is mute, cold is back" [ $? = 0 ]
-# ... and 3B 88 80 01 00 4B 51 FF B3 81 D1 00 0F (a 2024 card: bob).
+check "opensc-3021 card: ATR as docs/card.md#atrs lists it; off is mute, cold is back" [ $? = 0 ]
+# ... and 3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F (set pcsc-tools-e0: bob).
 start_serve bob --profile fixtures/profiles/bob.lua
-atr_scenario "$tmp/s2/nfc_link.lua" 3B888001004B51FFB381D1000F
+atr_scenario "$tmp/s2/nfc_link.lua" 3B888001000005E0B381A1007F
 timeout 60 "$bin" run "$tmp/s2" --target "card=nfc:pn532_uart:$tmp/bob" --out "$tmp/r2" >"$tmp/atr2.log" 2>&1
-check "2024 card: ATR as docs/card.md#atrs lists it" [ $? = 0 ]
+check "pcsc-tools-e0 card: ATR as docs/card.md#atrs lists it" [ $? = 0 ]
+# from-card through a contactless reader: the ATQB the ATR was built
+# from, never the reader's ATR as the chip's contact ATR.
+timeout 60 "$bin" profile from-card --target "nfc:pn532_uart:$tmp/bob" >"$tmp/bob.fields" 2>&1
+check "from-card over nfc: the ATQB of set pcsc-tools-e0" grep -qx \
+	'  atqb = "000005E0B381A1", -- from the contactless ATR 3B888001000005E0B381A1007F: ATR set pcsc-tools-e0'"'"'s contactless ATR (PC/SC part 3)' \
+	"$tmp/bob.fields"
+check "from-card over nfc: no atr, no atr_set" sh -c "! grep -q '^  atr' '$tmp/bob.fields'"
 kill "$serve_pid"
 
 # --- --state: a miss counted through libnfc survives a restart -----------------

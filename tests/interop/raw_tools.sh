@@ -24,7 +24,7 @@ if command -v opensc-tool >/dev/null 2>&1; then
 	check "opensc-tool: the token, padding" grep -q "^$blank  *$" "$tmp/o"
 	check "opensc-tool: READ BINARY past the end refused (6B00)" grep -q '^Received (SW1=0x6B, SW2=0x00)$' "$tmp/o"
 	atr=$(opensc-tool -r "$READER" -a 2>/dev/null)
-	check "opensc-tool -a: the 2020 card's ATR" [ "$atr" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ]
+	check "opensc-tool -a: the default card's contact ATR (opensc-3021)" [ "$atr" = "3b:da:13:ff:81:31:fb:46:80:12:39:2f:31:c1:73:c6:01:c0:3b" ]
 else
 	skip_part "opensc-tool not installed: its checks skipped"
 fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # mynahil readers: the PC/SC readers pcscd knows, with the card in each
-# (present: its ATR and the card generation; else "no card"), and the
+# (present: its ATR and its ATR set; else "no card"), and the
 # devices libnfc finds, each line starting with the target URI that
 # reaches it — the URI printed opens the card.  A pcscd that does not
 # answer (stopped with SIGSTOP) is said within the --timeout, not waited
@@ -23,8 +23,8 @@ cd "$src" || exit 1
 
 "$bin" readers --timeout 5000 >"$tmp/r1.out" 2>"$tmp/r1.log"
 check "readers: exit 0 with a reader" [ $? = 0 ]
-check "the reader, its URI first, a card present with its ATR and generation" \
-	grep -q "^pcsc:$READER  *PC/SC reader '$READER': card present, ATR 3BDA13.* (a My Number card of generation 2020)" "$tmp/r1.out"
+check "the reader, its URI first, a card present with its ATR and its set" \
+	grep -q "^pcsc:$READER  *PC/SC reader '$READER': card present, ATR 3BDA13FF8131FB468012392F31C173C601C03B (a My Number card, ATR set opensc-3021: OpenSC issue #3021)$" "$tmp/r1.out"
 check "no libnfc device (none named, no scan)" grep -q '^libnfc: no devices' "$tmp/r1.out"
 uri=$(sed -n "s/^\(pcsc:[^ ]*\( [^ ]\+\)*\)  *PC\/SC reader '$READER'.*/\1/p" "$tmp/r1.out")
 printf '00A4040C0AD392F000260100000001\n' | "$bin" apdu --target "$uri" >"$tmp/apdu.out" 2>&1
@@ -57,7 +57,7 @@ check "a mute pcscd: not waited for ($((t1 - t0)) s)" [ $((t1 - t0)) -le 5 ]
 # a partial profile of the card in the reader: only the auth PIN known
 start_serve
 check "the served card is back" wait_card 10000
-printf 'return { generation = 2020, pins = { auth = "1234" } }\n' >"$tmp/partial.lua"
+printf 'return { atr_set = "opensc-3021", pins = { auth = "1234" } }\n' >"$tmp/partial.lua"
 "$bin" run scenarios/card --target "pcsc:$READER?profile=$tmp/partial.lua" --out "$tmp/p" >"$tmp/p.log" 2>&1
 check "a partial profile: the run passes (what it cannot run skips)" [ $? = 0 ]
 check "CARD-00 (the auth PIN) runs and passes" grep -q '^ok .* CARD-00 [^#]*$' "$tmp/p.log"

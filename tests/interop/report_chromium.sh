@@ -83,7 +83,7 @@ check "an opened passing scenario: all its expects" \
 check "an opened passing scenario: its trace drawn" has '<table class="trace" data-i="[0-9]*" data-drawn="1">.*<b>SELECT</b> AID D392F000260100000001 JPKI AP' "$tmp/card01.html"
 # the run
 check "the run's reproduce line" has "<pre id=\"reproduce\">mynahil run $tmp/sc --seed 7 --target card=sim:card</pre>" "$dom"
-check "the bench: the card's ATR and generation" has 'ATR 3BDA13FF8131FB468012392F31C173C601C03B (card generation 2020)' "$dom"
+check "the bench: the card's ATR and its set" has 'ATR 3BDA13FF8131FB468012392F31C173C601C03B (ATR set opensc-3021: OpenSC issue #3021)' "$dom"
 check "the role filter offers card and se" sh -c "grep -q 'value=\"card\"' '$dom' && grep -q 'value=\"se\"' '$dom'"
 
 chrome --window-size=1400,2400 --screenshot="$art/report.png" "file://$tmp/out/report.html" >/dev/null

@@ -101,7 +101,7 @@ static inline card_blob_t fx_blob(const fx_cert_t *c)
 static inline void fx_profile(card_profile_t *p)
 {
 	memset(p, 0, sizeof *p);
-	p->gen = CARD_GEN_2020;
+	p->atr_set = CARD_ATR_OPENSC_3021;
 	p->holder.name = FX_NAME;
 	p->holder.address = FX_ADDRESS;
 	p->holder.birth = FX_BIRTH;

@@ -3,27 +3,38 @@
  * end of file), security status life time, GET CHALLENGE. */
 #include "test_card_fixture.h"
 
-static void test_atr_per_generation(void **state)
+/* docs/card.md#atrs: each set by its name, its contact ATR and the ATR a
+ * PC/SC reader builds from its ATQB (PC/SC Part 3: one of the contactless
+ * ATRs OpenSC's list holds, byte for byte with its TCK).  No set serves
+ * 3B F5 91 ... (a contactless reader's) as a contact ATR. */
+static const struct {
+	enum card_atr_set set;
+	const char *name, *contact, *contactless;
+} atr_sets[] = {
+	{ CARD_ATR_PCSC_TOOLS_E0, "pcsc-tools-e0", "3BE000FF8131FE4514", "3B888001000005E0B381A1007F" },
+	{ CARD_ATR_OPENSC_3021, "opensc-3021", "3BDA13FF8131FB468012392F31C173C601C03B",
+	  "3B888001000041E0B381A1003B" },
+	{ CARD_ATR_PCSC_TOOLS_C5, "pcsc-tools-c5", "3BC5FF8131FB458073C6010000", "3B888001004B51FF0081D100BC" },
+};
+
+static void test_atr_per_set(void **state)
 {
-	static const struct {
-		enum card_gen gen;
-		const char *hex;
-	} cases[] = {
-		{ CARD_GEN_2015, "3BE000FF8131FE4514" },
-		{ CARD_GEN_2020, "3BDA13FF8131FB468012392F31C173C601C03B" },
-		{ CARD_GEN_2021, "3BC5FF8131FB458073C6010000" },
-		{ CARD_GEN_2024, "3BF59100FF918171FE400042000100D1D6" },
-	};
 	(void)state;
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+	assert_int_equal(sizeof atr_sets / sizeof atr_sets[0], CARD_ATR_SET_COUNT);
+	assert_null(card_atr_set(CARD_ATR_SET_COUNT));
+	assert_int_equal(card_atr_set_named("2020"), -1);
+	for (size_t i = 0; i < sizeof atr_sets / sizeof atr_sets[0]; i++) {
 		card_profile_t p;
 		uint8_t want[32], got[32];
-		long n = apdu_unhex(cases[i].hex, want, sizeof want);
+		long n = apdu_unhex(atr_sets[i].contact, want, sizeof want);
 		fx_t *f;
 
+		assert_string_equal(card_atr_set(atr_sets[i].set)->name, atr_sets[i].name);
+		assert_int_equal(card_atr_set_named(atr_sets[i].name), atr_sets[i].set);
+		assert_false(want[1] == 0xF5 && want[2] == 0x91); /* no contactless reader's */
 		fx_profile(&p);
-		p.gen = cases[i].gen;
+		p.atr_set = atr_sets[i].set;
 		f = fx_new(&p);
 		assert_int_equal(sim_card_atr(f->card, got, sizeof got), n);
 		assert_memory_equal(got, want, (size_t)n);
@@ -32,16 +43,11 @@ static void test_atr_per_generation(void **state)
 	}
 }
 
-/* The contactless side (docs/card.md#atrs): each set's ATQB gives, through
- * PC/SC Part 3's rule, one of the four contactless ATRs OpenSC's list
- * holds, byte for byte with its TCK; a profile's own contact ATR and ATQB
- * replace the set's; a malformed ATR is refused. */
+/* The contactless side: each set's ATQB gives its PC/SC ATR, which gives
+ * the ATQB back; a profile's own contact ATR and ATQB replace the set's;
+ * a malformed ATR is refused. */
 static void test_atr_by_interface(void **state)
 {
-	static const char *const pcsc[CARD_GEN_COUNT] = {
-		"3B888001000005E0B381A1007F", "3B888001000041E0B381A1003B",
-		"3B888001004B51FF0081D100BC", "3B888001004B51FFB381D1000F",
-	};
 	static const char *const good[] = { "3BE000FF8131FE4514", "3BDA13FF8131FB468012392F31C173C601C03B",
 					    "3BC5FF8131FB458073C6010000", "3BF59100FF918171FE400042000100D1D6",
 					    "3B888001000005E0B381A1007F", "3B00" };
@@ -51,23 +57,28 @@ static void test_atr_by_interface(void **state)
 					   "3CE000FF8131FE4514",                   /* TS */
 					   "3B" };
 	static const uint8_t mine_atr[] = { 0x3B, 0x02, 0x14, 0x50 }, mine_atqb[CARD_ATQB_INFO] = { 1, 2, 3, 4, 5, 6, 7 };
-	uint8_t atqb[CARD_ATQB_INFO], atr[CARD_ATR_MAX], want[CARD_ATR_MAX];
+	uint8_t atqb[CARD_ATQB_INFO], back[CARD_ATQB_INFO], atr[CARD_ATR_MAX], want[CARD_ATR_MAX];
 	card_profile_t p;
 	sim_card_t *c = NULL;
 	fx_t *f;
 	(void)state;
 
-	for (int g = 0; g < CARD_GEN_COUNT; g++) {
+	for (size_t i = 0; i < sizeof atr_sets / sizeof atr_sets[0]; i++) {
 		fx_profile(&p);
-		p.gen = (enum card_gen)g;
+		p.atr_set = atr_sets[i].set;
 		f = fx_new(&p);
 		sim_card_atqb(f->card, atqb);
 		assert_int_equal(card_pcsc_atr_typeb(atqb, 0, atr, sizeof atr), 13);
-		assert_int_equal(apdu_unhex(pcsc[g], want, sizeof want), 13);
+		assert_int_equal(apdu_unhex(atr_sets[i].contactless, want, sizeof want), 13);
 		assert_memory_equal(atr, want, 13);
 		assert_true(card_atr_ok(atr, 13));
+		assert_int_equal(card_pcsc_typeb_atqb(atr, 13, back), 1);
+		assert_memory_equal(back, atqb, CARD_ATQB_INFO);
 		fx_free(f);
 	}
+	atr[12] ^= 1; /* TCK */
+	assert_int_equal(card_pcsc_typeb_atqb(atr, 13, back), 0);
+	assert_int_equal(card_pcsc_typeb_atqb(want, 12, back), 0);
 	assert_int_equal(card_pcsc_atr_typeb(atqb, 0, atr, 12), 0);
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		long n = apdu_unhex(good[i], want, sizeof want);
@@ -435,7 +446,7 @@ static void test_power_and_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_atr_per_generation),
+		cmocka_unit_test(test_atr_per_set),
 		cmocka_unit_test(test_atr_by_interface),
 		cmocka_unit_test(test_select_aid),
 		cmocka_unit_test(test_select_ef),

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "hil/link/link.h"
+#include "hil/run/runner.h"
 #include "hil/serve/serve.h"
 #include "hil/base/util.h"
 
@@ -179,7 +180,7 @@ static uint16_t sw_of(link_t *l, const char *hex)
 
 #define SELECT_JPKI "00A4040C0AD392F000260100000001"
 
-/* The ATR of a 2020 card as docs/card.md#atrs lists it: 3B 88 80 01, the
+/* The ATR of an opensc-3021 card as docs/card.md#atrs lists it: 3B 88 80 01, the
  * ATQB's application data and protocol info, MBLI 0, TCK. */
 static void atr_from_atqb(void **state)
 {
@@ -192,6 +193,44 @@ static void atr_from_atqb(void **state)
 	assert_memory_equal(atr, want, sizeof want);
 	assert_int_equal(sw_of(l, SELECT_JPKI), 0x9000);
 	link_close(l);
+}
+
+/* What mynahil readers, doctor and from-card say of an ATR: a set's
+ * contact ATR by its name and source, the ATR a PC/SC reader builds
+ * from a set's ATQB as that set's contactless one (any MBLI), the
+ * contactless ATRs of OpenSC's list that no set serves as known but of
+ * no set, and nothing of a near miss. */
+static void atr_named(void **state)
+{
+	static const struct {
+		const char *atr, *set, *what;
+		int contactless;
+	} cases[] = {
+		{ "3BDA13FF8131FB468012392F31C173C601C03B", "opensc-3021", "ATR set opensc-3021: OpenSC issue #3021", 0 },
+		{ "3BE000FF8131FE4514", "pcsc-tools-e0", "ATR set pcsc-tools-e0: pcsc-tools' list", 0 },
+		{ "3BC5FF8131FB458073C6010000", "pcsc-tools-c5", "ATR set pcsc-tools-c5: pcsc-tools' list", 0 },
+		{ "3B888001000041E0B381A1003B", "opensc-3021", "ATR set opensc-3021's contactless ATR (PC/SC part 3)", 1 },
+		{ "3B888001004B51FF0081D180", NULL, NULL, 0 }, /* 12 bytes: not a PC/SC part 3 ATR */
+		{ "3B888001004B51FF0081D1803C", "pcsc-tools-c5", "ATR set pcsc-tools-c5's contactless ATR (PC/SC part 3)",
+		  1 },
+		{ "3B888001004B51FFB381D1000F", NULL, "OpenSC's list, a contactless reader's (PC/SC part 3) of no ATR set",
+		  1 },
+		{ "3BF59100FF918171FE400042000100D1D6", NULL, "OpenSC's list, most likely a contactless reader's", 1 },
+		{ "3BDA13FF8131FB468012392F31C173C601C03C", NULL, NULL, 0 }, /* one byte off */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		runner_atr_t k;
+
+		assert_int_equal(runner_atr_set(cases[i].atr, &k), cases[i].what != NULL);
+		assert_string_equal(k.what, cases[i].what ? cases[i].what : "");
+		if (cases[i].set)
+			assert_string_equal(k.set, cases[i].set);
+		else
+			assert_null(k.set);
+		assert_int_equal(k.contactless, cases[i].contactless);
+	}
 }
 
 /* The card is there: wait(present) answers at once (libnfc's presence
@@ -338,6 +377,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(atr_from_atqb),
+		cmocka_unit_test(atr_named),
 		cmocka_unit_test(wait_present_absent),
 		cmocka_unit_test(power_transitions),
 		cmocka_unit_test(refused),

@@ -98,9 +98,9 @@ typedef struct bench {
 
 static const pn532_ident_t ident = { { 0xA1, 0xB2, 0xC3, 0xD4 }, { 0x08, 0x11, 0x22, 0x33 } };
 
-/* 2020 card: its contact ATR picks application data 00 00 41 E0. */
-static const uint8_t atr2020[] = { 0x3B, 0xDA, 0x13, 0xFF, 0x81, 0x31, 0xFB, 0x46, 0x80, 0x12,
-				   0x39, 0x2F, 0x31, 0xC1, 0x73, 0xC6, 0x01, 0xC0, 0x3B };
+/* An opensc-3021 card: its contact ATR picks application data 00 00 41 E0. */
+static const uint8_t atr_3021[] = { 0x3B, 0xDA, 0x13, 0xFF, 0x81, 0x31, 0xFB, 0x46, 0x80, 0x12,
+				    0x39, 0x2F, 0x31, 0xC1, 0x73, 0xC6, 0x01, 0xC0, 0x3B };
 
 static bench_t *bench_new(int with_se)
 {
@@ -108,8 +108,8 @@ static bench_t *bench_new(int with_se)
 	assert_non_null(b);
 	b->card = (link_t){ .ops = &fake_ops, .priv = &b->cf, .uri = "fake:card" };
 	b->se = (link_t){ .ops = &fake_ops, .priv = &b->sf, .uri = "fake:se" };
-	memcpy(b->cf.atr, atr2020, sizeof atr2020);
-	b->cf.atrlen = sizeof atr2020;
+	memcpy(b->cf.atr, atr_3021, sizeof atr_3021);
+	b->cf.atrlen = sizeof atr_3021;
 	b->p = pn532_new(&b->card, with_se ? &b->se : NULL, &ident);
 	assert_non_null(b->p);
 	return b;
@@ -356,7 +356,7 @@ static void nack_repeats_answer(void **state)
 }
 
 /* InListPassiveTarget at 106 kbps Type B: one target, Tg 1, the ATQB
- * 50 PUPI, application data and protocol info of a 2020 card, and a
+ * 50 PUPI, application data and protocol info of an opensc-3021 card, and a
  * one-byte ATTRIB answer.  An AFI the card does not carry finds nothing. */
 static void type_b_target(void **state)
 {

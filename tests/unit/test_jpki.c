@@ -349,18 +349,18 @@ static void test_counters_survive_image(void **state)
 	free(img);
 	fx_profile(&p);
 	p.pins.auth = "4444"; /* ignored: the image is personalised */
-	p.gen = CARD_GEN_2024;
+	p.atr_set = CARD_ATR_PCSC_TOOLS_C5;
 	g = fx_new_on(&p, nvm, 1);
 	assert_int_equal(fx_apdu(g, FX_SELECT_JPKI), 0x9000);
 	assert_int_equal(fx_verify(g, 0x98, NULL), 0x63C2);
 	assert_int_equal(fx_verify(g, 0x9B, NULL), 0x63C3);
 	assert_int_equal(fx_verify(g, 0x98, "4444"), 0x63C1);
 	assert_int_equal(fx_verify(g, 0x98, FX_AUTH_PIN), 0x9000);
-	/* The ATR follows the profile's generation. */
+	/* The ATR follows the profile's set. */
 	{
 		uint8_t atr[32];
 
-		assert_int_equal(sim_card_atr(g->card, atr, sizeof atr), 17);
+		assert_int_equal(sim_card_atr(g->card, atr, sizeof atr), 13);
 	}
 	fx_free(g);
 }
@@ -672,7 +672,7 @@ static void test_profile_validation(void **state)
 		case 11: p.holder.number = "12345678901"; break;
 		case 12: p.pins.text = "12345"; break;
 		case 13: p.token = "JPKIAPICCTOKEN2JPKIAPICCTOKEN2JPKI"; break; /* > 32 */
-		case 14: p.gen = CARD_GEN_COUNT; break;
+		case 14: p.atr_set = CARD_ATR_SET_COUNT; break;
 		case 15: p.auth_ca = (card_blob_t){ NULL, 0 }; break;
 		case 16: p.ef.sign_cert = (uint16_t)(fx_sign_cert.n - 1); break; /* does not fit */
 		case 17: p.sw_80fc = 0x6A86; break; /* not one of 6700, 6D00, 9000 */

@@ -1,6 +1,6 @@
 -- A profile whose auth key is the sign key: it does not match auth.cert.
 return {
-  generation = 2020,           -- ATR generation: 2015 | 2020 | 2021 | 2024
+  atr_set = "opensc-3021",     -- ATR set: pcsc-tools-e0 | opensc-3021 | pcsc-tools-c5
   holder = {
     name = "山田　花子",       -- family U+3000 given, UTF-8
     address = "東京都新宿区西新宿２丁目８番１号",
