@@ -98,7 +98,7 @@ fi
 
 echo
 echo "== SP-TSM (sim/tsm), issue 5 =="
-out=$("$build/bench_tsm" 2)
+out=$("$build/bench_tsm" 5 --warmup 200)
 get() { echo "$out" | awk -v k="$1" '$1 == k { print $2 }'; }
 printf '%-44s %12s flows/s\n' "issuance flows, in process" "$(get tsm_issue_flows_per_s)"
 printf '%-44s %12s flows/s\n' "  per second of the bench's own CPU" "$(get tsm_issue_flows_per_cpu_s)"
@@ -107,13 +107,15 @@ printf '%-44s %12s flows/s\n' "  target (issue 10)" "400"
 awk -v w="$(get tsm_issue_flows_per_s)" -v c="$(get tsm_issue_flows_per_cpu_s)" 'BEGIN {
 	printf "  to the baseline: %.1fx wall, %.1fx CPU; to the target: %.0f%% wall, %.0f%% CPU\n", w / 164, c / 164, 100 * w / 400, 100 * c / 400
 }'
-echo "  (the RSA operations of a flow bound it near 600; on a machine busy with"
-echo "   other jobs the wall-clock figure falls, the CPU figure less; docs/speed.md)"
+echo "  (5 s after 200 warm-up flows not counted: a process's first flows decode the"
+echo "   SE's 64 pool keys, once in a served TSM's life.  The five RSA signatures of a"
+echo "   flow alone bound it near 710 here; on a machine busy with other jobs the"
+echo "   wall-clock figure falls, the CPU figure less; docs/speed.md)"
 echo "  (one flow: $(get tsm_requests_per_flow) requests, the session POST and its steps; SCP03 scripts relayed to"
 echo "   a fresh simulated SE, both phone requests signed with alice's card key,"
 echo "   two certificates issued, the previous phone revoked (one phone per"
 echo "   holder); TSM + CA on :memory: databases, the SE's seeded key pool)"
-two=$("$build/bench_tsm" 2 --se-model ssd)
+two=$("$build/bench_tsm" 5 --warmup 200 --se-model ssd)
 get2() { echo "$two" | awk -v k="$1" '$1 == k { print $2 }'; }
 printf '%-44s %12s flows/s\n' "through both TSMs (se_model=ssd), in process" "$(get2 tsm_issue_flows_per_s)"
 printf '%-44s %12s flows/s\n' "  per second of the bench's own CPU" "$(get2 tsm_issue_flows_per_cpu_s)"
