@@ -86,6 +86,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
 	[ST_META_PUT] = "INSERT INTO meta(key, value) VALUES(?, ?)"
 			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
 	/* every issuance and status change: kept prepared like the rest */
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -904,6 +905,23 @@ int ca_open_remote(ca_t **out, const ca_remote_ops_t *ops, void *impl)
 int ca_is_remote(const ca_t *ca)
 {
 	return ca && ca->remote;
+}
+
+int ca_revision(ca_t *ca, uint64_t rev[3])
+{
+	sqlite3_stmt *s;
+
+	if (!ca || ca->remote || !ca->db || !(s = ca_stmt(ca, ST_DATA_VERSION)))
+		return -1;
+	/* Rows this connection changed (a change rolled back still counts:
+	 * a revision may move for nothing, never stay for a change), what
+	 * other connections to the same file committed, and the clock, on
+	 * which a certificate expires with no row changing. */
+	rev[0] = (uint64_t)sqlite3_total_changes64(ca->db);
+	rev[1] = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : UINT64_MAX;
+	sqlite3_reset(s);
+	rev[2] = (uint64_t)ca_now(ca);
+	return rev[1] == UINT64_MAX ? -1 : 0;
 }
 
 void ca_close(ca_t *ca)

@@ -243,6 +243,11 @@ typedef struct ca_remote_ops {
 
 int ca_open_remote(ca_t **out, const ca_remote_ops_t *ops, void *impl);
 int ca_is_remote(const ca_t *ca);
+/* What the CA's records and clock are now, as three numbers that differ
+ * whenever a status the CA answers may have changed since an earlier
+ * call (and sometimes when none has): 0, or -1 for a remote CA, whose
+ * changes nobody here sees. */
+int ca_revision(ca_t *ca, uint64_t rev[3]);
 /* For a remote op: record rc's reason (field may be NULL; copied) and
  * return rc. */
 int ca_set_error(ca_t *ca, int rc, const char *field, const char *msg);

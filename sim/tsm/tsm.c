@@ -245,11 +245,12 @@ static int registry_follows(tsm_t *t, json_t *d, const char *status, int pending
 }
 
 /* One device: 0 nothing to do, 1 changed, -1 failed (t->crashed: the
- * request "died", its intent left for recovery). */
+ * request "died", its intent left for recovery; else a CA call failed,
+ * or a certificate's status could not be read). */
 static int reconcile_dev(tsm_t *t, json_t *d)
 {
 	const char *st = tsm_jstr(d, "status"), *id = tsm_jstr(d, "id");
-	int n = 0, valid = 0, held = 0, revoked = 0, expired = 0, reason = -1, card_known = 0;
+	int n = 0, valid = 0, held = 0, revoked = 0, expired = 0, reason = -1, card_known = 0, unread = 0;
 	int is_valid[2] = { 0, 0 }, is_revoked[2] = { 0, 0 };
 	uint64_t serial[2] = { 0, 0 }, cs;
 	ca_info_t ci, card;
@@ -259,9 +260,12 @@ static int reconcile_dev(tsm_t *t, json_t *d)
 	if (mut_on(MUT_SKIP_LINKAGE))
 		return 0;
 	for (int s = 0; s < 2; s++) {
-		if (!tsm_jstr(d, ser_keys[s]) || ca_serial_parse(tsm_jstr(d, ser_keys[s]), &serial[s]) ||
-		    ca_status(t->ca, serial[s], &ci) != CA_OK)
+		if (!tsm_jstr(d, ser_keys[s]) || ca_serial_parse(tsm_jstr(d, ser_keys[s]), &serial[s]))
 			continue;
+		if (ca_status(t->ca, serial[s], &ci) != CA_OK) {
+			unread = 1; /* not known to be in step: not a settled reconciliation */
+			continue;
+		}
 		n++;
 		is_valid[s] = ci.status == CA_VALID;
 		is_revoked[s] = ci.status == CA_REVOKED;
@@ -275,7 +279,7 @@ static int reconcile_dev(tsm_t *t, json_t *d)
 		}
 	}
 	if (!n)
-		return 0;
+		return unread ? -1 : 0;
 	card_known = tsm_jstr(d, "card_serial") && !ca_serial_parse(tsm_jstr(d, "card_serial"), &cs) &&
 		     ca_status(t->ca, cs, &card) == CA_OK;
 	if (card_known && card.status == CA_HOLD && valid && !revoked && !strcmp(st, "active")) {
@@ -322,31 +326,62 @@ static int reconcile_dev(tsm_t *t, json_t *d)
 	if (expired == n)
 		return registry_follows(t, d, "expired", 1, why(card_known, &card, "expired"), -1,
 					"certificates expired; applet deletion pending");
-	return 0;
+	return unread ? -1 : 0;
+}
+
+/* What a reconciliation of every device depends on: the device records
+ * (written here, or by another process on the same file) and the CA's
+ * records and clock.  -1 when that can't be known (a remote CA). */
+static int recon_key(tsm_t *t, uint64_t k[5])
+{
+	sqlite3_stmt *st = tsm_stmt(t, "PRAGMA data_version");
+	int ok = st && sqlite3_step(st) == SQLITE_ROW;
+
+	k[0] = t->dev_rev;
+	k[1] = ok ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	if (st)
+		tsm_stmt_done(t, st);
+	return ok && ca_revision(t->ca, k + 2) == 0 ? 0 : -1;
 }
 
 int tsm_reconcile(tsm_t *t, const char *only)
 {
-	json_t *open = only ? NULL : tsm_in_flight_list(t);
-	json_t *devs = tsm_docs_live(t, NULL), *d; /* reconcile_dev() skips the others */
+	json_t *open, *devs, *d;
+	uint64_t k[5];
 	size_t i;
-	int rc = 0;
+	int rc = 0, gate = !only && recon_key(t, k) == 0, settled;
 
+	/* Before every request: when neither the registry nor the CA has
+	 * changed since a reconciliation that changed nothing, this one
+	 * would change nothing either.  Spares a served TSM with many live
+	 * phones reading each one's certificates at the CA per request. */
+	if (gate && t->recon.valid && !memcmp(k, t->recon.k, sizeof k))
+		return 0;
+	open = only ? NULL : tsm_in_flight_list(t);
+	devs = tsm_docs_live(t, NULL); /* reconcile_dev() skips the others */
+	settled = gate && !json_array_size(open);
 	json_array_foreach(devs, i, d) {
 		const char *id = tsm_jstr(d, "id"), *h = tsm_jstr(d, "holder");
 		char hold[96];
+		int r;
 		/* A request in flight on the device (or a call-centre hold on
 		 * its holder) is finished from its intent first. */
 		snprintf(hold, sizeof hold, "hold:%s", h ? h : "");
 		if (!id || (only ? strcmp(only, id) != 0 : tsm_in_flight(open, id) || (h && tsm_in_flight(open, hold))))
 			continue;
-		if (reconcile_dev(t, d) < 0 && t->crashed) {
+		if ((r = reconcile_dev(t, d)) != 0)
+			settled = 0;
+		if (r < 0 && t->crashed) {
 			rc = -1;
 			break;
 		}
 	}
 	json_decref(devs);
 	json_decref(open);
+	if (!only) {
+		t->recon.valid = settled;
+		memcpy(t->recon.k, k, sizeof k);
+	}
 	return rc;
 }
 

@@ -80,6 +80,11 @@ struct tsm {
 	size_t nstmts;
 	struct docent docs[DOC_CACHE]; /* tsm_doc_get() and friends */
 	uint64_t doc_tick;
+	uint64_t dev_rev; /* device records written here (tsm_doc_put) */
+	struct {
+		int valid;
+		uint64_t k[5]; /* what a reconciliation that changed nothing saw (tsm_reconcile) */
+	} recon;
 };
 
 typedef struct script {

@@ -298,6 +298,8 @@ int tsm_doc_put(tsm_t *t, const char *table, json_t *doc)
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		tsm_stmt_done(t, st);
 	}
+	if (!strcmp(table, "devices"))
+		t->dev_rev++; /* even when it failed: the gate may move for nothing, never stay for a change */
 	if (rc == 0)
 		doc_keep(t, text, n, tree_copy(doc, 1)); /* the step reads it back */
 	else

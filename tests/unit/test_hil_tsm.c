@@ -993,6 +993,62 @@ static void linked_revocation(const char *policy, int deleted)
 	linked_free(&l);
 }
 
+/* The TSM reconciles with the CA before every request unless nothing
+ * has changed since a reconciliation that changed nothing
+ * (tsm_reconcile): a change made through another connection — a second
+ * TSM process on the same records, or a serve ca on the same CA file,
+ * which writes nothing of the TSM's — must still reach the registry at
+ * the next request, as the TSM's own CA calls and the clock do (the
+ * linked-revocation and expiry tests). */
+static void other_process(int whole_world)
+{
+	char db[] = "/tmp/test_hil_tsm_XXXXXX", err[256], cadb[64];
+	tsm_world_opts_t o = { .db = db };
+	tsm_world_t *w, *w2;
+	linked_t l;
+	int fd = mkstemp(db);
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db);
+	assert_int_equal(tsm_world_open(&w, &o, err, sizeof err), 0);
+	linked_setup(&l, w, 0x20000011u);
+	expect_dev(w, l.dev, "status", "active"); /* reconciled, nothing to change */
+	expect_dev(w, l.dev, "status", "active"); /* the same: nothing changed since */
+	if (whole_world) {
+		assert_int_equal(tsm_world_open(&w2, &o, err, sizeof err), 0);
+		ca_post(w2, l.card, "revoke", "{\"reason\":\"keyCompromise\"}", 200);
+		tsm_world_close(w2);
+	} else {
+		ca_config_t cfg = w->pki;
+		rng_t rng;
+		vclock_t clk;
+		sim_ctx_t ctx = { .rng = &rng, .clock = &clk };
+		ca_t *ca;
+		uint64_t serial;
+		rng_seed(&rng, 9);
+		vclock_set(&clk, vclock_now(&w->clk));
+		snprintf(cadb, sizeof cadb, "%s.ca", db);
+		cfg.db = cadb;
+		assert_int_equal(ca_open(&ca, &ctx, &cfg, err, sizeof err), CA_OK);
+		assert_int_equal(ca_serial_parse(l.card, &serial), 0);
+		assert_int_equal(ca_revoke(ca, serial, CA_REASON_KEY_COMPROMISE), CA_OK);
+		ca_close(ca);
+	}
+	expect_dev(w, l.dev, "status", "revoked");
+	expect_dev(w, l.dev, "reason", "card_revoked");
+	expect_clean(w, "after another process revoked the card");
+	linked_free(&l);
+	rm_db(db);
+}
+
+static void test_reconcile_sees_other_process(void **state)
+{
+	(void)state;
+	other_process(1);
+	other_process(0);
+}
+
 static void test_linked_revocation_force(void **state)
 {
 	(void)state;
@@ -1677,6 +1733,7 @@ int main(void)
 		cmocka_unit_test(test_crash_in_revoke),
 		cmocka_unit_test(test_crash_in_renew),
 		cmocka_unit_test(test_crash_before_pin_write),
+		cmocka_unit_test(test_reconcile_sees_other_process),
 		cmocka_unit_test(test_linked_revocation_force),
 		cmocka_unit_test(test_linked_revocation_warn),
 		cmocka_unit_test(test_card_auth_revocation_only),
