@@ -347,7 +347,7 @@ static int recon_key(tsm_t *t, uint64_t k[5])
 int tsm_reconcile(tsm_t *t, const char *only)
 {
 	json_t *open, *devs, *d;
-	uint64_t k[5];
+	uint64_t k[5] = { 0 };
 	size_t i;
 	int rc = 0, gate = !only && recon_key(t, k) == 0, settled;
 
